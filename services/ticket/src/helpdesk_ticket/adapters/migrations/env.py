@@ -1,0 +1,3 @@
+from helpdesk_shared.migrations.env_support import run
+
+run()

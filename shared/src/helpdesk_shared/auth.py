@@ -1,0 +1,155 @@
+"""Bearer-token auth for every service (claims in DESIGN.md: sub, roles, level, groups).
+
+HS256 with a shared secret for development; RS256 with keys from a JWKS URL in production. The
+algorithm is fixed by configuration, never taken from the token, so `alg: none` and algorithm
+confusion are refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Annotated, Any
+
+import jwt
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from helpdesk_shared.http.problems import Problem
+from helpdesk_shared.settings import CommonSettings
+
+
+class Role(StrEnum):
+    REQUESTER = "requester"
+    AGENT = "agent"
+    MANAGER = "manager"
+    ADMIN = "admin"
+    SERVICE = "service"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling, from the verified token."""
+
+    sub: str
+    roles: frozenset[Role]
+    level: int | None = None
+    groups: frozenset[str] = field(default_factory=frozenset)
+
+    def has(self, *roles: Role) -> bool:
+        return bool(self.roles.intersection(roles))
+
+    @property
+    def is_staff(self) -> bool:
+        """Agents, managers, admins and other services act on tickets that are not their own."""
+        return self.has(Role.AGENT, Role.MANAGER, Role.ADMIN, Role.SERVICE)
+
+    @property
+    def sees_everything(self) -> bool:
+        return self.has(Role.MANAGER, Role.ADMIN, Role.SERVICE)
+
+
+class TokenVerifier:
+    """Checks a token's signature, expiry and claims and turns it into a `Principal`."""
+
+    def __init__(self, settings: CommonSettings) -> None:
+        self._algorithm = settings.helpdesk_jwt_algorithm
+        self._audience = settings.helpdesk_jwt_audience
+        self._issuer = settings.helpdesk_jwt_issuer
+        self._secret = settings.helpdesk_jwt_secret
+        self._jwks = (
+            jwt.PyJWKClient(settings.helpdesk_jwks_url, cache_keys=True)
+            if settings.helpdesk_jwks_url
+            else None
+        )
+
+    def verify(self, token: str) -> Principal:
+        key: Any = self._secret
+        if self._jwks is not None:
+            key = self._jwks.get_signing_key_from_jwt(token).key
+        claims = jwt.decode(
+            token,
+            key,
+            algorithms=[self._algorithm],
+            audience=self._audience,
+            issuer=self._issuer,
+            options={"require": ["sub", "exp"], "verify_aud": self._audience is not None},
+        )
+        return principal_from_claims(claims)
+
+
+def principal_from_claims(claims: dict[str, Any]) -> Principal:
+    roles = claims.get("roles", [])
+    groups = claims.get("groups", [])
+    level = claims.get("level")
+    if not isinstance(roles, list) or not isinstance(groups, list):
+        raise jwt.InvalidTokenError("roles and groups must be lists")
+    if level is not None and (not isinstance(level, int) or not 1 <= level <= 3):
+        raise jwt.InvalidTokenError("level must be 1, 2 or 3")
+    known = {r.value for r in Role}
+    return Principal(
+        sub=str(claims["sub"]),
+        roles=frozenset(Role(r) for r in roles if r in known),
+        level=level,
+        groups=frozenset(str(g) for g in groups),
+    )
+
+
+def issue_token(
+    settings: CommonSettings,
+    sub: str,
+    roles: list[str],
+    *,
+    level: int | None = None,
+    groups: list[str] | None = None,
+    ttl_seconds: int = 3600,
+) -> str:
+    """An HS256 token for development, demos and tests (production tokens come from the IdP)."""
+    import time
+
+    now = int(time.time())
+    claims: dict[str, Any] = {"sub": sub, "roles": roles, "iat": now, "exp": now + ttl_seconds}
+    if level is not None:
+        claims["level"] = level
+    if groups is not None:
+        claims["groups"] = groups
+    if settings.helpdesk_jwt_audience:
+        claims["aud"] = settings.helpdesk_jwt_audience
+    if settings.helpdesk_jwt_issuer:
+        claims["iss"] = settings.helpdesk_jwt_issuer
+    return jwt.encode(claims, settings.helpdesk_jwt_secret, algorithm="HS256")
+
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+async def current_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """FastAPI dependency: the verified caller, or 401 problem details."""
+    if credentials is None:
+        raise Problem(401, "Authentification requise", "A bearer token is required.")
+    verifier: TokenVerifier = request.app.state.token_verifier
+    try:
+        return verifier.verify(credentials.credentials)
+    except (jwt.PyJWTError, ValueError) as error:
+        raise Problem(401, "Jeton invalide", f"The bearer token was refused: {error}") from None
+
+
+def require_roles(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]:
+    """FastAPI dependency factory: the caller must hold one of `roles` (403 otherwise)."""
+
+    async def dependency(
+        principal: Annotated[Principal, Depends(current_principal)],
+    ) -> Principal:
+        if not principal.has(*roles):
+            allowed = ", ".join(r.value for r in roles)
+            raise Problem(403, "Accès refusé", f"This needs one of the roles: {allowed}.")
+        return principal
+
+    return dependency
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

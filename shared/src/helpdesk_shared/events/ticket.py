@@ -1,0 +1,139 @@
+"""Events of the `ticket` stream category (`ticket-<uuid>`).
+
+`TicketOpened` is appended by intake; every other ticket event by the ticket service. The four
+named in DESIGN.md (`TicketOpened`, `Escalated`, `Routed`, `Closed`) are contracts with other DSI
+systems: rename nothing, add fields only with defaults, and bump `schema_version` with an upcaster
+for anything else.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from helpdesk_shared.events.base import DomainEvent
+
+
+class TicketType(StrEnum):
+    INCIDENT = "incident"
+    SERVICE_REQUEST = "service_request"
+
+
+class Channel(StrEnum):
+    WEB = "web"
+    EMAIL = "email"
+    PHONE = "phone"
+    API = "api"
+
+
+class Admissibility(StrEnum):
+    """Outcome of the pre-qualification against the support contract."""
+
+    ADMISSIBLE = "admissible"  # handled by the desk at level 1
+    TO_ROUTE = "to_route"  # in the contract, but belongs to another team
+    OUT_OF_SCOPE = "out_of_scope"  # no contract, not in scope or excluded: recorded, never dropped
+
+
+class ValueObject(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class RequesterSnapshot(ValueObject):
+    """Who asked, as verified at this contact (the directory may change later)."""
+
+    login: str
+    name: str
+    email: EmailStr | None = None
+    phone: str | None = None
+    organisation: str | None = None
+    department: str | None = None
+    office: str | None = None
+    preferred_language: str = "fr"
+
+
+class Reason(ValueObject):
+    """One pre-qualification rule that decided, with its message in French."""
+
+    rule: str
+    message: str
+
+
+class PreQualification(ValueObject):
+    outcome: Admissibility
+    reasons: tuple[Reason, ...] = ()
+    contract_id: uuid.UUID | None = None
+    #: The domain the request belongs to (e.g. `servers`), when it is to be routed.
+    routed_domain: str | None = None
+
+
+class TicketEvent(DomainEvent):
+    """Common fields of every ticket event."""
+
+    abstract: ClassVar[bool] = True
+    stream_category: ClassVar[str] = "ticket"
+
+    ticket_id: uuid.UUID
+    occurred_at: datetime
+
+
+class TicketOpened(TicketEvent):
+    """A request was recorded on the assistance form at the single point of contact."""
+
+    reference: str
+    type: TicketType
+    channel: Channel
+    requester: RequesterSnapshot
+    subject: str
+    description: str
+    category: str | None = None
+    asset_tag: str | None = None
+    pre_qualification: PreQualification
+    group: str = "desk"
+    level: int = Field(default=1, ge=1, le=3)
+    #: When the request reached the desk (the 30-minute commitment counts from here).
+    received_at: datetime
+    opened_by: str | None = None
+
+
+class Escalated(TicketEvent):
+    """Vertical hand-over: to a higher support level (N1 -> N2 -> N3) or to management."""
+
+    from_level: int = Field(ge=1, le=3)
+    to_level: int = Field(ge=1, le=3)
+    to_management: bool = False
+    group: str
+    reason: str
+    by: str
+
+
+class Routed(TicketEvent):
+    """Horizontal hand-over: to the support group or domain the request belongs to."""
+
+    from_group: str
+    to_group: str
+    domain: str | None = None
+    reason: str
+    by: str
+
+
+class ClosureCode(StrEnum):
+    RESOLVED = "resolved"
+    OUT_OF_SCOPE = "out_of_scope"  # recorded, follow-up planned (seed 001 section 3)
+    DUPLICATE = "duplicate"
+    CANCELLED = "cancelled"
+
+
+class Closed(TicketEvent):
+    """The ticket is closed; the requester is told by e-mail (seed 002)."""
+
+    code: ClosureCode
+    reason: str | None = None
+    #: The solution given, copied from the resolution so subscribers need not look it up.
+    solution: str | None = None
+    #: What happens next for a request closed without a solution (out of scope, duplicate).
+    follow_up: str | None = None
+    by: str

@@ -1,0 +1,156 @@
+"""What goes into and comes out of the event store, independent of PostgreSQL."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from helpdesk_shared.events.base import DomainEvent, decode
+
+
+class ExpectedVersion(enum.Enum):
+    """Special expectations for `append`; an `int` means "the stream is exactly at this version"."""
+
+    NO_STREAM = "no_stream"  # the stream must not exist yet
+    ANY = "any"  # append at the end, whatever the version
+
+
+class ConcurrencyConflict(Exception):
+    """The stream was not at the expected version: someone else appended first (HTTP 409)."""
+
+    def __init__(self, stream_id: str, expected: int | ExpectedVersion, actual: int) -> None:
+        self.stream_id = stream_id
+        self.expected = expected
+        self.actual = actual
+        shown = expected.value if isinstance(expected, ExpectedVersion) else expected
+        super().__init__(f"stream {stream_id}: expected version {shown}, found {actual}")
+
+
+class StreamNotFound(LookupError):
+    """A stream with no events was read where one was required."""
+
+
+@dataclass(frozen=True)
+class EventMetadata:
+    """Why and by whom an event was recorded."""
+
+    correlation_id: str | None = None
+    causation_id: str | None = None
+    actor: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "correlation_id": self.correlation_id,
+            "causation_id": self.causation_id,
+            "actor": self.actor,
+            **self.extra,
+        }
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> EventMetadata:
+        known = {"correlation_id", "causation_id", "actor"}
+        return cls(
+            correlation_id=raw.get("correlation_id"),
+            causation_id=raw.get("causation_id"),
+            actor=raw.get("actor"),
+            extra={k: v for k, v in raw.items() if k not in known},
+        )
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """An event about to be appended. Its id makes retried appends idempotent."""
+
+    type: str
+    data: dict[str, Any]
+    schema_version: int = 1
+    metadata: EventMetadata = field(default_factory=EventMetadata)
+    event_id: uuid.UUID = field(default_factory=uuid.uuid4)
+
+    @classmethod
+    def from_domain(
+        cls,
+        event: DomainEvent,
+        metadata: EventMetadata | None = None,
+        event_id: uuid.UUID | None = None,
+    ) -> NewEvent:
+        return cls(
+            type=event.event_type(),
+            data=event.to_data(),
+            schema_version=event.schema_version,
+            metadata=metadata or EventMetadata(),
+            event_id=event_id or uuid.uuid4(),
+        )
+
+
+@dataclass(frozen=True, order=True)
+class LogPosition:
+    """A point in the all-events log.
+
+    The log is ordered by (writing transaction id, global position): rows are only read once every
+    transaction with a lower id has ended, so this order is gapless and final. `global_position`
+    alone is unique but not the reading order.
+    """
+
+    tx_id: int
+    global_position: int
+
+    @classmethod
+    def start(cls) -> LogPosition:
+        return cls(0, 0)
+
+
+@dataclass(frozen=True)
+class RecordedEvent:
+    """An event as stored, with its place in its stream and in the log."""
+
+    global_position: int
+    tx_id: int
+    stream_id: str
+    version: int
+    event_id: uuid.UUID
+    type: str
+    schema_version: int
+    data: dict[str, Any]
+    metadata: EventMetadata
+    recorded_at: datetime
+
+    @property
+    def log_position(self) -> LogPosition:
+        return LogPosition(self.tx_id, self.global_position)
+
+    @property
+    def category(self) -> str:
+        return stream_category(self.stream_id)
+
+    def to_domain(self) -> DomainEvent:
+        """The catalogue model of this event, upcast to the current schema version."""
+        return decode(self.type, self.schema_version, self.data)
+
+
+@dataclass(frozen=True)
+class AppendResult:
+    """Where an append put its events (or where they already were, for an idempotent retry)."""
+
+    stream_id: str
+    first_version: int
+    last_version: int
+    global_positions: tuple[int, ...]
+    already_stored: bool = False
+
+
+def stream_category(stream_id: str) -> str:
+    """`ticket-<uuid>` -> `ticket`."""
+    category, sep, _ = stream_id.partition("-")
+    if not sep or not category:
+        raise ValueError(f"stream id {stream_id!r} is not <category>-<id>")
+    return category
+
+
+def stream_id(category: str, entity_id: uuid.UUID | str) -> str:
+    """`<category>-<id>`, the stream naming contract."""
+    return f"{category}-{entity_id}"

@@ -1,0 +1,267 @@
+"""The append-only PostgreSQL event store.
+
+One table, `eventstore.events`. Appends are a single statement: the expected version is checked
+and the rows inserted together, and the unique (stream_id, version) index turns a lost race into a
+`ConcurrencyConflict` rather than an overwrite. Writers to different streams never wait on each
+other. Readers of the whole log read only rows whose writing transaction is older than every
+transaction still running, ordered by (tx_id, global_position): an event that commits late with a
+lower position is therefore never skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from helpdesk_shared.eventstore.model import (
+    AppendResult,
+    ConcurrencyConflict,
+    EventMetadata,
+    ExpectedVersion,
+    LogPosition,
+    NewEvent,
+    RecordedEvent,
+)
+
+_APPEND = text(
+    """
+    WITH existing AS (
+        SELECT stream_id, version, global_position FROM eventstore.events
+        WHERE event_id = ANY(CAST(:event_ids AS uuid[]))
+    ), head AS (
+        SELECT coalesce(max(version), 0) AS version FROM eventstore.events
+        WHERE stream_id = :stream_id
+    ), inserted AS (
+        INSERT INTO eventstore.events
+            (stream_id, version, event_id, type, schema_version, data, metadata)
+        SELECT :stream_id, head.version + n.ord, n.event_id, n.type, n.schema_version,
+               CAST(n.data AS jsonb), CAST(n.metadata AS jsonb)
+        FROM head, unnest(
+            CAST(:event_ids AS uuid[]), CAST(:types AS text[]), CAST(:schema_versions AS int[]),
+            CAST(:datas AS text[]), CAST(:metadatas AS text[])
+        ) WITH ORDINALITY AS n(event_id, type, schema_version, data, metadata, ord)
+        WHERE NOT EXISTS (SELECT 1 FROM existing)
+          AND (CAST(:expected AS bigint) IS NULL OR head.version = CAST(:expected AS bigint))
+        ORDER BY n.ord
+        RETURNING version, global_position
+    )
+    SELECT 'inserted' AS source, NULL AS stream_id, version, global_position FROM inserted
+    UNION ALL SELECT 'existing', stream_id, version, global_position FROM existing
+    UNION ALL SELECT 'head', NULL, version, NULL FROM head
+    """
+)
+
+_READ_STREAM = text(
+    """SELECT global_position, tx_id::text::bigint AS tx_id, stream_id, version, event_id, type,
+           schema_version, data::text AS data, metadata::text AS metadata, recorded_at
+    FROM eventstore.events
+    WHERE stream_id = :stream_id AND version >= :from_version AND version <= :to_version
+    ORDER BY version"""
+)
+
+_READ_ALL = text(
+    """SELECT global_position, tx_id::text::bigint AS tx_id, stream_id, version, event_id, type,
+           schema_version, data::text AS data, metadata::text AS metadata, recorded_at
+    FROM eventstore.events
+    WHERE (tx_id, global_position) > (CAST(CAST(:tx_id AS text) AS xid8), :position)
+      AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
+    ORDER BY tx_id, global_position
+    LIMIT :limit"""
+)
+
+_STREAM_VERSION = text(
+    "SELECT coalesce(max(version), 0) FROM eventstore.events WHERE stream_id = :stream_id"
+)
+
+_UNIQUE_VERSION = "events_stream_id_version_key"
+_UNIQUE_EVENT_ID = "events_event_id_key"
+_MAX_ANY_RETRIES = 5
+
+
+class EventStore:
+    """Append to and read from `eventstore.events`.
+
+    Every method takes an optional connection: pass one to append inside your own transaction (so
+    that an event and a service's own rows commit together); leave it out and the store runs its
+    own short transaction.
+    """
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    @property
+    def engine(self) -> AsyncEngine:
+        return self._engine
+
+    async def append(
+        self,
+        stream_id: str,
+        expected_version: int | ExpectedVersion,
+        events: Sequence[NewEvent],
+        *,
+        conn: AsyncConnection | None = None,
+    ) -> AppendResult:
+        """Append `events` to `stream_id` if it is at `expected_version`.
+
+        Raises `ConcurrencyConflict` when it is not. Appending event ids that are already stored in
+        this stream returns their original positions and stores nothing (idempotent retries).
+        """
+        if not events:
+            raise ValueError("append needs at least one event")
+        if conn is not None:
+            return await _append_once(conn, stream_id, expected_version, events)
+        attempts = _MAX_ANY_RETRIES if expected_version is ExpectedVersion.ANY else 2
+        for attempt in range(attempts):
+            try:
+                async with self._engine.begin() as own:
+                    return await _append_once(own, stream_id, expected_version, events)
+            except _EventIdRace:
+                continue  # a concurrent retry stored the same ids: the next read returns them
+            except ConcurrencyConflict:
+                if expected_version is not ExpectedVersion.ANY or attempt == attempts - 1:
+                    raise
+        raise ConcurrencyConflict(stream_id, expected_version, await self.stream_version(stream_id))
+
+    async def read_stream(
+        self,
+        stream_id: str,
+        from_version: int = 1,
+        to_version: int | None = None,
+        *,
+        conn: AsyncConnection | None = None,
+    ) -> list[RecordedEvent]:
+        """The events of one stream in version order, from `from_version` (inclusive)."""
+        params = {
+            "stream_id": stream_id,
+            "from_version": from_version,
+            "to_version": to_version if to_version is not None else 2**62,
+        }
+        async with self._connection(conn) as c:
+            rows = (await c.execute(_READ_STREAM, params)).all()
+        return [_to_recorded(row._mapping) for row in rows]
+
+    async def read_all(
+        self,
+        after: LogPosition | None = None,
+        limit: int = 1000,
+        *,
+        conn: AsyncConnection | None = None,
+    ) -> list[RecordedEvent]:
+        """Up to `limit` events of the whole log after `after`, in the final, gapless order."""
+        after = after or LogPosition.start()
+        params = {"tx_id": str(after.tx_id), "position": after.global_position, "limit": limit}
+        async with self._connection(conn) as c:
+            rows = (await c.execute(_READ_ALL, params)).all()
+        return [_to_recorded(row._mapping) for row in rows]
+
+    async def stream_version(self, stream_id: str, *, conn: AsyncConnection | None = None) -> int:
+        """The stream's current version (0 when it has no events)."""
+        async with self._connection(conn) as c:
+            return int((await c.execute(_STREAM_VERSION, {"stream_id": stream_id})).scalar_one())
+
+    @asynccontextmanager
+    async def _connection(self, conn: AsyncConnection | None) -> AsyncIterator[AsyncConnection]:
+        if conn is not None:
+            yield conn
+            return
+        async with self._engine.connect() as own:
+            yield own
+
+
+class _EventIdRace(Exception):
+    """Two appends of the same event ids raced; retrying returns the stored positions."""
+
+
+async def _append_once(
+    conn: AsyncConnection,
+    stream_id: str,
+    expected_version: int | ExpectedVersion,
+    events: Sequence[NewEvent],
+) -> AppendResult:
+    expected = _expected_param(expected_version)
+    params = {
+        "stream_id": stream_id,
+        "expected": expected,
+        "event_ids": [e.event_id for e in events],
+        "types": [e.type for e in events],
+        "schema_versions": [e.schema_version for e in events],
+        "datas": [json.dumps(e.data) for e in events],
+        "metadatas": [json.dumps(e.metadata.to_json()) for e in events],
+    }
+    try:
+        rows = (await conn.execute(_APPEND, params)).all()
+    except IntegrityError as error:
+        constraint = _constraint_name(error)
+        if constraint == _UNIQUE_EVENT_ID:
+            raise _EventIdRace() from error
+        if constraint == _UNIQUE_VERSION:
+            raise ConcurrencyConflict(stream_id, expected_version, -1) from error
+        raise
+    return _append_result(stream_id, expected_version, events, rows)
+
+
+def _append_result(
+    stream_id: str,
+    expected_version: int | ExpectedVersion,
+    events: Sequence[NewEvent],
+    rows: Sequence[Any],
+) -> AppendResult:
+    inserted = [r for r in rows if r.source == "inserted"]
+    existing = [r for r in rows if r.source == "existing"]
+    head = next(r.version for r in rows if r.source == "head")
+    if existing:
+        if len(existing) != len(events) or any(r.stream_id != stream_id for r in existing):
+            raise ValueError(f"some of these event ids are already stored elsewhere ({stream_id})")
+        versions = sorted(r.version for r in existing)
+        positions = tuple(r.global_position for r in sorted(existing, key=lambda r: r.version))
+        return AppendResult(stream_id, versions[0], versions[-1], positions, already_stored=True)
+    if not inserted:
+        raise ConcurrencyConflict(stream_id, expected_version, int(head))
+    inserted.sort(key=lambda r: r.version)
+    return AppendResult(
+        stream_id,
+        inserted[0].version,
+        inserted[-1].version,
+        tuple(r.global_position for r in inserted),
+    )
+
+
+def _expected_param(expected_version: int | ExpectedVersion) -> int | None:
+    if expected_version is ExpectedVersion.ANY:
+        return None
+    if expected_version is ExpectedVersion.NO_STREAM:
+        return 0
+    if expected_version < 0:
+        raise ValueError("expected version must be >= 0")
+    return expected_version
+
+
+def _constraint_name(error: IntegrityError) -> str | None:
+    cause = getattr(error.orig, "__cause__", None)
+    return getattr(cause, "constraint_name", None) or getattr(error.orig, "constraint_name", None)
+
+
+def _to_recorded(row: Any) -> RecordedEvent:
+    return RecordedEvent(
+        global_position=row["global_position"],
+        tx_id=row["tx_id"],
+        stream_id=row["stream_id"],
+        version=row["version"],
+        event_id=_as_uuid(row["event_id"]),
+        type=row["type"],
+        schema_version=row["schema_version"],
+        data=json.loads(row["data"]),
+        metadata=EventMetadata.from_json(json.loads(row["metadata"])),
+        recorded_at=row["recorded_at"],
+    )
+
+
+def _as_uuid(value: Any) -> uuid.UUID:
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))

@@ -1,0 +1,132 @@
+"""The FastAPI application every service starts from: health, readiness, metrics, problems."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
+from starlette.routing import Match
+
+from helpdesk_shared.auth import TokenVerifier
+from helpdesk_shared.http.problems import install_problem_handlers
+from helpdesk_shared.logging import correlation_id
+from helpdesk_shared.settings import CommonSettings
+
+ReadinessCheck = Callable[[], Awaitable[None]]
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+
+def create_app(
+    *,
+    service: str,
+    version: str,
+    settings: CommonSettings,
+    routers: Sequence[APIRouter],
+    readiness_checks: dict[str, ReadinessCheck],
+    lifespan: Lifespan | None = None,
+    registry: CollectorRegistry | None = None,
+    description: str = "",
+) -> FastAPI:
+    """A service's app. `readiness_checks` name each dependency `/readyz` must reach."""
+    app = FastAPI(
+        title=f"helpdesk {service}",
+        version=version,
+        description=description,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.token_verifier = TokenVerifier(settings)
+    app.state.metrics_registry = registry or CollectorRegistry()
+    install_problem_handlers(app)
+    _install_observability(app, service)
+    app.include_router(_operations_router(readiness_checks))
+    for router in routers:
+        app.include_router(router)
+    return app
+
+
+def _operations_router(checks: dict[str, ReadinessCheck]) -> APIRouter:
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/healthz", summary="The process is alive")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get("/readyz", summary="The database and the broker are reachable")
+    async def readyz() -> JSONResponse:
+        results: dict[str, str] = {}
+        for name, check in checks.items():
+            try:
+                await check()
+                results[name] = "ok"
+            except Exception as error:  # noqa: BLE001 - any failure means "not ready", reported
+                results[name] = f"unavailable: {type(error).__name__}: {error}"
+        ready = all(v == "ok" for v in results.values())
+        return JSONResponse(
+            {"status": "ready" if ready else "unavailable", "checks": results},
+            status_code=200 if ready else 503,
+        )
+
+    @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+    async def metrics(request: Request) -> Response:
+        registry: CollectorRegistry = request.app.state.metrics_registry
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+def _install_observability(app: FastAPI, service: str) -> None:
+    registry: CollectorRegistry = app.state.metrics_registry
+    requests = Counter(
+        "http_requests_total",
+        "HTTP requests handled",
+        ["service", "method", "route", "status"],
+        registry=registry,
+    )
+    durations = Histogram(
+        "http_request_duration_seconds",
+        "HTTP request duration",
+        ["service", "method", "route"],
+        registry=registry,
+    )
+
+    @app.middleware("http")
+    async def observe(request: Request, call_next: Callable[[Request], Awaitable[Any]]) -> Any:
+        cid = request.headers.get("x-correlation-id") or str(uuid.uuid4())
+        token = correlation_id.set(cid)
+        started = time.perf_counter()
+        route = _route_template(request)
+        try:
+            response = await call_next(request)
+        finally:
+            correlation_id.reset(token)
+        elapsed = time.perf_counter() - started
+        durations.labels(service, request.method, route).observe(elapsed)
+        requests.labels(service, request.method, route, str(response.status_code)).inc()
+        response.headers["x-correlation-id"] = cid
+        return response
+
+
+def _route_template(request: Request) -> str:
+    """The route's path template (bounded label cardinality), not the concrete URL."""
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match is Match.FULL:
+            return str(getattr(route, "path", "unmatched"))
+    return "unmatched"
+
+
+async def noop_lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield

@@ -1,0 +1,59 @@
+"""Alembic migration sets: the shared one (event store, infra tables) and one per service.
+
+Each service registers a `MigrationSet` under the `helpdesk.migrations` entry point group; the
+`helpdesk-migrate` command applies the shared set first, then every registered one. Each set keeps
+its own version table, so services evolve their schemas independently.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+
+
+@dataclass(frozen=True)
+class MigrationSet:
+    """An Alembic script directory and the schema whose tables it owns."""
+
+    name: str
+    script_location: str
+    schema: str
+
+    @property
+    def version_table(self) -> str:
+        return f"alembic_version_{self.name}"
+
+    def config(self, database_url: str) -> Config:
+        cfg = Config()
+        cfg.set_main_option("script_location", self.script_location)
+        cfg.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+        cfg.attributes["migration_set"] = self
+        return cfg
+
+    def upgrade(self, database_url: str, revision: str = "head") -> None:
+        command.upgrade(self.config(database_url), revision)
+
+
+SHARED = MigrationSet(
+    name="shared", script_location=str(Path(__file__).parent / "shared"), schema="eventstore"
+)
+
+
+def all_migration_sets() -> list[MigrationSet]:
+    """The shared set, then every service's set, in name order."""
+    found = [ep.load() for ep in entry_points(group="helpdesk.migrations")]
+    services = sorted((m for m in found if isinstance(m, MigrationSet)), key=lambda m: m.name)
+    return [SHARED, *services]
+
+
+def upgrade_all(database_url: str) -> list[str]:
+    """Apply every migration set; returns the names applied, in order."""
+    applied = []
+    for migration_set in all_migration_sets():
+        migration_set.upgrade(database_url)
+        applied.append(migration_set.name)
+    return applied
