@@ -1,0 +1,101 @@
+import base64
+import json
+import time
+
+import jwt
+import pytest
+from fastapi import APIRouter, Depends
+from httpx import ASGITransport, AsyncClient
+
+from helpdesk_shared.auth import (
+    CurrentPrincipal,
+    Principal,
+    Role,
+    TokenVerifier,
+    issue_token,
+    require_roles,
+)
+from helpdesk_shared.http.app import create_app
+from helpdesk_shared.settings import CommonSettings
+
+SETTINGS = CommonSettings(helpdesk_jwt_secret="unit-test-secret-0123456789abcdef")
+
+
+def _app() -> object:
+    router = APIRouter()
+
+    @router.get("/v1/me")
+    async def me(principal: CurrentPrincipal) -> dict[str, object]:
+        return {"sub": principal.sub, "roles": sorted(principal.roles), "level": principal.level}
+
+    @router.get("/v1/managed", dependencies=[Depends(require_roles(Role.MANAGER))])
+    async def managed() -> dict[str, str]:
+        return {"ok": "yes"}
+
+    return create_app(
+        service="test", version="0", settings=SETTINGS, routers=[router], readiness_checks={}
+    )
+
+
+def _client() -> AsyncClient:
+    return AsyncClient(transport=ASGITransport(app=_app()), base_url="http://test")  # type: ignore[arg-type]
+
+
+def _unsigned(claims: dict[str, object]) -> str:
+    def part(obj: dict[str, object]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
+
+    return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}."
+
+
+def test_a_valid_token_gives_the_claims() -> None:
+    token = issue_token(SETTINGS, "alice", ["agent"], level=2, groups=["desk"])
+    principal = TokenVerifier(SETTINGS).verify(token)
+    assert principal == Principal("alice", frozenset({Role.AGENT}), 2, frozenset({"desk"}))
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        jwt.encode(
+            {"sub": "x", "roles": ["manager"], "exp": int(time.time()) + 60},
+            "another-key-that-is-long-enough-for-hs256",
+        ),
+        issue_token(SETTINGS, "x", ["manager"], ttl_seconds=-10),
+        _unsigned({"sub": "x", "roles": ["manager"], "exp": int(time.time()) + 60}),
+        jwt.encode({"sub": "x", "roles": ["manager"]}, SETTINGS.helpdesk_jwt_secret),
+        jwt.encode(
+            {"sub": "x", "roles": ["agent"], "level": 7, "exp": int(time.time()) + 60},
+            SETTINGS.helpdesk_jwt_secret,
+        ),
+    ],
+    ids=["wrong-signature", "expired", "alg-none", "no-expiry", "bad-level"],
+)
+async def test_refused_tokens_answer_401_problem(token: str) -> None:
+    async with _client() as client:
+        response = await client.get("/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 401
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["status"] == 401
+
+
+async def test_no_token_is_401_and_a_missing_role_is_403() -> None:
+    agent = issue_token(SETTINGS, "bob", ["agent"], level=1)
+    manager = issue_token(SETTINGS, "carol", ["manager"])
+    async with _client() as client:
+        assert (await client.get("/v1/me")).status_code == 401
+        forbidden = await client.get("/v1/managed", headers={"Authorization": f"Bearer {agent}"})
+        allowed = await client.get("/v1/managed", headers={"Authorization": f"Bearer {manager}"})
+    assert forbidden.status_code == 403
+    assert forbidden.json()["title"] == "Accès refusé"
+    assert allowed.json() == {"ok": "yes"}
+
+
+async def test_operations_routes_need_no_token() -> None:
+    async with _client() as client:
+        health = await client.get("/healthz")
+        ready = await client.get("/readyz")
+        metrics = await client.get("/metrics")
+    assert health.json() == {"status": "ok"}
+    assert ready.status_code == 200
+    assert "http_requests_total" in metrics.text
