@@ -1,0 +1,87 @@
+"""The requester directory: who calls, for which organisation, with which equipment.
+
+Seed 001 section 2.2: at each contact the desk checks and, where the caller corrects it, updates
+the requester's data (name, department, organisation, office, equipment). The change is kept with
+who made it and when, so `changes_between` says exactly what differs.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+
+class OrganisationKind(StrEnum):
+    """Seed 001: the client is either a person or a company."""
+
+    PERSON = "person"
+    COMPANY = "company"
+
+
+class Equipment(BaseModel):
+    """One asset the requester uses."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    asset_tag: str = Field(min_length=1, max_length=80)
+    kind: str = Field(default="pc", max_length=80)
+    operating_system: str | None = Field(default=None, max_length=80)
+    acquired_on: date | None = None
+    #: Seed 003: hardware bought outside the IT service (or outside the framework contract).
+    bought_through_it: bool = True
+    #: Seed 003: personal, domestic equipment.
+    private: bool = False
+
+
+class RequesterProfile(BaseModel):
+    """The fields an agent checks and corrects at each contact."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    email: EmailStr | None = None
+    phone: str | None = Field(default=None, max_length=40)
+    organisation: str | None = Field(default=None, max_length=200)
+    organisation_kind: OrganisationKind = OrganisationKind.COMPANY
+    role: str | None = Field(default=None, max_length=120)
+    department: str | None = Field(default=None, max_length=120)
+    office: str | None = Field(default=None, max_length=40)
+    preferred_language: str = Field(default="fr", min_length=2, max_length=8)
+    #: Seed 003: visiting staff ("personnels de passage") are not supported on their workstation.
+    visiting: bool = False
+    equipment: tuple[Equipment, ...] = ()
+
+
+class Requester(RequesterProfile):
+    """A directory entry. `needs_verification` flags one created from an unknown caller."""
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4)
+    login: str = Field(min_length=1, max_length=200)
+    needs_verification: bool = False
+    version: int = 1
+
+    def asset(self, asset_tag: str) -> Equipment | None:
+        tag = asset_tag.casefold()
+        return next((e for e in self.equipment if e.asset_tag.casefold() == tag), None)
+
+
+def changes_between(before: RequesterProfile, after: RequesterProfile) -> dict[str, Any]:
+    """What an update changes, field by field: `{field: {"from": old, "to": new}}`."""
+    old = before.model_dump(mode="json")
+    new = after.model_dump(mode="json")
+    return {
+        name: {"from": old.get(name), "to": new.get(name)}
+        for name in RequesterProfile.model_fields
+        if old.get(name) != new.get(name)
+    }
+
+
+def corrected(requester: Requester, corrections: dict[str, Any]) -> Requester:
+    """The requester with the caller's corrections applied (fields left out are kept)."""
+    allowed = {k: v for k, v in corrections.items() if k in RequesterProfile.model_fields}
+    merged = {**requester.model_dump(), **allowed}
+    return Requester.model_validate(merged)
