@@ -1,0 +1,271 @@
+"""The consumer toolkit: a service's durable queue, handled with an exactly-once effect.
+
+Delivery is at least once (the relay republishes what it could not checkpoint, the broker
+redelivers what was not acknowledged). The effect is exactly once: the event id goes into
+`infra.inbox` in the same transaction as the handler's own writes, so a redelivered event finds
+its id there and is skipped. The message is acknowledged only after that transaction committed.
+
+A failing handler is retried in-process with exponential back-off; after `max_attempts` the
+message is parked in the consumer's dead-letter queue with the reason. A message that can never
+succeed (not one of our CloudEvents, unknown type) is parked at once. Nothing a message does stops
+the consumer. Events of one stream are handled one after the other, in delivery order; different
+streams are handled concurrently, up to `prefetch`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any
+
+import aio_pika
+from aio_pika.abc import (
+    AbstractChannel,
+    AbstractIncomingMessage,
+    AbstractQueue,
+    AbstractRobustConnection,
+)
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from helpdesk_shared.logging import correlation_id
+from helpdesk_shared.messaging.envelope import (
+    InvalidEventMessage,
+    ReceivedEvent,
+    from_amqp_message,
+)
+from helpdesk_shared.messaging.topology import (
+    dead_letter_exchange_name,
+    dead_letter_queue_name,
+    declare_consumer_queues,
+)
+
+EventHandler = Callable[[ReceivedEvent, AsyncConnection], Awaitable[None]]
+
+log = logging.getLogger(__name__)
+
+#: Header set on a message this toolkit dead-letters: why it was parked.
+REASON_HEADER = "x-helpdesk-dead-letter-reason"
+ATTEMPTS_HEADER = "x-helpdesk-attempts"
+ORIGINAL_ROUTING_KEY_HEADER = "x-helpdesk-original-routing-key"
+
+_CLAIM = text(
+    """INSERT INTO infra.inbox (consumer, event_id, event_type)
+    VALUES (:consumer, :event_id, :event_type)
+    ON CONFLICT DO NOTHING
+    RETURNING event_id"""
+)
+
+
+class Consumer:
+    """Durable quorum queue `{prefix}.{name}` bound to the exchange with `bindings`.
+
+    See the module docs for the delivery guarantees.
+    """
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        engine: AsyncEngine,
+        amqp_url: str,
+        exchange: str,
+        queue_prefix: str,
+        handler: EventHandler,
+        bindings: Sequence[str] = ("#",),
+        prefetch: int = 32,
+        max_attempts: int = 5,
+        backoff_seconds: float = 0.2,
+        max_backoff_seconds: float = 30.0,
+    ) -> None:
+        if max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        self.name = name
+        self._engine = engine
+        self._amqp_url = amqp_url
+        self._exchange = exchange
+        self._queue_prefix = queue_prefix
+        self._handler = handler
+        self._bindings = tuple(bindings)
+        self._prefetch = prefetch
+        self._max_attempts = max_attempts
+        self._backoff = backoff_seconds
+        self._max_backoff = max_backoff_seconds
+        self._connection: AbstractRobustConnection | None = None
+        self._channel: AbstractChannel | None = None
+        self._queue: AbstractQueue | None = None
+        self._consumer_tag: str | None = None
+        self._in_flight: set[asyncio.Task[Any]] = set()
+        self._stream_locks: dict[str, _StreamLock] = {}
+        #: Counters for tests and metrics: handled (committed), skipped (inbox), dead-lettered.
+        self.handled = 0
+        self.duplicates = 0
+        self.dead_lettered = 0
+
+    async def start(self) -> None:
+        """Declare the queue and its DLQ (same arguments as the relay's), then consume."""
+        self._connection = await aio_pika.connect_robust(
+            self._amqp_url,
+            client_properties={"connection_name": f"helpdesk-consumer {self.name}"},
+        )
+        self._channel = await self._connection.channel(publisher_confirms=True)
+        await self._channel.set_qos(prefetch_count=self._prefetch)
+        self._queue = await declare_consumer_queues(
+            self._channel,
+            exchange=self._exchange,
+            queue_prefix=self._queue_prefix,
+            consumer=self.name,
+            bindings=self._bindings,
+        )
+        self._consumer_tag = await self._queue.consume(self._on_message)
+
+    async def stop(self) -> None:
+        """Stop consuming, let the messages being handled finish, close the connection."""
+        if self._queue is not None and self._consumer_tag is not None:
+            with contextlib.suppress(aio_pika.exceptions.AMQPError, RuntimeError):
+                await self._queue.cancel(self._consumer_tag)
+        self._consumer_tag = None
+        if self._in_flight:
+            await asyncio.gather(*self._in_flight, return_exceptions=True)
+        if self._connection is not None:
+            await self._connection.close()
+        self._connection = self._channel = self._queue = None
+
+    async def ready(self) -> None:
+        """Raise if the broker connection is down (used by `/readyz`)."""
+        connection = self._connection
+        if connection is None or connection.is_closed:
+            raise ConnectionError(f"consumer {self.name} is not connected")
+        if not connection.connected.is_set():
+            raise ConnectionError(f"consumer {self.name} is reconnecting to the broker")
+
+    async def _on_message(self, message: AbstractIncomingMessage) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._in_flight.add(task)
+        try:
+            await self._process(message)
+        except Exception:
+            log.exception("consumer %s could not settle message %s", self.name, message.message_id)
+        finally:
+            if task is not None:
+                self._in_flight.discard(task)
+
+    async def _process(self, message: AbstractIncomingMessage) -> None:
+        try:
+            event = from_amqp_message(message)
+        except InvalidEventMessage as poison:
+            log.warning("consumer %s: poison message %s: %s", self.name, message.message_id, poison)
+            await self._dead_letter(message, f"poison: {poison}", attempts=0)
+            return
+        token = correlation_id.set(str(event.metadata.get("correlation_id") or event.event_id))
+        try:
+            async with self._stream_lock(event.stream_id):
+                await self._handle_with_retries(message, event)
+        finally:
+            correlation_id.reset(token)
+
+    async def _handle_with_retries(
+        self, message: AbstractIncomingMessage, event: ReceivedEvent
+    ) -> None:
+        for attempt in range(1, self._max_attempts + 1):
+            try:
+                fresh = await self._apply(event)
+            except Exception as error:  # noqa: BLE001 - a failing handler is retried, then parked
+                log.warning(
+                    "consumer %s: %s %s failed (attempt %d/%d): %r",
+                    *(self.name, event.type, event.event_id, attempt, self._max_attempts, error),
+                )
+                if attempt == self._max_attempts:
+                    await self._dead_letter(message, f"{type(error).__name__}: {error}", attempt)
+                    return
+                await asyncio.sleep(min(self._backoff * 2 ** (attempt - 1), self._max_backoff))
+                continue
+            if fresh:
+                self.handled += 1
+            else:
+                self.duplicates += 1
+            await message.ack()
+            return
+
+    async def _apply(self, event: ReceivedEvent) -> bool:
+        """Claim the event in the inbox and run the handler, in one transaction.
+
+        False when the event was already handled (a redelivery): nothing is run.
+        """
+        async with self._engine.begin() as conn:
+            params = {"consumer": self.name, "event_id": event.event_id, "event_type": event.type}
+            claimed = (await conn.execute(_CLAIM, params)).first()
+            if claimed is None:
+                return False
+            await self._handler(event, conn)
+        return True
+
+    async def _dead_letter(
+        self, message: AbstractIncomingMessage, reason: str, attempts: int
+    ) -> None:
+        """Park a copy in the DLQ with the reason (confirmed), then ack the original.
+
+        If the copy cannot be published, reject the original instead: the queue's dead-letter
+        exchange parks it anyway, only without our reason header.
+        """
+        self.dead_lettered += 1
+        try:
+            await self._publish_dead_letter(message, reason, attempts)
+        except (TimeoutError, aio_pika.exceptions.AMQPError, RuntimeError) as error:
+            log.warning("consumer %s: dead-lettering by reject (%r)", self.name, error)
+            await message.nack(requeue=False)
+            return
+        await message.ack()
+
+    async def _publish_dead_letter(
+        self, message: AbstractIncomingMessage, reason: str, attempts: int
+    ) -> None:
+        if self._channel is None:
+            raise RuntimeError("consumer is not started")
+        dlx = await self._channel.get_exchange(dead_letter_exchange_name(self._exchange))
+        headers = dict(message.headers or {})
+        headers[REASON_HEADER] = reason[:1000]
+        headers[ATTEMPTS_HEADER] = attempts
+        headers[ORIGINAL_ROUTING_KEY_HEADER] = message.routing_key or ""
+        copy = aio_pika.Message(
+            body=message.body,
+            headers=headers,
+            content_type=message.content_type,
+            content_encoding=message.content_encoding,
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            message_id=message.message_id,
+            correlation_id=message.correlation_id,
+            timestamp=message.timestamp,
+            type=message.type,
+            app_id=message.app_id,
+        )
+        await dlx.publish(
+            copy,
+            dead_letter_queue_name(self._queue_prefix, self.name),
+            mandatory=False,
+            timeout=10,
+        )
+
+    @contextlib.asynccontextmanager
+    async def _stream_lock(self, stream_id: str) -> AsyncIterator[None]:
+        """Serialise the events of one stream; forget its lock once nobody holds or awaits it."""
+        entry = self._stream_locks.setdefault(stream_id, _StreamLock())
+        entry.users += 1
+        try:
+            async with entry.lock:
+                yield
+        finally:
+            entry.users -= 1
+            if entry.users == 0:
+                self._stream_locks.pop(stream_id, None)
+
+
+class _StreamLock:
+    """A lock and how many messages hold or await it."""
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.users = 0

@@ -1,0 +1,157 @@
+"""The CloudEvents 1.0 envelope every stored event travels in (structured JSON mode).
+
+Built and parsed with the CloudEvents SDK's RabbitMQ binding, so that any subscriber, ours or
+another DSI system's, can read the messages with the same SDK. Our own attributes travel as
+extensions, whose names the spec restricts to lowercase letters and digits.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import aio_pika
+from aio_pika.abc import AbstractIncomingMessage
+from cloudevents.core.base import BaseCloudEvent
+from cloudevents.core.bindings import rabbitmq
+from cloudevents.core.exceptions import BaseCloudEventException
+from cloudevents.core.formats.json import JSONFormat
+from cloudevents.core.v1.event import CloudEvent
+
+from helpdesk_shared.events.base import DomainEvent, UnknownEventType, decode, event_class
+from helpdesk_shared.eventstore.model import RecordedEvent
+
+CLOUDEVENTS_JSON = JSONFormat.CONTENT_TYPE  # "application/cloudevents+json"
+DATA_CONTENT_TYPE = "application/json"
+#: Header naming the event type, for tools that route or filter without parsing the body.
+TYPE_HEADER = "event-type"
+
+#: CloudEvents extension name -> key in `ReceivedEvent.metadata` (and in the stored metadata).
+METADATA_EXTENSIONS = {
+    "correlationid": "correlation_id",
+    "causationid": "causation_id",
+    "actor": "actor",
+}
+
+_FORMAT = JSONFormat()
+
+
+class InvalidEventMessage(ValueError):
+    """A message that is not one of our CloudEvents (a poison message): it can never succeed."""
+
+
+@dataclass(frozen=True)
+class ReceivedEvent:
+    """A stored event as a consumer receives it from the exchange."""
+
+    event_id: uuid.UUID
+    type: str
+    stream_id: str
+    version: int
+    global_position: int
+    recorded_at: datetime
+    schema_version: int
+    data: dict[str, Any]
+    metadata: dict[str, Any] = field(default_factory=dict)
+    source: str = ""
+
+    def to_domain(self) -> DomainEvent:
+        """The catalogue model of this event, upcast to the current schema version."""
+        return decode(self.type, self.schema_version, self.data)
+
+
+def to_cloudevent(event: RecordedEvent, source: str) -> CloudEvent:
+    """The CloudEvent of a stored event."""
+    attributes: dict[str, Any] = {
+        "specversion": "1.0",
+        "id": str(event.event_id),
+        "type": event.type,
+        "source": source,
+        "subject": event.stream_id,
+        "time": event.recorded_at,
+        "datacontenttype": DATA_CONTENT_TYPE,
+        "streamversion": event.version,
+        "globalposition": event.global_position,
+        "schemaversion": event.schema_version,
+    }
+    stored = event.metadata.to_json()
+    for extension, key in METADATA_EXTENSIONS.items():
+        if stored.get(key) is not None:
+            attributes[extension] = str(stored[key])
+    return CloudEvent(attributes=attributes, data=event.data)
+
+
+def to_cloudevent_message(event: RecordedEvent, source: str) -> aio_pika.Message:
+    """The persistent AMQP message the relay publishes for a stored event."""
+    structured = rabbitmq.to_structured(to_cloudevent(event, source), _FORMAT)
+    return aio_pika.Message(
+        body=structured.body,
+        content_type=structured.content_type or CLOUDEVENTS_JSON,
+        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+        message_id=str(event.event_id),
+        type=event.type,
+        timestamp=event.recorded_at,
+        app_id=source,
+        correlation_id=event.metadata.correlation_id,
+        headers={**structured.headers, TYPE_HEADER: event.type},
+    )
+
+
+def from_amqp_message(message: AbstractIncomingMessage) -> ReceivedEvent:
+    """Parse a delivered message; raises `InvalidEventMessage` for anything not ours."""
+    return parse_envelope(message.body, message.content_type, message.headers)
+
+
+def parse_envelope(
+    body: bytes, content_type: str | None, headers: dict[str, Any] | None = None
+) -> ReceivedEvent:
+    """Parse a CloudEvents message body (structured, or binary with `ce-` headers)."""
+    raw = rabbitmq.RabbitMQMessage(
+        headers={str(k): str(v) for k, v in (headers or {}).items()},
+        content_type=content_type,
+        body=body,
+    )
+    try:
+        cloud_event = rabbitmq.from_rabbitmq(raw, _FORMAT)
+    except (ValueError, TypeError, KeyError, AttributeError, BaseCloudEventException) as error:
+        raise InvalidEventMessage(f"not a CloudEvent: {error}") from error
+    return from_cloudevent(cloud_event)
+
+
+def from_cloudevent(cloud_event: BaseCloudEvent) -> ReceivedEvent:
+    """Our view of a CloudEvent; raises `InvalidEventMessage` if it lacks our attributes."""
+    attributes = cloud_event.get_attributes()
+    try:
+        event_class(str(attributes["type"]))
+        data = cloud_event.get_data()
+        if not isinstance(data, dict):
+            raise InvalidEventMessage(f"data is not a JSON object: {type(data).__name__}")
+        time = attributes["time"]
+        if not isinstance(time, datetime):
+            raise InvalidEventMessage("time is missing or not a timestamp")
+        return ReceivedEvent(
+            event_id=uuid.UUID(str(attributes["id"])),
+            type=str(attributes["type"]),
+            stream_id=str(attributes["subject"]),
+            version=int(attributes["streamversion"]),
+            global_position=int(attributes["globalposition"]),
+            recorded_at=time,
+            schema_version=int(attributes.get("schemaversion", 1)),
+            data=data,
+            metadata={
+                key: attributes[ext]
+                for ext, key in METADATA_EXTENSIONS.items()
+                if ext in attributes
+            },
+            source=str(attributes.get("source", "")),
+        )
+    except UnknownEventType as error:
+        raise InvalidEventMessage(f"unknown event type {error}") from error
+    except KeyError as error:
+        raise InvalidEventMessage(f"missing CloudEvents attribute {error}") from error
+    except (TypeError, ValueError) as error:
+        if isinstance(error, InvalidEventMessage):
+            raise
+        raise InvalidEventMessage(f"invalid CloudEvents attribute: {error}") from error

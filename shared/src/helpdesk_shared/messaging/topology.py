@@ -1,0 +1,112 @@
+"""The broker topology: one topic exchange, a quorum queue and a dead-letter queue per consumer.
+
+Declared by the relay before it publishes anything (a confirmed message that no queue receives is
+lost for the consumers that did not exist yet) and by every consumer when it starts. Both declare
+exactly the same arguments, since RabbitMQ refuses a re-declaration with different ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import aio_pika
+from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractQueue
+
+#: Every service that consumes the event exchange through a queue of its own.
+CONSUMERS: tuple[str, ...] = ("notify", "metrics")
+
+#: After this many deliveries (crashes, lost connections, requeues) the broker dead-letters a
+#: message itself. Consumers retry in-process first, so this is only a safety net against a
+#: message that kills its consumer (on RabbitMQ 3.10 quorum queues there is no default limit).
+DELIVERY_LIMIT = 10
+
+
+def queue_name(prefix: str, consumer: str) -> str:
+    """The consumer's work queue."""
+    return f"{prefix}.{consumer}"
+
+
+def dead_letter_queue_name(prefix: str, consumer: str) -> str:
+    """Where the consumer's messages go when they keep failing."""
+    return f"{prefix}.{consumer}.dlq"
+
+
+def dead_letter_exchange_name(exchange: str) -> str:
+    """The direct exchange routing dead letters to each consumer's DLQ (by the DLQ's name)."""
+    return f"{exchange}.dlx"
+
+
+def queue_arguments(exchange: str, queue_prefix: str, consumer: str) -> dict[str, Any]:
+    """Arguments of a consumer's quorum queue (identical wherever it is declared)."""
+    return {
+        "x-queue-type": "quorum",
+        "x-dead-letter-exchange": dead_letter_exchange_name(exchange),
+        "x-dead-letter-routing-key": dead_letter_queue_name(queue_prefix, consumer),
+        "x-delivery-limit": DELIVERY_LIMIT,
+    }
+
+
+#: The DLQ is a classic durable queue: peeking at it (get, then requeue) must never count towards a
+#: delivery limit (RabbitMQ 4 gives quorum queues a default one, which would drop dead letters).
+DEAD_LETTER_QUEUE_ARGUMENTS: dict[str, Any] = {"x-queue-type": "classic"}
+
+
+async def declare_topology(
+    channel: AbstractChannel,
+    *,
+    exchange: str,
+    queue_prefix: str,
+    consumers: Sequence[str] = CONSUMERS,
+) -> AbstractExchange:
+    """Declare the exchange and, for each consumer, its queue (bound with `#`) and DLQ."""
+    topic = await channel.declare_exchange(exchange, aio_pika.ExchangeType.TOPIC, durable=True)
+    for consumer in consumers:
+        await declare_consumer_queues(
+            channel, exchange=exchange, queue_prefix=queue_prefix, consumer=consumer
+        )
+    return topic
+
+
+async def declare_consumer_queues(
+    channel: AbstractChannel,
+    *,
+    exchange: str,
+    queue_prefix: str,
+    consumer: str,
+    bindings: Sequence[str] = ("#",),
+) -> AbstractQueue:
+    """Declare one consumer's queue, bindings, dead-letter exchange and DLQ; return the queue."""
+    topic = await channel.declare_exchange(exchange, aio_pika.ExchangeType.TOPIC, durable=True)
+    dlx = await channel.declare_exchange(
+        dead_letter_exchange_name(exchange), aio_pika.ExchangeType.DIRECT, durable=True
+    )
+    dlq_name = dead_letter_queue_name(queue_prefix, consumer)
+    dlq = await channel.declare_queue(dlq_name, durable=True, arguments=DEAD_LETTER_QUEUE_ARGUMENTS)
+    await dlq.bind(dlx, routing_key=dlq_name)
+    queue = await channel.declare_queue(
+        queue_name(queue_prefix, consumer),
+        durable=True,
+        arguments=queue_arguments(exchange, queue_prefix, consumer),
+    )
+    for binding in bindings:
+        await queue.bind(topic, routing_key=binding)
+    return queue
+
+
+async def delete_topology(
+    channel: AbstractChannel,
+    *,
+    exchange: str,
+    queue_prefix: str,
+    consumers: Sequence[str] = CONSUMERS,
+) -> None:
+    """Delete what `declare_topology` declared (tests and tear-downs; never in production)."""
+    for consumer in consumers:
+        for name in (
+            queue_name(queue_prefix, consumer),
+            dead_letter_queue_name(queue_prefix, consumer),
+        ):
+            await channel.queue_delete(name)
+    await channel.exchange_delete(dead_letter_exchange_name(exchange))
+    await channel.exchange_delete(exchange)

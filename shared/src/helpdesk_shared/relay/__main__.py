@@ -1,0 +1,63 @@
+"""`helpdesk-relay` / `python -m helpdesk_shared.relay`: run the relay from the environment.
+
+Several replicas may run: one publishes, the others wait for its advisory lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+from prometheus_client import start_http_server
+
+from helpdesk_shared.db import create_engine
+from helpdesk_shared.logging import configure_logging
+from helpdesk_shared.relay.metrics import RelayMetrics
+from helpdesk_shared.relay.relay import Relay
+from helpdesk_shared.settings import CommonSettings
+
+
+class RelaySettings(CommonSettings):
+    """The relay's own environment variables, beside the common ones."""
+
+    #: CloudEvents `source` of every published event.
+    relay_source: str = "helpdesk"
+    relay_batch_size: int = 500
+    relay_publish_timeout_seconds: float = 10.0
+    #: Serve /metrics (prometheus) on this port when set.
+    relay_metrics_port: int | None = None
+
+
+async def run_relay(settings: RelaySettings) -> None:
+    """Run until SIGTERM or SIGINT, then finish the batch in flight and exit."""
+    metrics = RelayMetrics()
+    if settings.relay_metrics_port is not None:
+        start_http_server(settings.relay_metrics_port, registry=metrics.registry)
+    engine = create_engine(settings.database_url, pool_size=2, application_name="helpdesk-relay")
+    relay = Relay(
+        engine=engine,
+        amqp_url=settings.amqp_url,
+        exchange=settings.helpdesk_exchange,
+        queue_prefix=settings.helpdesk_queue_prefix,
+        source=settings.relay_source,
+        batch_size=settings.relay_batch_size,
+        publish_timeout=settings.relay_publish_timeout_seconds,
+        metrics=metrics,
+    )
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, lambda: asyncio.ensure_future(relay.stop()))
+    try:
+        await relay.run()
+    finally:
+        await engine.dispose()
+
+
+def main() -> None:
+    settings = RelaySettings()
+    configure_logging("relay", settings.log_level, settings.log_json)
+    asyncio.run(run_relay(settings))
+
+
+if __name__ == "__main__":
+    main()

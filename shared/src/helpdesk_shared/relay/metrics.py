@@ -1,0 +1,27 @@
+"""Prometheus metrics of the relay (served by `helpdesk-relay` when a metrics port is set)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge
+
+
+class RelayMetrics:
+    """Counters the relay updates; a registry of its own so that several relays can coexist."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        self.published = Counter(
+            "helpdesk_relay_published_events",
+            "Events published to the exchange and confirmed by the broker.",
+            registry=self.registry,
+        )
+        self.last_position = Gauge(
+            "helpdesk_relay_last_global_position",
+            "Global position of the last event whose publication was confirmed.",
+            registry=self.registry,
+        )
+        self.active = Gauge(
+            "helpdesk_relay_active",
+            "1 while this relay holds the advisory lock and publishes, else 0.",
+            registry=self.registry,
+        )

@@ -1,0 +1,266 @@
+"""The relay: publishes every stored event, in store order, to the topic exchange.
+
+At least once, never lost: a batch is read from the checkpoint, published with publisher confirms
+(each publish with a timeout, since a publish on a dropped connection can otherwise hang), and the
+checkpoint advances only once the broker confirmed the whole batch. Whatever was published but not
+checkpointed when something fails is published again; consumers' inboxes make that harmless.
+
+Only one relay publishes at a time, even with several replicas: the active one holds a PostgreSQL
+advisory lock on a dedicated connection; the others wait and retry. If that connection dies, the
+lock is gone and the relay steps down before another one takes over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+
+import aio_pika
+import asyncpg
+from aio_pika.abc import AbstractConnection, AbstractExchange
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from helpdesk_shared.db import asyncpg_dsn
+from helpdesk_shared.events.base import routing_key_for
+from helpdesk_shared.eventstore.model import LogPosition, RecordedEvent
+from helpdesk_shared.eventstore.store import EventStore
+from helpdesk_shared.messaging.envelope import to_cloudevent_message
+from helpdesk_shared.messaging.topology import CONSUMERS, declare_topology
+from helpdesk_shared.relay.metrics import RelayMetrics
+
+log = logging.getLogger(__name__)
+
+_READ_CHECKPOINT = text("SELECT tx_id, global_position FROM infra.checkpoints WHERE name = :name")
+# Monotonic: a late write from a relay that lost its lock can never move the checkpoint back.
+_WRITE_CHECKPOINT = text(
+    """INSERT INTO infra.checkpoints (name, tx_id, global_position, updated_at)
+    VALUES (:name, :tx_id, :position, now())
+    ON CONFLICT (name) DO UPDATE
+    SET tx_id = EXCLUDED.tx_id, global_position = EXCLUDED.global_position, updated_at = now()
+    WHERE (infra.checkpoints.tx_id, infra.checkpoints.global_position)
+        < (EXCLUDED.tx_id, EXCLUDED.global_position)"""
+)
+_TRY_LOCK = "SELECT pg_try_advisory_lock(hashtextextended($1, 0))"
+
+#: Errors after which the relay drops its connections and starts over from its checkpoint.
+_TRANSIENT = (
+    aio_pika.exceptions.AMQPError,
+    TimeoutError,
+    ConnectionError,
+    OSError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+)
+
+
+class LeadershipLost(RuntimeError):
+    """The advisory lock connection died: another relay may be active now."""
+
+
+class Relay:
+    """Single active publisher of `eventstore.events` to the exchange (see the module docs)."""
+
+    def __init__(
+        self,
+        *,
+        engine: AsyncEngine,
+        amqp_url: str,
+        exchange: str,
+        queue_prefix: str,
+        source: str = "helpdesk",
+        batch_size: int = 500,
+        consumers: Sequence[str] = CONSUMERS,
+        publish_timeout: float = 10.0,
+        min_poll_seconds: float = 0.005,
+        max_poll_seconds: float = 0.25,
+        retry_seconds: float = 1.0,
+        metrics: RelayMetrics | None = None,
+    ) -> None:
+        self._engine = engine
+        self._store = EventStore(engine)
+        self._amqp_url = amqp_url
+        self._exchange_name = exchange
+        self._queue_prefix = queue_prefix
+        self._source = source
+        self._batch_size = batch_size
+        self._consumers = tuple(consumers)
+        self._publish_timeout = publish_timeout
+        self._min_poll = min_poll_seconds
+        self._max_poll = max_poll_seconds
+        self._retry = retry_seconds
+        self.metrics = metrics or RelayMetrics()
+        self.checkpoint_name = f"relay:{exchange}"
+        self._stopping = asyncio.Event()
+        self._connection: AbstractConnection | None = None
+        self._exchange: AbstractExchange | None = None
+        self._lock_conn: asyncpg.Connection | None = None
+        self.is_active = False
+
+    async def run(self) -> None:
+        """Publish forever: become the active relay, catch up, follow the log; until `stop`."""
+        while not self._stopping.is_set():
+            try:
+                lock_conn = await self._acquire_leadership()
+                if lock_conn is None:
+                    return
+                try:
+                    await self._follow()
+                finally:
+                    await self._release_leadership(lock_conn)
+            except (*_TRANSIENT, LeadershipLost) as error:
+                log.warning("relay interrupted, resuming from its checkpoint: %r", error)
+                await self._sleep(self._retry)
+            finally:
+                await self._disconnect_broker()
+
+    async def stop(self) -> None:
+        """Ask `run` to return once the batch in flight is confirmed (or abandoned)."""
+        self._stopping.set()
+
+    async def publish_pending(self) -> int:
+        """One catch-up pass from the checkpoint to the end of the log; the count published.
+
+        Connects on first use. It does not take the advisory lock: `run` does, before calling it.
+        """
+        exchange = await self._ensure_exchange()
+        published = 0
+        position = await self.checkpoint()
+        while True:
+            batch = await self._store.read_all(position, self._batch_size)
+            if not batch:
+                return published
+            await self._publish_batch(exchange, batch)
+            await self._check_leadership()
+            position = batch[-1].log_position
+            await self._save_checkpoint(position)
+            published += len(batch)
+            self.metrics.published.inc(len(batch))
+            self.metrics.last_position.set(position.global_position)
+            if len(batch) < self._batch_size:
+                return published
+
+    async def checkpoint(self) -> LogPosition:
+        """Where the relay resumes: after the last event the broker confirmed."""
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(_READ_CHECKPOINT, {"name": self.checkpoint_name})).first()
+        return LogPosition(int(row.tx_id), int(row.global_position)) if row else LogPosition.start()
+
+    async def _follow(self) -> None:
+        """Publish what is pending, then poll with a back-off that resets after each append."""
+        delay = self._min_poll
+        while not self._stopping.is_set():
+            published = await self.publish_pending()
+            if published:
+                delay = self._min_poll
+                continue
+            await self._check_leadership()
+            await self._sleep(delay)
+            delay = min(delay * 2, self._max_poll)
+
+    async def _publish_batch(self, exchange: AbstractExchange, batch: list[RecordedEvent]) -> None:
+        """Publish in store order, then wait for every confirm (a nack raises DeliveryError).
+
+        The publishes are started in order; the channel writes them under a FIFO lock, so the
+        broker receives them in store order while their confirms are awaited together.
+        """
+        publishes = [
+            asyncio.ensure_future(
+                exchange.publish(
+                    to_cloudevent_message(event, self._source),
+                    routing_key_for(event.category, event.type),
+                    mandatory=False,
+                    timeout=self._publish_timeout,
+                )
+            )
+            for event in batch
+        ]
+        try:
+            await asyncio.gather(*publishes)
+        finally:
+            for publish in publishes:
+                publish.cancel()
+
+    async def _save_checkpoint(self, position: LogPosition) -> None:
+        params = {
+            "name": self.checkpoint_name,
+            "tx_id": position.tx_id,
+            "position": position.global_position,
+        }
+        async with self._engine.begin() as conn:
+            await conn.execute(_WRITE_CHECKPOINT, params)
+
+    async def _ensure_exchange(self) -> AbstractExchange:
+        if self._exchange is not None and self._connection and not self._connection.is_closed:
+            return self._exchange
+        await self._disconnect_broker()
+        self._connection = await aio_pika.connect(
+            self._amqp_url,
+            timeout=self._publish_timeout,
+            client_properties={"connection_name": f"helpdesk-relay {self._exchange_name}"},
+        )
+        channel = await self._connection.channel(publisher_confirms=True)
+        self._exchange = await declare_topology(
+            channel,
+            exchange=self._exchange_name,
+            queue_prefix=self._queue_prefix,
+            consumers=self._consumers,
+        )
+        return self._exchange
+
+    async def _acquire_leadership(self) -> asyncpg.Connection | None:
+        """Wait until this relay holds the advisory lock; None if stopped meanwhile.
+
+        The lock lives as long as its dedicated session, so that connection stays open (and
+        outside any transaction) while the relay is active.
+        """
+        conn: asyncpg.Connection = await asyncpg.connect(self._dsn())
+        try:
+            while not await conn.fetchval(_TRY_LOCK, self.checkpoint_name):
+                if self._stopping.is_set():
+                    await _close_quietly(conn)
+                    return None
+                await self._sleep(self._retry)
+        except BaseException:
+            await _close_quietly(conn)
+            raise
+        self._lock_conn = conn
+        self.is_active = True
+        self.metrics.active.set(1)
+        log.info("relay active for exchange %s", self._exchange_name)
+        return conn
+
+    async def _release_leadership(self, conn: asyncpg.Connection) -> None:
+        self.is_active = False
+        self.metrics.active.set(0)
+        self._lock_conn = None
+        await _close_quietly(conn)  # ending the session releases the lock
+
+    async def _check_leadership(self) -> None:
+        """Raise `LeadershipLost` if the lock's connection is gone (the lock went with it)."""
+        if self._lock_conn is None:
+            return  # publish_pending called directly (tests, one-off catch-up)
+        try:
+            await self._lock_conn.fetchval("SELECT 1", timeout=self._publish_timeout)
+        except (*_TRANSIENT,) as error:
+            raise LeadershipLost(f"advisory lock connection lost: {error!r}") from error
+
+    def _dsn(self) -> str:
+        return asyncpg_dsn(self._engine.url.render_as_string(hide_password=False))
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+
+    async def _disconnect_broker(self) -> None:
+        connection, self._connection, self._exchange = self._connection, None, None
+        if connection is not None:
+            with contextlib.suppress(*_TRANSIENT, RuntimeError):
+                await connection.close()
+
+
+async def _close_quietly(conn: asyncpg.Connection) -> None:
+    with contextlib.suppress(*_TRANSIENT):
+        await conn.close(timeout=2)
