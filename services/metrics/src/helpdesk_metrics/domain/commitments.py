@@ -1,0 +1,173 @@
+"""The four service commitments of seed 002, each with its value, target and whether it is met."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from helpdesk_metrics.domain.calendar import BusinessHours
+from helpdesk_metrics.domain.facts import CallFacts, TicketFacts
+from helpdesk_metrics.domain.stats import ratio
+
+
+@dataclass(frozen=True)
+class Period:
+    """Half-open time range [start, end): an event at `end` belongs to the next period."""
+
+    start: datetime
+    end: datetime
+
+    def __post_init__(self) -> None:
+        if self.end <= self.start:
+            raise ValueError("a period must end after it starts")
+
+    def contains(self, moment: datetime | None) -> bool:
+        return moment is not None and self.start <= moment < self.end
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which tickets are measured: by current support group and by channel (None = all)."""
+
+    group: str | None = None
+    channel: str | None = None
+
+    def keeps(self, ticket: TicketFacts) -> bool:
+        return (self.group is None or ticket.group == self.group) and (
+            self.channel is None or ticket.channel == self.channel
+        )
+
+    @property
+    def includes_calls(self) -> bool:
+        """Calls have no support group and are the phone channel."""
+        return self.group is None and self.channel in (None, "phone")
+
+
+class Comparison(StrEnum):
+    BELOW = "below"  # met when value < target
+    ABOVE = "above"  # met when value > target
+
+
+@dataclass(frozen=True)
+class Commitment:
+    """One measured commitment: `value` is a ratio in [0, 1], None when nothing was measured."""
+
+    name: str
+    title: str
+    value: float | None
+    target: float
+    comparison: Comparison
+    numerator: int
+    denominator: int
+
+    @property
+    def met(self) -> bool | None:
+        if self.value is None:
+            return None
+        if self.comparison is Comparison.BELOW:
+            return self.value < self.target
+        return self.value > self.target
+
+
+#: Channels of the 30-minute commitment ("demandes mail ou web").
+MAIL_AND_WEB = frozenset({"email", "web"})
+TAKE_INTO_ACCOUNT_SECONDS = 30 * 60
+ANSWER_SECONDS = 30
+
+
+def call_abandonment(calls: Sequence[CallFacts], period: Period) -> Commitment:
+    """Calls offered in the period that were abandoned before an answer (< 10 %)."""
+    offered = [c for c in calls if period.contains(c.offered_at)]
+    lost = sum(1 for c in offered if c.abandoned)
+    return Commitment(
+        "call_abandonment",
+        "Taux de perte d'appel",
+        ratio(lost, len(offered)),
+        0.10,
+        Comparison.BELOW,
+        lost,
+        len(offered),
+    )
+
+
+def calls_answered_within_30s(calls: Sequence[CallFacts], period: Period) -> Commitment:
+    """Of the calls answered in the period (offered in it), those answered within 30 s (> 90 %).
+
+    Abandoned calls are measured by the abandonment commitment, not counted here again.
+    """
+    answered = [c for c in calls if period.contains(c.offered_at) and c.answered]
+    quick = sum(
+        1 for c in answered if c.wait_seconds is not None and c.wait_seconds <= ANSWER_SECONDS
+    )
+    return Commitment(
+        "calls_answered_within_30s",
+        "Réactivité au décroché en moins de 30 s",
+        ratio(quick, len(answered)),
+        0.90,
+        Comparison.ABOVE,
+        quick,
+        len(answered),
+    )
+
+
+def mail_web_taken_within_30min(
+    tickets: Sequence[TicketFacts], period: Period, as_of: datetime, calendar: BusinessHours
+) -> Commitment:
+    """Mail and web requests received in the period taken into account within 30 business min.
+
+    A request not yet taken counts as late once 30 business minutes have passed at `as_of`; until
+    then it is still pending and is left out of both numbers.
+    """
+    met = measured = 0
+    for ticket in tickets:
+        if ticket.channel not in MAIL_AND_WEB or not period.contains(ticket.received_at):
+            continue
+        end = ticket.taken_at if ticket.taken_at is not None else as_of
+        delay = calendar.seconds_between(ticket.received_at, end)
+        if ticket.taken_at is None and delay <= TAKE_INTO_ACCOUNT_SECONDS:
+            continue
+        measured += 1
+        met += delay <= TAKE_INTO_ACCOUNT_SECONDS
+    return Commitment(
+        "mail_web_taken_within_30min",
+        "Demandes mail ou web prises en compte en moins de 30 mn",
+        ratio(met, measured),
+        0.90,
+        Comparison.ABOVE,
+        met,
+        measured,
+    )
+
+
+def resolved_by_single_desk(tickets: Sequence[TicketFacts], period: Period) -> Commitment:
+    """Of the tickets resolved in the period, those solved at level 1 by the desk (> 65 %):
+    opened at the desk at level 1 and never escalated or routed."""
+    resolved = [t for t in tickets if period.contains(t.resolved_at)]
+    by_desk = sum(1 for t in resolved if not t.handed_over)
+    return Commitment(
+        "resolved_by_single_desk",
+        "Taux de résolution en ligne par le guichet unique",
+        ratio(by_desk, len(resolved)),
+        0.65,
+        Comparison.ABOVE,
+        by_desk,
+        len(resolved),
+    )
+
+
+def commitments(
+    tickets: Sequence[TicketFacts],
+    calls: Sequence[CallFacts],
+    period: Period,
+    as_of: datetime,
+    calendar: BusinessHours,
+) -> tuple[Commitment, ...]:
+    """The four commitments, in the order of seed 002."""
+    return (
+        call_abandonment(calls, period),
+        calls_answered_within_30s(calls, period),
+        mail_web_taken_within_30min(tickets, period, as_of, calendar),
+        resolved_by_single_desk(tickets, period),
+    )

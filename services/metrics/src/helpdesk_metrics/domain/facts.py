@@ -1,0 +1,308 @@
+"""Per-ticket and per-call facts, folded from each stream's events in stream order.
+
+The facts of a ticket are rebuilt from all of its events sorted by stream version every time one
+arrives, so the figures depend only on the set of events and their own times (`occurred_at`,
+`received_at`), never on the order or the number of times they were delivered.
+
+Event types are read by name from the event body (`type`, `data`) rather than through the
+catalogue classes, so that events added to the catalogue later, or by another service, are
+understood as long as they carry the fields listed in `TYPE_ALIASES` and the fold functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class Status(StrEnum):
+    NEW = "new"  # opened, not yet taken into account
+    IN_PROGRESS = "in_progress"
+    ON_HOLD = "on_hold"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+OPEN_STATUSES = frozenset({Status.NEW, Status.IN_PROGRESS, Status.ON_HOLD, Status.RESOLVED})
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    """An event as the projection sees it, whether it came from the broker or the store."""
+
+    stream_id: str
+    version: int
+    type: str
+    data: Mapping[str, Any]
+    recorded_at: datetime
+
+    @property
+    def category(self) -> str:
+        return self.stream_id.partition("-")[0]
+
+    @property
+    def occurred_at(self) -> datetime:
+        """When it happened by the event's own account, else when it was recorded."""
+        return _time(self.data.get("occurred_at")) or self.recorded_at
+
+
+@dataclass(frozen=True)
+class TicketFacts:
+    """What the indicators need to know about one ticket."""
+
+    ticket_id: str
+    reference: str
+    type: str
+    channel: str
+    received_at: datetime
+    opened_at: datetime
+    initial_group: str
+    initial_level: int
+    group: str
+    level: int
+    status: Status = Status.NEW
+    priority: str | None = None
+    category: str | None = None
+    asset_tag: str | None = None
+    department: str | None = None
+    admissibility: str | None = None
+    taken_at: datetime | None = None
+    first_resolved_at: datetime | None = None
+    resolved_at: datetime | None = None
+    closed_at: datetime | None = None
+    closure_code: str | None = None
+    escalations: int = 0
+    routings: int = 0
+    reopenings: int = 0
+    sla_breaches: int = 0
+    rating: int | None = None
+    last_version: int = 0
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    @property
+    def handed_over(self) -> bool:
+        """Escalated or routed at some point, or opened outside the single desk."""
+        return (
+            self.escalations > 0
+            or self.routings > 0
+            or self.initial_level != 1
+            or self.initial_group != "desk"
+        )
+
+    def open_at(self, moment: datetime) -> bool:
+        """Was the ticket in the backlog at `moment` (received, not yet closed)?"""
+        return self.received_at <= moment and (self.closed_at is None or self.closed_at > moment)
+
+
+@dataclass(frozen=True)
+class CallFacts:
+    """One call offered to the desk by the telephony system."""
+
+    call_id: str
+    offered_at: datetime
+    answered_at: datetime | None = None
+    abandoned_at: datetime | None = None
+    wait_seconds: float | None = None
+    agent: str | None = None
+
+    @property
+    def answered(self) -> bool:
+        return self.answered_at is not None
+
+    @property
+    def abandoned(self) -> bool:
+        return self.answered_at is None and self.abandoned_at is not None
+
+
+#: Type names understood for each ticket transition (the catalogue's name first).
+TYPE_ALIASES: dict[str, frozenset[str]] = {
+    "opened": frozenset({"TicketOpened"}),
+    "taken": frozenset({"TicketTaken", "Taken", "TakenIntoAccount"}),
+    "assigned": frozenset({"TicketAssigned", "Assigned"}),
+    "escalated": frozenset({"Escalated", "TicketEscalated"}),
+    "routed": frozenset({"Routed", "TicketRouted"}),
+    "held": frozenset({"TicketPutOnHold", "PutOnHold", "TicketHeld", "Held", "TicketOnHold"}),
+    "resumed": frozenset({"TicketResumed", "Resumed"}),
+    "resolved": frozenset({"TicketResolved", "Resolved"}),
+    "closed": frozenset({"Closed", "TicketClosed"}),
+    "reopened": frozenset({"TicketReopened", "Reopened"}),
+    "rated": frozenset(
+        {"SatisfactionRated", "TicketRated", "SatisfactionRecorded", "SatisfactionSurveyAnswered"}
+    ),
+    "sla_breached": frozenset({"SlaBreached", "SLABreached"}),
+    "call": frozenset({"CallRecorded"}),
+}
+_KIND = {name: kind for kind, names in TYPE_ALIASES.items() for name in names}
+
+
+def kind_of(event_type: str) -> str | None:
+    """The transition an event type stands for, or None when metrics ignores it."""
+    return _KIND.get(event_type)
+
+
+def in_stream_order(events: Iterable[EventRecord]) -> list[EventRecord]:
+    """The stream's events by version, each version once (a redelivery is the same event)."""
+    by_version = {e.version: e for e in events}
+    return [by_version[v] for v in sorted(by_version)]
+
+
+def fold_ticket(events: Iterable[EventRecord]) -> TicketFacts | None:
+    """The facts of one ticket from its events; None until its `TicketOpened` is known."""
+    ordered = in_stream_order(events)
+    opening = next((e for e in ordered if kind_of(e.type) == "opened"), None)
+    if opening is None:
+        return None
+    facts = _opened(opening)
+    for event in ordered:
+        if event is not opening:
+            facts = evolve_ticket(facts, event)
+    return facts
+
+
+def _opened(event: EventRecord) -> TicketFacts:
+    data = event.data
+    requester = data.get("requester") or {}
+    pre = data.get("pre_qualification") or {}
+    group = str(data.get("group") or "desk")
+    level = int(data.get("level") or 1)
+    return TicketFacts(
+        ticket_id=str(data.get("ticket_id") or event.stream_id.partition("-")[2]),
+        reference=str(data.get("reference") or ""),
+        type=str(data.get("type") or "incident"),
+        channel=str(data.get("channel") or "web"),
+        received_at=_time(data.get("received_at")) or event.occurred_at,
+        opened_at=event.occurred_at,
+        initial_group=group,
+        initial_level=level,
+        group=group,
+        level=level,
+        priority=_str(data.get("priority")),
+        category=_str(data.get("category")),
+        asset_tag=_str(data.get("asset_tag")),
+        department=_str(requester.get("department")),
+        admissibility=_str(pre.get("outcome")),
+        last_version=event.version,
+    )
+
+
+def evolve_ticket(facts: TicketFacts, event: EventRecord) -> TicketFacts:
+    """Apply one later event of the ticket's stream to its facts."""
+    facts = replace(_qualified(facts, event.data), last_version=event.version)
+    kind = kind_of(event.type)
+    at = event.occurred_at
+    if kind == "taken":
+        taken = facts.taken_at if facts.taken_at is not None else at
+        return replace(facts, taken_at=taken, status=_active(facts.status))
+    if kind == "assigned":
+        return replace(facts, group=str(event.data.get("group") or facts.group))
+    if kind == "escalated":
+        level = int(event.data.get("to_level") or facts.level)
+        group = str(event.data.get("group") or facts.group)
+        return replace(facts, level=level, group=group, escalations=facts.escalations + 1)
+    if kind == "routed":
+        group = str(event.data.get("to_group") or facts.group)
+        return replace(facts, group=group, routings=facts.routings + 1)
+    return _lifecycle(facts, kind, event)
+
+
+def _lifecycle(facts: TicketFacts, kind: str | None, event: EventRecord) -> TicketFacts:
+    at = event.occurred_at
+    if kind == "held":
+        return replace(facts, status=Status.ON_HOLD)
+    if kind == "resumed":
+        return replace(facts, status=Status.IN_PROGRESS)
+    if kind == "resolved":
+        return _resolved(facts, at)
+    if kind == "closed":
+        code = _str(event.data.get("code"))
+        if code == "resolved" and facts.resolved_at is None:
+            facts = _resolved(facts, at)
+        return replace(facts, status=Status.CLOSED, closed_at=at, closure_code=code)
+    if kind == "reopened":
+        return replace(
+            facts,
+            status=Status.IN_PROGRESS,
+            resolved_at=None,
+            closed_at=None,
+            closure_code=None,
+            reopenings=facts.reopenings + 1,
+        )
+    if kind == "rated":
+        return replace(facts, rating=_rating(event.data))
+    if kind == "sla_breached":
+        return replace(facts, sla_breaches=facts.sla_breaches + 1)
+    return facts
+
+
+def _resolved(facts: TicketFacts, at: datetime) -> TicketFacts:
+    first = facts.first_resolved_at if facts.first_resolved_at is not None else at
+    return replace(facts, status=Status.RESOLVED, resolved_at=at, first_resolved_at=first)
+
+
+def _qualified(facts: TicketFacts, data: Mapping[str, Any]) -> TicketFacts:
+    """Any event that states a priority, category or asset (qualification) updates it."""
+    return replace(
+        facts,
+        priority=_str(data.get("priority")) or facts.priority,
+        category=_str(data.get("category")) or facts.category,
+        asset_tag=_str(data.get("asset_tag")) or facts.asset_tag,
+    )
+
+
+def _active(status: Status) -> Status:
+    return Status.IN_PROGRESS if status is Status.NEW else status
+
+
+def _rating(data: Mapping[str, Any]) -> int | None:
+    for key in ("rating", "score", "satisfaction"):
+        value = data.get(key)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return int(value)
+    return None
+
+
+def fold_call(events: Iterable[EventRecord]) -> CallFacts | None:
+    """The facts of one call from its `call-<uuid>` stream (its `CallRecorded` event)."""
+    recorded = [e for e in in_stream_order(events) if kind_of(e.type) == "call"]
+    if not recorded:
+        return None
+    event = recorded[-1]
+    data = event.data
+    offered = _time(data.get("offered_at")) or event.occurred_at
+    answered = _time(data.get("answered_at"))
+    abandoned = _time(data.get("abandoned_at"))
+    wait = data.get("wait_seconds")
+    if not isinstance(wait, int | float):
+        end = answered or abandoned
+        wait = (end - offered).total_seconds() if end else None
+    return CallFacts(
+        call_id=str(data.get("call_id") or event.stream_id.partition("-")[2]),
+        offered_at=offered,
+        answered_at=answered,
+        abandoned_at=abandoned,
+        wait_seconds=float(wait) if wait is not None else None,
+        agent=_str(data.get("agent") or data.get("answered_by")),
+    )
+
+
+def _str(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, Mapping):  # an enum-like object {"value": ...} or {"name": ...}
+        value = value.get("value") or value.get("name")
+        return None if value is None else str(value)
+    return str(value)
+
+
+def _time(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and value:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return None

@@ -1,0 +1,52 @@
+"""Business hours and percentiles, with numbers worked by hand."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from helpdesk_metrics.domain.calendar import BusinessHours
+from helpdesk_metrics.domain.stats import percentile, ratio
+
+PARIS = BusinessHours()  # Mon-Fri 08:00-18:00 Europe/Paris
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+def test_within_one_working_day() -> None:
+    # 2026-03-02 is a Monday; Paris is UTC+1 in March before the 29th.
+    assert PARIS.seconds_between(utc(2026, 3, 2, 9, 0), utc(2026, 3, 2, 9, 30)) == 1800
+
+
+def test_friday_evening_to_monday_morning_counts_only_opening_hours() -> None:
+    # Friday 17:50 Paris -> Monday 08:10 Paris: 10 min on Friday + 10 min on Monday.
+    start, end = utc(2026, 3, 6, 16, 50), utc(2026, 3, 9, 7, 10)
+    assert PARIS.seconds_between(start, end) == 20 * 60
+
+
+def test_holidays_and_reversed_ranges() -> None:
+    calendar = BusinessHours(holidays=frozenset({date(2026, 3, 2)}))
+    assert calendar.seconds_between(utc(2026, 3, 2, 8), utc(2026, 3, 2, 12)) == 0
+    assert PARIS.seconds_between(utc(2026, 3, 2, 12), utc(2026, 3, 2, 8)) == 0
+
+
+def test_always_open_counts_elapsed_time() -> None:
+    always = BusinessHours.always_open()
+    assert always.seconds_between(utc(2026, 3, 7, 0), utc(2026, 3, 8, 0)) == 86400
+
+
+def test_local_date_uses_the_desk_time_zone() -> None:
+    assert PARIS.local_date(utc(2026, 3, 2, 23, 30)) == date(2026, 3, 3)
+
+
+def test_percentiles_interpolate_between_ranks() -> None:
+    values = [10.0, 20.0, 30.0, 40.0]
+    assert percentile(values, 50) == 25.0
+    assert percentile(values, 90) == pytest.approx(37.0)  # rank 2.7: 30 + 0.7 * 10
+    assert percentile([5.0], 90) == 5.0
+    assert percentile([], 50) is None
+    assert ratio(1, 4) == 0.25
+    assert ratio(0, 0) is None

@@ -1,0 +1,121 @@
+"""Folding a ticket's and a call's events into facts (pure, no I/O)."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from helpdesk_metrics.domain.facts import EventRecord, Status, fold_call, fold_ticket
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday, 10:00 in Paris
+TICKET = "7f9a0c1e-0000-4000-8000-000000000001"
+
+
+def ev(version: int, type_: str, minutes: float, **data: Any) -> EventRecord:
+    at = T0 + timedelta(minutes=minutes)
+    body = {"ticket_id": TICKET, "occurred_at": at.isoformat(), **data}
+    return EventRecord(f"ticket-{TICKET}", version, type_, body, at + timedelta(seconds=1))
+
+
+def opened(**extra: Any) -> EventRecord:
+    return ev(
+        1,
+        "TicketOpened",
+        0,
+        reference="INC-1",
+        type="incident",
+        channel="email",
+        requester={"login": "jdoe", "name": "J Doe", "department": "DAF"},
+        category="printer",
+        asset_tag="PRN-042",
+        pre_qualification={"outcome": "admissible", "reasons": []},
+        group="desk",
+        level=1,
+        received_at=(T0 - timedelta(minutes=5)).isoformat(),
+        **extra,
+    )
+
+
+def lifecycle() -> list[EventRecord]:
+    return [
+        opened(),
+        ev(2, "TicketQualified", 2, priority="P2", category="printer"),
+        ev(3, "TicketTaken", 10, by="agent1"),
+        ev(4, "Escalated", 20, from_level=1, to_level=2, group="n2-poste", reason="x", by="a"),
+        ev(5, "Routed", 30, from_group="n2-poste", to_group="network", reason="y", by="b"),
+        ev(6, "TicketResolved", 60, solution="cable"),
+        ev(7, "TicketReopened", 70, reason="again"),
+        ev(8, "TicketPutOnHold", 75, reason="waiting"),
+        ev(9, "TicketResumed", 80),
+        ev(10, "TicketResolved", 90, solution="new cable"),
+        ev(11, "SlaBreached", 91, kind="resolution"),
+        ev(12, "Closed", 100, code="resolved", by="b"),
+        ev(13, "SatisfactionRated", 120, rating=4),
+        ev(14, "SomethingMetricsIgnores", 121),
+    ]
+
+
+def test_fold_ticket_follows_the_whole_lifecycle() -> None:
+    facts = fold_ticket(lifecycle())
+    assert facts is not None
+    assert facts.reference == "INC-1"
+    assert facts.channel == "email"
+    assert facts.received_at == T0 - timedelta(minutes=5)
+    assert facts.priority == "P2"
+    assert facts.department == "DAF"
+    assert facts.taken_at == T0 + timedelta(minutes=10)
+    assert (facts.level, facts.group) == (2, "network")
+    assert (facts.escalations, facts.routings, facts.reopenings) == (1, 1, 1)
+    assert facts.first_resolved_at == T0 + timedelta(minutes=60)
+    assert facts.resolved_at == T0 + timedelta(minutes=90)
+    assert facts.status is Status.CLOSED
+    assert facts.closure_code == "resolved"
+    assert facts.sla_breaches == 1
+    assert facts.rating == 4
+    assert facts.handed_over
+    assert facts.last_version == 14
+
+
+def test_fold_ticket_ignores_arrival_order_and_duplicates() -> None:
+    events = lifecycle()
+    shuffled = events + events[:5]
+    random.Random(6).shuffle(shuffled)
+    assert fold_ticket(shuffled) == fold_ticket(events)
+
+
+def test_fold_ticket_waits_for_the_opening() -> None:
+    assert fold_ticket(lifecycle()[1:]) is None
+
+
+def test_closing_with_code_resolved_counts_as_a_resolution() -> None:
+    facts = fold_ticket([opened(), ev(2, "Closed", 15, code="resolved", by="a")])
+    assert facts is not None
+    assert facts.resolved_at == T0 + timedelta(minutes=15)
+    assert not facts.handed_over
+    assert not facts.is_open
+
+
+def test_fold_call_reads_answered_and_abandoned_calls() -> None:
+    base = {"call_id": "c1", "offered_at": T0.isoformat()}
+    answered = EventRecord(
+        "call-c1",
+        1,
+        "CallRecorded",
+        {**base, "answered_at": (T0 + timedelta(seconds=25)).isoformat(), "agent": "a1"},
+        T0,
+    )
+    call = fold_call([answered])
+    assert call is not None
+    assert call.answered and not call.abandoned
+    assert call.wait_seconds == 25
+    lost = EventRecord(
+        "call-c2",
+        1,
+        "CallRecorded",
+        {"offered_at": T0.isoformat(), "abandoned_at": (T0 + timedelta(seconds=40)).isoformat()},
+        T0,
+    )
+    call = fold_call([lost])
+    assert call is not None
+    assert call.abandoned and call.call_id == "c2" and call.wait_seconds == 40

@@ -1,0 +1,213 @@
+"""The commitments and indicators, with numbers worked by hand."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from helpdesk_metrics.domain.calendar import BusinessHours
+from helpdesk_metrics.domain.commitments import (
+    Filters,
+    Period,
+    call_abandonment,
+    calls_answered_within_30s,
+    mail_web_taken_within_30min,
+    resolved_by_single_desk,
+)
+from helpdesk_metrics.domain.facts import CallFacts, Status, TicketFacts
+from helpdesk_metrics.domain.indicators import (
+    backlog,
+    opened_per_day,
+    rates,
+    satisfaction,
+    time_to_resolve,
+    time_to_take_into_account,
+)
+from helpdesk_metrics.domain.recurring import recurring_incidents
+from helpdesk_metrics.domain.report import kpi_report
+
+MON = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # Monday 10:00 Paris
+MARCH = Period(datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 4, 1, tzinfo=UTC))
+ALWAYS = BusinessHours.always_open()
+
+
+def ticket(n: int, minutes_to_take: float | None = None, **changes: object) -> TicketFacts:
+    base = TicketFacts(
+        ticket_id=f"t{n}",
+        reference=f"INC-{n}",
+        type="incident",
+        channel="web",
+        received_at=MON,
+        opened_at=MON,
+        initial_group="desk",
+        initial_level=1,
+        group="desk",
+        level=1,
+        taken_at=None if minutes_to_take is None else MON + timedelta(minutes=minutes_to_take),
+    )
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def call(n: int, wait: float, answered: bool) -> CallFacts:
+    end = MON + timedelta(seconds=wait)
+    return CallFacts(
+        call_id=f"c{n}",
+        offered_at=MON,
+        answered_at=end if answered else None,
+        abandoned_at=None if answered else end,
+        wait_seconds=wait,
+    )
+
+
+def test_call_commitments() -> None:
+    # 20 calls: 2 abandoned (10 %: not below 10 %, so missed); of 18 answered, 17 within 30 s.
+    calls = [call(i, 10, True) for i in range(17)]
+    calls += [call(17, 45, True), call(18, 60, False), call(19, 5, False)]
+    abandonment = call_abandonment(calls, MARCH)
+    assert (abandonment.numerator, abandonment.denominator) == (2, 20)
+    assert abandonment.value == pytest.approx(0.10)
+    assert abandonment.met is False
+    answered = calls_answered_within_30s(calls, MARCH)
+    assert (answered.numerator, answered.denominator) == (17, 18)
+    assert answered.value == pytest.approx(0.9444, abs=1e-4)
+    assert answered.met is True
+
+
+def test_no_calls_means_no_value_and_no_verdict() -> None:
+    empty = call_abandonment([], MARCH)
+    assert empty.value is None
+    assert empty.met is None
+
+
+def test_mail_and_web_taken_within_30_minutes() -> None:
+    as_of = MON + timedelta(hours=3)
+    tickets = [
+        ticket(1, 10),  # web, in time
+        ticket(2, 30, channel="email"),  # exactly 30 min: in time
+        ticket(3, 45),  # late
+        ticket(4, None),  # never taken, 3 h later: late
+        ticket(5, None, received_at=as_of - timedelta(minutes=10)),  # pending: not measured
+        ticket(6, 90, channel="phone"),  # not mail/web
+        ticket(7, 5, received_at=datetime(2026, 2, 27, tzinfo=UTC)),  # outside the period
+    ]
+    result = mail_web_taken_within_30min(tickets, MARCH, as_of, ALWAYS)
+    assert (result.numerator, result.denominator) == (2, 4)
+    assert result.value == 0.5
+    assert result.met is False
+
+
+def test_taken_within_30_minutes_counts_business_time() -> None:
+    friday_evening = datetime(2026, 3, 6, 16, 50, tzinfo=UTC)  # 17:50 Paris
+    t = ticket(1, received_at=friday_evening, taken_at=datetime(2026, 3, 9, 7, 10, tzinfo=UTC))
+    result = mail_web_taken_within_30min([t], MARCH, MON + timedelta(days=10), BusinessHours())
+    assert result.value == 1.0
+
+
+def test_resolved_by_single_desk() -> None:
+    resolved = MON + timedelta(hours=1)
+    tickets = [ticket(i, 5, resolved_at=resolved) for i in range(7)]  # 7 solved at the desk
+    tickets += [ticket(7, 5, resolved_at=resolved, escalations=1)]
+    tickets += [ticket(8, 5, resolved_at=resolved, routings=1)]
+    tickets += [ticket(9, 5, resolved_at=resolved, initial_group="network", group="network")]
+    tickets += [ticket(10, 5)]  # not resolved: not counted
+    result = resolved_by_single_desk(tickets, MARCH)
+    assert (result.numerator, result.denominator) == (7, 10)
+    assert result.met is True  # 70 % > 65 %
+
+
+def test_backlog_by_dimension_at_a_moment() -> None:
+    tickets = [
+        ticket(1, 5, status=Status.IN_PROGRESS, priority="P1", category="printer"),
+        ticket(2, None, status=Status.NEW, priority="P1", level=2, group="n2"),
+        ticket(3, 5, status=Status.ON_HOLD),
+        ticket(4, 5, status=Status.CLOSED, closed_at=MON + timedelta(hours=1)),
+        ticket(5, None, received_at=MON + timedelta(days=2)),  # not yet received
+    ]
+    result = backlog(tickets, MON + timedelta(hours=2))
+    assert result.total == 3
+    assert result.by_status == {"in_progress": 1, "new": 1, "on_hold": 1}
+    assert result.by_level == {"1": 2, "2": 1}
+    assert result.by_group == {"desk": 2, "n2": 1}
+    assert result.by_priority == {"P1": 2, "none": 1}
+    assert result.by_category == {"none": 2, "printer": 1}
+    # Before ticket 4 was closed, it was in the backlog too.
+    assert backlog(tickets, MON + timedelta(minutes=30)).total == 4
+
+
+def test_durations_by_priority() -> None:
+    tickets = [ticket(i, m, priority="P2") for i, m in enumerate([10, 20, 30, 40])]
+    tickets += [ticket(9, 60, priority="P1")]
+    tickets += [
+        ticket(10, 1, priority="P1", resolved_at=MON + timedelta(hours=2)),
+        ticket(11, 1, priority="P1", resolved_at=MON + timedelta(hours=4)),
+    ]
+    take = time_to_take_into_account(tickets, MARCH, ALWAYS)
+    assert take["P2"].count == 4
+    assert take["P2"].median_seconds == 25 * 60
+    assert take["P2"].p90_seconds == pytest.approx(37 * 60)
+    assert take["P1"].count == 3  # 60, 1, 1 minutes -> median 1 min
+    assert take["P1"].median_seconds == 60
+    resolve = time_to_resolve(tickets, MARCH, ALWAYS)
+    assert list(resolve) == ["P1"]
+    assert resolve["P1"].median_seconds == 3 * 3600
+    assert resolve["P1"].p90_seconds == pytest.approx(3.8 * 3600)
+
+
+def test_rates_satisfaction_and_volumes() -> None:
+    resolved = MON + timedelta(hours=1)
+    tickets = [
+        ticket(1, 5, escalations=2, resolved_at=resolved, first_resolved_at=resolved, rating=5),
+        ticket(2, 5, routings=1, sla_breaches=2, first_resolved_at=resolved, reopenings=1),
+        ticket(3, 5, first_resolved_at=resolved, rating=2, channel="email"),
+        ticket(4, 5, received_at=MON + timedelta(days=1), channel="email"),
+    ]
+    r = rates(tickets, MARCH)
+    assert (r.escalation.count, r.escalation.total) == (1, 4)
+    assert r.routing.value == 0.25
+    assert (r.reopen.count, r.reopen.total) == (1, 3)
+    assert r.sla_compliance.value == 0.75
+    assert r.sla_breaches == 2
+    s = satisfaction(tickets, MARCH)
+    assert (s.responses, s.average, s.satisfied.value) == (2, 3.5, 0.5)
+    days = opened_per_day(tickets, MARCH, BusinessHours())
+    assert days == {date(2026, 3, 2): {"email": 1, "web": 2}, date(2026, 3, 3): {"email": 1}}
+
+
+def test_recurring_incidents_become_problem_candidates() -> None:
+    printers = [ticket(i, 5, category="printer", asset_tag="PRN-1") for i in range(3)]
+    mail = [ticket(10 + i, 5, category="mail", department="DAF") for i in range(4)]
+    other = [
+        ticket(20, 5, category="printer", asset_tag="PRN-2"),
+        ticket(21, 5, category="printer", asset_tag="PRN-1", type="service_request"),
+    ]
+    found = recurring_incidents(printers + mail + other, MARCH, threshold=3)
+    assert [(c.category, c.scope, c.key, c.incidents) for c in found] == [
+        ("mail", "department", "DAF", 4),
+        ("printer", "asset", "PRN-1", 3),
+    ]
+    assert found[1].references == ("INC-0", "INC-1", "INC-2")
+
+
+def test_report_applies_filters_and_leaves_calls_out_of_a_group() -> None:
+    tickets = [ticket(1, 5), ticket(2, 50, group="n2"), ticket(3, 5, channel="email")]
+    calls = [call(1, 10, True)]
+    as_of = MON + timedelta(hours=1)
+    report = kpi_report(tickets, calls, MARCH, Filters(group="desk"), as_of=as_of, calendar=ALWAYS)
+    by_name = {c.name: c for c in report.commitments}
+    assert by_name["call_abandonment"].denominator == 0
+    assert by_name["mail_web_taken_within_30min"].value == 1.0
+    assert report.backlog.total == 2
+    everything = kpi_report(tickets, calls, MARCH, Filters(), as_of=as_of, calendar=ALWAYS)
+    by_name = {c.name: c for c in everything.commitments}
+    assert by_name["call_abandonment"].denominator == 1
+    assert by_name["mail_web_taken_within_30min"].value == pytest.approx(2 / 3)
+    web = kpi_report(tickets, calls, MARCH, Filters(channel="web"), as_of=as_of, calendar=ALWAYS)
+    assert web.backlog.total == 2
+    assert {c.name: c for c in web.commitments}["call_abandonment"].denominator == 0
+
+
+def test_a_period_must_not_be_empty() -> None:
+    with pytest.raises(ValueError, match="end after"):
+        Period(MON, MON)
