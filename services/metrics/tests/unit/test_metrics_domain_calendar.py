@@ -12,8 +12,8 @@ from helpdesk_metrics.domain.stats import percentile, ratio
 PARIS = BusinessHours()  # Mon-Fri 08:00-18:00 Europe/Paris
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 def test_within_one_working_day() -> None:

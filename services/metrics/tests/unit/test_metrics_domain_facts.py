@@ -107,7 +107,8 @@ def test_fold_call_reads_answered_and_abandoned_calls() -> None:
     )
     call = fold_call([answered])
     assert call is not None
-    assert call.answered and not call.abandoned
+    assert call.answered
+    assert not call.abandoned
     assert call.wait_seconds == 25
     lost = EventRecord(
         "call-c2",
@@ -118,4 +119,6 @@ def test_fold_call_reads_answered_and_abandoned_calls() -> None:
     )
     call = fold_call([lost])
     assert call is not None
-    assert call.abandoned and call.call_id == "c2" and call.wait_seconds == 40
+    assert call.abandoned
+    assert call.call_id == "c2"
+    assert call.wait_seconds == 40
