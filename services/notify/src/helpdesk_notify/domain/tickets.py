@@ -1,0 +1,131 @@
+"""Notify's own view of a ticket, rebuilt from the ticket events it consumes.
+
+Notify must know who to write to when a ticket closes long after it opened, and which group a
+ticket sits in for the daily digest, without calling the ticket service: it keeps just what its
+mails need. `evolve` is pure and ignores an event it has already applied, so a redelivered or
+replayed event never adds a line twice to the history.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+
+from helpdesk_shared.events.base import DomainEvent
+from helpdesk_shared.events.ticket import (
+    Admissibility,
+    Closed,
+    Escalated,
+    Routed,
+    TicketEvent,
+    TicketOpened,
+)
+
+DEFAULT_LANGUAGE = "fr"
+SUPPORTED_LANGUAGES = ("fr", "en")
+
+
+class TicketStatus(StrEnum):
+    OPEN = "open"
+    ON_HOLD = "on_hold"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One line of a ticket's history, as a group's hand-over mail shows it."""
+
+    event_id: uuid.UUID
+    occurred_at: datetime
+    kind: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class TicketView:
+    """What notify knows of a ticket."""
+
+    ticket_id: uuid.UUID
+    reference: str
+    subject: str
+    description: str
+    ticket_type: str
+    requester_login: str
+    requester_name: str
+    requester_email: str | None
+    language: str
+    group: str
+    level: int
+    status: TicketStatus
+    opened_at: datetime
+    last_activity_at: datetime
+    out_of_scope: bool = False
+    due_at: datetime | None = None
+    history: tuple[HistoryEntry, ...] = field(default_factory=tuple)
+
+    def has_applied(self, event_id: uuid.UUID) -> bool:
+        return any(entry.event_id == event_id for entry in self.history)
+
+
+def language_of(preferred: str | None) -> str:
+    """French unless the requester prefers a language we have templates for (`en-GB` -> `en`)."""
+    code = (preferred or DEFAULT_LANGUAGE).strip().lower()[:2]
+    return code if code in SUPPORTED_LANGUAGES else DEFAULT_LANGUAGE
+
+
+def evolve(view: TicketView | None, event: DomainEvent, event_id: uuid.UUID) -> TicketView | None:
+    """The view after `event`; unchanged when the event was already applied or is not relevant."""
+    if isinstance(event, TicketOpened):
+        if view is not None:
+            return view
+        return _opened(event, event_id)
+    if view is None or not isinstance(event, TicketEvent) or view.has_applied(event_id):
+        return view
+    if isinstance(event, Escalated):
+        target = "la direction" if event.to_management else f"N{event.to_level}"
+        view = replace(view, level=event.to_level, group=event.group)
+        return _record(view, event, event_id, "escalated", f"-> {target} ({event.reason})")
+    if isinstance(event, Routed):
+        view = replace(view, group=event.to_group)
+        line = f"{event.from_group} -> {event.to_group} ({event.reason})"
+        return _record(view, event, event_id, "routed", line)
+    if isinstance(event, Closed):
+        view = replace(view, status=TicketStatus.CLOSED)
+        return _record(view, event, event_id, "closed", event.solution or event.code.value)
+    return _record(view, event, event_id, type(event).__name__, "")
+
+
+def _opened(event: TicketOpened, event_id: uuid.UUID) -> TicketView:
+    requester = event.requester
+    entry = HistoryEntry(event_id, event.occurred_at, "opened", event.channel.value)
+    return TicketView(
+        ticket_id=event.ticket_id,
+        reference=event.reference,
+        subject=event.subject,
+        description=event.description,
+        ticket_type=event.type.value,
+        requester_login=requester.login,
+        requester_name=requester.name,
+        requester_email=str(requester.email) if requester.email else None,
+        language=language_of(requester.preferred_language),
+        group=event.group,
+        level=event.level,
+        status=TicketStatus.OPEN,
+        opened_at=event.occurred_at,
+        last_activity_at=event.occurred_at,
+        out_of_scope=event.pre_qualification.outcome is Admissibility.OUT_OF_SCOPE,
+        history=(entry,),
+    )
+
+
+def _record(
+    view: TicketView, event: TicketEvent, event_id: uuid.UUID, kind: str, detail: str
+) -> TicketView:
+    entry = HistoryEntry(event_id, event.occurred_at, kind, detail)
+    return replace(
+        view,
+        history=(*view.history, entry),
+        last_activity_at=max(view.last_activity_at, event.occurred_at),
+    )
