@@ -1,0 +1,318 @@
+"""Start and stop the whole backend as local processes: the relay, the services, an SMTP catcher.
+
+`start_stack` is what `make up` runs and what tests call to get a running backend of their own
+(their database, exchange and free ports); `stop_stack` is `make down`. Everything the stack
+starts is recorded under its run directory (pid files, `logs/`, `mail/`), so stopping needs
+nothing but that directory.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from deploy.local.processes import Launched, is_alive, read_pid_file, spawn, stop, tail
+
+DEFAULT_TIMEOUT_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """An HTTP service: `python -m <module>` listening on its port."""
+
+    name: str
+    module: str
+    default_port: int
+
+
+SERVICES = (
+    ServiceSpec("intake", "helpdesk_intake", 8001),
+    ServiceSpec("ticket", "helpdesk_ticket", 8002),
+    ServiceSpec("notify", "helpdesk_notify", 8003),
+    ServiceSpec("metrics", "helpdesk_metrics", 8004),
+)
+RELAY_MODULE = "helpdesk_shared.relay"
+DEMO_MODULE = "helpdesk_intake.demo"
+SMTP_CATCHER_DEFAULT_PORT = 1025
+RELAY_METRICS_DEFAULT_PORT = 8005
+
+
+class StackError(RuntimeError):
+    """The stack could not be started; the message says which part and shows its log."""
+
+
+class AlreadyRunning(StackError):
+    """The run directory records live processes: a second `up` would fight over the ports."""
+
+
+@dataclass
+class Stack:
+    """A started backend: where each part is, and how to stop it."""
+
+    run_dir: Path
+    host: str
+    urls: dict[str, str] = field(default_factory=dict)
+    smtp: tuple[str, int] | None = None
+    relay_metrics_url: str | None = None
+    launched: list[Launched] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    @property
+    def mail_dir(self) -> Path:
+        return self.run_dir / "mail"
+
+    def stop(self) -> dict[str, str]:
+        """Stop what this stack started, and reap the children of this process."""
+        outcome = {}
+        for launched in reversed(self.launched):
+            outcome[launched.name] = stop(launched)
+            (self.run_dir / f"{launched.name}.pid").unlink(missing_ok=True)
+        for process in self.processes:
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        return outcome
+
+
+def module_available(module: str) -> bool:
+    """True when `python -m <module>` can run (the package has a `__main__`)."""
+    return _module_exists(f"{module}.__main__")
+
+
+def _module_exists(module: str) -> bool:
+    """True when `module` can be imported, without importing it."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+def resolve_ports(
+    env: Mapping[str, str],
+    overrides: Mapping[str, int] | None = None,
+    services: tuple[ServiceSpec, ...] = SERVICES,
+) -> dict[str, int]:
+    """Each service's port: `overrides`, else `<NAME>_PORT` in `env`, else the default."""
+    ports = {}
+    for spec in services:
+        raw = env.get(f"{spec.name.upper()}_PORT")
+        ports[spec.name] = int(raw) if raw else spec.default_port
+    smtp_raw, relay_raw = env.get("SMTP_CATCHER_PORT"), env.get("RELAY_METRICS_PORT")
+    ports["smtp"] = int(smtp_raw) if smtp_raw else SMTP_CATCHER_DEFAULT_PORT
+    ports["relay"] = int(relay_raw) if relay_raw else RELAY_METRICS_DEFAULT_PORT
+    ports.update(overrides or {})
+    return ports
+
+
+def parse_ports(text: str) -> dict[str, int]:
+    """`intake=18001,ticket=18002` -> {"intake": 18001, "ticket": 18002}."""
+    known = {spec.name for spec in SERVICES} | {"smtp", "relay"}
+    ports = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, _, value = item.partition("=")
+        if name not in known or not value.isdigit():
+            raise ValueError(f"bad port setting {item!r}: expected NAME=PORT with NAME in {known}")
+        ports[name] = int(value)
+    return ports
+
+
+def start_stack(
+    run_dir: Path,
+    *,
+    env: Mapping[str, str] | None = None,
+    ports: Mapping[str, int] | None = None,
+    host: str = "127.0.0.1",
+    services: tuple[ServiceSpec, ...] = SERVICES,
+    timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    demo: bool = False,
+) -> Stack:
+    """Start the relay, an SMTP catcher (if needed) and each available service; wait for ready.
+
+    `env` is the environment passed to every process (default: this process's). On failure,
+    everything started so far is stopped and `StackError` carries the failing part's log tail.
+    """
+    running = [launched.name for launched, alive in recorded(run_dir) if alive]
+    if running:
+        raise AlreadyRunning(f"already running: {', '.join(running)} (make down stops them)")
+    base_env = dict(os.environ if env is None else env)
+    chosen = resolve_ports(base_env, ports, services)
+    stack = Stack(run_dir=run_dir, host=host)
+    try:
+        _start_smtp_catcher(stack, base_env, chosen["smtp"])
+        child_env = _child_env(base_env, stack, host, chosen, services)
+        _start_relay(stack, child_env, chosen["relay"])
+        for spec in services:
+            _start_service(stack, spec, child_env, chosen[spec.name])
+        _wait_until_ready(stack, timeout)
+        if demo and _module_exists(DEMO_MODULE):
+            _run_demo(stack, child_env, timeout)
+    except BaseException:
+        stack.stop()
+        raise
+    return stack
+
+
+def stop_stack(run_dir: Path) -> dict[str, str]:
+    """Stop every process recorded under `run_dir` (idempotent): name -> what happened."""
+    outcome = {}
+    for pid_file in sorted(run_dir.glob("*.pid")):
+        launched = read_pid_file(pid_file)
+        if launched is not None:
+            outcome[launched.name] = stop(launched)
+        pid_file.unlink(missing_ok=True)
+    return outcome
+
+
+def recorded(run_dir: Path) -> list[tuple[Launched, bool]]:
+    """What the run directory says is started, and whether each is still alive."""
+    found = []
+    for pid_file in sorted(run_dir.glob("*.pid")):
+        launched = read_pid_file(pid_file)
+        if launched is not None:
+            found.append((launched, is_alive(launched)))
+    return found
+
+
+def _launch(
+    stack: Stack,
+    name: str,
+    argv: list[str],
+    env: dict[str, str],
+    url: str | None = None,
+    ready_url: str | None = None,
+) -> None:
+    pid_file = stack.run_dir / f"{name}.pid"
+    previous = read_pid_file(pid_file)
+    if previous is not None and is_alive(previous):
+        raise StackError(f"{name} is already running (pid {previous.pid}): run `make down` first")
+    log = stack.run_dir / "logs" / f"{name}.log"
+    launched, process = spawn(
+        name, argv, env=env, log=log, pid_file=pid_file, url=url, ready_url=ready_url
+    )
+    stack.launched.append(launched)
+    stack.processes.append(process)
+
+
+def _start_smtp_catcher(stack: Stack, env: Mapping[str, str], port: int) -> None:
+    if env.get("SMTP_HOST") or env.get("SMTP_PORT"):
+        return
+    argv = [sys.executable, "-m", "deploy.local.mailcatcher", "serve"]
+    argv += ["--host", stack.host, "--port", str(port), "--dir", str(stack.mail_dir)]
+    # The catcher lives in this repository's `deploy` package, not in an installed one.
+    repo_root = str(Path(__file__).resolve().parents[2])
+    python_path = os.pathsep.join(filter(None, [repo_root, env.get("PYTHONPATH")]))
+    _launch(stack, "smtp-catcher", argv, {**env, "PYTHONPATH": python_path})
+    stack.smtp = (stack.host, port)
+
+
+def _child_env(
+    base: Mapping[str, str],
+    stack: Stack,
+    host: str,
+    ports: Mapping[str, int],
+    services: tuple[ServiceSpec, ...],
+) -> dict[str, str]:
+    """The environment passed through, plus where the SMTP catcher and the services are."""
+    env = dict(base)
+    if stack.smtp is not None:
+        env["SMTP_HOST"], env["SMTP_PORT"] = stack.smtp[0], str(stack.smtp[1])
+    for spec in services:
+        env[f"{spec.name.upper()}_PORT"] = str(ports[spec.name])
+        env[f"HELPDESK_{spec.name.upper()}_URL"] = f"http://{host}:{ports[spec.name]}"
+    return env
+
+
+def _start_relay(stack: Stack, env: dict[str, str], metrics_port: int) -> None:
+    """The relay has no API: its Prometheus endpoint tells that it started."""
+    if not module_available(RELAY_MODULE):
+        stack.skipped.append(f"relay: {RELAY_MODULE} has no __main__ yet")
+        return
+    url = f"http://{stack.host}:{metrics_port}/metrics"
+    own_env = {**env, "RELAY_METRICS_PORT": str(metrics_port)}
+    _launch(stack, "relay", [sys.executable, "-m", RELAY_MODULE], own_env, url, url)
+    stack.relay_metrics_url = url
+
+
+def _start_service(stack: Stack, spec: ServiceSpec, env: dict[str, str], port: int) -> None:
+    if not module_available(spec.module):
+        stack.skipped.append(f"{spec.name}: {spec.module} has no __main__ yet")
+        return
+    url = f"http://{stack.host}:{port}"
+    own_env = {**env, "HOST": stack.host, "PORT": str(port)}
+    argv = [sys.executable, "-m", spec.module]
+    _launch(stack, spec.name, argv, own_env, url, f"{url}/readyz")
+    stack.urls[spec.name] = url
+
+
+def _wait_until_ready(stack: Stack, timeout: float) -> None:
+    """Every service's `/readyz` answers 200, the catcher accepts connections, nothing died."""
+    deadline = time.monotonic() + timeout
+    pending = {launched.name: launched for launched in stack.launched}
+    while pending:
+        for name, launched in list(pending.items()):
+            if not is_alive(launched):
+                raise StackError(
+                    f"{name} exited during start-up; {launched.log}:\n{tail(launched.log)}"
+                )
+            if _is_ready(stack, launched):
+                del pending[name]
+        if not pending:
+            break
+        if time.monotonic() > deadline:
+            name, launched = next(iter(pending.items()))
+            raise StackError(
+                f"{name} not ready after {timeout:.0f} s; {launched.log}:\n{tail(launched.log)}"
+            )
+        time.sleep(0.2)
+
+
+def _is_ready(stack: Stack, launched: Launched) -> bool:
+    if launched.ready_url is not None:
+        return _http_ok(launched.ready_url)
+    if launched.name == "smtp-catcher" and stack.smtp is not None:
+        return _port_open(*stack.smtp)
+    return True
+
+
+def _http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - local http URL
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+
+
+def _port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def _run_demo(stack: Stack, env: dict[str, str], timeout: float) -> None:
+    """Load demo data through the services (written by the intake team), logged to demo.log."""
+    log = stack.run_dir / "logs" / "demo.log"
+    with log.open("ab") as out:
+        result = subprocess.run(  # noqa: S603 - fixed module name
+            [sys.executable, "-m", DEMO_MODULE],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            timeout=max(timeout, 120.0),
+            check=False,
+        )
+    if result.returncode != 0:
+        stack.skipped.append(f"demo data: failed (exit {result.returncode}), see {log}")

@@ -1,0 +1,159 @@
+"""The local runner (`make up` / `make down`) against this run's database and exchange.
+
+Everything runs for real: the relay, the services that exist so far, the SMTP catcher, on free
+ports, with pid files and logs in a temporary run directory.
+"""
+
+from __future__ import annotations
+
+import os
+import smtplib
+import socket
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from deploy.local.mailcatcher import list_mails
+from deploy.local.processes import group_alive, is_alive
+from deploy.local.stack import (
+    SERVICES,
+    ServiceSpec,
+    StackError,
+    module_available,
+    recorded,
+    start_stack,
+    stop_stack,
+)
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def runner_env(service_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
+    """This process's environment joined to this run, on free ports, in a run dir of its own."""
+    env = {k: v for k, v in os.environ.items() if k not in {"SMTP_HOST", "SMTP_PORT"}}
+    env.update(service_env)
+    env["HELPDESK_RUN_DIR"] = str(tmp_path / "run")
+    env["HELPDESK_DEMO"] = "0"
+    for spec in SERVICES:
+        env[f"{spec.name.upper()}_PORT"] = str(free_port())
+    env["SMTP_CATCHER_PORT"] = str(free_port())
+    env["RELAY_METRICS_PORT"] = str(free_port())
+    return env
+
+
+@pytest.fixture
+def run_dir(runner_env: dict[str, str]) -> Iterator[Path]:
+    directory = Path(runner_env["HELPDESK_RUN_DIR"])
+    yield directory
+    stop_stack(directory)  # whatever happened in the test, leave nothing running
+
+
+def runner(command: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "deploy.local.runner", command],
+        env=env,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+
+
+def get(url: str) -> int:
+    with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - local URL
+        return int(response.status)
+
+
+def test_up_starts_what_exists_and_down_leaves_nothing(
+    runner_env: dict[str, str], run_dir: Path
+) -> None:
+    started = runner("up", runner_env)
+    assert started.returncode == 0, started.stderr + started.stdout
+    processes = recorded(run_dir)
+    names = {launched.name for launched, _ in processes}
+    expected = {s.name for s in SERVICES if module_available(s.module)} | {"smtp-catcher"}
+    if module_available("helpdesk_shared.relay"):
+        expected.add("relay")
+    assert names == expected
+    assert all(alive for _, alive in processes)
+    for spec in SERVICES:
+        port = runner_env[f"{spec.name.upper()}_PORT"]
+        if spec.name in names:
+            assert f"http://127.0.0.1:{port}" in started.stdout
+            assert get(f"http://127.0.0.1:{port}/healthz") == 200
+        else:
+            assert f"{spec.name}: {spec.module} has no __main__ yet" in started.stdout
+    assert (run_dir / "logs" / "smtp-catcher.log").exists()
+
+    assert runner("status", runner_env).returncode == 0
+    again = runner("up", runner_env)
+    assert again.returncode == 0
+    assert "already running" in again.stdout
+
+    stopped = runner("down", runner_env)
+    assert stopped.returncode == 0, stopped.stderr
+    for launched, _ in processes:
+        assert not is_alive(launched)
+        assert not group_alive(launched.pid)
+    assert list(run_dir.glob("*.pid")) == []
+    assert "nothing to stop" in runner("down", runner_env).stdout
+
+
+def test_start_stack_gives_urls_and_a_working_mail_catcher(
+    runner_env: dict[str, str], run_dir: Path
+) -> None:
+    stack = start_stack(run_dir, env=runner_env, timeout=120)
+    try:
+        assert set(stack.urls) == {s.name for s in SERVICES if module_available(s.module)}
+        for url in stack.urls.values():
+            assert get(f"{url}/readyz") == 200
+        assert stack.smtp is not None
+        with smtplib.SMTP(*stack.smtp, timeout=10) as smtp:
+            smtp.sendmail(
+                "desk@dsi.example.fr",
+                ["user@dsi.example.fr"],
+                b"From: desk@dsi.example.fr\r\nTo: user@dsi.example.fr\r\n"
+                b"Subject: Demande enregistree\r\n\r\nBonjour.\r\n",
+            )
+        [mail] = list_mails(stack.mail_dir)
+        assert mail.subject == "Demande enregistree"
+        assert mail.recipients == "user@dsi.example.fr"
+    finally:
+        outcome = stack.stop()
+    assert set(outcome) == {launched.name for launched in stack.launched}
+    assert not any(is_alive(launched) for launched in stack.launched)
+
+
+def test_an_external_smtp_server_is_used_instead_of_the_catcher(
+    runner_env: dict[str, str], run_dir: Path
+) -> None:
+    env = {**runner_env, "SMTP_HOST": "smtp.dsi.example.fr", "SMTP_PORT": "25"}
+    stack = start_stack(run_dir, env=env, services=(), timeout=120)
+    try:
+        assert stack.smtp is None
+        assert "smtp-catcher" not in {launched.name for launched in stack.launched}
+    finally:
+        stack.stop()
+
+
+def test_a_part_that_dies_at_start_stops_the_rest_and_shows_its_log(
+    runner_env: dict[str, str], run_dir: Path
+) -> None:
+    broken = ServiceSpec("broken", "venv", free_port())  # `python -m venv` exits: no ENV_DIR
+    missing = ServiceSpec("ghost", "helpdesk_ghost", free_port())
+    with pytest.raises(StackError, match="broken exited during start-up") as failure:
+        start_stack(run_dir, env=runner_env, services=(missing, broken), timeout=120)
+    assert "ENV_DIR" in str(failure.value)
+    assert not any(alive for _, alive in recorded(run_dir))
+    assert list(run_dir.glob("*.pid")) == []
