@@ -44,14 +44,14 @@ def lifecycle() -> list[EventRecord]:
         ev(3, "TicketTaken", 10, by="agent1"),
         ev(4, "Escalated", 20, from_level=1, to_level=2, group="n2-poste", reason="x", by="a"),
         ev(5, "Routed", 30, from_group="n2-poste", to_group="network", reason="y", by="b"),
-        ev(6, "TicketResolved", 60, solution="cable"),
+        ev(6, "TicketResolved", 60, solution="cable", first_contact=False, level=2),
         ev(7, "TicketReopened", 70, reason="again"),
-        ev(8, "TicketPutOnHold", 75, reason="waiting"),
-        ev(9, "TicketResumed", 80),
+        ev(8, "PutOnHold", 75, reason="waiting_requester"),
+        ev(9, "Resumed", 80),
         ev(10, "TicketResolved", 90, solution="new cable"),
         ev(11, "SlaBreached", 91, kind="resolution"),
         ev(12, "Closed", 100, code="resolved", by="b"),
-        ev(13, "SatisfactionRated", 120, rating=4),
+        ev(13, "SatisfactionRated", 120, score=4),
         ev(14, "SomethingMetricsIgnores", 121),
     ]
 
@@ -74,6 +74,8 @@ def test_fold_ticket_follows_the_whole_lifecycle() -> None:
     assert facts.sla_breaches == 1
     assert facts.rating == 4
     assert facts.handed_over
+    assert not facts.resolved_by_desk
+    assert facts.first_contact is None  # the last resolution did not say
     assert facts.last_version == 14
 
 
@@ -93,6 +95,7 @@ def test_closing_with_code_resolved_counts_as_a_resolution() -> None:
     assert facts is not None
     assert facts.resolved_at == T0 + timedelta(minutes=15)
     assert not facts.handed_over
+    assert facts.resolved_by_desk
     assert not facts.is_open
 
 

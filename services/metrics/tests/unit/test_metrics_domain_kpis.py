@@ -115,6 +115,10 @@ def test_resolved_by_single_desk() -> None:
     result = resolved_by_single_desk(tickets, MARCH)
     assert (result.numerator, result.denominator) == (7, 10)
     assert result.met is True  # 70 % > 65 %
+    tickets += [ticket(11, 5, resolved_at=resolved, first_contact=False)]  # later call-back
+    result = resolved_by_single_desk(tickets, MARCH)
+    assert (result.numerator, result.denominator) == (7, 11)
+    assert result.met is False  # 63.6 %
 
 
 def test_backlog_by_dimension_at_a_moment() -> None:

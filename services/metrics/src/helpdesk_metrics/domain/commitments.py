@@ -143,9 +143,9 @@ def mail_web_taken_within_30min(
 
 def resolved_by_single_desk(tickets: Sequence[TicketFacts], period: Period) -> Commitment:
     """Of the tickets resolved in the period, those solved at level 1 by the desk (> 65 %):
-    opened at the desk at level 1 and never escalated or routed."""
+    opened at the desk at level 1, never escalated or routed, resolved at first contact."""
     resolved = [t for t in tickets if period.contains(t.resolved_at)]
-    by_desk = sum(1 for t in resolved if not t.handed_over)
+    by_desk = sum(1 for t in resolved if t.resolved_by_desk)
     return Commitment(
         "resolved_by_single_desk",
         "Taux de résolution en ligne par le guichet unique",

@@ -79,6 +79,9 @@ class TicketFacts:
     reopenings: int = 0
     sla_breaches: int = 0
     rating: int | None = None
+    #: As stated by `TicketResolved` (derived from the history by the ticket service).
+    first_contact: bool | None = None
+    resolved_level: int | None = None
     last_version: int = 0
 
     @property
@@ -93,6 +96,17 @@ class TicketFacts:
             or self.routings > 0
             or self.initial_level != 1
             or self.initial_group != "desk"
+        )
+
+    @property
+    def resolved_by_desk(self) -> bool:
+        """Solved at level 1 by the single desk at first contact: never handed over, and not
+        said otherwise by the resolution itself."""
+        return (
+            self.resolved_at is not None
+            and not self.handed_over
+            and self.first_contact is not False
+            and self.resolved_level in (None, 1)
         )
 
     def open_at(self, moment: datetime) -> bool:
@@ -123,12 +137,13 @@ class CallFacts:
 #: Type names understood for each ticket transition (the catalogue's name first).
 TYPE_ALIASES: dict[str, frozenset[str]] = {
     "opened": frozenset({"TicketOpened"}),
+    "qualified": frozenset({"TicketQualified", "Qualified", "TicketRequalified"}),
     "taken": frozenset({"TicketTaken", "Taken", "TakenIntoAccount"}),
     "assigned": frozenset({"TicketAssigned", "Assigned"}),
     "escalated": frozenset({"Escalated", "TicketEscalated"}),
     "routed": frozenset({"Routed", "TicketRouted"}),
-    "held": frozenset({"TicketPutOnHold", "PutOnHold", "TicketHeld", "Held", "TicketOnHold"}),
-    "resumed": frozenset({"TicketResumed", "Resumed"}),
+    "held": frozenset({"PutOnHold", "TicketPutOnHold", "TicketHeld", "TicketOnHold"}),
+    "resumed": frozenset({"Resumed", "TicketResumed"}),
     "resolved": frozenset({"TicketResolved", "Resolved"}),
     "closed": frozenset({"Closed", "TicketClosed"}),
     "reopened": frozenset({"TicketReopened", "Reopened"}),
@@ -196,9 +211,15 @@ def evolve_ticket(facts: TicketFacts, event: EventRecord) -> TicketFacts:
     facts = replace(_qualified(facts, event.data), last_version=event.version)
     kind = kind_of(event.type)
     at = event.occurred_at
+    if kind == "qualified":
+        return replace(facts, type=str(event.data.get("type") or facts.type))
     if kind == "taken":
         taken = facts.taken_at if facts.taken_at is not None else at
-        return replace(facts, taken_at=taken, status=_active(facts.status))
+        group = str(event.data.get("group") or facts.group)
+        level = int(event.data.get("level") or facts.level)
+        return replace(
+            facts, taken_at=taken, status=_active(facts.status), group=group, level=level
+        )
     if kind == "assigned":
         return replace(facts, group=str(event.data.get("group") or facts.group))
     if kind == "escalated":
@@ -218,7 +239,13 @@ def _lifecycle(facts: TicketFacts, kind: str | None, event: EventRecord) -> Tick
     if kind == "resumed":
         return replace(facts, status=Status.IN_PROGRESS)
     if kind == "resolved":
-        return _resolved(facts, at)
+        first_contact = event.data.get("first_contact")
+        level = event.data.get("level")
+        return replace(
+            _resolved(facts, at),
+            first_contact=first_contact if isinstance(first_contact, bool) else None,
+            resolved_level=int(level) if isinstance(level, int) else None,
+        )
     if kind == "closed":
         code = _str(event.data.get("code"))
         if code == "resolved" and facts.resolved_at is None:
@@ -232,6 +259,8 @@ def _lifecycle(facts: TicketFacts, kind: str | None, event: EventRecord) -> Tick
             closed_at=None,
             closure_code=None,
             reopenings=facts.reopenings + 1,
+            first_contact=None,
+            resolved_level=None,
         )
     if kind == "rated":
         return replace(facts, rating=_rating(event.data))
@@ -277,6 +306,8 @@ def fold_call(events: Iterable[EventRecord]) -> CallFacts | None:
     offered = _time(data.get("offered_at")) or event.occurred_at
     answered = _time(data.get("answered_at"))
     abandoned = _time(data.get("abandoned_at"))
+    if data.get("outcome") == "abandoned":
+        answered, abandoned = None, abandoned or event.occurred_at
     wait = data.get("wait_seconds")
     if not isinstance(wait, int | float):
         end = answered or abandoned
