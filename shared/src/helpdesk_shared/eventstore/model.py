@@ -19,7 +19,11 @@ class ExpectedVersion(enum.Enum):
 
 
 class ConcurrencyConflict(Exception):
-    """The stream was not at the expected version: someone else appended first (HTTP 409)."""
+    """The stream was not at the expected version: someone else appended first (HTTP 409).
+
+    `actual` is the stream's version when known, -1 when a race was lost inside the caller's
+    transaction (which is then aborted and cannot read it).
+    """
 
     def __init__(self, stream_id: str, expected: int | ExpectedVersion, actual: int) -> None:
         self.stream_id = stream_id

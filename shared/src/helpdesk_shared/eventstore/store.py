@@ -82,7 +82,14 @@ _STREAM_VERSION = text(
 
 _UNIQUE_VERSION = "events_stream_id_version_key"
 _UNIQUE_EVENT_ID = "events_event_id_key"
-_MAX_ANY_RETRIES = 5
+#: A lost race is re-run to learn its outcome; ANY appends only lose to writers naming a version.
+_MAX_ATTEMPTS = 5
+#: Two-key advisory locks (class, hashtext(stream)) never collide with one-key (bigint) locks.
+_STREAM_END_LOCK_CLASS = 0x45565354  # "EVST"
+
+_LOCK_STREAM_END = text(
+    f"SELECT pg_advisory_xact_lock({_STREAM_END_LOCK_CLASS}, hashtext(:stream_id))"
+)
 
 
 class EventStore:
@@ -111,22 +118,27 @@ class EventStore:
         """Append `events` to `stream_id` if it is at `expected_version`.
 
         Raises `ConcurrencyConflict` when it is not. Appending event ids that are already stored in
-        this stream returns their original positions and stores nothing (idempotent retries).
+        this stream returns their original positions and stores nothing (idempotent retries), also
+        when the retry races the original. `ExpectedVersion.ANY` appends at the end and does not
+        conflict with other ANY appends. Inside the caller's transaction (`conn`), a race lost to
+        a concurrent commit aborts that transaction and raises `ConcurrencyConflict` (actual -1).
         """
         if not events:
             raise ValueError("append needs at least one event")
         if conn is not None:
-            return await _append_once(conn, stream_id, expected_version, events)
-        attempts = _MAX_ANY_RETRIES if expected_version is ExpectedVersion.ANY else 2
-        for attempt in range(attempts):
+            try:
+                return await _append_once(conn, stream_id, expected_version, events)
+            except _LostRace as race:
+                # The caller's transaction is aborted: it cannot re-read, only retry its command.
+                raise ConcurrencyConflict(stream_id, expected_version, -1) from race
+        for _ in range(_MAX_ATTEMPTS):
             try:
                 async with self._engine.begin() as own:
                     return await _append_once(own, stream_id, expected_version, events)
-            except _EventIdRace:
-                continue  # a concurrent retry stored the same ids: the next read returns them
-            except ConcurrencyConflict:
-                if expected_version is not ExpectedVersion.ANY or attempt == attempts - 1:
-                    raise
+            except _LostRace:
+                # Another writer committed first. Running again reports what it stored: the same
+                # event ids (an idempotent retry) or a new head (a conflict with the real version).
+                continue
         raise ConcurrencyConflict(stream_id, expected_version, await self.stream_version(stream_id))
 
     async def read_stream(
@@ -175,8 +187,8 @@ class EventStore:
             yield own
 
 
-class _EventIdRace(Exception):
-    """Two appends of the same event ids raced; retrying returns the stored positions."""
+class _LostRace(Exception):
+    """A concurrent writer committed the same stream version or event id first."""
 
 
 async def _append_once(
@@ -185,10 +197,14 @@ async def _append_once(
     expected_version: int | ExpectedVersion,
     events: Sequence[NewEvent],
 ) -> AppendResult:
-    expected = _expected_param(expected_version)
+    if expected_version is ExpectedVersion.ANY:
+        # Appends "at the end" of one stream wait for each other, so the append statement that
+        # follows sees the head the previous one left (a new snapshot in READ COMMITTED). The
+        # lock is per stream: writers of other streams, and writers naming a version, skip it.
+        await conn.execute(_LOCK_STREAM_END, {"stream_id": stream_id})
     params = {
         "stream_id": stream_id,
-        "expected": expected,
+        "expected": _expected_param(expected_version),
         "event_ids": [e.event_id for e in events],
         "types": [e.type for e in events],
         "schema_versions": [e.schema_version for e in events],
@@ -198,11 +214,8 @@ async def _append_once(
     try:
         rows = (await conn.execute(_APPEND, params)).all()
     except IntegrityError as error:
-        constraint = _constraint_name(error)
-        if constraint == _UNIQUE_EVENT_ID:
-            raise _EventIdRace() from error
-        if constraint == _UNIQUE_VERSION:
-            raise ConcurrencyConflict(stream_id, expected_version, -1) from error
+        if _constraint_name(error) in (_UNIQUE_VERSION, _UNIQUE_EVENT_ID):
+            raise _LostRace() from error
         raise
     return _append_result(stream_id, expected_version, events, rows)
 
