@@ -27,4 +27,5 @@ __all__ = [
 ]
 
 # Importing the category modules registers their events in the catalogue.
+from helpdesk_shared.events import problem as problem
 from helpdesk_shared.events import ticket as ticket

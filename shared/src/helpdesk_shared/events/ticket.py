@@ -137,3 +137,169 @@ class Closed(TicketEvent):
     #: What happens next for a request closed without a solution (out of scope, duplicate).
     follow_up: str | None = None
     by: str
+
+
+# --- Events appended by the ticket service -------------------------------------------------------
+
+
+class Impact(StrEnum):
+    """How much of the organisation the request affects."""
+
+    HIGH = "high"  # a whole site or service
+    MEDIUM = "medium"  # a team
+    LOW = "low"  # one user
+
+
+class Urgency(StrEnum):
+    """How soon the requester's work is blocked."""
+
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+class Priority(StrEnum):
+    """Follows from impact x urgency through the configurable matrix; drives the SLA targets."""
+
+    CRITICAL = "P1"
+    HIGH = "P2"
+    MEDIUM = "P3"
+    LOW = "P4"
+
+
+class TicketQualified(TicketEvent):
+    """The desk set the ticket's type, category, impact and urgency; the priority follows."""
+
+    type: TicketType
+    category: str
+    impact: Impact
+    urgency: Urgency
+    priority: Priority
+    by: str
+
+
+class TicketAssigned(TicketEvent):
+    """The ticket was given to a support group, and possibly to one agent of it."""
+
+    group: str
+    agent: str | None = None
+    by: str
+
+
+class TicketTaken(TicketEvent):
+    """An agent took the ticket into account (the moment the 30-minute commitment measures)."""
+
+    agent: str
+    group: str
+    level: int = Field(ge=1, le=3)
+    by: str
+
+
+class Visibility(StrEnum):
+    PUBLIC = "public"  # the requester sees it (and is told)
+    INTERNAL = "internal"  # agents only
+
+
+class CommentAdded(TicketEvent):
+    """A comment was written on the ticket, either to the requester or between agents."""
+
+    text: str
+    visibility: Visibility
+    by: str
+
+
+class HoldReason(StrEnum):
+    WAITING_REQUESTER = "waiting_requester"
+    WAITING_THIRD_PARTY = "waiting_third_party"
+    WAITING_APPOINTMENT = "waiting_appointment"
+
+
+class PutOnHold(TicketEvent):
+    """Work waits on someone outside the desk: the SLA clock stops until `Resumed`."""
+
+    reason: HoldReason
+    detail: str | None = None
+    by: str
+
+
+class Resumed(TicketEvent):
+    """Work on a ticket on hold starts again; the SLA clock runs again."""
+
+    by: str
+
+
+class RemoteMaintenanceConsentRecorded(TicketEvent):
+    """The requester formally agreed (or refused) to a remote-maintenance session (seed 002)."""
+
+    granted: bool
+    #: How the consent was obtained: phone, e-mail, web form.
+    channel: str
+    scope: str | None = None
+    by: str
+
+
+class AppointmentKind(StrEnum):
+    REMOTE = "remote"
+    ON_SITE = "on_site"
+
+
+class AppointmentScheduled(TicketEvent):
+    """An appointment with the requester (remote session or on-site visit) was agreed."""
+
+    kind: AppointmentKind
+    starts_at: datetime
+    ends_at: datetime | None = None
+    location: str | None = None
+    note: str | None = None
+    by: str
+
+
+class TicketResolved(TicketEvent):
+    """A solution was given. `first_contact` is derived from the history, never typed in."""
+
+    solution: str
+    resolution_code: str
+    first_contact: bool
+    level: int = Field(ge=1, le=3)
+    group: str
+    by: str
+
+
+class TicketReopened(TicketEvent):
+    """The requester (or the desk for them) disputed the resolution within the reopening window."""
+
+    reason: str
+    by: str
+
+
+class SatisfactionRated(TicketEvent):
+    """The requester's satisfaction after closure."""
+
+    score: int = Field(ge=1, le=5)
+    comment: str | None = None
+    by: str
+
+
+class SlaTarget(StrEnum):
+    TAKING_INTO_ACCOUNT = "taking_into_account"
+    RESOLUTION = "resolution"
+
+
+class SlaWarning(TicketEvent):
+    """A deadline is near: most of the business time allowed for `target` is spent."""
+
+    target: SlaTarget
+    deadline: datetime
+    priority: Priority | None = None
+    group: str
+    by: str = "sla-watcher"
+
+
+class SlaBreached(TicketEvent):
+    """A deadline passed before its target was met. Recorded once per target."""
+
+    target: SlaTarget
+    deadline: datetime
+    priority: Priority | None = None
+    group: str
+    by: str = "sla-watcher"

@@ -1,0 +1,351 @@
+"""`decide(command, state) -> events`: the ticket's rules. Pure: time comes in the command.
+
+Which commands a status allows is one table (`_BY_STATUS`), refined by a few facts (the reopening
+window, a rating given once); a refused transition names the commands allowed instead.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import singledispatch
+
+from helpdesk_shared.events.ticket import (
+    AppointmentScheduled,
+    Closed,
+    ClosureCode,
+    CommentAdded,
+    Escalated,
+    PutOnHold,
+    RemoteMaintenanceConsentRecorded,
+    Resumed,
+    Routed,
+    SatisfactionRated,
+    TicketAssigned,
+    TicketEvent,
+    TicketQualified,
+    TicketReopened,
+    TicketResolved,
+    TicketTaken,
+)
+from helpdesk_ticket.domain.commands import (
+    COMMAND_NAMES,
+    Assign,
+    CheckSla,
+    Close,
+    Command,
+    Comment,
+    Escalate,
+    Hold,
+    Qualify,
+    Rate,
+    RecordConsent,
+    Reopen,
+    Resolve,
+    Resume,
+    Route,
+    Schedule,
+    Take,
+)
+from helpdesk_ticket.domain.errors import InvalidCommand, TicketNotFound, TransitionNotAllowed
+from helpdesk_ticket.domain.policy import DEFAULT_POLICY, MANAGEMENT_GROUP, TicketPolicy
+from helpdesk_ticket.domain.sla_check import check_sla
+from helpdesk_ticket.domain.state import Status, Ticket
+
+_WORK = ("qualify", "assign", "escalate", "route", "comment", "record-consent", "schedule")
+_BY_STATUS: dict[Status, tuple[str, ...]] = {
+    Status.OPENED: (*_WORK, "take", "resolve", "close"),
+    Status.QUALIFIED: (*_WORK, "take", "resolve", "close"),
+    Status.ASSIGNED: (*_WORK, "take", "hold", "resolve", "close"),
+    Status.IN_PROGRESS: (*_WORK, "hold", "resolve", "close"),
+    Status.ON_HOLD: ("resume", "comment", "record-consent", "schedule", "qualify", "close"),
+    Status.RESOLVED: ("close", "reopen", "comment"),
+    Status.CLOSED: ("reopen", "rate"),
+}
+ALL_COMMANDS: tuple[str, ...] = tuple(n for n in COMMAND_NAMES.values() if n != "check-sla")
+
+
+def allowed_commands(state: Ticket, policy: TicketPolicy, at: datetime | None = None) -> list[str]:
+    """The commands this state allows at `at` (a datetime; None: ignore the reopening window)."""
+    allowed = list(_BY_STATUS[state.status])
+    if "reopen" in allowed and not _reopenable(state, policy, at):
+        allowed.remove("reopen")
+    if "rate" in allowed and state.satisfaction is not None:
+        allowed.remove("rate")
+    return allowed
+
+
+def _reopenable(state: Ticket, policy: TicketPolicy, at: datetime | None) -> bool:
+    if state.resolution is None or state.closure_code not in (None, ClosureCode.RESOLVED):
+        return False
+    if at is None:
+        return True
+    return at - state.resolution.at <= policy.reopen_window
+
+
+def decide(
+    command: Command, state: Ticket | None, policy: TicketPolicy = DEFAULT_POLICY
+) -> list[TicketEvent]:
+    """The events `command` records on `state`, or a `DomainError` saying why not."""
+    if state is None:
+        raise TicketNotFound("no such ticket")
+    if isinstance(command, CheckSla):
+        return check_sla(state, policy, command.at, command.by)
+    name = COMMAND_NAMES[type(command)]
+    allowed = allowed_commands(state, policy, command.at)
+    if name not in allowed:
+        raise TransitionNotAllowed(name, state.status.value, allowed, _why(name, state))
+    return _decide(command, state, policy)
+
+
+def _why(name: str, state: Ticket) -> str:
+    if name == "reopen" and state.status in (Status.RESOLVED, Status.CLOSED):
+        return "the reopening window has passed or the ticket was closed without a resolution"
+    if name == "rate" and state.satisfaction is not None:
+        return "the satisfaction was already rated"
+    return f"'{name}' is not allowed while the ticket is {state.status.value}"
+
+
+@singledispatch
+def _decide(command: Command, state: Ticket, policy: TicketPolicy) -> list[TicketEvent]:
+    raise NotImplementedError(type(command).__name__)
+
+
+@_decide.register
+def _(command: Qualify, state: Ticket, policy: TicketPolicy) -> list[TicketEvent]:
+    if policy.category(command.category) is None:
+        codes = ", ".join(c.code for c in policy.categories)
+        raise InvalidCommand("category", f"unknown category; one of: {codes}")
+    return [
+        TicketQualified(
+            ticket_id=state.id,
+            occurred_at=command.at,
+            type=command.type,
+            category=command.category,
+            impact=command.impact,
+            urgency=command.urgency,
+            priority=policy.priority(command.impact, command.urgency),
+            by=command.by,
+        )
+    ]
+
+
+@_decide.register
+def _(command: Assign, state: Ticket, policy: TicketPolicy) -> list[TicketEvent]:
+    if command.group == state.group and command.agent == state.assignee:
+        raise InvalidCommand("agent", "the ticket is already assigned so")
+    return [
+        TicketAssigned(
+            ticket_id=state.id,
+            occurred_at=command.at,
+            group=command.group,
+            agent=command.agent,
+            by=command.by,
+        )
+    ]
+
+
+@_decide.register
+def _(command: Take, state: Ticket, policy: TicketPolicy) -> list[TicketEvent]:
+    return [_taken(state, command)]
+
+
+def _taken(state: Ticket, command: Command) -> TicketTaken:
+    return TicketTaken(
+        ticket_id=state.id,
+        occurred_at=command.at,
+        agent=command.by,
+        group=state.group,
+        level=state.level,
+        by=command.by,
+    )
+
+
+@_decide.register
+def _(command: Escalate, state: Ticket, policy: TicketPolicy) -> list[TicketEvent]:
+    if command.to_management:
+        to_level, group = state.level, command.group or state.group
+    else:
+        to_level = command.to_level or state.level + 1
+        group = command.group or state.group
+        if to_level <= state.level or to_level > 3:
+            raise InvalidCommand("to_level", f"must be above {state.level} and at most 3")
+    return [
+        Escalated(
+            ticket_id=state.id,
+            occurred_at=command.at,
+            from_level=state.level,
+            to_level=to_level,
+            to_management=command.to_management,
+            group=MANAGEMENT_GROUP if command.to_management and not command.group else group,
+            reason=command.reason,
+            by=command.by,
+        )
+    ]
+
+
+@_decide.register
+def _(command: Route, state: Ticket, policy: TicketPolicy) -> list[TicketEvent]:
+    if command.to_group == state.group:
+        raise InvalidCommand("to_group", "the ticket is already with this group")
+    return [
+        Routed(
+            ticket_id=state.id,
+            occurred_at=command.at,
+            from_group=state.group,
+            to_group=command.to_group,
+            domain=command.domain,
+            reason=command.reason,
+            by=command.by,
+        )
+    ]
+
+
+@_decide.register
+def _(command: Comment, state: Ticket, policy: TicketPolicy) -> list[TicketEvent]:
+    if not command.text.strip():
+        raise InvalidCommand("text", "a comment needs some text")
+    return [
+        CommentAdded(
+            ticket_id=state.id,
+            occurred_at=command.at,
+            text=command.text,
+            visibility=command.visibility,
+            by=command.by,
+        )
+    ]
+
+
+@_decide.register
+def _(command: Hold, state: Ticket, policy: TicketPolicy) -> list[TicketEvent]:
+    return [
+        PutOnHold(
+            ticket_id=state.id,
+            occurred_at=command.at,
+            reason=command.reason,
+            detail=command.detail,
+            by=command.by,
+        )
+    ]
+
+
+@_decide.register
+def _(command: Resume, state: Ticket, policy: TicketPolicy) -> list[TicketEvent]:
+    return [Resumed(ticket_id=state.id, occurred_at=command.at, by=command.by)]
+
+
+@_decide.register
+def _(command: RecordConsent, state: Ticket, policy: TicketPolicy) -> list[TicketEvent]:
+    return [
+        RemoteMaintenanceConsentRecorded(
+            ticket_id=state.id,
+            occurred_at=command.at,
+            granted=command.granted,
+            channel=command.channel,
+            scope=command.scope,
+            by=command.by,
+        )
+    ]
+
+
+@_decide.register
+def _(command: Schedule, state: Ticket, policy: TicketPolicy) -> list[TicketEvent]:
+    if command.ends_at is not None and command.ends_at <= command.starts_at:
+        raise InvalidCommand("ends_at", "must be after starts_at")
+    return [
+        AppointmentScheduled(
+            ticket_id=state.id,
+            occurred_at=command.at,
+            kind=command.kind,
+            starts_at=command.starts_at,
+            ends_at=command.ends_at,
+            location=command.location,
+            note=command.note,
+            by=command.by,
+        )
+    ]
+
+
+def first_contact(state: Ticket, resolver: str) -> bool:
+    """Resolved by the single desk at level 1, by whoever took it, with no hand-over, hold or
+    reopening in between (seed 004: resolution at the first contact)."""
+    return (
+        state.level == 1
+        and state.escalations == 0
+        and state.routings == 0
+        and state.holds == 0
+        and state.reopenings == 0
+        and state.taken_by in (None, resolver)
+    )
+
+
+@_decide.register
+def _(command: Resolve, state: Ticket, policy: TicketPolicy) -> list[TicketEvent]:
+    if not command.solution.strip():
+        raise InvalidCommand("solution", "a resolution needs the solution given")
+    # Resolving a ticket nobody took yet (at the first call) takes it into account too.
+    events: list[TicketEvent] = [] if state.taken_at is not None else [_taken(state, command)]
+    events.append(
+        TicketResolved(
+            ticket_id=state.id,
+            occurred_at=command.at,
+            solution=command.solution,
+            resolution_code=command.resolution_code,
+            first_contact=first_contact(state, command.by),
+            level=state.level,
+            group=state.group,
+            by=command.by,
+        )
+    )
+    return events
+
+
+@_decide.register
+def _(command: Close, state: Ticket, policy: TicketPolicy) -> list[TicketEvent]:
+    if command.code is ClosureCode.RESOLVED and state.status != Status.RESOLVED:
+        raise TransitionNotAllowed(
+            "close",
+            state.status.value,
+            allowed_commands(state, policy, command.at),
+            "close with code 'resolved' needs a resolution first; resolve, or give another code",
+        )
+    if command.code is not ClosureCode.RESOLVED and not (command.reason or "").strip():
+        raise InvalidCommand("reason", f"closing as {command.code.value} needs a reason")
+    if command.code is ClosureCode.OUT_OF_SCOPE and not (command.follow_up or "").strip():
+        raise InvalidCommand("follow_up", "an out-of-scope request is closed with its follow-up")
+    return [
+        Closed(
+            ticket_id=state.id,
+            occurred_at=command.at,
+            code=command.code,
+            reason=command.reason,
+            solution=state.resolution.solution if state.resolution else None,
+            follow_up=command.follow_up,
+            by=command.by,
+        )
+    ]
+
+
+@_decide.register
+def _(command: Reopen, state: Ticket, policy: TicketPolicy) -> list[TicketEvent]:
+    if not command.reason.strip():
+        raise InvalidCommand("reason", "say why the resolution is disputed")
+    return [
+        TicketReopened(
+            ticket_id=state.id, occurred_at=command.at, reason=command.reason, by=command.by
+        )
+    ]
+
+
+@_decide.register
+def _(command: Rate, state: Ticket, policy: TicketPolicy) -> list[TicketEvent]:
+    if not 1 <= command.score <= 5:
+        raise InvalidCommand("score", "from 1 to 5")
+    return [
+        SatisfactionRated(
+            ticket_id=state.id,
+            occurred_at=command.at,
+            score=command.score,
+            comment=command.comment,
+            by=command.by,
+        )
+    ]
