@@ -5,8 +5,12 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := python3.11
 export PATH := $(HOME)/.local/bin:$(PATH)
 RUN := uv run --frozen --no-sync
+# `make up` runs the compose stack when a Docker engine answers, else local processes against the
+# PostgreSQL and RabbitMQ on localhost. HELPDESK_RUNNER=local or HELPDESK_RUNNER=docker forces one.
+HELPDESK_RUNNER ?= auto
+USE_DOCKER := { [ "$(HELPDESK_RUNNER)" = docker ] || { [ "$(HELPDESK_RUNNER)" = auto ] && docker info >/dev/null 2>&1; }; }
 
-.PHONY: install check-servers migrate up down test lint typecheck unit bench openapi
+.PHONY: install check-servers migrate up up-local up-docker down status test lint typecheck unit bench openapi
 
 install:
 	@scripts/ensure-uv
@@ -18,12 +22,27 @@ check-servers: install
 migrate: check-servers
 	@$(RUN) helpdesk-migrate
 
-up: migrate
+up:
+	@if $(USE_DOCKER); then $(MAKE) --no-print-directory up-docker; \
+	else $(MAKE) --no-print-directory up-local; fi
+
+up-local: migrate
 	@$(RUN) python -m deploy.local.runner up
 
+up-docker:
+	docker compose up -d --build --wait
+	-docker compose --profile demo run --rm demo
+	@echo "intake :8001  ticket :8002  notify :8003  metrics :8004  (each /docs, /openapi.json)"
+	@echo "RabbitMQ UI :15672  Mailpit :8025  Prometheus :9090  Grafana :3000; stop: make down"
+
+# The runner's `down` needs only the standard library: it works before any `uv sync`.
 down:
-	@scripts/ensure-uv
-	@$(RUN) python -m deploy.local.runner down
+	@if [ -x .venv/bin/python ]; then .venv/bin/python -m deploy.local.runner down; \
+	else python3 -m deploy.local.runner down; fi
+	@if $(USE_DOCKER); then docker compose down; fi
+
+status:
+	@$(RUN) python -m deploy.local.runner status
 
 lint: install
 	$(RUN) ruff check .

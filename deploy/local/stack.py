@@ -250,7 +250,10 @@ def _start_service(stack: Stack, spec: ServiceSpec, env: dict[str, str], port: i
         stack.skipped.append(f"{spec.name}: {spec.module} has no __main__ yet")
         return
     url = f"http://{stack.host}:{port}"
+    # Services read `<NAME>_HOST`/`<NAME>_PORT` (or plain `HOST`/`PORT`): set both spellings.
     own_env = {**env, "HOST": stack.host, "PORT": str(port)}
+    own_env[f"{spec.name.upper()}_HOST"] = stack.host
+    own_env[f"{spec.name.upper()}_PORT"] = str(port)
     argv = [sys.executable, "-m", spec.module]
     _launch(stack, spec.name, argv, own_env, url, f"{url}/readyz")
     stack.urls[spec.name] = url
