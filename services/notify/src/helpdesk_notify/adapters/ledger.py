@@ -1,0 +1,188 @@
+"""The ledger of notifications in `notify.notifications`: one row per (event, recipient).
+
+The row is written before anything is sent and keeps the rendered mail, so a re-send (after a
+crash, a retry or a replay) sends exactly what was planned the first time, and the unique
+(event_id, recipient) constraint means a redelivered event never plans a second row.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from helpdesk_notify.domain.mail import Mail
+from helpdesk_notify.domain.notifications import Notification
+
+_NAMESPACE = uuid.UUID("6f3a3c1e-1b7e-4c55-9a53-0c8f2a6e7d01")
+
+_COLUMNS = """id, ticket_id, event_id, recipient, template, language, status, retryable,
+    attempts, message_id, in_reply_to, subject, body_text, body_html, smtp_response, error,
+    created_at, updated_at, sent_at"""
+
+
+def notification_id(event_id: uuid.UUID, recipient: str) -> uuid.UUID:
+    return uuid.uuid5(_NAMESPACE, f"{event_id}/{recipient}")
+
+
+@dataclass(frozen=True)
+class StoredNotification:
+    id: uuid.UUID
+    ticket_id: uuid.UUID | None
+    event_id: uuid.UUID
+    recipient: str
+    template: str
+    language: str
+    status: str
+    retryable: bool
+    attempts: int
+    message_id: str | None
+    in_reply_to: str | None
+    subject: str | None
+    body_text: str | None
+    body_html: str | None
+    smtp_response: str | None
+    error: str | None
+    created_at: datetime
+    updated_at: datetime
+    sent_at: datetime | None
+
+    def mail(self) -> Mail:
+        """The mail as rendered when the notification was planned."""
+        assert self.message_id is not None
+        assert self.subject is not None
+        return Mail(
+            recipient=self.recipient,
+            subject=self.subject,
+            text=self.body_text or "",
+            html=self.body_html or "",
+            message_id=self.message_id,
+            in_reply_to=self.in_reply_to,
+            references=(self.in_reply_to,) if self.in_reply_to else (),
+        )
+
+
+async def record(conn: AsyncConnection, notifications: Sequence[Notification]) -> None:
+    """Write each planned notification once; a row already there (a redelivery) is kept."""
+    for n in notifications:
+        mail = n.mail
+        await conn.execute(
+            text(
+                """
+                INSERT INTO notify.notifications (id, ticket_id, event_id, recipient, template,
+                    language, status, retryable, message_id, in_reply_to, subject, body_text,
+                    body_html, error)
+                VALUES (:id, :ticket_id, :event_id, :recipient, :template, :language, :status,
+                    :retryable, :message_id, :in_reply_to, :subject, :body_text, :body_html,
+                    :error)
+                ON CONFLICT (event_id, recipient) DO NOTHING
+                """
+            ),
+            {
+                "id": notification_id(n.event_id, n.recipient),
+                "ticket_id": n.ticket_id,
+                "event_id": n.event_id,
+                "recipient": n.recipient,
+                "template": n.template,
+                "language": n.language,
+                "status": "pending" if mail else "failed",
+                "retryable": mail is not None,
+                "message_id": mail.message_id if mail else None,
+                "in_reply_to": mail.in_reply_to if mail else None,
+                "subject": mail.subject if mail else None,
+                "body_text": mail.text if mail else None,
+                "body_html": mail.html if mail else None,
+                "error": n.problem,
+            },
+        )
+
+
+async def unsent_ids(conn: AsyncConnection, event_id: uuid.UUID) -> list[uuid.UUID]:
+    """The event's notifications still to send (pending, or failed for a passing reason)."""
+    rows = await conn.execute(
+        text(
+            "SELECT id FROM notify.notifications WHERE event_id = :event_id "
+            "AND status <> 'sent' AND retryable ORDER BY recipient"
+        ),
+        {"event_id": event_id},
+    )
+    return list(rows.scalars())
+
+
+async def lock(conn: AsyncConnection, notification: uuid.UUID) -> StoredNotification | None:
+    """The row, locked: a second worker on the same notification waits, then sees it sent."""
+    row = await conn.execute(
+        text(f"SELECT {_COLUMNS} FROM notify.notifications WHERE id = :id FOR UPDATE"),  # noqa: S608 - constant column list
+        {"id": notification},
+    )
+    found = row.mappings().one_or_none()
+    return None if found is None else StoredNotification(**found)
+
+
+async def mark_sent(conn: AsyncConnection, notification: uuid.UUID, smtp_response: str) -> None:
+    await conn.execute(
+        text(
+            "UPDATE notify.notifications SET status = 'sent', attempts = attempts + 1, "
+            "smtp_response = :response, error = NULL, sent_at = now(), updated_at = now() "
+            "WHERE id = :id"
+        ),
+        {"id": notification, "response": smtp_response},
+    )
+
+
+async def mark_failed(
+    conn: AsyncConnection, notification: uuid.UUID, error: str, *, retryable: bool
+) -> None:
+    await conn.execute(
+        text(
+            "UPDATE notify.notifications SET status = 'failed', attempts = attempts + 1, "
+            "error = :error, retryable = :retryable, updated_at = now() WHERE id = :id"
+        ),
+        {"id": notification, "error": error, "retryable": retryable},
+    )
+
+
+async def search(
+    conn: AsyncConnection,
+    *,
+    ticket_id: uuid.UUID | None = None,
+    recipient: str | None = None,
+    status: str | None = None,
+    requester_login: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[StoredNotification]:
+    """Notifications matching every filter given, newest first.
+
+    `requester_login` keeps only the mails sent to that requester about its own tickets.
+    """
+    clauses = ["true"]
+    params: dict[str, Any] = {"limit": limit, "offset": offset}
+    if ticket_id is not None:
+        clauses.append("n.ticket_id = :ticket_id")
+        params["ticket_id"] = ticket_id
+    if recipient is not None:
+        clauses.append("lower(n.recipient) = lower(:recipient)")
+        params["recipient"] = recipient
+    if status is not None:
+        clauses.append("n.status = :status")
+        params["status"] = status
+    if requester_login is not None:
+        clauses.append(
+            "EXISTS (SELECT 1 FROM notify.tickets t WHERE t.ticket_id = n.ticket_id "
+            "AND t.requester_login = :login AND (lower(n.recipient) = lower(t.requester_email) "
+            "OR n.recipient = t.requester_login))"
+        )
+        params["login"] = requester_login
+    columns = ", ".join(f"n.{c.strip()}" for c in _COLUMNS.split(","))
+    query = (
+        f"SELECT {columns} FROM notify.notifications n WHERE {' AND '.join(clauses)} "  # noqa: S608 - fixed clauses, values bound
+        "ORDER BY n.created_at DESC, n.id LIMIT :limit OFFSET :offset"
+    )
+    rows = await conn.execute(text(query), params)
+    return [StoredNotification(**row) for row in rows.mappings()]

@@ -1,0 +1,96 @@
+"""Sending a rendered mail over SMTP with aiosmtplib.
+
+Failures are sorted into passing ones (server down, timeout, 4xx: retry later) and permanent ones
+(5xx refusals, such as an unknown mailbox: retrying cannot help), so the ledger records which is
+which and a refused address never blocks the queue.
+"""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+from email.utils import formatdate
+
+import aiosmtplib
+
+from helpdesk_notify.domain.mail import Mail
+
+
+class DeliveryError(Exception):
+    """The SMTP server did not accept the mail."""
+
+    def __init__(self, message: str, *, permanent: bool) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+class SmtpSender:
+    """Hands mails to one SMTP server (a relay, or Mailpit/aiosmtpd locally)."""
+
+    def __init__(
+        self,
+        *,
+        host: str,
+        port: int,
+        sender: str,
+        timeout: float = 10.0,
+        username: str | None = None,
+        password: str | None = None,
+        start_tls: bool = False,
+    ) -> None:
+        self._host = host
+        self._port = port
+        self._sender = sender
+        self._timeout = timeout
+        self._username = username
+        self._password = password
+        self._start_tls = start_tls
+
+    def message(self, mail: Mail) -> EmailMessage:
+        """The MIME message: text and HTML alternatives, thread headers, auto-generated."""
+        message = EmailMessage()
+        message["From"] = self._sender
+        message["To"] = mail.recipient
+        message["Subject"] = mail.subject
+        message["Date"] = formatdate(localtime=False, usegmt=True)
+        message["Message-ID"] = mail.message_id
+        if mail.in_reply_to:
+            message["In-Reply-To"] = mail.in_reply_to
+        if mail.references:
+            message["References"] = " ".join(mail.references)
+        message["Auto-Submitted"] = "auto-generated"
+        message.set_content(mail.text)
+        message.add_alternative(mail.html, subtype="html")
+        return message
+
+    async def send(self, mail: Mail) -> str:
+        """Send `mail`; returns the server's reply. Raises `DeliveryError` when not accepted."""
+        try:
+            refused, reply = await aiosmtplib.send(
+                self.message(mail),
+                hostname=self._host,
+                port=self._port,
+                timeout=self._timeout,
+                username=self._username,
+                password=self._password,
+                start_tls=self._start_tls,
+            )
+        except aiosmtplib.SMTPRecipientsRefused as error:
+            codes = [r.code for r in error.recipients]
+            permanent = all(code >= 500 for code in codes)
+            raise DeliveryError(f"recipient refused: {error}", permanent=permanent) from error
+        except aiosmtplib.SMTPResponseException as error:
+            permanent = error.code >= 500
+            raise DeliveryError(
+                f"SMTP {error.code}: {error.message}", permanent=permanent
+            ) from error
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
+            raise DeliveryError(f"SMTP unavailable: {error!r}", permanent=False) from error
+        if refused:
+            raise DeliveryError(f"recipient refused: {refused}", permanent=True)
+        return reply
+
+    async def ping(self) -> None:
+        """Connect and say NOOP: raises when the server does not answer."""
+        client = aiosmtplib.SMTP(hostname=self._host, port=self._port, timeout=self._timeout)
+        async with client:
+            await client.noop()

@@ -1,0 +1,78 @@
+"""Sending what the ledger holds, each (event, recipient) at most once in effect.
+
+Each notification is sent inside its own short transaction that holds the row's lock: a second
+worker on the same notification (a redelivery to another replica) waits for it and then finds it
+sent. The row is marked sent in the same transaction right after the server accepts the mail; if
+the process dies between the two, the lock is released, the row is still pending and the mail is
+sent again on redelivery with the same `Message-ID`, which mail clients show once. That window
+(milliseconds) is the only way a mail is handed over twice, and it is shown as one.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from helpdesk_notify.adapters import ledger
+from helpdesk_notify.adapters.smtp import DeliveryError
+from helpdesk_notify.domain.mail import Mail
+
+log = logging.getLogger(__name__)
+
+
+class MailSender(Protocol):
+    async def send(self, mail: Mail) -> str: ...
+
+
+class DeliveryFailed(Exception):
+    """Some mails could not be sent for a passing reason: the message is to be retried."""
+
+
+@dataclass
+class DeliveryReport:
+    sent: list[uuid.UUID] = field(default_factory=list)
+    refused: list[uuid.UUID] = field(default_factory=list)
+    to_retry: dict[uuid.UUID, str] = field(default_factory=dict)
+
+    def raise_for_retry(self) -> None:
+        if self.to_retry:
+            reasons = "; ".join(sorted(set(self.to_retry.values())))
+            raise DeliveryFailed(f"{len(self.to_retry)} mail(s) not sent: {reasons}")
+
+
+async def deliver(
+    engine: AsyncEngine, sender: MailSender, notifications: Sequence[uuid.UUID]
+) -> DeliveryReport:
+    """Send each notification not sent yet; a failure is recorded and the others still go."""
+    report = DeliveryReport()
+    for notification in notifications:
+        async with engine.begin() as conn:
+            row = await ledger.lock(conn, notification)
+            if row is None or row.status == "sent" or not row.retryable:
+                continue
+            try:
+                reply = await sender.send(row.mail())
+            except DeliveryError as error:
+                await ledger.mark_failed(conn, row.id, str(error), retryable=not error.permanent)
+                if error.permanent:
+                    report.refused.append(row.id)
+                else:
+                    report.to_retry[row.id] = str(error)
+                log.warning("mail %s to %s not sent: %s", row.id, row.recipient, error)
+                continue
+            await ledger.mark_sent(conn, row.id, reply)
+            report.sent.append(row.id)
+    return report
+
+
+async def deliver_event(engine: AsyncEngine, sender: MailSender, event_id: uuid.UUID) -> None:
+    """Send the event's unsent notifications; raises `DeliveryFailed` if some must be retried."""
+    async with engine.connect() as conn:
+        pending = await ledger.unsent_ids(conn, event_id)
+    report = await deliver(engine, sender, pending)
+    report.raise_for_retry()

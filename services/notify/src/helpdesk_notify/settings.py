@@ -1,0 +1,44 @@
+"""Notify's settings: the common ones, SMTP, and where each kind of mail goes."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from helpdesk_notify.domain.notifications import Routing
+from helpdesk_shared.settings import CommonSettings
+
+
+class Settings(CommonSettings):
+    """Environment variables (README): `SMTP_HOST`, `SMTP_PORT`, `NOTIFY_*`."""
+
+    host: str = "127.0.0.1"
+    port: int = 8003
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 1025
+    smtp_username: str | None = None
+    smtp_password: str | None = Field(default=None, repr=False)
+    smtp_starttls: bool = False
+    #: Seconds per SMTP exchange; kept well under the database's idle-in-transaction timeout.
+    smtp_timeout: float = 10.0
+    notify_from: str = "Guichet d'assistance DSI <helpdesk@helpdesk.local>"
+    #: JSON object, group -> mailbox (`{"servers": "n2-serveurs@ac-paris.fr"}`).
+    notify_group_mailboxes: dict[str, str] = Field(default_factory=dict)
+    #: Mailbox of a group missing from the mapping: `<group>@<this domain>`.
+    notify_group_domain: str = "helpdesk.local"
+    notify_management_address: str = "management@helpdesk.local"
+    #: The requesters' portal, for the "follow your ticket" and "rate it" links.
+    notify_portal_url: str = "http://localhost:8080"
+    notify_message_id_domain: str = "helpdesk.local"
+    #: Run the consumer in the app (off for an API-only replica).
+    notify_consumer_enabled: bool = True
+    #: Send the daily follow-up digest from the app at this UTC hour (None: not scheduled).
+    notify_digest_hour: int | None = None
+
+    def routing(self) -> Routing:
+        return Routing(
+            group_mailboxes=dict(self.notify_group_mailboxes),
+            group_domain=self.notify_group_domain,
+            management_address=self.notify_management_address,
+            portal_url=self.notify_portal_url,
+            message_id_domain=self.notify_message_id_domain,
+        )
