@@ -1,0 +1,169 @@
+"""The projection against the real PostgreSQL: idempotent, order-independent, and rebuildable.
+
+The live path (the consumer's handler, `project`) and the replay (`replay`, as run by
+`python -m helpdesk_metrics.replay`) must give the same figures for the same stored events,
+whatever the order and number of deliveries.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from helpdesk_metrics.application.projection import project, record_of, replay
+from helpdesk_metrics.application.queries import kpis
+from helpdesk_metrics.domain.calendar import BusinessHours
+from helpdesk_metrics.domain.commitments import Filters, Period
+from helpdesk_metrics.domain.report import KpiReport
+from helpdesk_metrics.replay import rebuild
+from helpdesk_metrics.settings import Settings
+from helpdesk_shared.db import create_engine
+from helpdesk_shared.eventstore.model import EventMetadata, ExpectedVersion, RecordedEvent
+from helpdesk_shared.eventstore.store import EventStore
+from helpdesk_shared.messaging.testkit import eventually
+
+
+class Desk(Protocol):
+    """The scenario of `conftest.py` (its `Stored` events)."""
+
+    events: list[Any]
+
+
+MARCH = Period(datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 4, 1, tzinfo=UTC))
+NOON = datetime(2026, 3, 2, 11, 0, tzinfo=UTC)
+CALENDAR = BusinessHours()
+
+
+@pytest.fixture
+async def own_engine(fresh_database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(fresh_database_url, pool_size=2, application_name="metrics-tests")
+    yield engine
+    await engine.dispose()
+
+
+async def store_events(store: EventStore, desk: Desk) -> list[RecordedEvent]:
+    """Append the desk's events; return them as read back from the whole log.
+
+    The log shows an event once every older transaction of the server has ended (other test runs
+    share it), so wait until all of them are visible.
+    """
+    for stored in desk.events:
+        await store.append(stored.stream_id, ExpectedVersion.ANY, [stored.event])
+    seen: list[RecordedEvent] = []
+
+    async def all_visible() -> bool:
+        seen[:] = await store.read_all(limit=10_000)
+        return len(seen) == len(desk.events)
+
+    await eventually(all_visible, what="the appended events in the log")
+    return seen
+
+
+async def report(engine: AsyncEngine, filters: Filters | None = None) -> KpiReport:
+    async with engine.connect() as conn:
+        return await kpis(
+            conn,
+            MARCH,
+            filters or Filters(),
+            as_of=NOON,
+            calendar=CALENDAR,
+            recurrence_threshold=3,
+        )
+
+
+async def deliver(engine: AsyncEngine, events: list[RecordedEvent]) -> int:
+    changed = 0
+    for event in events:
+        async with engine.begin() as conn:
+            changed += await project(conn, event.event_id, record_of(event))
+    return changed
+
+
+async def test_live_figures_have_the_worked_values(
+    own_engine: AsyncEngine, busy_morning: Callable[[], Desk]
+) -> None:
+    recorded = await store_events(EventStore(own_engine), busy_morning())
+    assert await deliver(own_engine, recorded) == len(recorded)
+    figures = {c.name: c for c in (await report(own_engine)).commitments}
+    worked = {
+        "call_abandonment": (2, 10, False),
+        "calls_answered_within_30s": (7, 8, False),
+        "mail_web_taken_within_30min": (8, 10, False),
+        "resolved_by_single_desk": (4, 6, True),
+    }
+    for name, (numerator, denominator, met) in worked.items():
+        assert (figures[name].numerator, figures[name].denominator) == (numerator, denominator)
+        assert figures[name].met is met, name
+    full = await report(own_engine)
+    assert full.rates.escalation.count == 2
+    assert full.backlog.total == 12  # 16 received, 4 closed
+    assert [(c.scope, c.key, c.incidents) for c in full.problem_candidates][:2] == [
+        ("department", "DAF", 16),
+        ("asset", "PRN-1", 4),
+    ]
+    desk_only = await report(own_engine, Filters(group="desk"))
+    assert desk_only.backlog.by_group == {"desk": 10}
+
+
+async def test_redelivery_and_disorder_across_tickets_change_nothing(
+    own_engine: AsyncEngine, busy_morning: Callable[[], Desk]
+) -> None:
+    recorded = await store_events(EventStore(own_engine), busy_morning())
+    await deliver(own_engine, recorded)
+    in_order_figures = await report(own_engine)
+    assert await deliver(own_engine, recorded) == 0  # every event a second time: no change
+    assert await report(own_engine) == in_order_figures
+
+    shuffled = recorded + recorded[::3]
+    random.Random(42).shuffle(shuffled)
+    async with own_engine.begin() as conn:  # start again, with a shuffled, duplicated delivery
+        await conn.exec_driver_sql(
+            "TRUNCATE metrics.events, metrics.ticket_facts, metrics.call_facts"
+        )
+    await deliver(own_engine, shuffled)
+    assert await report(own_engine) == in_order_figures
+
+
+async def test_replay_rebuilds_the_live_figures(
+    own_engine: AsyncEngine, fresh_database_url: str, busy_morning: Callable[[], Desk]
+) -> None:
+    recorded = await store_events(EventStore(own_engine), busy_morning())
+    shuffled = recorded + recorded[:7]
+    random.Random(6).shuffle(shuffled)
+    await deliver(own_engine, shuffled)
+    live = await report(own_engine)
+    live_by_group = await report(own_engine, Filters(group="n2-poste"))
+
+    result = await rebuild(Settings(database_url=fresh_database_url))
+    assert (result.events_read, result.tickets, result.calls) == (len(recorded), 16, 10)
+    assert await report(own_engine) == live
+    assert await report(own_engine, Filters(group="n2-poste")) == live_by_group
+
+    async with own_engine.begin() as conn:  # small pages give the same figures
+        await replay(EventStore(own_engine), conn, page_size=3)
+    assert await report(own_engine) == live
+
+
+async def test_events_of_other_categories_are_ignored(own_engine: AsyncEngine) -> None:
+    record = record_of(
+        RecordedEvent(
+            global_position=1,
+            tx_id=1,
+            stream_id="problem-1",
+            version=1,
+            event_id=uuid.uuid4(),
+            type="ProblemOpened",
+            schema_version=1,
+            data={},
+            metadata=EventMetadata(),
+            recorded_at=NOON - timedelta(hours=1),
+        )
+    )
+    async with own_engine.begin() as conn:
+        assert not await project(conn, uuid.uuid4(), record)
