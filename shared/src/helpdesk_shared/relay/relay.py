@@ -18,8 +18,9 @@ import logging
 from collections.abc import Sequence
 
 import aio_pika
+import aiormq
 import asyncpg
-from aio_pika.abc import AbstractConnection, AbstractExchange
+from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractExchange
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -48,6 +49,7 @@ _TRY_LOCK = "SELECT pg_try_advisory_lock(hashtextextended($1, 0))"
 #: Errors after which the relay drops its connections and starts over from its checkpoint.
 _TRANSIENT = (
     aio_pika.exceptions.AMQPError,
+    aiormq.exceptions.ChannelInvalidStateError,
     TimeoutError,
     ConnectionError,
     OSError,
@@ -95,6 +97,7 @@ class Relay:
         self.checkpoint_name = f"relay:{exchange}"
         self._stopping = asyncio.Event()
         self._connection: AbstractConnection | None = None
+        self._channel: AbstractChannel | None = None
         self._exchange: AbstractExchange | None = None
         self._lock_conn: asyncpg.Connection | None = None
         self.is_active = False
@@ -193,7 +196,7 @@ class Relay:
             await conn.execute(_WRITE_CHECKPOINT, params)
 
     async def _ensure_exchange(self) -> AbstractExchange:
-        if self._exchange is not None and self._connection and not self._connection.is_closed:
+        if self._exchange is not None and self._channel and not self._channel.is_closed:
             return self._exchange
         await self._disconnect_broker()
         self._connection = await aio_pika.connect(
@@ -201,7 +204,7 @@ class Relay:
             timeout=self._publish_timeout,
             client_properties={"connection_name": f"helpdesk-relay {self._exchange_name}"},
         )
-        channel = await self._connection.channel(publisher_confirms=True)
+        channel = self._channel = await self._connection.channel(publisher_confirms=True)
         self._exchange = await declare_topology(
             channel,
             exchange=self._exchange_name,
@@ -255,7 +258,8 @@ class Relay:
             await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
 
     async def _disconnect_broker(self) -> None:
-        connection, self._connection, self._exchange = self._connection, None, None
+        connection, self._connection = self._connection, None
+        self._channel = self._exchange = None
         if connection is not None:
             with contextlib.suppress(*_TRANSIENT, RuntimeError):
                 await connection.close()
