@@ -282,8 +282,8 @@ def first_contact(state: Ticket, resolver: str) -> bool:
 def _(command: Resolve, state: Ticket, policy: TicketPolicy) -> list[TicketEvent]:
     if not command.solution.strip():
         raise InvalidCommand("solution", "a resolution needs the solution given")
-    # Resolving a ticket nobody took yet (at the first call) takes it into account too.
-    events: list[TicketEvent] = [] if state.taken_at is not None else [_taken(state, command)]
+    # Resolving a ticket nobody holds (at the first call, after a hand-over) takes it too.
+    events: list[TicketEvent] = [] if state.taken_by is not None else [_taken(state, command)]
     events.append(
         TicketResolved(
             ticket_id=state.id,

@@ -1,0 +1,162 @@
+"""Request bodies of the ticket commands, and how each becomes a domain command."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from helpdesk_shared.events.ticket import (
+    AppointmentKind,
+    ClosureCode,
+    HoldReason,
+    Impact,
+    TicketType,
+    Urgency,
+    Visibility,
+)
+from helpdesk_ticket.domain import commands as c
+
+Text = Field(min_length=1, max_length=10_000)
+Name = Field(min_length=1, max_length=100)
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    def to_command(self, by: str, at: datetime) -> c.Command:
+        raise NotImplementedError
+
+
+class QualifyBody(Body):
+    type: TicketType
+    category: str = Name
+    impact: Impact
+    urgency: Urgency
+
+    def to_command(self, by: str, at: datetime) -> c.Command:
+        return c.Qualify(by=by, at=at, **self.model_dump())
+
+
+class AssignBody(Body):
+    group: str = Name
+    agent: str | None = Field(default=None, min_length=1, max_length=100)
+
+    def to_command(self, by: str, at: datetime) -> c.Command:
+        return c.Assign(by=by, at=at, **self.model_dump())
+
+
+class TakeBody(Body):
+    def to_command(self, by: str, at: datetime) -> c.Command:
+        return c.Take(by=by, at=at)
+
+
+class EscalateBody(Body):
+    reason: str = Text
+    to_level: int | None = Field(default=None, ge=1, le=3)
+    to_management: bool = False
+    group: str | None = Field(default=None, min_length=1, max_length=100)
+
+    def to_command(self, by: str, at: datetime) -> c.Command:
+        return c.Escalate(by=by, at=at, **self.model_dump())
+
+
+class RouteBody(Body):
+    to_group: str = Name
+    reason: str = Text
+    domain: str | None = None
+
+    def to_command(self, by: str, at: datetime) -> c.Command:
+        return c.Route(by=by, at=at, **self.model_dump())
+
+
+class CommentBody(Body):
+    text: str = Text
+    visibility: Visibility = Visibility.PUBLIC
+
+    def to_command(self, by: str, at: datetime) -> c.Command:
+        return c.Comment(by=by, at=at, **self.model_dump())
+
+
+class HoldBody(Body):
+    reason: HoldReason
+    detail: str | None = Field(default=None, max_length=10_000)
+
+    def to_command(self, by: str, at: datetime) -> c.Command:
+        return c.Hold(by=by, at=at, **self.model_dump())
+
+
+class ResumeBody(Body):
+    def to_command(self, by: str, at: datetime) -> c.Command:
+        return c.Resume(by=by, at=at)
+
+
+class ConsentBody(Body):
+    granted: bool
+    channel: str = Name
+    scope: str | None = Field(default=None, max_length=1_000)
+
+    def to_command(self, by: str, at: datetime) -> c.Command:
+        return c.RecordConsent(by=by, at=at, **self.model_dump())
+
+
+class ScheduleBody(Body):
+    kind: AppointmentKind
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime | None = None
+    location: str | None = Field(default=None, max_length=500)
+    note: str | None = Field(default=None, max_length=10_000)
+
+    def to_command(self, by: str, at: datetime) -> c.Command:
+        return c.Schedule(by=by, at=at, **self.model_dump())
+
+
+class ResolveBody(Body):
+    solution: str = Text
+    resolution_code: str = Name
+
+    def to_command(self, by: str, at: datetime) -> c.Command:
+        return c.Resolve(by=by, at=at, **self.model_dump())
+
+
+class CloseBody(Body):
+    code: ClosureCode = ClosureCode.RESOLVED
+    reason: str | None = Field(default=None, max_length=10_000)
+    follow_up: str | None = Field(default=None, max_length=10_000)
+
+    def to_command(self, by: str, at: datetime) -> c.Command:
+        return c.Close(by=by, at=at, **self.model_dump())
+
+
+class ReopenBody(Body):
+    reason: str = Text
+
+    def to_command(self, by: str, at: datetime) -> c.Command:
+        return c.Reopen(by=by, at=at, **self.model_dump())
+
+
+class RateBody(Body):
+    score: int = Field(ge=1, le=5)
+    comment: str | None = Field(default=None, max_length=10_000)
+
+    def to_command(self, by: str, at: datetime) -> c.Command:
+        return c.Rate(by=by, at=at, **self.model_dump())
+
+
+#: `POST /v1/tickets/{id}/<name>` -> its body. Bodies without required fields may be omitted.
+COMMAND_BODIES: dict[str, type[Body]] = {
+    "qualify": QualifyBody,
+    "assign": AssignBody,
+    "take": TakeBody,
+    "escalate": EscalateBody,
+    "route": RouteBody,
+    "comment": CommentBody,
+    "hold": HoldBody,
+    "resume": ResumeBody,
+    "record-consent": ConsentBody,
+    "schedule": ScheduleBody,
+    "resolve": ResolveBody,
+    "close": CloseBody,
+    "reopen": ReopenBody,
+    "rate": RateBody,
+}

@@ -1,0 +1,61 @@
+"""Domain and application refusals as RFC 9457 problem details."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from helpdesk_shared.http.problems import Problem, problem_response
+from helpdesk_ticket.application.errors import Forbidden, PreconditionFailed
+from helpdesk_ticket.domain.errors import InvalidCommand, TicketNotFound, TransitionNotAllowed
+
+
+def to_problem(error: Exception) -> Problem:
+    if isinstance(error, TicketNotFound):
+        return Problem(404, "Ticket introuvable", str(error))
+    if isinstance(error, TransitionNotAllowed):
+        return Problem(
+            409,
+            "Transition refusée",
+            str(error),
+            type_="urn:helpdesk:problem:transition-not-allowed",
+            command=error.command,
+            status_now=error.status,
+            allowed=error.allowed,
+        )
+    if isinstance(error, InvalidCommand):
+        return Problem(
+            422,
+            "Données invalides",
+            str(error),
+            type_="urn:helpdesk:problem:validation",
+            errors=[
+                {"field": error.field, "location": f"body.{error.field}", "message": error.message}
+            ],
+        )
+    if isinstance(error, PreconditionFailed):
+        return Problem(
+            412,
+            "Version périmée",
+            str(error),
+            type_="urn:helpdesk:problem:precondition-failed",
+            headers={"ETag": f'"{error.actual}"'},
+            current_version=error.actual,
+        )
+    if isinstance(error, Forbidden):
+        return Problem(403, "Accès refusé", str(error))
+    raise error
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    async def handle(request: Request, exc: Exception) -> JSONResponse:
+        return problem_response(to_problem(exc), request)
+
+    for error in (
+        TicketNotFound,
+        TransitionNotAllowed,
+        InvalidCommand,
+        PreconditionFailed,
+        Forbidden,
+    ):
+        app.add_exception_handler(error, handle)

@@ -1,0 +1,114 @@
+"""`/v1/tickets/{id}`: the ticket rebuilt from its stream, its history and its commands."""
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Body, Header, Query, Request, Response
+from pydantic import AwareDatetime
+
+from helpdesk_shared.auth import CurrentPrincipal
+from helpdesk_ticket.application.tickets import Loaded, TicketService, visible_to
+from helpdesk_ticket.entrypoints.bodies import COMMAND_BODIES
+from helpdesk_ticket.entrypoints.bodies import Body as CommandBody
+from helpdesk_ticket.entrypoints.views import HistoryEntry, TicketView, history_entry, ticket_view
+
+router = APIRouter(prefix="/v1/tickets", tags=["tickets"])
+IfMatch = Annotated[
+    str | None,
+    Header(description="The ticket's version as sent in `ETag`; 412 when it moved on."),
+]
+
+
+def service(request: Request) -> TicketService:
+    svc: TicketService = request.app.state.ticket_service
+    return svc
+
+
+def _answer(
+    request: Request, response: Response, principal: CurrentPrincipal, loaded: Loaded
+) -> TicketView:
+    svc = service(request)
+    response.headers["ETag"] = f'"{loaded.version}"'
+    allowed = svc.allowed_for(principal, loaded.ticket)
+    return ticket_view(loaded.ticket, loaded.version, allowed, svc.policy, svc.clock())
+
+
+@router.get("/{ticket_id}", summary="The ticket, rebuilt from its events")
+async def get_ticket(
+    ticket_id: UUID,
+    request: Request,
+    response: Response,
+    principal: CurrentPrincipal,
+    as_of: Annotated[AwareDatetime | None, Query(description="The state as it was then")] = None,
+) -> TicketView:
+    loaded = await service(request).read(principal, ticket_id, as_of)
+    return _answer(request, response, principal, loaded)
+
+
+@router.get("/{ticket_id}/history", summary="The ticket's events, readable")
+async def get_history(
+    ticket_id: UUID, request: Request, principal: CurrentPrincipal
+) -> list[HistoryEntry]:
+    loaded = await service(request).read(principal, ticket_id)
+    return [history_entry(e) for e in loaded.events if visible_to(principal, e)]
+
+
+async def _run(
+    request: Request,
+    response: Response,
+    principal: CurrentPrincipal,
+    ticket_id: UUID,
+    payload: CommandBody,
+    if_match: str | None,
+) -> TicketView:
+    loaded = await service(request).execute(
+        principal,
+        ticket_id,
+        payload.to_command,
+        if_match=if_match,
+        correlation_id=request.headers.get("x-correlation-id"),
+    )
+    return _answer(request, response, principal, loaded)
+
+
+def _endpoint(body_type: type[CommandBody]) -> Callable[..., Awaitable[TicketView]]:
+    """A route function whose body parameter has the command's own type (for validation and
+    OpenAPI); commands without required fields may be sent without a body."""
+    if any(f.is_required() for f in body_type.model_fields.values()):
+
+        async def with_body(
+            ticket_id: UUID,
+            request: Request,
+            response: Response,
+            principal: CurrentPrincipal,
+            body: Annotated[body_type, Body()],  # type: ignore[valid-type]
+            if_match: IfMatch = None,
+        ) -> TicketView:
+            return await _run(request, response, principal, ticket_id, body, if_match)
+
+        return with_body
+
+    async def optional_body(
+        ticket_id: UUID,
+        request: Request,
+        response: Response,
+        principal: CurrentPrincipal,
+        body: Annotated[body_type | None, Body()] = None,  # type: ignore[valid-type]
+        if_match: IfMatch = None,
+    ) -> TicketView:
+        payload = body if body is not None else body_type()
+        return await _run(request, response, principal, ticket_id, payload, if_match)
+
+    return optional_body
+
+
+for _name, _body in COMMAND_BODIES.items():
+    router.add_api_route(
+        f"/{{ticket_id}}/{_name}",
+        _endpoint(_body),
+        methods=["POST"],
+        summary=f"Command: {_name}",
+        response_model=TicketView,
+        operation_id=f"ticket_{_name.replace('-', '_')}",
+    )

@@ -1,0 +1,194 @@
+"""What the API answers about a ticket: its rebuilt state, deadlines and readable history."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel
+
+from helpdesk_shared.eventstore.model import RecordedEvent
+from helpdesk_ticket.domain.policy import TicketPolicy
+from helpdesk_ticket.domain.sla import TargetView, sla_views
+from helpdesk_ticket.domain.sla import shares as team_shares
+from helpdesk_ticket.domain.state import Ticket
+
+
+class Deadline(BaseModel):
+    """One SLA commitment of the ticket (business time, per the desk's calendar)."""
+
+    target: str
+    allowed_minutes: float
+    deadline: datetime | None
+    warning_at: datetime | None
+    completed_at: datetime | None
+    elapsed_minutes: float
+    paused: bool
+    breached: bool
+
+
+class ResolutionView(BaseModel):
+    solution: str
+    code: str
+    first_contact: bool
+    by: str
+    at: datetime
+
+
+class TicketView(BaseModel):
+    id: uuid.UUID
+    reference: str
+    type: str
+    status: str
+    requester: str
+    requester_name: str
+    subject: str
+    description: str
+    channel: str
+    admissibility: str
+    category: str | None
+    impact: str | None
+    urgency: str | None
+    priority: str | None
+    group: str
+    level: int
+    assignee: str | None
+    taken_by: str | None
+    received_at: datetime
+    opened_at: datetime
+    taken_at: datetime | None
+    last_activity_at: datetime | None
+    hold_reason: str | None
+    resolution: ResolutionView | None
+    closed_at: datetime | None
+    closure_code: str | None
+    remote_maintenance_consent: bool | None
+    appointments: list[dict[str, Any]]
+    comments: int
+    escalations: int
+    routings: int
+    reopenings: int
+    satisfaction: int | None
+    sla: list[Deadline]
+    #: Each group's share of the running business time, in minutes.
+    team_minutes: dict[str, float]
+    version: int
+    allowed_commands: list[str]
+
+
+def _minutes(value: timedelta) -> float:
+    return round(value.total_seconds() / 60, 2)
+
+
+def _deadline(view: TargetView, now: datetime, recorded: bool) -> Deadline:
+    return Deadline(
+        target=view.target.value,
+        allowed_minutes=_minutes(view.allowed),
+        deadline=view.deadline,
+        warning_at=view.warning_at,
+        completed_at=view.completed_at,
+        elapsed_minutes=_minutes(view.elapsed),
+        paused=view.paused,
+        breached=recorded or view.breached or view.due(now),
+    )
+
+
+def ticket_view(
+    ticket: Ticket, version: int, allowed: list[str], policy: TicketPolicy, now: datetime
+) -> TicketView:
+    resolution = ticket.resolution
+    until = ticket.closed_at or (resolution.at if resolution else None) or now
+    return TicketView(
+        id=ticket.id,
+        reference=ticket.reference,
+        type=ticket.type.value,
+        status=ticket.status.value,
+        requester=ticket.requester,
+        requester_name=ticket.requester_name,
+        subject=ticket.subject,
+        description=ticket.description,
+        channel=ticket.channel,
+        admissibility=ticket.admissibility.value,
+        category=ticket.category,
+        impact=ticket.impact,
+        urgency=ticket.urgency,
+        priority=ticket.priority,
+        group=ticket.group,
+        level=ticket.level,
+        assignee=ticket.assignee,
+        taken_by=ticket.taken_by,
+        received_at=ticket.received_at,
+        opened_at=ticket.opened_at,
+        taken_at=ticket.taken_at,
+        last_activity_at=ticket.last_activity_at,
+        hold_reason=ticket.hold_reason,
+        resolution=ResolutionView(**vars(resolution)) if resolution else None,
+        closed_at=ticket.closed_at,
+        closure_code=ticket.closure_code,
+        remote_maintenance_consent=ticket.consent.granted if ticket.consent else None,
+        appointments=[vars(a) for a in ticket.appointments],
+        comments=ticket.comments,
+        escalations=ticket.escalations,
+        routings=ticket.routings,
+        reopenings=ticket.reopenings,
+        satisfaction=ticket.satisfaction,
+        sla=[
+            _deadline(v, now, v.target in ticket.breached) for v in sla_views(ticket, policy, now)
+        ],
+        team_minutes={
+            g: _minutes(t) for g, t in team_shares(ticket.clock, until, policy.calendar).items()
+        },
+        version=version,
+        allowed_commands=allowed,
+    )
+
+
+class HistoryEntry(BaseModel):
+    version: int
+    type: str
+    summary: str
+    by: str | None
+    occurred_at: datetime | None
+    recorded_at: datetime
+    data: dict[str, Any]
+
+
+_SUMMARIES: dict[str, str] = {
+    "TicketOpened": "Ticket ouvert : {subject}",
+    "TicketQualified": "Qualifié : {category}, priorité {priority}",
+    "TicketAssigned": "Affecté au groupe {group}",
+    "TicketTaken": "Pris en compte par {agent}",
+    "Escalated": "Escaladé du niveau {from_level} au niveau {to_level} ({reason})",
+    "Routed": "Routé de {from_group} vers {to_group} ({reason})",
+    "CommentAdded": "Commentaire ({visibility}) : {text}",
+    "PutOnHold": "Mis en attente ({reason})",
+    "Resumed": "Reprise du traitement",
+    "RemoteMaintenanceConsentRecorded": "Accord de télémaintenance enregistré ({channel})",
+    "AppointmentScheduled": "Rendez-vous ({kind}) le {starts_at}",
+    "TicketResolved": "Résolu : {solution}",
+    "Closed": "Clôturé ({code})",
+    "TicketReopened": "Réouvert : {reason}",
+    "SatisfactionRated": "Satisfaction : {score}/5",
+    "SlaWarning": "Échéance proche ({target}) : {deadline}",
+    "SlaBreached": "Échéance dépassée ({target}) : {deadline}",
+}
+
+
+def history_entry(recorded: RecordedEvent) -> HistoryEntry:
+    data = recorded.data
+    template = _SUMMARIES.get(recorded.type, recorded.type)
+    try:
+        summary = template.format(**data)
+    except (KeyError, IndexError, ValueError):
+        summary = recorded.type
+    occurred = data.get("occurred_at")
+    return HistoryEntry(
+        version=recorded.version,
+        type=recorded.type,
+        summary=summary,
+        by=data.get("by") or data.get("opened_by") or recorded.metadata.actor,
+        occurred_at=datetime.fromisoformat(occurred) if isinstance(occurred, str) else None,
+        recorded_at=recorded.recorded_at,
+        data=data,
+    )

@@ -1,0 +1,68 @@
+"""Fixtures of the ticket service's HTTP tests: the app on this run's database, tokens, tickets."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from helpdesk_shared.auth import issue_token
+from helpdesk_shared.eventstore.model import EventMetadata, ExpectedVersion, NewEvent
+from helpdesk_shared.eventstore.store import EventStore
+from helpdesk_ticket.bootstrap import build_app
+from helpdesk_ticket.settings import Settings
+from helpdesk_ticket.testing import opened
+
+Opener = Callable[..., Awaitable[uuid.UUID]]
+Auth = Callable[..., dict[str, str]]
+
+
+@pytest.fixture(scope="session")
+def ticket_settings(database_url: str) -> Settings:
+    return Settings(
+        database_url=database_url,
+        helpdesk_jwt_secret="ticket-tests-secret-0123456789-abcdef",
+        ticket_background_tasks=False,
+    )
+
+
+@pytest.fixture
+async def client(
+    ticket_settings: Settings, engine: AsyncEngine
+) -> AsyncIterator[httpx.AsyncClient]:
+    app = build_app(ticket_settings, engine=engine)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://ticket") as http:
+        yield http
+
+
+@pytest.fixture
+def auth(ticket_settings: Settings) -> Auth:
+    def headers(
+        sub: str, *roles: str, level: int | None = None, groups: list[str] | None = None
+    ) -> dict[str, str]:
+        token = issue_token(ticket_settings, sub, list(roles), level=level, groups=groups)
+        return {"Authorization": f"Bearer {token}"}
+
+    return headers
+
+
+@pytest.fixture
+def open_ticket(event_store: EventStore) -> Opener:
+    """Append a `TicketOpened` as intake does; returns the ticket id."""
+
+    async def append(requester: str = "alice", group: str = "desk", level: int = 1) -> uuid.UUID:
+        from datetime import UTC, datetime
+
+        event = opened(at=datetime.now(UTC), requester=requester, group=group, level=level)
+        await event_store.append(
+            f"ticket-{event.ticket_id}",
+            ExpectedVersion.NO_STREAM,
+            [NewEvent.from_domain(event, EventMetadata(actor="intake"))],
+        )
+        return event.ticket_id
+
+    return append
