@@ -9,8 +9,10 @@ from helpdesk_shared.settings import CommonSettings
 
 
 class Settings(CommonSettings):
-    host: str = "127.0.0.1"
-    port: int = 8004
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = 8004
+    #: Consume the events (off only for tests that feed the projection themselves).
+    metrics_consumer_enabled: bool = True
     #: The rolling window of the commitment gauges on `/metrics` (the KPI API takes any period).
     metrics_window_days: int = 30
     #: How many incidents of the same category on one asset or department make a problem candidate.

@@ -1,0 +1,42 @@
+"""The metrics consumer: every stored event, through the shared consumer toolkit.
+
+The toolkit claims the event id in `infra.inbox` and calls `handle` in the same transaction, so a
+redelivered event is skipped; the projection is idempotent on its own as well (it keeps events by
+id), which is what lets the replay and the live consumer overlap safely.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+import helpdesk_shared.events.intake as _intake_events  # registers CallRecorded
+from helpdesk_metrics.application.projection import project
+from helpdesk_metrics.domain.facts import EventRecord
+from helpdesk_metrics.settings import Settings
+from helpdesk_shared.messaging.consumer import Consumer
+from helpdesk_shared.messaging.envelope import ReceivedEvent
+
+CONSUMER_NAME = "metrics"
+#: Figures come from tickets and calls; the other categories are acknowledged and ignored.
+BINDINGS = ("ticket.#", "call.#")
+
+__all__ = ["BINDINGS", "CONSUMER_NAME", "build_consumer", "handle"]
+_ = _intake_events
+
+
+async def handle(event: ReceivedEvent, conn: AsyncConnection) -> None:
+    """Fold the event into its ticket's or call's facts (by event time, not arrival)."""
+    record = EventRecord(event.stream_id, event.version, event.type, event.data, event.recorded_at)
+    await project(conn, event.event_id, record)
+
+
+def build_consumer(settings: Settings, engine: AsyncEngine) -> Consumer:
+    return Consumer(
+        name=CONSUMER_NAME,
+        engine=engine,
+        amqp_url=settings.amqp_url,
+        exchange=settings.helpdesk_exchange,
+        queue_prefix=settings.helpdesk_queue_prefix,
+        handler=handle,
+        bindings=BINDINGS,
+    )

@@ -1,0 +1,165 @@
+"""The metrics service end to end: store -> relay -> RabbitMQ -> consumer -> `/v1/kpis`, `/metrics`.
+
+Real PostgreSQL and RabbitMQ; each test has its own database, exchange and queue prefix.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import aio_pika
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from helpdesk_metrics.bootstrap import build_app
+from helpdesk_metrics.settings import Settings
+from helpdesk_shared.auth import issue_token
+from helpdesk_shared.db import create_engine
+from helpdesk_shared.eventstore.model import ExpectedVersion
+from helpdesk_shared.eventstore.store import EventStore
+from helpdesk_shared.messaging.testkit import eventually
+from helpdesk_shared.messaging.topology import delete_topology
+from helpdesk_shared.relay.relay import Relay
+
+NOON = datetime(2026, 3, 2, 11, 0, tzinfo=UTC)
+MARCH = {"from": "2026-03-01T00:00:00Z", "to": "2026-04-01T00:00:00Z"}
+
+
+class Desk(Protocol):
+    events: list[Any]
+
+
+class Service:
+    def __init__(self, app: FastAPI, client: httpx.AsyncClient, settings: Settings) -> None:
+        self.app = app
+        self.client = client
+        self.settings = settings
+
+    def token(self, *roles: str) -> dict[str, str]:
+        jwt = issue_token(self.settings, "someone", list(roles), groups=["desk"])
+        return {"Authorization": f"Bearer {jwt}"}
+
+
+@pytest.fixture
+async def service(
+    fresh_database_url: str, amqp_url: str, exchange_name: str, queue_prefix: str
+) -> AsyncIterator[Service]:
+    suffix = uuid.uuid4().hex[:8]
+    settings = Settings(
+        database_url=fresh_database_url,
+        amqp_url=amqp_url,
+        helpdesk_exchange=f"{exchange_name}.{suffix}",
+        helpdesk_queue_prefix=f"{queue_prefix}.{suffix}",
+        helpdesk_jwt_secret="test-secret-for-this-run-only-0123456789",
+        metrics_scrape_cache_seconds=0,
+    )
+    engine = create_engine(fresh_database_url, pool_size=4, application_name="metrics-http")
+    app = build_app(settings, engine=engine, clock=lambda: NOON)
+    transport = httpx.ASGITransport(app=app)
+    try:
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=transport, base_url="http://metrics") as client,
+        ):
+            yield Service(app, client, settings)
+    finally:
+        connection = await aio_pika.connect(amqp_url)
+        channel = await connection.channel()
+        await delete_topology(
+            channel,
+            exchange=settings.helpdesk_exchange,
+            queue_prefix=settings.helpdesk_queue_prefix,
+        )
+        await connection.close()
+        await engine.dispose()
+
+
+async def test_figures_arrive_through_the_broker(
+    service: Service, busy_morning: Callable[[], Desk]
+) -> None:
+    engine = service.app.state.engine
+    store = EventStore(engine)
+    desk = busy_morning()
+    for stored in desk.events:
+        await store.append(stored.stream_id, ExpectedVersion.ANY, [stored.event])
+    relay = Relay(
+        engine=engine,
+        amqp_url=service.settings.amqp_url,
+        exchange=service.settings.helpdesk_exchange,
+        queue_prefix=service.settings.helpdesk_queue_prefix,
+    )
+    relaying = asyncio.create_task(relay.run())
+    consumer = service.app.state.consumer
+    try:
+        await eventually(lambda: consumer.handled == len(desk.events), what="the consumer")
+    finally:
+        await relay.stop()
+        await relaying
+    assert consumer.dead_lettered == 0
+
+    response = await service.client.get("/v1/kpis", params=MARCH, headers=service.token("manager"))
+    assert response.status_code == 200, response.text
+    body = response.json()
+    figures = {c["name"]: c for c in body["commitments"]}
+    assert figures["call_abandonment"]["value"] == pytest.approx(0.2)
+    assert figures["call_abandonment"]["met"] is False
+    assert figures["calls_answered_within_30s"]["numerator"] == 7
+    assert figures["mail_web_taken_within_30min"]["denominator"] == 10
+    assert figures["resolved_by_single_desk"]["met"] is True
+    assert figures["resolved_by_single_desk"]["period"] == {
+        "from": MARCH["from"].replace("Z", "+00:00").replace("+00:00", "Z"),
+        "to": MARCH["to"],
+    }
+    assert body["backlog"]["total"] == 12
+    assert body["opened_per_day"] == {"2026-03-02": {"email": 5, "phone": 6, "web": 5}}
+
+    web = await service.client.get(
+        "/v1/kpis", params={**MARCH, "channel": "web"}, headers=service.token("agent")
+    )
+    assert web.status_code == 200
+    assert web.json()["filters"] == {"group": None, "channel": "web"}
+    assert {c["name"]: c for c in web.json()["commitments"]}["call_abandonment"]["value"] is None
+
+    scrape = await service.client.get("/metrics")
+    assert scrape.status_code == 200
+    text = scrape.text
+    assert 'helpdesk_tickets_opened_total{channel="web",type="incident"} 5.0' in text
+    assert 'helpdesk_calls_total{outcome="abandoned"} 2.0' in text
+    assert 'helpdesk_commitment_ratio{commitment="call_abandonment"} 0.2' in text
+    assert 'helpdesk_commitment_met{commitment="resolved_by_single_desk"} 1.0' in text
+    assert 'helpdesk_ticket_take_into_account_seconds_count{priority="P3"} 15.0' in text
+    assert "helpdesk_backlog_tickets{" in text
+
+    ready = await service.client.get("/readyz")
+    assert ready.status_code == 200, ready.text
+    assert ready.json()["checks"] == {"database": "ok", "broker": "ok"}
+
+
+async def test_who_may_read_the_indicators(service: Service) -> None:
+    client = service.client
+    assert (await client.get("/v1/kpis")).status_code == 401
+    refused = await client.get("/v1/kpis", headers=service.token("requester"))
+    assert refused.status_code == 403
+    assert refused.headers["content-type"] == "application/problem+json"
+    for role in ("agent", "manager", "admin", "service"):
+        answer = await client.get("/v1/kpis", params=MARCH, headers=service.token(role))
+        assert answer.status_code == 200, role
+        assert len(answer.json()["commitments"]) == 4
+
+
+async def test_invalid_periods_and_filters_are_422(service: Service) -> None:
+    headers = service.token("manager")
+    reversed_ = await service.client.get(
+        "/v1/kpis", params={"from": MARCH["to"], "to": MARCH["from"]}, headers=headers
+    )
+    assert reversed_.status_code == 422
+    assert reversed_.json()["errors"][0]["field"] == "from"
+    naive = await service.client.get("/v1/kpis", params={"to": "2026-03-01T00:00"}, headers=headers)
+    assert naive.status_code == 422
+    channel = await service.client.get("/v1/kpis", params={"channel": "fax"}, headers=headers)
+    assert channel.status_code == 422
