@@ -79,6 +79,7 @@ class Consumer:
         max_attempts: int = 5,
         backoff_seconds: float = 0.2,
         max_backoff_seconds: float = 30.0,
+        reconnect_interval: float = 5.0,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
@@ -93,6 +94,7 @@ class Consumer:
         self._max_attempts = max_attempts
         self._backoff = backoff_seconds
         self._max_backoff = max_backoff_seconds
+        self._reconnect_interval = reconnect_interval
         self._connection: AbstractRobustConnection | None = None
         self._channel: AbstractChannel | None = None
         self._queue: AbstractQueue | None = None
@@ -109,6 +111,7 @@ class Consumer:
         self._connection = await aio_pika.connect_robust(
             self._amqp_url,
             client_properties={"connection_name": f"helpdesk-consumer {self.name}"},
+            reconnect_interval=self._reconnect_interval,
         )
         self._channel = await self._connection.channel(publisher_confirms=True)
         await self._channel.set_qos(prefetch_count=self._prefetch)

@@ -19,7 +19,7 @@ from aio_pika.abc import AbstractChannel, AbstractIncomingMessage
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
-from helpdesk_shared.auth import Principal, Role, require_roles
+from helpdesk_shared.auth import Role, require_roles
 from helpdesk_shared.http.problems import Problem
 from helpdesk_shared.messaging.consumer import (
     ATTEMPTS_HEADER,
@@ -185,8 +185,11 @@ class ReplayRequest(BaseModel):
 
 def dead_letter_router(*, amqp_url: str, queue_prefix: str, consumers: Sequence[str]) -> APIRouter:
     """`GET /v1/dead-letters` and `POST /v1/dead-letters/replay`, for admins and managers."""
-    router = APIRouter(prefix="/v1/dead-letters", tags=["dead letters"])
-    allowed = Depends(require_roles(Role.ADMIN, Role.MANAGER))
+    router = APIRouter(
+        prefix="/v1/dead-letters",
+        tags=["dead letters"],
+        dependencies=[Depends(require_roles(Role.ADMIN, Role.MANAGER))],
+    )
 
     def pick(consumer: str | None) -> str:
         if consumer is None and len(consumers) == 1:
@@ -202,7 +205,6 @@ def dead_letter_router(*, amqp_url: str, queue_prefix: str, consumers: Sequence[
 
     @router.get("", summary="Messages parked in a consumer's dead-letter queue")
     async def get_dead_letters(
-        _: Annotated[Principal, allowed],
         consumer: str | None = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> dict[str, Any]:
@@ -211,9 +213,7 @@ def dead_letter_router(*, amqp_url: str, queue_prefix: str, consumers: Sequence[
         return {"consumer": name, "count": len(letters), "items": [d.to_json() for d in letters]}
 
     @router.post("/replay", summary="Move dead letters back to the consumer's queue")
-    async def replay(
-        _: Annotated[Principal, allowed], request: ReplayRequest | None = None
-    ) -> dict[str, Any]:
+    async def replay(request: ReplayRequest | None = None) -> dict[str, Any]:
         request = request or ReplayRequest()
         name = pick(request.consumer)
         count = await replay_dead_letters(amqp_url, queue_prefix, name, request.limit)

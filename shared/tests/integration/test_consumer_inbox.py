@@ -1,0 +1,284 @@
+"""The consumer toolkit against the real RabbitMQ and PostgreSQL: inbox, retries, dead letters."""
+
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+
+import aio_pika
+import httpx
+import pytest
+from aio_pika.abc import AbstractChannel
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from helpdesk_shared.auth import issue_token
+from helpdesk_shared.http.app import create_app
+from helpdesk_shared.messaging.consumer import Consumer, EventHandler
+from helpdesk_shared.messaging.dead_letters import (
+    dead_letter_router,
+    list_dead_letters,
+    replay_dead_letters,
+)
+from helpdesk_shared.messaging.envelope import ReceivedEvent
+from helpdesk_shared.messaging.testkit import (
+    close_broker_connections,
+    eventually,
+    publish_events,
+    synthetic_event,
+)
+from helpdesk_shared.messaging.topology import dead_letter_queue_name, delete_topology
+from helpdesk_shared.settings import CommonSettings
+
+
+@dataclass
+class ConsumerWorld:
+    """One test's exchange, consumer name and effects table (in this run's database)."""
+
+    engine: AsyncEngine
+    amqp_url: str
+    exchange: str
+    prefix: str
+    name: str
+    table: str
+    channel: AbstractChannel
+    consumers: list[Consumer] = field(default_factory=list)
+
+    async def start(self, handler: EventHandler, **options: object) -> Consumer:
+        settings: dict[str, object] = {
+            "name": self.name,
+            "engine": self.engine,
+            "amqp_url": self.amqp_url,
+            "exchange": self.exchange,
+            "queue_prefix": self.prefix,
+            "handler": handler,
+            "backoff_seconds": 0.01,
+            "max_attempts": 3,
+            "reconnect_interval": 0.1,
+            **options,
+        }
+        consumer = Consumer(**settings)  # type: ignore[arg-type]
+        await consumer.start()
+        self.consumers.append(consumer)
+        return consumer
+
+    def recorder(self, calls: list[ReceivedEvent] | None = None) -> EventHandler:
+        """A handler writing one row per event into the effects table, in the given transaction."""
+
+        async def handle(event: ReceivedEvent, conn: AsyncConnection) -> None:
+            if calls is not None:
+                calls.append(event)
+            await conn.execute(
+                text(f"INSERT INTO {self.table} (event_id, version) VALUES (:id, :version)"),  # noqa: S608
+                {"id": event.event_id, "version": event.version},
+            )
+
+        return handle
+
+    async def effects(self) -> list[tuple[uuid.UUID, int]]:
+        async with self.engine.connect() as conn:
+            query = f"SELECT event_id, version FROM {self.table} ORDER BY seq"  # noqa: S608
+            rows = await conn.execute(text(query))
+            return [(row.event_id, row.version) for row in rows]
+
+    async def publish(self, *events: object, routing_key: str = "ticket.escalated") -> None:
+        await publish_events(self.amqp_url, self.exchange, events, routing_key)  # type: ignore[arg-type]
+
+    async def publish_raw(self, body: bytes, content_type: str) -> None:
+        exchange = await self.channel.get_exchange(self.exchange)
+        await exchange.publish(
+            aio_pika.Message(body, content_type=content_type, message_id="poison-1"), "ticket.x"
+        )
+
+
+@pytest.fixture
+async def world(
+    engine: AsyncEngine, amqp_url: str, exchange_name: str, queue_prefix: str
+) -> AsyncIterator[ConsumerWorld]:
+    suffix = uuid.uuid4().hex[:8]
+    exchange, prefix, name = f"{exchange_name}.{suffix}", f"{queue_prefix}.{suffix}", "svc"
+    table = f"public.consumer_effects_{suffix}"
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(f"CREATE TABLE {table} (seq bigserial, event_id uuid NOT NULL, version int)")
+        )
+    connection = await aio_pika.connect(amqp_url)
+    channel = await connection.channel(publisher_confirms=True)
+    await channel.declare_exchange(exchange, aio_pika.ExchangeType.TOPIC, durable=True)
+    world = ConsumerWorld(engine, amqp_url, exchange, prefix, f"{name}-{suffix}", table, channel)
+    try:
+        yield world
+    finally:
+        for consumer in world.consumers:
+            await consumer.stop()
+        await delete_topology(
+            channel, exchange=exchange, queue_prefix=prefix, consumers=[world.name]
+        )
+        await connection.close()
+        async with engine.begin() as conn:
+            await conn.execute(text(f"DROP TABLE {table}"))
+
+
+def failing(times: int, then: EventHandler, calls: list[int]) -> EventHandler:
+    """A handler that writes, then fails, `times` times (each failure must roll back)."""
+
+    async def handle(event: ReceivedEvent, conn: AsyncConnection) -> None:
+        calls.append(1)
+        await then(event, conn)
+        if len(calls) <= times:
+            raise RuntimeError(f"transient failure {len(calls)}")
+
+    return handle
+
+
+async def test_a_redelivered_event_is_applied_once(world: ConsumerWorld) -> None:
+    consumer = await world.start(world.recorder())
+    event = synthetic_event()
+
+    await world.publish(event, event, event)
+
+    await eventually(lambda: consumer.handled + consumer.duplicates == 3, what="3 deliveries")
+    assert (consumer.handled, consumer.duplicates) == (1, 2)
+    assert await world.effects() == [(event.event_id, 1)]
+
+
+async def test_events_of_one_stream_are_handled_in_order(world: ConsumerWorld) -> None:
+    consumer = await world.start(world.recorder(), prefetch=16)
+    stream = f"ticket-{uuid.uuid4()}"
+    events = [synthetic_event(stream_id=stream, version=v) for v in range(1, 21)]
+
+    await world.publish(*events)
+
+    await eventually(lambda: consumer.handled == 20, what="20 events handled")
+    assert [version for _, version in await world.effects()] == list(range(1, 21))
+
+
+async def test_a_handler_that_fails_then_succeeds_is_retried(world: ConsumerWorld) -> None:
+    calls: list[int] = []
+    consumer = await world.start(failing(2, world.recorder(), calls), max_attempts=5)
+    event = synthetic_event()
+
+    await world.publish(event)
+
+    await eventually(lambda: consumer.handled == 1, what="the event handled")
+    assert len(calls) == 3
+    assert await world.effects() == [(event.event_id, 1)]  # the two failed attempts rolled back
+    assert consumer.dead_lettered == 0
+
+
+async def test_a_handler_that_keeps_failing_parks_the_event_for_replay(
+    world: ConsumerWorld,
+) -> None:
+    calls: list[int] = []
+    consumer = await world.start(failing(3, world.recorder(), calls), max_attempts=3)
+    event = synthetic_event()
+
+    await world.publish(event)
+
+    await eventually(lambda: consumer.dead_lettered == 1, what="the event dead-lettered")
+    letters = await dead_letters_when(world, 1)
+    assert await list_dead_letters(world.amqp_url, world.prefix, world.name) == letters  # peeked
+    [letter] = letters
+    assert letter.message_id == str(event.event_id)
+    assert letter.event_type == "Escalated"
+    assert letter.routing_key == "ticket.escalated"
+    assert letter.attempts == 3
+    assert letter.reason == "RuntimeError: transient failure 3"
+    assert await world.effects() == []
+
+    assert await replay_dead_letters(world.amqp_url, world.prefix, world.name) == 1
+
+    await eventually(lambda: consumer.handled == 1, what="the replayed event handled")
+    assert await world.effects() == [(event.event_id, 1)]
+    assert await list_dead_letters(world.amqp_url, world.prefix, world.name) == []
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b"\x00 definitely not json", "application/cloudevents+json"),
+        (
+            b'{"specversion": "1.0", "id": "1", "source": "x", "type": "Nope"}',
+            "application/cloudevents+json",
+        ),
+    ],
+)
+async def test_a_poison_message_is_parked_and_the_consumer_keeps_serving(
+    world: ConsumerWorld, body: bytes, content_type: str
+) -> None:
+    calls: list[ReceivedEvent] = []
+    consumer = await world.start(world.recorder(calls))
+    event = synthetic_event()
+
+    await world.publish_raw(body, content_type)
+    await world.publish(event)
+
+    await eventually(lambda: consumer.handled == 1, what="the good event handled")
+    assert [c.event_id for c in calls] == [event.event_id]
+    [letter] = await dead_letters_when(world, 1)
+    assert letter.message_id == "poison-1"
+    assert letter.reason is not None
+    assert letter.reason.startswith("poison: ")
+    assert letter.attempts == 0
+
+
+async def test_the_consumer_reconnects_after_a_broker_side_drop(world: ConsumerWorld) -> None:
+    consumer = await world.start(world.recorder())
+    first, second = synthetic_event(), synthetic_event()
+    await world.publish(first)
+    await eventually(lambda: consumer.handled == 1, what="the first event handled")
+
+    assert close_broker_connections(f"helpdesk-consumer {world.name}") == 1
+    await world.publish(second)
+
+    await eventually(lambda: consumer.handled == 2, what="an event handled after the drop")
+    await consumer.ready()
+    assert sorted(await world.effects()) == sorted([(first.event_id, 1), (second.event_id, 1)])
+
+
+async def test_dead_letters_over_http_need_an_admin_or_a_manager(world: ConsumerWorld) -> None:
+    consumer = await world.start(failing(1, world.recorder(), []), max_attempts=1)
+    event = synthetic_event()
+    await world.publish(event)
+    await eventually(lambda: consumer.dead_lettered == 1, what="the event dead-lettered")
+    await dead_letters_when(world, 1)
+    settings = CommonSettings(helpdesk_jwt_secret="test-secret-for-dead-letters-0123456789")
+    router = dead_letter_router(
+        amqp_url=world.amqp_url, queue_prefix=world.prefix, consumers=[world.name]
+    )
+    app = create_app(
+        service="test", version="0", settings=settings, routers=[router], readiness_checks={}
+    )
+    bearer: Callable[[str], dict[str, str]] = lambda role: {  # noqa: E731
+        "Authorization": f"Bearer {issue_token(settings, 'someone', [role])}"
+    }
+
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://test"
+    ) as client:
+        assert (await client.get("/v1/dead-letters")).status_code == 401
+        assert (await client.get("/v1/dead-letters", headers=bearer("agent"))).status_code == 403
+        listed = await client.get("/v1/dead-letters", headers=bearer("manager"))
+        assert listed.status_code == 200
+        assert [i["message_id"] for i in listed.json()["items"]] == [str(event.event_id)]
+        unknown = await client.get(
+            "/v1/dead-letters", params={"consumer": "nobody"}, headers=bearer("admin")
+        )
+        assert unknown.status_code == 422
+        replayed = await client.post("/v1/dead-letters/replay", headers=bearer("admin"), json={})
+        assert replayed.json() == {"consumer": world.name, "replayed": 1}
+
+    await eventually(lambda: consumer.handled == 1, what="the replayed event handled")
+
+
+async def dead_letters_when(world: ConsumerWorld, count: int) -> list[object]:
+    """The DLQ's listing once it holds `count` messages (parking is confirmed, but be patient)."""
+    letters: list[object] = []
+
+    async def parked() -> bool:
+        letters[:] = await list_dead_letters(world.amqp_url, world.prefix, world.name)
+        return len(letters) >= count
+
+    await eventually(
+        parked, what=f"{count} dead letters in {dead_letter_queue_name(world.prefix, world.name)}"
+    )
+    return letters
