@@ -4,22 +4,32 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 from helpdesk_notify.domain.mail import address_problem, thread_root_id
 from helpdesk_notify.domain.notifications import Routing, plan
 from helpdesk_notify.domain.tickets import TicketStatus, TicketView, evolve, language_of
 from helpdesk_shared.events.ticket import (
     Admissibility,
+    AppointmentKind,
+    AppointmentScheduled,
     Channel,
     Closed,
     ClosureCode,
+    CommentAdded,
     Escalated,
+    HoldReason,
     PreQualification,
+    PutOnHold,
     Reason,
     RequesterSnapshot,
+    Resumed,
     Routed,
+    SlaBreached,
+    SlaTarget,
     TicketOpened,
     TicketType,
+    Visibility,
 )
 
 TICKET = uuid.UUID("11111111-2222-3333-4444-555555555555")
@@ -232,3 +242,81 @@ def test_unit_evolve_ignores_an_event_applied_twice_and_events_before_opening() 
     assert once == twice
     assert evolve(None, closed(), uuid.uuid4()) is None
     assert plan(closed(), uuid.uuid4(), None, ROUTING) == ()
+
+
+def later(event_type: type[Any], **fields: Any) -> Any:
+    return event_type(ticket_id=TICKET, occurred_at=NOW, **fields)
+
+
+def test_unit_public_comment_hold_resume_and_appointment_tell_the_requester() -> None:
+    first_id = uuid.uuid4()
+    events = [
+        (
+            later(CommentAdded, text="Merci de redémarrer.", visibility=Visibility.PUBLIC, by="a1"),
+            "comment",
+            "Merci de redémarrer.",
+        ),
+        (
+            later(
+                PutOnHold,
+                reason=HoldReason.WAITING_REQUESTER,
+                detail="Votre n° de poste ?",
+                by="a1",
+            ),
+            "on_hold",
+            "retour de votre part",
+        ),
+        (later(Resumed, by="a1"), "resumed", "a repris"),
+        (
+            later(
+                AppointmentScheduled,
+                kind=AppointmentKind.ON_SITE,
+                starts_at=datetime(2026, 11, 24, 13, 0, tzinfo=UTC),
+                location="Bureau 204",
+                by="a1",
+            ),
+            "appointment",
+            "24/11/2026 14:00",
+        ),
+    ]
+    for event, template, expected in events:
+        event_id = uuid.uuid4()
+        view = view_after((opened(), first_id), (event, event_id))
+        (notification,) = plan(event, event_id, view, ROUTING)
+        assert notification.template == template
+        assert notification.recipient == "jean.dupont@ac-paris.fr"
+        assert notification.mail is not None
+        assert expected in notification.mail.text, notification.mail.text
+
+
+def test_unit_hold_then_resume_moves_the_status() -> None:
+    held = later(PutOnHold, reason=HoldReason.WAITING_THIRD_PARTY, by="a1")
+    view = view_after((opened(), uuid.uuid4()), (held, uuid.uuid4()))
+    assert view is not None
+    assert view.status is TicketStatus.ON_HOLD
+    view = evolve(view, later(Resumed, by="a1"), uuid.uuid4())
+    assert view is not None
+    assert view.status is TicketStatus.OPEN
+
+
+def test_unit_internal_comments_and_the_requesters_own_comments_send_nothing() -> None:
+    internal = later(CommentAdded, text="Voir N2", visibility=Visibility.INTERNAL, by="a1")
+    own = later(CommentAdded, text="Toujours en panne", visibility=Visibility.PUBLIC, by="jdupont")
+    for event in (internal, own):
+        event_id = uuid.uuid4()
+        view = view_after((opened(), uuid.uuid4()), (event, event_id))
+        assert plan(event, event_id, view, ROUTING) == ()
+
+
+def test_unit_sla_breach_alerts_management_and_sets_the_deadline() -> None:
+    deadline = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
+    breach = later(SlaBreached, target=SlaTarget.RESOLUTION, deadline=deadline, group="desk")
+    breach_id = uuid.uuid4()
+    view = view_after((opened(), uuid.uuid4()), (breach, breach_id))
+    assert view is not None
+    assert view.due_at == deadline
+    (alert,) = plan(breach, breach_id, view, ROUTING)
+    assert alert.recipient == "management@helpdesk.local"
+    assert alert.template == "sla_breach"
+    assert alert.mail is not None
+    assert "résolution" in alert.mail.subject

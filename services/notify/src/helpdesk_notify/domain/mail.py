@@ -14,8 +14,10 @@ import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
 from functools import lru_cache
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, Template
 
@@ -65,9 +67,28 @@ def message_id(ticket_id: uuid.UUID, event_id: uuid.UUID, recipient: str, domain
     return f"<ticket-{ticket_id}.{event_id}.{digest}@{domain}>"
 
 
+#: The desk's users read times in French local time.
+LOCAL_ZONE = "Europe/Paris"
+
+
+def _zone() -> tzinfo:
+    try:
+        return ZoneInfo(LOCAL_ZONE)
+    except ZoneInfoNotFoundError:  # no time-zone database in this image: say UTC
+        return UTC
+
+
+def local_time(moment: datetime) -> str:
+    """`22/11/2026 10:30` in the desk's time zone (a naive time is taken as UTC)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    local = moment.astimezone(_zone())
+    return local.strftime("%d/%m/%Y %H:%M") + ("" if local.utcoffset() else " UTC")
+
+
 @lru_cache(maxsize=1)
 def _environment() -> Environment:
-    return Environment(
+    env = Environment(
         loader=PackageLoader("helpdesk_notify.domain", "templates"),
         autoescape=False,  # noqa: S701 - text parts must stay raw; the html blocks escape
         undefined=StrictUndefined,
@@ -75,6 +96,8 @@ def _environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    env.filters["local"] = local_time
+    return env
 
 
 def template(name: str, language: str) -> Template:

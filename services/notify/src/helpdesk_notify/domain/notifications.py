@@ -16,7 +16,18 @@ from typing import Any
 from helpdesk_notify.domain.mail import Mail, address_problem, render_ticket_mail
 from helpdesk_notify.domain.tickets import DEFAULT_LANGUAGE, TicketView
 from helpdesk_shared.events.base import DomainEvent
-from helpdesk_shared.events.ticket import Closed, Escalated, Routed, TicketOpened
+from helpdesk_shared.events.ticket import (
+    AppointmentScheduled,
+    Closed,
+    CommentAdded,
+    Escalated,
+    PutOnHold,
+    Resumed,
+    Routed,
+    SlaBreached,
+    TicketOpened,
+    Visibility,
+)
 
 
 @dataclass(frozen=True)
@@ -75,14 +86,29 @@ def plan(
     return tuple(_notification(t, event_id, view, context, routing) for t in targets)
 
 
+_REQUESTER_TEMPLATES: dict[type[DomainEvent], str] = {
+    PutOnHold: "on_hold",
+    Resumed: "resumed",
+    AppointmentScheduled: "appointment",
+}
+
+
 def _targets(event: DomainEvent, view: TicketView, routing: Routing) -> list[_Target]:
     if isinstance(event, TicketOpened):
         return [_requester(view, "opened", opens_thread=True)]
     if isinstance(event, Closed):
         return [_requester(view, "closed")]
+    if isinstance(event, CommentAdded):
+        public = event.visibility is Visibility.PUBLIC
+        return [_requester(view, "comment")] if public and event.by != view.requester_login else []
+    if isinstance(event, PutOnHold | Resumed | AppointmentScheduled):
+        return [_requester(view, _REQUESTER_TEMPLATES[type(event)])]
     if isinstance(event, Escalated) and event.to_management:
         address = routing.management_address
         return [_Target(address, address, "management_escalation", DEFAULT_LANGUAGE)]
+    if isinstance(event, SlaBreached):
+        address = routing.management_address
+        return [_Target(address, address, "sla_breach", DEFAULT_LANGUAGE)]
     if isinstance(event, Escalated):
         address = routing.group_mailbox(event.group)
         return [_Target(address, address, "handover", DEFAULT_LANGUAGE)]

@@ -16,11 +16,21 @@ from enum import StrEnum
 from helpdesk_shared.events.base import DomainEvent
 from helpdesk_shared.events.ticket import (
     Admissibility,
+    AppointmentScheduled,
     Closed,
+    CommentAdded,
     Escalated,
+    PutOnHold,
+    Resumed,
     Routed,
+    SlaBreached,
+    SlaWarning,
+    TicketAssigned,
     TicketEvent,
     TicketOpened,
+    TicketReopened,
+    TicketResolved,
+    TicketTaken,
 )
 
 DEFAULT_LANGUAGE = "fr"
@@ -83,18 +93,47 @@ def evolve(view: TicketView | None, event: DomainEvent, event_id: uuid.UUID) -> 
         return _opened(event, event_id)
     if view is None or not isinstance(event, TicketEvent) or view.has_applied(event_id):
         return view
+    view, kind, detail = _apply(view, event)
+    return _record(view, event, event_id, kind, detail)
+
+
+def _apply(view: TicketView, event: TicketEvent) -> tuple[TicketView, str, str]:
+    """The view after a later event, and the history line it leaves."""
     if isinstance(event, Escalated):
         target = "la direction" if event.to_management else f"N{event.to_level}"
         view = replace(view, level=event.to_level, group=event.group)
-        return _record(view, event, event_id, "escalated", f"-> {target} ({event.reason})")
+        return view, "escalated", f"-> {target} ({event.reason})"
     if isinstance(event, Routed):
-        view = replace(view, group=event.to_group)
         line = f"{event.from_group} -> {event.to_group} ({event.reason})"
-        return _record(view, event, event_id, "routed", line)
+        return replace(view, group=event.to_group), "routed", line
+    if isinstance(event, TicketAssigned):
+        return replace(view, group=event.group), "assigned", event.agent or event.group
+    if isinstance(event, TicketTaken):
+        view = replace(view, group=event.group, level=event.level)
+        return view, "taken", event.agent
+    if isinstance(event, CommentAdded):
+        return view, f"comment ({event.visibility.value})", _excerpt(event.text)
+    if isinstance(event, PutOnHold):
+        return replace(view, status=TicketStatus.ON_HOLD), "on_hold", event.reason.value
+    if isinstance(event, Resumed | TicketReopened):
+        kind = "resumed" if isinstance(event, Resumed) else "reopened"
+        return replace(view, status=TicketStatus.OPEN), kind, ""
+    if isinstance(event, AppointmentScheduled):
+        return view, "appointment", f"{event.kind.value} {event.starts_at.isoformat()}"
+    if isinstance(event, SlaWarning | SlaBreached):
+        kind = "sla_warning" if isinstance(event, SlaWarning) else "sla_breached"
+        return replace(view, due_at=event.deadline), kind, event.target.value
+    if isinstance(event, TicketResolved):
+        return view, "resolved", _excerpt(event.solution)
     if isinstance(event, Closed):
-        view = replace(view, status=TicketStatus.CLOSED)
-        return _record(view, event, event_id, "closed", event.solution or event.code.value)
-    return _record(view, event, event_id, type(event).__name__, "")
+        view = replace(view, status=TicketStatus.CLOSED, due_at=None)
+        return view, "closed", event.solution or event.code.value
+    return view, type(event).__name__, ""
+
+
+def _excerpt(text: str, limit: int = 120) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def _opened(event: TicketOpened, event_id: uuid.UUID) -> TicketView:
