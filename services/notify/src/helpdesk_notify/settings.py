@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 
 from helpdesk_notify.domain.notifications import Routing
 from helpdesk_shared.settings import CommonSettings
 
 
 class Settings(CommonSettings):
-    """Environment variables (README): `SMTP_HOST`, `SMTP_PORT`, `NOTIFY_*`."""
+    """Environment variables (README): `NOTIFY_HOST`/`NOTIFY_PORT` (or `HOST`/`PORT`),
+    `SMTP_HOST`, `SMTP_PORT`, `NOTIFY_*`."""
 
-    host: str = "127.0.0.1"
-    port: int = 8003
+    notify_host: str = Field(
+        default="127.0.0.1", validation_alias=AliasChoices("NOTIFY_HOST", "HOST")
+    )
+    notify_port: int = Field(default=8003, validation_alias=AliasChoices("NOTIFY_PORT", "PORT"))
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 1025
     smtp_username: str | None = None
@@ -31,6 +34,9 @@ class Settings(CommonSettings):
     notify_message_id_domain: str = "helpdesk.local"
     #: Run the consumer in the app (off for an API-only replica).
     notify_consumer_enabled: bool = True
+    #: Attempts per message before it is parked in the dead-letter queue, and the first back-off.
+    notify_consumer_max_attempts: int = Field(default=5, ge=1)
+    notify_consumer_backoff_seconds: float = Field(default=0.5, gt=0)
     #: Send the daily follow-up digest from the app at this UTC hour (None: not scheduled).
     notify_digest_hour: int | None = None
 

@@ -154,12 +154,14 @@ async def search(
     recipient: str | None = None,
     status: str | None = None,
     requester_login: str | None = None,
+    groups: Sequence[str] | None = None,
     limit: int = 100,
     offset: int = 0,
 ) -> list[StoredNotification]:
     """Notifications matching every filter given, newest first.
 
-    `requester_login` keeps only the mails sent to that requester about its own tickets.
+    `requester_login` keeps only the mails sent to that requester about its own tickets;
+    `groups` only the notifications of tickets now in one of those groups.
     """
     clauses = ["true"]
     params: dict[str, Any] = {"limit": limit, "offset": offset}
@@ -179,6 +181,12 @@ async def search(
             "OR n.recipient = t.requester_login))"
         )
         params["login"] = requester_login
+    if groups is not None:
+        clauses.append(
+            "EXISTS (SELECT 1 FROM notify.tickets t WHERE t.ticket_id = n.ticket_id "
+            'AND t."group" = ANY(:groups))'
+        )
+        params["groups"] = list(groups)
     columns = ", ".join(f"n.{c.strip()}" for c in _COLUMNS.split(","))
     query = (
         f"SELECT {columns} FROM notify.notifications n WHERE {' AND '.join(clauses)} "  # noqa: S608 - fixed clauses, values bound

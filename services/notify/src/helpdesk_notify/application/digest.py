@@ -1,0 +1,54 @@
+"""Sending the daily follow-up digest of every group, and scheduling it in the app."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from helpdesk_notify.adapters import ledger, ticket_views
+from helpdesk_notify.application.delivery import DeliveryReport, MailSender, deliver
+from helpdesk_notify.domain.digest import digest_notification, follow_up
+from helpdesk_notify.domain.notifications import Routing
+
+log = logging.getLogger(__name__)
+
+
+async def send_digests(
+    engine: AsyncEngine, sender: MailSender, routing: Routing, now: datetime | None = None
+) -> DeliveryReport:
+    """Record and send today's digest of each group with something to follow (once a day)."""
+    now = now or datetime.now(UTC)
+    async with engine.begin() as conn:
+        views = await ticket_views.open_views(conn)
+        notifications = [
+            digest_notification(followed, now.date(), now, routing)
+            for followed in follow_up(views, now)
+        ]
+        await ledger.record(conn, notifications)
+    async with engine.connect() as conn:
+        pending = [i for n in notifications for i in await ledger.unsent_ids(conn, n.event_id)]
+    return await deliver(engine, sender, pending)
+
+
+def next_run(now: datetime, hour: int) -> datetime:
+    """The next `hour`:00 UTC strictly after `now`."""
+    today = now.replace(hour=hour, minute=0, second=0, microsecond=0)
+    return today if today > now else today + timedelta(days=1)
+
+
+async def run_daily(engine: AsyncEngine, sender: MailSender, routing: Routing, hour: int) -> None:
+    """Send the digests every day at `hour` UTC, until cancelled. Several replicas may run
+    this: the digest's id per (group, day) and the ledger's row lock send each one once."""
+    while True:
+        now = datetime.now(UTC)
+        await asyncio.sleep((next_run(now, hour) - now).total_seconds())
+        try:
+            report = await send_digests(engine, sender, routing)
+        except (OSError, SQLAlchemyError) as error:
+            log.warning("daily digest not sent: %r", error)
+            continue
+        log.info("daily digest: %d sent, %d to retry", len(report.sent), len(report.to_retry))
