@@ -1,0 +1,198 @@
+"""PostgreSQL tables of the requester directory and the contracts (schema `intake`).
+
+Each entry is kept whole as JSON beside the columns it is looked up by; every write takes the
+caller's connection so that it commits with the ticket it belongs to.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from helpdesk_intake.domain.contracts import Contract
+from helpdesk_intake.domain.requesters import Requester
+
+_REQUESTER_COLUMNS = "data::text AS data, id, login, needs_verification, version"
+
+
+def _requester(row: Any) -> Requester:
+    data = json.loads(row.data)
+    data |= {
+        "id": row.id,
+        "login": row.login,
+        "needs_verification": row.needs_verification,
+        "version": row.version,
+    }
+    return Requester.model_validate(data)
+
+
+def _profile_json(requester: Requester) -> str:
+    return requester.model_dump_json(exclude={"id", "login", "needs_verification", "version"})
+
+
+async def requester_by_id(
+    conn: AsyncConnection, requester_id: uuid.UUID, *, for_update: bool = False
+) -> Requester | None:
+    lock = " FOR UPDATE" if for_update else ""
+    sql = f"SELECT {_REQUESTER_COLUMNS} FROM intake.requesters WHERE id = :id{lock}"  # noqa: S608
+    row = (await conn.execute(text(sql), {"id": requester_id})).first()
+    return _requester(row) if row else None
+
+
+async def requester_by_login(
+    conn: AsyncConnection, login: str, *, for_update: bool = False
+) -> Requester | None:
+    lock = " FOR UPDATE" if for_update else ""
+    sql = f"SELECT {_REQUESTER_COLUMNS} FROM intake.requesters WHERE login = :login{lock}"  # noqa: S608
+    row = (await conn.execute(text(sql), {"login": login})).first()
+    return _requester(row) if row else None
+
+
+async def requester_by_email(conn: AsyncConnection, email: str) -> Requester | None:
+    sql = (
+        f"SELECT {_REQUESTER_COLUMNS} FROM intake.requesters"  # noqa: S608
+        " WHERE lower(email) = lower(:email) ORDER BY created_at LIMIT 1"
+    )
+    row = (await conn.execute(text(sql), {"email": email})).first()
+    return _requester(row) if row else None
+
+
+async def list_requesters(
+    conn: AsyncConnection, *, organisation: str | None, limit: int, offset: int
+) -> list[Requester]:
+    sql = (
+        f"SELECT {_REQUESTER_COLUMNS} FROM intake.requesters"  # noqa: S608
+        " WHERE CAST(:org AS text) IS NULL OR lower(data->>'organisation') = lower(:org)"
+        " ORDER BY login LIMIT :limit OFFSET :offset"
+    )
+    params = {"org": organisation, "limit": limit, "offset": offset}
+    return [_requester(r) for r in (await conn.execute(text(sql), params)).all()]
+
+
+async def insert_requester(conn: AsyncConnection, requester: Requester) -> bool:
+    """Insert a new entry; False when the login is already taken."""
+    row = (
+        await conn.execute(
+            text(
+                """INSERT INTO intake.requesters
+                (id, login, email, needs_verification, version, data)
+                VALUES (:id, :login, :email, :nv, 1, CAST(:data AS jsonb))
+                ON CONFLICT (login) DO NOTHING RETURNING id"""
+            ),
+            {
+                "id": requester.id,
+                "login": requester.login,
+                "email": str(requester.email) if requester.email else None,
+                "nv": requester.needs_verification,
+                "data": _profile_json(requester),
+            },
+        )
+    ).first()
+    return row is not None
+
+
+async def update_requester(
+    conn: AsyncConnection,
+    requester: Requester,
+    *,
+    changes: dict[str, Any],
+    changed_by: str,
+    channel: str | None,
+) -> Requester:
+    """Write the corrected entry (version + 1) and its change log row."""
+    row = (
+        await conn.execute(
+            text(
+                f"""UPDATE intake.requesters SET email = :email, needs_verification = :nv,
+                data = CAST(:data AS jsonb), version = version + 1, updated_at = now()
+                WHERE id = :id RETURNING {_REQUESTER_COLUMNS}"""  # noqa: S608
+            ),
+            {
+                "id": requester.id,
+                "email": str(requester.email) if requester.email else None,
+                "nv": requester.needs_verification,
+                "data": _profile_json(requester),
+            },
+        )
+    ).one()
+    await conn.execute(
+        text(
+            """INSERT INTO intake.requester_changes (requester_id, changed_by, channel, changes)
+            VALUES (:id, :by, :channel, CAST(:changes AS jsonb))"""
+        ),
+        {"id": requester.id, "by": changed_by, "channel": channel, "changes": json.dumps(changes)},
+    )
+    return _requester(row)
+
+
+async def requester_changes(conn: AsyncConnection, requester_id: uuid.UUID) -> list[dict[str, Any]]:
+    rows = (
+        await conn.execute(
+            text(
+                """SELECT changed_by, changed_at, channel, changes::text AS changes
+                FROM intake.requester_changes WHERE requester_id = :id ORDER BY id"""
+            ),
+            {"id": requester_id},
+        )
+    ).all()
+    return [
+        {
+            "changed_by": r.changed_by,
+            "changed_at": r.changed_at,
+            "channel": r.channel,
+            "changes": json.loads(r.changes),
+        }
+        for r in rows
+    ]
+
+
+async def delete_requester(conn: AsyncConnection, requester_id: uuid.UUID) -> bool:
+    sql = text("DELETE FROM intake.requesters WHERE id = :id RETURNING id")
+    return (await conn.execute(sql, {"id": requester_id})).first() is not None
+
+
+async def contracts_for_client(conn: AsyncConnection, client: str | None) -> list[Contract]:
+    """The client's contracts, oldest first (all contracts when `client` is None)."""
+    rows = (
+        await conn.execute(
+            text(
+                """SELECT data::text AS data FROM intake.contracts
+                WHERE CAST(:client AS text) IS NULL OR lower(client) = lower(:client)
+                ORDER BY created_at, id"""
+            ),
+            {"client": client},
+        )
+    ).all()
+    return [Contract.model_validate_json(r.data) for r in rows]
+
+
+async def contract_by_id(conn: AsyncConnection, contract_id: uuid.UUID) -> Contract | None:
+    sql = text("SELECT data::text AS data FROM intake.contracts WHERE id = :id")
+    row = (await conn.execute(sql, {"id": contract_id})).first()
+    return Contract.model_validate_json(row.data) if row else None
+
+
+async def save_contract(conn: AsyncConnection, contract: Contract) -> bool:
+    """Insert or replace a contract; True when it was new."""
+    row = (
+        await conn.execute(
+            text(
+                """INSERT INTO intake.contracts (id, client, data)
+                VALUES (:id, :client, CAST(:data AS jsonb))
+                ON CONFLICT (id) DO UPDATE SET client = EXCLUDED.client, data = EXCLUDED.data,
+                    updated_at = now()
+                RETURNING (xmax = 0) AS inserted"""
+            ),
+            {"id": contract.id, "client": contract.client, "data": contract.model_dump_json()},
+        )
+    ).one()
+    return bool(row.inserted)
+
+
+async def delete_contract(conn: AsyncConnection, contract_id: uuid.UUID) -> bool:
+    sql = text("DELETE FROM intake.contracts WHERE id = :id RETURNING id")
+    return (await conn.execute(sql, {"id": contract_id})).first() is not None

@@ -1,0 +1,175 @@
+"""Reference counters, the index of the tickets intake opened, inbound mail and quarantine."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+
+async def next_number(conn: AsyncConnection, prefix: str, year: int) -> int:
+    """The next number for (prefix, year). The row stays locked until the caller commits, so
+    references are sequential and a rolled-back opening leaves no gap."""
+    row = (
+        await conn.execute(
+            text(
+                """INSERT INTO intake.reference_counters (prefix, year, last_value)
+                VALUES (:prefix, :year, 1)
+                ON CONFLICT (prefix, year)
+                DO UPDATE SET last_value = intake.reference_counters.last_value + 1
+                RETURNING last_value"""
+            ),
+            {"prefix": prefix, "year": year},
+        )
+    ).one()
+    return int(row.last_value)
+
+
+@dataclass(frozen=True)
+class IndexedTicket:
+    """What intake remembers of a ticket it opened: enough to thread replies safely."""
+
+    ticket_id: uuid.UUID
+    reference: str
+    requester_login: str
+    requester_email: str | None
+
+
+async def index_ticket(conn: AsyncConnection, ticket: IndexedTicket, channel: str) -> None:
+    await conn.execute(
+        text(
+            """INSERT INTO intake.tickets
+            (ticket_id, reference, requester_login, requester_email, channel)
+            VALUES (:id, :ref, :login, :email, :channel)"""
+        ),
+        {
+            "id": ticket.ticket_id,
+            "ref": ticket.reference,
+            "login": ticket.requester_login,
+            "email": ticket.requester_email,
+            "channel": channel,
+        },
+    )
+
+
+_TICKET_COLUMNS = "ticket_id, reference, requester_login, requester_email"
+
+
+def _indexed(row: Any) -> IndexedTicket:
+    return IndexedTicket(row.ticket_id, row.reference, row.requester_login, row.requester_email)
+
+
+async def ticket_by_reference(conn: AsyncConnection, reference: str) -> IndexedTicket | None:
+    sql = f"SELECT {_TICKET_COLUMNS} FROM intake.tickets WHERE reference = :ref"  # noqa: S608
+    row = (await conn.execute(text(sql), {"ref": reference.upper()})).first()
+    return _indexed(row) if row else None
+
+
+async def ticket_by_id(conn: AsyncConnection, ticket_id: uuid.UUID) -> IndexedTicket | None:
+    sql = f"SELECT {_TICKET_COLUMNS} FROM intake.tickets WHERE ticket_id = :id"  # noqa: S608
+    row = (await conn.execute(text(sql), {"id": ticket_id})).first()
+    return _indexed(row) if row else None
+
+
+async def ticket_by_message_ids(
+    conn: AsyncConnection, message_ids: list[str]
+) -> IndexedTicket | None:
+    """The ticket a previous inbound message (opening or reply) of this thread landed on."""
+    if not message_ids:
+        return None
+    sql = f"""SELECT {_TICKET_COLUMNS} FROM intake.tickets t
+        JOIN intake.inbound_emails m ON m.ticket_id = t.ticket_id
+        WHERE m.message_id = ANY(:ids) ORDER BY m.received_at DESC LIMIT 1"""  # noqa: S608
+    row = (await conn.execute(text(sql), {"ids": message_ids})).first()
+    return _indexed(row) if row else None
+
+
+@dataclass(frozen=True)
+class InboundMail:
+    """How one inbound message was handled (its Message-ID is the deduplication key)."""
+
+    message_id: str
+    mail_id: uuid.UUID
+    disposition: str
+    detail: str | None = None
+    ticket_id: uuid.UUID | None = None
+    from_address: str | None = None
+    subject: str | None = None
+
+
+async def claim_message(conn: AsyncConnection, mail: InboundMail) -> InboundMail | None:
+    """Record the message; if it was handed over before, the earlier handling instead.
+
+    A concurrent transaction inserting the same Message-ID makes this one wait for it, so the
+    same mail delivered twice at once is still handled once.
+    """
+    row = (
+        await conn.execute(
+            text(
+                """INSERT INTO intake.inbound_emails
+                (message_id, mail_id, disposition, detail, ticket_id, from_address, subject)
+                VALUES (:message_id, :mail_id, :disposition, :detail, :ticket_id, :from_, :subject)
+                ON CONFLICT (message_id) DO NOTHING RETURNING message_id"""
+            ),
+            _mail_params(mail),
+        )
+    ).first()
+    if row is not None:
+        return None
+    sql = text(
+        """SELECT message_id, mail_id, disposition, detail, ticket_id, from_address, subject
+        FROM intake.inbound_emails WHERE message_id = :message_id"""
+    )
+    prior = (await conn.execute(sql, {"message_id": mail.message_id})).one()
+    return InboundMail(*prior)
+
+
+async def settle_message(conn: AsyncConnection, mail: InboundMail) -> None:
+    """Write the final handling of a message claimed in this transaction."""
+    await conn.execute(
+        text(
+            """UPDATE intake.inbound_emails SET disposition = :disposition, detail = :detail,
+            ticket_id = :ticket_id WHERE message_id = :message_id"""
+        ),
+        _mail_params(mail),
+    )
+
+
+def _mail_params(mail: InboundMail) -> dict[str, Any]:
+    return {
+        "message_id": mail.message_id,
+        "mail_id": mail.mail_id,
+        "disposition": mail.disposition,
+        "detail": mail.detail,
+        "ticket_id": mail.ticket_id,
+        "from_": mail.from_address,
+        "subject": mail.subject,
+    }
+
+
+async def quarantine(
+    conn: AsyncConnection, mail_id: uuid.UUID, message_id: str | None, reason: str, raw: bytes
+) -> None:
+    await conn.execute(
+        text(
+            """INSERT INTO intake.quarantine (mail_id, message_id, reason, raw)
+            VALUES (:id, :message_id, :reason, :raw) ON CONFLICT (mail_id) DO NOTHING"""
+        ),
+        {"id": mail_id, "message_id": message_id, "reason": reason, "raw": raw},
+    )
+
+
+async def quarantined(conn: AsyncConnection, limit: int = 100) -> list[dict[str, Any]]:
+    rows = (
+        await conn.execute(
+            text(
+                """SELECT mail_id, message_id, reason, length(raw) AS size_bytes, received_at
+                FROM intake.quarantine ORDER BY received_at DESC LIMIT :limit"""
+            ),
+            {"limit": limit},
+        )
+    ).all()
+    return [dict(r._mapping) for r in rows]

@@ -1,0 +1,198 @@
+"""Open a ticket for a request from any channel: identify, pre-qualify, number, append.
+
+Everything happens in the caller's transaction: the requester's corrections and change log, the
+reference counter, the `TicketOpened` event and the ticket index commit together or not at all.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from helpdesk_intake.adapters import directory, tickets
+from helpdesk_intake.domain.prequalification import AssistanceRequest, prequalify, target_group
+from helpdesk_intake.domain.references import PREFIXES, format_reference
+from helpdesk_intake.domain.requesters import (
+    OrganisationKind,
+    Requester,
+    changes_between,
+    corrected,
+)
+from helpdesk_shared.events.ticket import (
+    Channel,
+    PreQualification,
+    RequesterSnapshot,
+    TicketOpened,
+    TicketType,
+)
+from helpdesk_shared.eventstore.model import EventMetadata, ExpectedVersion, NewEvent, stream_id
+from helpdesk_shared.eventstore.store import EventStore
+from helpdesk_shared.logging import correlation_id
+
+
+class RequesterDetails(BaseModel):
+    """Who the request is for, as given at this contact (corrections update the directory)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    login: str | None = Field(default=None, min_length=1, max_length=200)
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    email: EmailStr | None = None
+    phone: str | None = Field(default=None, max_length=40)
+    organisation: str | None = Field(default=None, max_length=200)
+    organisation_kind: OrganisationKind | None = None
+    role: str | None = Field(default=None, max_length=120)
+    department: str | None = Field(default=None, max_length=120)
+    office: str | None = Field(default=None, max_length=40)
+    preferred_language: str | None = Field(default=None, min_length=2, max_length=8)
+
+    def corrections(self) -> dict[str, Any]:
+        return self.model_dump(exclude={"login"}, exclude_none=True)
+
+
+@dataclass(frozen=True)
+class OpenRequest:
+    type: TicketType
+    channel: Channel
+    subject: str
+    description: str
+    facts: AssistanceRequest
+    requester: RequesterDetails
+    received_at: datetime
+    opened_by: str
+
+
+@dataclass(frozen=True)
+class OpenedTicket:
+    ticket_id: uuid.UUID
+    reference: str
+    pre_qualification: PreQualification
+    group: str
+    level: int
+    requester: Requester
+    requester_created: bool
+
+    def body(self) -> dict[str, Any]:
+        """The 201 answer of every opening channel."""
+        pq = self.pre_qualification
+        return {
+            "ticket_id": str(self.ticket_id),
+            "reference": self.reference,
+            "admissible": pq.outcome.value == "admissible",
+            "outcome": pq.outcome.value,
+            "reasons": [r.model_dump(mode="json") for r in pq.reasons],
+            "routed_domain": pq.routed_domain,
+            "contract_id": str(pq.contract_id) if pq.contract_id else None,
+            "group": self.group,
+            "level": self.level,
+            "requester": {
+                "id": str(self.requester.id),
+                "login": self.requester.login,
+                "needs_verification": self.requester.needs_verification,
+                "created": self.requester_created,
+            },
+        }
+
+
+class RequesterUnidentified(ValueError):
+    """Neither a login nor an e-mail address says who the request is for."""
+
+
+async def open_ticket(
+    conn: AsyncConnection, store: EventStore, command: OpenRequest, timezone: str
+) -> OpenedTicket:
+    """Record the request as a new ticket stream (expected version: no stream)."""
+    requester, created = await resolve_requester(conn, command)
+    contracts = await directory.contracts_for_client(conn, requester.organisation)
+    local = command.received_at.astimezone(ZoneInfo(timezone))
+    pq = prequalify(command.facts, requester, contracts, local.date())
+    group = target_group(pq, contracts)
+    number = await tickets.next_number(conn, PREFIXES[command.type], local.year)
+    reference = format_reference(command.type, local.year, number)
+    ticket_id = uuid.uuid4()
+    event = TicketOpened(
+        ticket_id=ticket_id,
+        occurred_at=datetime.now(tz=ZoneInfo("UTC")),
+        reference=reference,
+        type=command.type,
+        channel=command.channel,
+        requester=snapshot(requester),
+        subject=command.subject,
+        description=command.description,
+        category=command.facts.domain,
+        asset_tag=command.facts.asset_tag,
+        pre_qualification=pq,
+        group=group,
+        level=1,
+        received_at=command.received_at,
+        opened_by=command.opened_by,
+    )
+    metadata = EventMetadata(correlation_id=correlation_id.get(), actor=command.opened_by)
+    await store.append(
+        stream_id("ticket", ticket_id),
+        ExpectedVersion.NO_STREAM,
+        [NewEvent.from_domain(event, metadata)],
+        conn=conn,
+    )
+    email = str(requester.email) if requester.email else None
+    indexed = tickets.IndexedTicket(ticket_id, reference, requester.login, email)
+    await tickets.index_ticket(conn, indexed, command.channel.value)
+    return OpenedTicket(ticket_id, reference, pq, group, 1, requester, created)
+
+
+def snapshot(requester: Requester) -> RequesterSnapshot:
+    return RequesterSnapshot(
+        login=requester.login,
+        name=requester.name,
+        email=requester.email,
+        phone=requester.phone,
+        organisation=requester.organisation,
+        department=requester.department,
+        office=requester.office,
+        preferred_language=requester.preferred_language,
+    )
+
+
+async def resolve_requester(conn: AsyncConnection, command: OpenRequest) -> tuple[Requester, bool]:
+    """The directory entry, corrected with what the caller said; created (to verify) if unknown."""
+    details = command.requester
+    found: Requester | None = None
+    if details.login:
+        found = await directory.requester_by_login(conn, details.login, for_update=True)
+    elif details.email:
+        found = await directory.requester_by_email(conn, str(details.email))
+        if found is not None:  # lock it like a lookup by login would
+            found = await directory.requester_by_id(conn, found.id, for_update=True)
+    else:
+        raise RequesterUnidentified("requester.login or requester.email is required")
+    if found is None:
+        created = await _create_unknown(conn, details)
+        if created is not None:
+            return created, True
+        return await resolve_requester(conn, command)  # a concurrent request created it first
+    return await _apply_corrections(conn, found, details, command), False
+
+
+async def _create_unknown(conn: AsyncConnection, details: RequesterDetails) -> Requester | None:
+    login = details.login or str(details.email).lower()
+    fields = {"name": details.name or login, **details.corrections()}
+    requester = Requester.model_validate({**fields, "login": login, "needs_verification": True})
+    return requester if await directory.insert_requester(conn, requester) else None
+
+
+async def _apply_corrections(
+    conn: AsyncConnection, found: Requester, details: RequesterDetails, command: OpenRequest
+) -> Requester:
+    updated = corrected(found, details.corrections())
+    changes = changes_between(found, updated)
+    if not changes:
+        return found
+    return await directory.update_requester(
+        conn, updated, changes=changes, changed_by=command.opened_by, channel=command.channel.value
+    )

@@ -1,0 +1,67 @@
+"""Wire the intake service: engine, event store, routes, limits. Nothing is created at import."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import aio_pika
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+import helpdesk_intake
+from helpdesk_intake.entrypoints import calls, contracts, emails, requesters, requests
+from helpdesk_intake.entrypoints.common import BodySizeLimit
+from helpdesk_intake.settings import Settings
+from helpdesk_shared.db import create_engine
+from helpdesk_shared.eventstore.store import EventStore
+from helpdesk_shared.http.app import create_app
+
+VERSION = "0.1.0"
+
+
+def build_app(settings: Settings | None = None, engine: AsyncEngine | None = None) -> FastAPI:
+    """The intake app. Tests pass their own settings and engine (an engine passed in is theirs
+    to dispose of; one created here is disposed of at shutdown)."""
+    settings = settings or Settings()
+    owned = engine is None
+    engine = engine or create_engine(settings.database_url, application_name="helpdesk-intake")
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owned:
+            await engine.dispose()
+
+    async def database() -> None:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1 FROM intake.reference_counters LIMIT 1"))
+
+    async def broker() -> None:
+        connection = await aio_pika.connect(settings.amqp_url, timeout=3)
+        await connection.close()
+
+    app = create_app(
+        service="intake",
+        version=VERSION,
+        settings=settings,
+        routers=[
+            requests.router,
+            requesters.router,
+            contracts.router,
+            calls.router,
+            emails.router,
+        ],
+        readiness_checks={"database": database, "broker": broker},
+        lifespan=lifespan,
+        description=helpdesk_intake.__doc__ or "",
+    )
+    app.state.engine = engine
+    app.state.event_store = EventStore(engine)
+    app.add_middleware(
+        BodySizeLimit,
+        default_limit=settings.intake_max_body_bytes,
+        limits={emails.PATH: settings.intake_max_email_bytes},
+    )
+    return app

@@ -1,0 +1,155 @@
+"""`POST /v1/requests`: the assistance form ("fiche d'assistance utilisateur")."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header
+from fastapi.responses import JSONResponse
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from helpdesk_intake.application.open_request import (
+    OpenRequest,
+    RequesterDetails,
+    RequesterUnidentified,
+    open_ticket,
+)
+from helpdesk_intake.domain.prequalification import AssistanceRequest
+from helpdesk_intake.entrypoints.common import Engine, IntakeSettings, Store, invalid
+from helpdesk_shared.auth import Principal, Role, require_roles
+from helpdesk_shared.events.ticket import Channel, Reason, TicketType
+from helpdesk_shared.http.idempotency import HEADER, IdempotencyGuard
+from helpdesk_shared.http.problems import Problem
+
+router = APIRouter(prefix="/v1", tags=["requests"])
+
+Opener = Annotated[
+    Principal,
+    Depends(require_roles(Role.REQUESTER, Role.AGENT, Role.MANAGER, Role.ADMIN, Role.SERVICE)),
+]
+
+
+class AssistanceForm(BaseModel):
+    """The fields of a request, as the desk's form or a front end sends them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: TicketType = TicketType.INCIDENT
+    channel: Channel = Channel.WEB
+    subject: str = Field(min_length=1, max_length=200)
+    description: str = Field(min_length=1, max_length=20_000)
+    #: For whom: a requester may leave it out (the request is its own); an agent must fill it.
+    requester: RequesterDetails | None = None
+    #: The support domain (`printers`, `office_software`, `servers`...), checked against
+    #: the contract.
+    category: str | None = Field(default=None, min_length=1, max_length=80)
+    software: str | None = Field(default=None, max_length=120)
+    asset_tag: str | None = Field(default=None, max_length=80)
+    operating_system: str | None = Field(default=None, max_length=80)
+    private: bool = Field(default=False, description="Demande à titre privé")
+    personal_training: bool = Field(default=False, description="Relève d'une formation personnelle")
+    #: When the request reached the desk (a phone call's start); defaults to now.
+    received_at: AwareDatetime | None = None
+
+
+class RequesterOut(BaseModel):
+    id: str
+    login: str
+    needs_verification: bool
+    created: bool
+
+
+class RequestOpened(BaseModel):
+    ticket_id: str
+    reference: str
+    admissible: bool
+    outcome: str
+    reasons: list[Reason]
+    routed_domain: str | None
+    contract_id: str | None
+    group: str
+    level: int
+    requester: RequesterOut
+
+
+@router.post(
+    "/requests",
+    status_code=201,
+    summary="Record a request on the assistance form and open its ticket",
+    responses={201: {"model": RequestOpened}},
+)
+async def submit_request(
+    form: AssistanceForm,
+    principal: Opener,
+    engine: Engine,
+    store: Store,
+    settings: IntakeSettings,
+    idempotency_key: Annotated[str | None, Header(alias=HEADER)] = None,
+) -> JSONResponse:
+    command = _command(form, principal)
+    scope = f"POST /v1/requests:{principal.sub}"
+    async with engine.begin() as conn:
+        guard = await IdempotencyGuard.claim(
+            conn, scope, idempotency_key, form.model_dump(mode="json")
+        )
+        if guard.replay is not None:
+            return _answer(guard.replay.status_code, guard.replay.body, guard.replay.location, True)
+        try:
+            opened = await open_ticket(conn, store, command, settings.intake_timezone)
+        except RequesterUnidentified as error:
+            raise invalid("requester", str(error)) from None
+        body, location = opened.body(), f"/v1/tickets/{opened.ticket_id}"
+        await guard.remember(201, body, location)
+    return _answer(201, body, location, False)
+
+
+def _answer(
+    status: int, body: dict[str, Any], location: str | None, replayed: bool
+) -> JSONResponse:
+    headers = {"Idempotent-Replayed": "true"} if replayed else {}
+    if location:
+        headers["Location"] = location
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _command(form: AssistanceForm, principal: Principal) -> OpenRequest:
+    received_at = form.received_at or datetime.now(tz=UTC)
+    if received_at > datetime.now(tz=UTC) + timedelta(minutes=5):
+        raise invalid("received_at", "must not be in the future")
+    return OpenRequest(
+        type=form.type,
+        channel=form.channel,
+        subject=form.subject.strip() or form.subject,
+        description=form.description,
+        facts=AssistanceRequest(
+            domain=form.category,
+            software=form.software,
+            asset_tag=form.asset_tag,
+            operating_system=form.operating_system,
+            private=form.private,
+            personal_training=form.personal_training,
+        ),
+        requester=_for_whom(form, principal),
+        received_at=received_at,
+        opened_by=principal.sub,
+    )
+
+
+def _for_whom(form: AssistanceForm, principal: Principal) -> RequesterDetails:
+    """A requester opens in its own name only; staff and services open for the caller."""
+    if principal.is_staff:
+        if form.requester is None or not (form.requester.login or form.requester.email):
+            raise invalid("requester", "requester.login or requester.email is required")
+        return form.requester
+    details = form.requester or RequesterDetails()
+    if details.login not in (None, principal.sub):
+        raise Problem(
+            403,
+            "Accès refusé",
+            "A requester opens requests in its own name only.",
+            type_="urn:helpdesk:problem:not-own-request",
+        )
+    if form.channel is Channel.PHONE:
+        raise invalid("channel", "the phone channel is for the desk's agents")
+    return details.model_copy(update={"login": principal.sub})

@@ -1,0 +1,20 @@
+"""Intake's settings: the shared ones plus its port, body limits and staff mail domains."""
+
+from __future__ import annotations
+
+from helpdesk_shared.settings import CommonSettings
+
+
+class Settings(CommonSettings):
+    """Environment variables of the intake service (documented in the README)."""
+
+    intake_host: str = "127.0.0.1"
+    intake_port: int = 8001
+    #: Largest JSON body accepted on the form, calls, directory and contract routes (413 above).
+    intake_max_body_bytes: int = 64 * 1024
+    #: Largest raw message accepted on `/v1/inbound-emails` (413 above).
+    intake_max_email_bytes: int = 10 * 1024 * 1024
+    #: Mail domains of the IT staff: their replies may land on any ticket.
+    intake_staff_domains: tuple[str, ...] = ("dsi.example.fr",)
+    #: The time zone whose calendar dates the contract checks and the reference years.
+    intake_timezone: str = "Europe/Paris"
