@@ -22,6 +22,7 @@ import aiormq
 import asyncpg
 from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractExchange
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from helpdesk_shared.db import asyncpg_dsn
@@ -55,6 +56,7 @@ _TRANSIENT = (
     OSError,
     asyncpg.PostgresError,
     asyncpg.InterfaceError,
+    DBAPIError,
 )
 
 
