@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from helpdesk_shared.events import decode
 from helpdesk_shared.eventstore.model import NewEvent
 
 MONDAY = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)  # 09:00 in Paris
@@ -33,6 +34,7 @@ class Desk:
         self._n = 0
 
     def _add(self, stream_id: str, type_: str, data: dict[str, Any]) -> None:
+        decode(type_, 1, data)  # the scenario speaks the catalogue's language, field for field
         self.events.append(Stored(stream_id, NewEvent(type=type_, data=data)))
 
     def ticket(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-import helpdesk_shared.events.intake as _intake_events  # registers CallRecorded
 from helpdesk_metrics.application.projection import project
 from helpdesk_metrics.domain.facts import EventRecord
 from helpdesk_metrics.settings import Settings
@@ -19,9 +18,6 @@ from helpdesk_shared.messaging.envelope import ReceivedEvent
 CONSUMER_NAME = "metrics"
 #: Figures come from tickets and calls; the other categories are acknowledged and ignored.
 BINDINGS = ("ticket.#", "call.#")
-
-__all__ = ["BINDINGS", "CONSUMER_NAME", "build_consumer", "handle"]
-_ = _intake_events
 
 
 async def handle(event: ReceivedEvent, conn: AsyncConnection) -> None:
