@@ -61,6 +61,8 @@ def print_summary(stack: Stack) -> None:
         print("           list them: uv run python -m deploy.local.mailcatcher list)")
     else:
         print(f"  smtp     {os.environ.get('SMTP_HOST')}:{os.environ.get('SMTP_PORT')} (external)")
+    if stack.demo is not None:
+        print(f"  demo     {stack.demo}")
     for note in stack.skipped:
         print(f"  skipped  {note}")
     print(f"  logs     {stack.run_dir / 'logs'}/<name>.log")

@@ -8,6 +8,7 @@ nothing but that directory.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import socket
@@ -16,9 +17,10 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from deploy.local.processes import Launched, is_alive, read_pid_file, spawn, stop, tail
 
@@ -63,6 +65,8 @@ class Stack:
     urls: dict[str, str] = field(default_factory=dict)
     smtp: tuple[str, int] | None = None
     relay_metrics_url: str | None = None
+    #: The demo loader's last output line, when it ran.
+    demo: str | None = None
     launched: list[Launched] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
@@ -162,6 +166,30 @@ def start_stack(
         stack.stop()
         raise
     return stack
+
+
+@contextlib.contextmanager
+def running_stack(run_dir: Path, **options: Any) -> Iterator[Stack]:
+    """`start_stack(run_dir, **options)` for the duration of a `with` block (tests)."""
+    stack = start_stack(run_dir, **options)
+    try:
+        yield stack
+    finally:
+        stack.stop()
+
+
+def free_ports(host: str = "127.0.0.1") -> dict[str, int]:
+    """A free port for every part (tests: never the contract ports 8001-8004)."""
+    sockets = [socket.socket() for _ in (*SERVICES, "smtp", "relay")]
+    try:
+        for sock in sockets:
+            sock.bind((host, 0))
+        ports = [int(sock.getsockname()[1]) for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+    names = [spec.name for spec in SERVICES] + ["smtp", "relay"]
+    return dict(zip(names, ports, strict=True))
 
 
 def stop_stack(run_dir: Path) -> dict[str, str]:
@@ -319,3 +347,5 @@ def _run_demo(stack: Stack, env: dict[str, str], timeout: float) -> None:
         )
     if result.returncode != 0:
         stack.skipped.append(f"demo data: failed (exit {result.returncode}), see {log}")
+        return
+    stack.demo = (tail(log, 1) or "loaded").strip()
