@@ -77,12 +77,13 @@ async def ticket_by_id(conn: AsyncConnection, ticket_id: uuid.UUID) -> IndexedTi
 async def ticket_by_message_ids(
     conn: AsyncConnection, message_ids: list[str]
 ) -> IndexedTicket | None:
-    """The ticket a previous inbound message (opening or reply) of this thread landed on."""
+    """The ticket the nearest earlier message of this thread (opening or reply) landed on."""
     if not message_ids:
         return None
-    sql = f"""SELECT {_TICKET_COLUMNS} FROM intake.tickets t
-        JOIN intake.inbound_emails m ON m.ticket_id = t.ticket_id
-        WHERE m.message_id = ANY(:ids) ORDER BY m.received_at DESC LIMIT 1"""  # noqa: S608
+    sql = """SELECT t.ticket_id, t.reference, t.requester_login, t.requester_email
+        FROM intake.tickets t JOIN intake.inbound_emails m ON m.ticket_id = t.ticket_id
+        WHERE m.message_id = ANY(:ids)
+        ORDER BY array_position(CAST(:ids AS text[]), m.message_id) LIMIT 1"""
     row = (await conn.execute(text(sql), {"ids": message_ids})).first()
     return _indexed(row) if row else None
 

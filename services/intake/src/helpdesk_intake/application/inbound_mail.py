@@ -126,10 +126,15 @@ async def _handle(
 
 
 async def _thread(conn: AsyncConnection, message: InboundMessage) -> tickets.IndexedTicket | None:
-    """The ticket this message answers: In-Reply-To/References first, then the subject."""
+    """The ticket this message answers: In-Reply-To/References (earlier inbound mail, then
+    notify's `<ticket-<uuid>...>` ids), then a reference in the subject."""
     found = await tickets.ticket_by_message_ids(conn, message.thread_ids)
     if found is not None:
         return found
+    for ticket_id in message.notified_ticket_ids:
+        found = await tickets.ticket_by_id(conn, ticket_id)
+        if found is not None:
+            return found
     for reference in message.subject_references:
         found = await tickets.ticket_by_reference(conn, reference)
         if found is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from email import policy
@@ -26,6 +27,10 @@ _BOUNCE_SENDERS = {"mailer-daemon", "postmaster"}
 _BULK_PRECEDENCE = {"bulk", "junk", "list", "auto_reply"}
 _AUTO_HEADERS = ("x-autoreply", "x-autorespond", "x-auto-response-suppress")
 _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
+#: The Message-IDs notify gives its mails: `<ticket-<uuid>@...>`, `<ticket-<uuid>.<event>...@...>`.
+_NOTIFY_ID = re.compile(
+    r"^<ticket-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})[.@]"
+)
 _READ_ERRORS = (HeaderParseError, MessageError, LookupError, ValueError, TypeError, IndexError)
 
 
@@ -50,6 +55,12 @@ class InboundMessage:
     def thread_ids(self) -> list[str]:
         """The Message-IDs this message answers, nearest first."""
         return [*self.in_reply_to, *reversed(self.references)]
+
+    @property
+    def notified_ticket_ids(self) -> list[uuid.UUID]:
+        """Tickets whose notification mails this message answers (notify's Message-IDs)."""
+        found = (_NOTIFY_ID.match(i.lower()) for i in self.thread_ids)
+        return [uuid.UUID(m.group(1)) for m in found if m]
 
     @property
     def subject_references(self) -> list[str]:
