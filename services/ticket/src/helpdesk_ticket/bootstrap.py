@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
 
 from fastapi import FastAPI
 from sqlalchemy import text
@@ -11,13 +15,44 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from helpdesk_shared.db import create_engine
 from helpdesk_shared.eventstore.store import EventStore
+from helpdesk_shared.eventstore.subscription import CatchUpSubscription
 from helpdesk_shared.http.app import create_app
+from helpdesk_ticket.adapters.projection import SUBSCRIPTION_NAME, TicketListProjector
+from helpdesk_ticket.adapters.queries import due_for_sla_check
+from helpdesk_ticket.application.sla_watcher import SlaWatcher
 from helpdesk_ticket.application.tickets import Clock, TicketService, utc_now
-from helpdesk_ticket.entrypoints import tickets_http
+from helpdesk_ticket.entrypoints import list_http, tickets_http
 from helpdesk_ticket.entrypoints.errors import install_error_handlers
 from helpdesk_ticket.settings import Settings
 
 VERSION = "0.1.0"
+
+
+@dataclass(frozen=True)
+class Components:
+    """The parts `build_app` wires, for tests and command-line tools that need them directly."""
+
+    engine: AsyncEngine
+    tickets: TicketService
+    projection: CatchUpSubscription
+    watcher: SlaWatcher
+
+
+def build_components(
+    settings: Settings, engine: AsyncEngine | None = None, clock: Clock = utc_now
+) -> Components:
+    engine = engine or create_engine(settings.database_url, application_name="helpdesk-ticket")
+    store = EventStore(engine)
+    policy = settings.policy()
+    tickets = TicketService(store, policy, clock)
+    projection = CatchUpSubscription(store, SUBSCRIPTION_NAME, TicketListProjector(store, policy))
+    tickets.appended = projection.wake
+
+    async def due(now: datetime) -> list[uuid.UUID]:
+        return await due_for_sla_check(store.engine, now)
+
+    watcher = SlaWatcher(tickets, due, settings.ticket_sla_watch_seconds)
+    return Components(engine, tickets, projection, watcher)
 
 
 def build_app(
@@ -26,36 +61,45 @@ def build_app(
     engine: AsyncEngine | None = None,
     clock: Clock = utc_now,
 ) -> FastAPI:
-    """The ticket app. Tests pass their own engine and clock; the lifespan runs the projection
-    and the SLA watcher when `ticket_background_tasks` is on."""
+    """The ticket app. Tests pass their own engine and clock; the lifespan runs the list
+    projection and the SLA watcher when `ticket_background_tasks` is on."""
     settings = settings or Settings()
     owns_engine = engine is None
-    engine = engine or create_engine(settings.database_url, application_name="helpdesk-ticket")
-    store = EventStore(engine)
-    tickets = TicketService(store, settings.policy(), clock)
+    parts = build_components(settings, engine, clock)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        tasks = []
+        if settings.ticket_background_tasks:
+            tasks = [
+                asyncio.create_task(parts.projection.run(), name="ticket-list-projection"),
+                asyncio.create_task(parts.watcher.run(), name="sla-watcher"),
+            ]
         try:
             yield
         finally:
+            parts.watcher.stop()
+            await parts.projection.stop()
+            await asyncio.gather(*tasks, return_exceptions=True)
             if owns_engine:
-                await engine.dispose()
+                await parts.engine.dispose()
 
     async def database() -> None:
-        async with engine.connect() as conn:
+        async with parts.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
 
     app = create_app(
         service="ticket",
         version=VERSION,
         settings=settings,
-        routers=[tickets_http.router],
+        # The list router first: `/v1/tickets/follow-up` is not a ticket id.
+        routers=[list_http.router, tickets_http.router],
         readiness_checks={"database": database},
         lifespan=lifespan,
         description="The ticket lifecycle, event-sourced: commands, history, list, SLA.",
     )
     install_error_handlers(app)
-    app.state.ticket_service = tickets
-    app.state.engine = engine
+    app.state.ticket_service = parts.tickets
+    app.state.engine = parts.engine
+    app.state.components = parts
     return app

@@ -75,6 +75,8 @@ class TicketService:
         self.store = store
         self.policy = policy
         self.clock = clock
+        #: Called after each append (the bootstrap wakes the list projection with it).
+        self.appended: Callable[[], None] = lambda: None
 
     async def load(self, ticket_id: uuid.UUID, as_of: datetime | None = None) -> Loaded:
         events = await self.store.read_stream(ticket_stream(ticket_id))
@@ -150,6 +152,7 @@ class TicketService:
         metadata = EventMetadata(correlation_id=correlation_id, actor=actor)
         new = [NewEvent.from_domain(e, metadata) for e in events]
         result = await self.store.append(ticket_stream(loaded.ticket.id), loaded.version, new)
+        self.appended()
         state: Ticket | None = loaded.ticket
         for event in events:
             state = evolve(state, event)

@@ -1,0 +1,178 @@
+"""Reads of the list projection: filtered, searched in French, paged by cursor."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+_CLOSED = ("resolved", "closed")
+
+
+@dataclass(frozen=True)
+class TicketFilter:
+    """Every filter of `GET /v1/tickets`; None means "any"."""
+
+    statuses: tuple[str, ...] = ()
+    level: int | None = None
+    group: str | None = None
+    assignee: str | None = None
+    requester: str | None = None
+    priority: str | None = None
+    category: str | None = None
+    opened_from: datetime | None = None
+    opened_to: datetime | None = None
+    q: str | None = None
+
+
+@dataclass
+class Page:
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+class InvalidCursor(ValueError):
+    """The cursor was not one this API handed out."""
+
+
+def encode_cursor(opened_at: datetime, ticket_id: uuid.UUID) -> str:
+    raw = f"{opened_at.isoformat()}|{ticket_id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        when, _, ident = base64.urlsafe_b64decode(padded).decode().partition("|")
+        return datetime.fromisoformat(when), uuid.UUID(ident)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise InvalidCursor(str(error)) from None
+
+
+@dataclass
+class _Where:
+    clauses: list[str] = field(default_factory=list)
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def add(self, clause: str, **params: Any) -> None:
+        self.clauses.append(clause)
+        self.params.update(params)
+
+    def sql(self) -> str:
+        return " AND ".join(self.clauses) if self.clauses else "TRUE"
+
+
+def _where(f: TicketFilter) -> _Where:
+    where = _Where()
+    if f.statuses:
+        where.add("status = ANY(:statuses)", statuses=list(f.statuses))
+    equal = {
+        "level": f.level,
+        "group_name": f.group,
+        "assignee": f.assignee,
+        "requester": f.requester,
+        "priority": f.priority,
+        "category": f.category,
+    }
+    for column, value in equal.items():
+        if value is not None:
+            where.add(f"{column} = :{column}", **{column: value})
+    if f.opened_from is not None:
+        where.add("opened_at >= :opened_from", opened_from=f.opened_from)
+    if f.opened_to is not None:
+        where.add("opened_at < :opened_to", opened_to=f.opened_to)
+    if f.q:
+        where.add("search @@ websearch_to_tsquery('french', :q)", q=f.q)
+    return where
+
+
+async def list_tickets(
+    engine: AsyncEngine, f: TicketFilter, limit: int, cursor: str | None = None
+) -> Page:
+    """Newest first; the cursor carries the last (opened_at, id) seen."""
+    where = _where(f)
+    if cursor:
+        after_at, after_id = decode_cursor(cursor)
+        where.add(
+            "(opened_at, ticket_id) < (:after_at, :after_id)", after_at=after_at, after_id=after_id
+        )
+    sql = text(
+        f"""SELECT * FROM ticket.tickets WHERE {where.sql()}
+        ORDER BY opened_at DESC, ticket_id DESC LIMIT :limit"""  # noqa: S608 - fixed clauses
+    )
+    async with engine.connect() as conn:
+        rows = (await conn.execute(sql, {**where.params, "limit": limit + 1})).mappings().all()
+    items = [_public(dict(r)) for r in rows[:limit]]
+    more = len(rows) > limit
+    last = items[-1] if items and more else None
+    return Page(items, encode_cursor(last["opened_at"], last["id"]) if last else None)
+
+
+async def follow_up(
+    engine: AsyncEngine,
+    now: datetime,
+    idle: timedelta,
+    due_within: timedelta,
+    requester: str | None = None,
+    limit: int = 500,
+) -> list[dict[str, Any]]:
+    """Open tickets without activity for `idle`, or with a deadline passed or within `due_within`
+    (the daily follow-up of seed 000); most urgent first."""
+    params: dict[str, Any] = {
+        "idle_since": now - idle,
+        "due_by": now + due_within,
+        "now": now,
+        "closed": list(_CLOSED),
+        "limit": limit,
+    }
+    mine = ""
+    if requester is not None:
+        mine = "AND requester = :requester"
+        params["requester"] = requester
+    sql = text(
+        f"""SELECT *, least(take_due_at, resolution_due_at) AS next_due_at
+        FROM ticket.tickets
+        WHERE status <> ALL(:closed) {mine}
+          AND (last_activity_at < :idle_since
+               OR take_due_at <= :due_by OR resolution_due_at <= :due_by)
+        ORDER BY least(take_due_at, resolution_due_at) ASC NULLS LAST, last_activity_at ASC
+        LIMIT :limit"""  # noqa: S608 - fixed clauses
+    )
+    async with engine.connect() as conn:
+        rows = (await conn.execute(sql, params)).mappings().all()
+    result = []
+    for r in rows:
+        item = _public(dict(r))
+        due = r["next_due_at"]
+        item["next_due_at"] = due
+        item["idle"] = r["last_activity_at"] < params["idle_since"]
+        item["overdue"] = due is not None and due <= now
+        item["due_soon"] = due is not None and now < due <= params["due_by"]
+        result.append(item)
+    return result
+
+
+async def due_for_sla_check(
+    engine: AsyncEngine, now: datetime, limit: int = 200
+) -> list[uuid.UUID]:
+    """Tickets whose next SLA warning or deadline has come (see the projection)."""
+    sql = text(
+        """SELECT ticket_id FROM ticket.tickets WHERE next_sla_check_at <= :now
+        ORDER BY next_sla_check_at LIMIT :limit"""
+    )
+    async with engine.connect() as conn:
+        rows = (await conn.execute(sql, {"now": now, "limit": limit})).all()
+    return [r.ticket_id for r in rows]
+
+
+def _public(r: dict[str, Any]) -> dict[str, Any]:
+    r.pop("search", None)
+    r.pop("next_sla_check_at", None)
+    r["id"] = r.pop("ticket_id")
+    r["group"] = r.pop("group_name")
+    return r
