@@ -1,0 +1,1 @@
+"""The foundation benchmark: the event store, the relay and their plain baselines (`make bench`)."""
