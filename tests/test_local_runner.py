@@ -192,3 +192,15 @@ def test_a_part_that_dies_at_start_stops_the_rest_and_shows_its_log(
     assert "ENV_DIR" in str(failure.value)
     assert not any(alive for _, alive in recorded(run_dir))
     assert list(run_dir.glob("*.pid")) == []
+
+
+def test_a_port_in_use_is_named_before_anything_starts(
+    runner_env: dict[str, str], run_dir: Path
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = int(taken.getsockname()[1])
+        with pytest.raises(StackError, match=f"port {port} \\(smtp\\) is already in use"):
+            start_stack(run_dir, env=runner_env, ports={"smtp": port}, services=())
+    assert recorded(run_dir) == []

@@ -9,9 +9,7 @@ nothing but that directory.
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -22,30 +20,37 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from deploy.local.parts import (
+    DEMO_MODULE,
+    RELAY_MODULE,
+    SERVICES,
+    ServiceSpec,
+    free_ports,
+    module_available,
+    module_exists,
+    parse_ports,
+    port_open,
+    resolve_ports,
+)
 from deploy.local.processes import Launched, is_alive, read_pid_file, spawn, stop, tail
 
+__all__ = [
+    "SERVICES",
+    "AlreadyRunning",
+    "ServiceSpec",
+    "Stack",
+    "StackError",
+    "free_ports",
+    "module_available",
+    "parse_ports",
+    "recorded",
+    "resolve_ports",
+    "running_stack",
+    "start_stack",
+    "stop_stack",
+]
+
 DEFAULT_TIMEOUT_SECONDS = 60.0
-
-
-@dataclass(frozen=True)
-class ServiceSpec:
-    """An HTTP service: `python -m <module>` listening on its port."""
-
-    name: str
-    module: str
-    default_port: int
-
-
-SERVICES = (
-    ServiceSpec("intake", "helpdesk_intake", 8001),
-    ServiceSpec("ticket", "helpdesk_ticket", 8002),
-    ServiceSpec("notify", "helpdesk_notify", 8003),
-    ServiceSpec("metrics", "helpdesk_metrics", 8004),
-)
-RELAY_MODULE = "helpdesk_shared.relay"
-DEMO_MODULE = "helpdesk_intake.demo"
-SMTP_CATCHER_DEFAULT_PORT = 1025
-RELAY_METRICS_DEFAULT_PORT = 8005
 
 
 class StackError(RuntimeError):
@@ -90,48 +95,6 @@ class Stack:
         return outcome
 
 
-def module_available(module: str) -> bool:
-    """True when `python -m <module>` can run (the package has a `__main__`)."""
-    return _module_exists(f"{module}.__main__")
-
-
-def _module_exists(module: str) -> bool:
-    """True when `module` can be imported, without importing it."""
-    try:
-        return importlib.util.find_spec(module) is not None
-    except ModuleNotFoundError:
-        return False
-
-
-def resolve_ports(
-    env: Mapping[str, str],
-    overrides: Mapping[str, int] | None = None,
-    services: tuple[ServiceSpec, ...] = SERVICES,
-) -> dict[str, int]:
-    """Each service's port: `overrides`, else `<NAME>_PORT` in `env`, else the default."""
-    ports = {}
-    for spec in services:
-        raw = env.get(f"{spec.name.upper()}_PORT")
-        ports[spec.name] = int(raw) if raw else spec.default_port
-    smtp_raw, relay_raw = env.get("SMTP_CATCHER_PORT"), env.get("RELAY_METRICS_PORT")
-    ports["smtp"] = int(smtp_raw) if smtp_raw else SMTP_CATCHER_DEFAULT_PORT
-    ports["relay"] = int(relay_raw) if relay_raw else RELAY_METRICS_DEFAULT_PORT
-    ports.update(overrides or {})
-    return ports
-
-
-def parse_ports(text: str) -> dict[str, int]:
-    """`intake=18001,ticket=18002` -> {"intake": 18001, "ticket": 18002}."""
-    known = {spec.name for spec in SERVICES} | {"smtp", "relay"}
-    ports = {}
-    for item in filter(None, (part.strip() for part in text.split(","))):
-        name, _, value = item.partition("=")
-        if name not in known or not value.isdigit():
-            raise ValueError(f"bad port setting {item!r}: expected NAME=PORT with NAME in {known}")
-        ports[name] = int(value)
-    return ports
-
-
 def start_stack(
     run_dir: Path,
     *,
@@ -152,6 +115,7 @@ def start_stack(
         raise AlreadyRunning(f"already running: {', '.join(running)} (make down stops them)")
     base_env = dict(os.environ if env is None else env)
     chosen = resolve_ports(base_env, ports, services)
+    _require_free_ports(host, chosen, base_env, services)
     stack = Stack(run_dir=run_dir, host=host)
     try:
         _start_smtp_catcher(stack, base_env, chosen["smtp"])
@@ -160,7 +124,7 @@ def start_stack(
         for spec in services:
             _start_service(stack, spec, child_env, chosen[spec.name])
         _wait_until_ready(stack, timeout)
-        if demo and _module_exists(DEMO_MODULE):
+        if demo and module_exists(DEMO_MODULE):
             _run_demo(stack, child_env, timeout)
     except BaseException:
         stack.stop()
@@ -176,20 +140,6 @@ def running_stack(run_dir: Path, **options: Any) -> Iterator[Stack]:
         yield stack
     finally:
         stack.stop()
-
-
-def free_ports(host: str = "127.0.0.1") -> dict[str, int]:
-    """A free port for every part (tests: never the contract ports 8001-8004)."""
-    sockets = [socket.socket() for _ in (*SERVICES, "smtp", "relay")]
-    try:
-        for sock in sockets:
-            sock.bind((host, 0))
-        ports = [int(sock.getsockname()[1]) for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
-    names = [spec.name for spec in SERVICES] + ["smtp", "relay"]
-    return dict(zip(names, ports, strict=True))
 
 
 def stop_stack(run_dir: Path) -> dict[str, str]:
@@ -243,6 +193,25 @@ def _start_smtp_catcher(stack: Stack, env: Mapping[str, str], port: int) -> None
     python_path = os.pathsep.join(filter(None, [repo_root, env.get("PYTHONPATH")]))
     _launch(stack, "smtp-catcher", argv, {**env, "PYTHONPATH": python_path})
     stack.smtp = (stack.host, port)
+
+
+def _require_free_ports(
+    host: str, ports: Mapping[str, int], env: Mapping[str, str], services: tuple[ServiceSpec, ...]
+) -> None:
+    """Say which port is taken and how to choose another, rather than a bind error in a log."""
+    wanted = {spec.name: ports[spec.name] for spec in services if module_available(spec.module)}
+    if module_available(RELAY_MODULE):
+        wanted["relay"] = ports["relay"]
+    if not (env.get("SMTP_HOST") or env.get("SMTP_PORT")):
+        wanted["smtp"] = ports["smtp"]
+    variables = {"smtp": "SMTP_CATCHER_PORT", "relay": "RELAY_METRICS_PORT"}
+    for name, port in wanted.items():
+        if port_open(host, port):
+            variable = variables.get(name, f"{name.upper()}_PORT")
+            raise StackError(
+                f"port {port} ({name}) is already in use on {host}: stop what listens there"
+                f" or choose another port ({variable}=... or --ports {name}=...)"
+            )
 
 
 def _child_env(
@@ -313,7 +282,7 @@ def _is_ready(stack: Stack, launched: Launched) -> bool:
     if launched.ready_url is not None:
         return _http_ok(launched.ready_url)
     if launched.name == "smtp-catcher" and stack.smtp is not None:
-        return _port_open(*stack.smtp)
+        return port_open(*stack.smtp)
     return True
 
 
@@ -322,14 +291,6 @@ def _http_ok(url: str) -> bool:
         with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - local http URL
             return bool(response.status == 200)
     except (urllib.error.URLError, OSError, ValueError):
-        return False
-
-
-def _port_open(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=1):
-            return True
-    except OSError:
         return False
 
 
