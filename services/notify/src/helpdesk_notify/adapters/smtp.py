@@ -7,12 +7,18 @@ which and a refused address never blocks the queue.
 
 from __future__ import annotations
 
+from email import policy
 from email.message import EmailMessage
-from email.utils import formatdate
+from email.utils import formatdate, parseaddr
 
 import aiosmtplib
 
 from helpdesk_notify.domain.mail import Mail
+
+#: Headers are not folded before 998 characters (RFC 5322's hard limit): Python folds a long
+#: subject right after `Subject:`, which readers then show with a leading space. Bodies are
+#: quoted-printable, so nothing depends on the server's 8BITMIME.
+_POLICY = policy.SMTP.clone(max_line_length=998)
 
 
 class DeliveryError(Exception):
@@ -47,7 +53,7 @@ class SmtpSender:
 
     def message(self, mail: Mail) -> EmailMessage:
         """The MIME message: text and HTML alternatives, thread headers, auto-generated."""
-        message = EmailMessage()
+        message = EmailMessage(policy=_POLICY)
         message["From"] = self._sender
         message["To"] = mail.recipient
         message["Subject"] = mail.subject
@@ -58,15 +64,17 @@ class SmtpSender:
         if mail.references:
             message["References"] = " ".join(mail.references)
         message["Auto-Submitted"] = "auto-generated"
-        message.set_content(mail.text)
-        message.add_alternative(mail.html, subtype="html")
+        message.set_content(mail.text, cte="quoted-printable")
+        message.add_alternative(mail.html, subtype="html", cte="quoted-printable")
         return message
 
     async def send(self, mail: Mail) -> str:
         """Send `mail`; returns the server's reply. Raises `DeliveryError` when not accepted."""
         try:
             refused, reply = await aiosmtplib.send(
-                self.message(mail),
+                self.message(mail).as_bytes(),
+                sender=parseaddr(self._sender)[1],
+                recipients=[mail.recipient],
                 hostname=self._host,
                 port=self._port,
                 timeout=self._timeout,
