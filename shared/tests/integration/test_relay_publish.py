@@ -154,7 +154,9 @@ async def test_every_event_is_published_in_store_order_as_a_cloudevent(world: Re
     )
     log = await whole_log(world.store, 13)
 
-    published = await world.relay().publish_pending()
+    relay = world.relay()
+    published = await relay.publish_pending()
+    await relay.stop()
 
     assert published == len(log) == 13
     messages = await drain(world.subscriber, expect=12)
@@ -199,7 +201,10 @@ async def test_checkpoint_advances_only_after_the_broker_confirmed(world: RelayW
     assert await relay.checkpoint() == log[-1].log_position
     delivered = event_ids(await drain(world.subscriber, expect=len(log)))
     assert set(delivered) == {e.event_id for e in log}  # the refused batch came again: no loss
-    assert await world.relay().publish_pending() == 0  # and nothing is published twice later
+    await relay.stop()
+    another = world.relay()
+    assert await another.publish_pending() == 0  # and nothing is published twice later
+    await another.stop()
 
 
 async def test_only_one_of_two_relays_publishes_and_the_other_takes_over(

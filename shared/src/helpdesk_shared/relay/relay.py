@@ -103,9 +103,17 @@ class Relay:
         self._exchange: AbstractExchange | None = None
         self._lock_conn: asyncpg.Connection | None = None
         self.is_active = False
+        self._running = False
 
     async def run(self) -> None:
         """Publish forever: become the active relay, catch up, follow the log; until `stop`."""
+        self._running = True
+        try:
+            await self._run()
+        finally:
+            self._running = False
+
+    async def _run(self) -> None:
         while not self._stopping.is_set():
             try:
                 lock_conn = await self._acquire_leadership()
@@ -122,8 +130,13 @@ class Relay:
                 await self._disconnect_broker()
 
     async def stop(self) -> None:
-        """Ask `run` to return once the batch in flight is confirmed (or abandoned)."""
+        """Ask `run` to return once the batch in flight is confirmed (or abandoned).
+
+        Without `run` (after `publish_pending` calls), close the broker connection now.
+        """
         self._stopping.set()
+        if not self._running:
+            await self._disconnect_broker()
 
     async def publish_pending(self) -> int:
         """One catch-up pass from the checkpoint to the end of the log; the count published.
