@@ -7,6 +7,7 @@ Every method runs on the caller's connection, inside the caller's transaction: t
 from __future__ import annotations
 
 import dataclasses
+import json
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
@@ -21,6 +22,7 @@ from helpdesk_metrics.domain.facts import CallFacts, EventRecord, Status, Ticket
 
 _TICKET_FIELDS = [f.name for f in dataclasses.fields(TicketFacts)]
 _CALL_FIELDS = [f.name for f in dataclasses.fields(CallFacts)]
+_EVENT_COLUMNS = ["event_id", "stream_id", "version", "type", "data", "recorded_at"]
 
 
 class FactsRepository:
@@ -43,11 +45,37 @@ class FactsRepository:
         )
         return (await self._conn.execute(statement)).first() is not None
 
-    async def add_events(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Keep many events at once (the replay)."""
-        if rows:
-            statement = insert(events).on_conflict_do_nothing(index_elements=["event_id"])
-            await self._conn.execute(statement, list(rows))
+    async def load(
+        self,
+        kept: Sequence[tuple[uuid.UUID, EventRecord]],
+        tickets: Sequence[TicketFacts],
+        calls: Sequence[CallFacts],
+    ) -> None:
+        """Bulk-load events and facts into the tables `clear` emptied (the replay), by COPY."""
+        raw = await self._conn.get_raw_connection()
+        driver = raw.driver_connection
+        assert driver is not None
+        await driver.copy_records_to_table(
+            "events",
+            schema_name="metrics",
+            columns=_EVENT_COLUMNS,
+            records=[
+                (i, r.stream_id, r.version, r.type, json.dumps(r.data), r.recorded_at)
+                for i, r in kept
+            ],
+        )
+        await driver.copy_records_to_table(
+            "ticket_facts",
+            schema_name="metrics",
+            columns=_TICKET_FIELDS,
+            records=[_ticket_values(t) for t in tickets],
+        )
+        await driver.copy_records_to_table(
+            "call_facts",
+            schema_name="metrics",
+            columns=_CALL_FIELDS,
+            records=[tuple(getattr(c, f) for f in _CALL_FIELDS) for c in calls],
+        )
 
     async def stream_events(self, stream_id: str) -> list[EventRecord]:
         statement = (
@@ -75,7 +103,8 @@ class FactsRepository:
                 index_elements=["call_id"],
                 set_={name: statement.excluded[name] for name in _CALL_FIELDS[1:]},
             )
-            await self._conn.execute(statement, [dataclasses.asdict(f) for f in facts])
+            rows = [{name: getattr(f, name) for name in _CALL_FIELDS} for f in facts]
+            await self._conn.execute(statement, rows)
 
     async def tickets(
         self, received_before: datetime, group: str | None = None, channel: str | None = None
@@ -121,6 +150,11 @@ def event_row(event_id: uuid.UUID, record: EventRecord) -> dict[str, Any]:
 
 
 def _ticket_row(facts: TicketFacts) -> dict[str, Any]:
-    row = dataclasses.asdict(facts)
-    row["status"] = facts.status.value
-    return row
+    return dict(zip(_TICKET_FIELDS, _ticket_values(facts), strict=True))
+
+
+def _ticket_values(facts: TicketFacts) -> tuple[Any, ...]:
+    """Column values in table order (`status` as its text)."""
+    return tuple(
+        facts.status.value if name == "status" else getattr(facts, name) for name in _TICKET_FIELDS
+    )

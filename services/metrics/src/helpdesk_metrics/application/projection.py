@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from helpdesk_metrics.adapters.repository import FactsRepository, event_row
+from helpdesk_metrics.adapters.repository import FactsRepository
 from helpdesk_metrics.domain.facts import EventRecord, fold_call, fold_ticket
 from helpdesk_shared.eventstore.model import LogPosition, RecordedEvent
 from helpdesk_shared.eventstore.store import EventStore
@@ -65,18 +65,18 @@ async def replay(store: EventStore, conn: AsyncConnection, page_size: int = 5000
     repository = FactsRepository(conn)
     await repository.clear()
     streams: dict[str, list[EventRecord]] = defaultdict(list)
+    kept: dict[uuid.UUID, EventRecord] = {}
     after: LogPosition | None = None
     read = 0
     while page := await store.read_all(after, limit=page_size, conn=conn):
         read += len(page)
         after = page[-1].log_position
-        kept = [e for e in page if e.category in PROJECTED]
-        await repository.add_events([event_row(e.event_id, record_of(e)) for e in kept])
-        for event in kept:
-            streams[event.stream_id].append(record_of(event))
+        for event in page:
+            if event.category in PROJECTED and event.event_id not in kept:
+                record = record_of(event)
+                kept[event.event_id] = record
+                streams[event.stream_id].append(record)
     tickets = [t for s in streams.values() if s[0].category == "ticket" if (t := fold_ticket(s))]
     calls = [c for s in streams.values() if s[0].category == "call" if (c := fold_call(s))]
-    await repository.save_tickets(tickets)
-    await repository.save_calls(calls)
-    kept_count = sum(len(s) for s in streams.values())
-    return ReplayResult(read, kept_count, len(tickets), len(calls))
+    await repository.load(list(kept.items()), tickets, calls)
+    return ReplayResult(read, len(kept), len(tickets), len(calls))

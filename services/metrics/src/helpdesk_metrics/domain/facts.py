@@ -11,8 +11,9 @@ understood as long as they carry the fields listed in `TYPE_ALIASES` and the fol
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -168,124 +169,122 @@ def in_stream_order(events: Iterable[EventRecord]) -> list[EventRecord]:
 
 
 def fold_ticket(events: Iterable[EventRecord]) -> TicketFacts | None:
-    """The facts of one ticket from its events; None until its `TicketOpened` is known."""
+    """The facts of one ticket from its events; None until its `TicketOpened` is known.
+
+    The fold works on a private dict (one object per ticket rather than one per event, which
+    matters to the replay's rate) and freezes it at the end.
+    """
     ordered = in_stream_order(events)
     opening = next((e for e in ordered if kind_of(e.type) == "opened"), None)
     if opening is None:
         return None
-    facts = _opened(opening)
+    state = _opened(opening)
     for event in ordered:
         if event is not opening:
-            facts = evolve_ticket(facts, event)
-    return facts
+            _apply(state, event)
+    return TicketFacts(**state)
 
 
-def _opened(event: EventRecord) -> TicketFacts:
+def _opened(event: EventRecord) -> dict[str, Any]:
     data = event.data
     requester = data.get("requester") or {}
     pre = data.get("pre_qualification") or {}
     group = str(data.get("group") or "desk")
     level = int(data.get("level") or 1)
-    return TicketFacts(
-        ticket_id=str(data.get("ticket_id") or event.stream_id.partition("-")[2]),
-        reference=str(data.get("reference") or ""),
-        type=str(data.get("type") or "incident"),
-        channel=str(data.get("channel") or "web"),
-        received_at=_time(data.get("received_at")) or event.occurred_at,
-        opened_at=event.occurred_at,
-        initial_group=group,
-        initial_level=level,
-        group=group,
-        level=level,
-        priority=_str(data.get("priority")),
-        category=_str(data.get("category")),
-        asset_tag=_str(data.get("asset_tag")),
-        department=_str(requester.get("department")),
-        admissibility=_str(pre.get("outcome")),
-        last_version=event.version,
-    )
+    return {
+        **_DEFAULTS,
+        "ticket_id": str(data.get("ticket_id") or event.stream_id.partition("-")[2]),
+        "reference": str(data.get("reference") or ""),
+        "type": str(data.get("type") or "incident"),
+        "channel": str(data.get("channel") or "web"),
+        "received_at": _time(data.get("received_at")) or event.occurred_at,
+        "opened_at": event.occurred_at,
+        "initial_group": group,
+        "initial_level": level,
+        "group": group,
+        "level": level,
+        "priority": _str(data.get("priority")),
+        "category": _str(data.get("category")),
+        "asset_tag": _str(data.get("asset_tag")),
+        "department": _str(requester.get("department")),
+        "admissibility": _str(pre.get("outcome")),
+        "last_version": event.version,
+    }
 
 
-def evolve_ticket(facts: TicketFacts, event: EventRecord) -> TicketFacts:
-    """Apply one later event of the ticket's stream to its facts."""
-    facts = replace(_qualified(facts, event.data), last_version=event.version)
+def _apply(state: dict[str, Any], event: EventRecord) -> None:
+    """Apply one later event of the ticket's stream to its (private) state."""
+    data = event.data
+    state["last_version"] = event.version
+    for key in ("priority", "category", "asset_tag"):  # any event stating them qualifies
+        if value := _str(data.get(key)):
+            state[key] = value
     kind = kind_of(event.type)
-    at = event.occurred_at
     if kind == "qualified":
-        return replace(facts, type=str(event.data.get("type") or facts.type))
-    if kind == "taken":
-        taken = facts.taken_at if facts.taken_at is not None else at
-        group = str(event.data.get("group") or facts.group)
-        level = int(event.data.get("level") or facts.level)
-        return replace(
-            facts, taken_at=taken, status=_active(facts.status), group=group, level=level
-        )
-    if kind == "assigned":
-        return replace(facts, group=str(event.data.get("group") or facts.group))
-    if kind == "escalated":
-        level = int(event.data.get("to_level") or facts.level)
-        group = str(event.data.get("group") or facts.group)
-        return replace(facts, level=level, group=group, escalations=facts.escalations + 1)
-    if kind == "routed":
-        group = str(event.data.get("to_group") or facts.group)
-        return replace(facts, group=group, routings=facts.routings + 1)
-    return _lifecycle(facts, kind, event)
+        state["type"] = str(data.get("type") or state["type"])
+    elif kind == "taken":
+        if state["taken_at"] is None:
+            state["taken_at"] = event.occurred_at
+        if state["status"] is Status.NEW:
+            state["status"] = Status.IN_PROGRESS
+        state["group"] = str(data.get("group") or state["group"])
+        state["level"] = int(data.get("level") or state["level"])
+    elif kind == "assigned":
+        state["group"] = str(data.get("group") or state["group"])
+    elif kind == "escalated":
+        state["level"] = int(data.get("to_level") or state["level"])
+        state["group"] = str(data.get("group") or state["group"])
+        state["escalations"] += 1
+    elif kind == "routed":
+        state["group"] = str(data.get("to_group") or state["group"])
+        state["routings"] += 1
+    else:
+        _lifecycle(state, kind, event)
 
 
-def _lifecycle(facts: TicketFacts, kind: str | None, event: EventRecord) -> TicketFacts:
+def _lifecycle(state: dict[str, Any], kind: str | None, event: EventRecord) -> None:
     at = event.occurred_at
     if kind == "held":
-        return replace(facts, status=Status.ON_HOLD)
-    if kind == "resumed":
-        return replace(facts, status=Status.IN_PROGRESS)
-    if kind == "resolved":
-        first_contact = event.data.get("first_contact")
-        level = event.data.get("level")
-        return replace(
-            _resolved(facts, at),
-            first_contact=first_contact if isinstance(first_contact, bool) else None,
-            resolved_level=int(level) if isinstance(level, int) else None,
-        )
-    if kind == "closed":
+        state["status"] = Status.ON_HOLD
+    elif kind == "resumed":
+        state["status"] = Status.IN_PROGRESS
+    elif kind == "resolved":
+        _resolved(state, at)
+        first_contact, level = event.data.get("first_contact"), event.data.get("level")
+        state["first_contact"] = first_contact if isinstance(first_contact, bool) else None
+        state["resolved_level"] = level if isinstance(level, int) else None
+    elif kind == "closed":
         code = _str(event.data.get("code"))
-        if code == "resolved" and facts.resolved_at is None:
-            facts = _resolved(facts, at)
-        return replace(facts, status=Status.CLOSED, closed_at=at, closure_code=code)
-    if kind == "reopened":
-        return replace(
-            facts,
-            status=Status.IN_PROGRESS,
-            resolved_at=None,
-            closed_at=None,
-            closure_code=None,
-            reopenings=facts.reopenings + 1,
-            first_contact=None,
-            resolved_level=None,
-        )
-    if kind == "rated":
-        return replace(facts, rating=_rating(event.data))
-    if kind == "sla_breached":
-        return replace(facts, sla_breaches=facts.sla_breaches + 1)
-    return facts
+        if code == "resolved" and state["resolved_at"] is None:
+            _resolved(state, at)
+        state.update(status=Status.CLOSED, closed_at=at, closure_code=code)
+    elif kind == "reopened":
+        state.update(_REOPENED, reopenings=state["reopenings"] + 1)
+    elif kind == "rated":
+        state["rating"] = _rating(event.data)
+    elif kind == "sla_breached":
+        state["sla_breaches"] += 1
 
 
-def _resolved(facts: TicketFacts, at: datetime) -> TicketFacts:
-    first = facts.first_resolved_at if facts.first_resolved_at is not None else at
-    return replace(facts, status=Status.RESOLVED, resolved_at=at, first_resolved_at=first)
+_DEFAULTS: dict[str, Any] = {
+    f.name: f.default
+    for f in dataclasses.fields(TicketFacts)
+    if f.default is not dataclasses.MISSING
+}
+_REOPENED: dict[str, Any] = {
+    "status": Status.IN_PROGRESS,
+    "resolved_at": None,
+    "closed_at": None,
+    "closure_code": None,
+    "first_contact": None,
+    "resolved_level": None,
+}
 
 
-def _qualified(facts: TicketFacts, data: Mapping[str, Any]) -> TicketFacts:
-    """Any event that states a priority, category or asset (qualification) updates it."""
-    return replace(
-        facts,
-        priority=_str(data.get("priority")) or facts.priority,
-        category=_str(data.get("category")) or facts.category,
-        asset_tag=_str(data.get("asset_tag")) or facts.asset_tag,
-    )
-
-
-def _active(status: Status) -> Status:
-    return Status.IN_PROGRESS if status is Status.NEW else status
+def _resolved(state: dict[str, Any], at: datetime) -> None:
+    if state["first_resolved_at"] is None:
+        state["first_resolved_at"] = at
+    state.update(status=Status.RESOLVED, resolved_at=at)
 
 
 def _rating(data: Mapping[str, Any]) -> int | None:
