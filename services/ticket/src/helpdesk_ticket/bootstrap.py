@@ -19,9 +19,10 @@ from helpdesk_shared.eventstore.subscription import CatchUpSubscription
 from helpdesk_shared.http.app import create_app
 from helpdesk_ticket.adapters.projection import SUBSCRIPTION_NAME, TicketListProjector
 from helpdesk_ticket.adapters.queries import due_for_sla_check
+from helpdesk_ticket.application.problems import ProblemService
 from helpdesk_ticket.application.sla_watcher import SlaWatcher
 from helpdesk_ticket.application.tickets import Clock, TicketService, utc_now
-from helpdesk_ticket.entrypoints import list_http, tickets_http
+from helpdesk_ticket.entrypoints import list_http, problems_http, tickets_http
 from helpdesk_ticket.entrypoints.errors import install_error_handlers
 from helpdesk_ticket.settings import Settings
 
@@ -93,7 +94,7 @@ def build_app(
         version=VERSION,
         settings=settings,
         # The list router first: `/v1/tickets/follow-up` is not a ticket id.
-        routers=[list_http.router, tickets_http.router],
+        routers=[list_http.router, tickets_http.router, problems_http.router],
         readiness_checks={"database": database},
         lifespan=lifespan,
         description="The ticket lifecycle, event-sourced: commands, history, list, SLA.",
@@ -101,5 +102,6 @@ def build_app(
     install_error_handlers(app)
     app.state.ticket_service = parts.tickets
     app.state.engine = parts.engine
+    app.state.problem_service = ProblemService(parts.tickets.store, clock)
     app.state.components = parts
     return app

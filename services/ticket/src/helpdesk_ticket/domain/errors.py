@@ -28,3 +28,7 @@ class InvalidCommand(DomainError):
         self.field = field
         self.message = message
         super().__init__(f"{field}: {message}")
+
+
+class ProblemNotFound(DomainError):
+    """The stream has no `ProblemCreated`."""

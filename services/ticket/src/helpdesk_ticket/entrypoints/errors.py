@@ -7,12 +7,19 @@ from fastapi.responses import JSONResponse
 
 from helpdesk_shared.http.problems import Problem, problem_response
 from helpdesk_ticket.application.errors import Forbidden, PreconditionFailed
-from helpdesk_ticket.domain.errors import InvalidCommand, TicketNotFound, TransitionNotAllowed
+from helpdesk_ticket.domain.errors import (
+    InvalidCommand,
+    ProblemNotFound,
+    TicketNotFound,
+    TransitionNotAllowed,
+)
 
 
 def to_problem(error: Exception) -> Problem:
     if isinstance(error, TicketNotFound):
         return Problem(404, "Ticket introuvable", str(error))
+    if isinstance(error, ProblemNotFound):
+        return Problem(404, "Problème introuvable", str(error))
     if isinstance(error, TransitionNotAllowed):
         return Problem(
             409,
@@ -53,6 +60,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     for error in (
         TicketNotFound,
+        ProblemNotFound,
         TransitionNotAllowed,
         InvalidCommand,
         PreconditionFailed,
