@@ -174,6 +174,18 @@ CASES = [
         ),
     ),
     Case(
+        "workstation under a system the contract does not cover",
+        req(domain="workstation", operating_system="Ubuntu 24.04"),
+        OUT,
+        (Rule.OS_NOT_COVERED,),
+    ),
+    Case(
+        "workstation under a covered system",
+        req(domain="workstation", operating_system="windows xp"),
+        A,
+        (Rule.IN_SCOPE,),
+    ),
+    Case(
         "out of scope domain and exclusion together",
         req(domain="telephony", private=True),
         OUT,

@@ -34,6 +34,7 @@ class Rule(StrEnum):
     IN_SCOPE = "in_scope"
     DOMAIN_TO_QUALIFY = "domain_to_qualify"
     ASSET_ACQUIRED_AFTER_CONTRACT = "asset_acquired_after_contract"
+    OS_NOT_COVERED = "os_not_covered"
     HARDWARE_OUTSIDE_IT = "excluded_hardware_outside_it"
     PRIVATE_REQUEST = "excluded_private_request"
     VISITING_STAFF = "excluded_visiting_staff"
@@ -234,6 +235,24 @@ def _acquired_after_contract(f: _Facts) -> Reason | None:
     )
 
 
+def _os_not_covered(f: _Facts) -> Reason | None:
+    """Seed 000: "PC sous Windows 2000 ou XP": a workstation under another system is not covered."""
+    os_name, contract = f.operating_system, f.contract
+    if not os_name or not contract.supported_operating_systems:
+        return None
+    if named_in(os_name, contract.supported_operating_systems):
+        return None
+    if named_in(os_name, contract.obsolete_operating_systems) and contract.excludes(
+        Exclusion.OBSOLETE_OS
+    ):
+        return None  # already said, more precisely, by the obsolete-OS exclusion
+    covered = ", ".join(contract.supported_operating_systems)
+    return _reason(
+        Rule.OS_NOT_COVERED,
+        f"Poste sous {os_name} : le contrat ne couvre que les postes sous {covered}.",
+    )
+
+
 _EXCLUSION_CHECKS: dict[Exclusion, _ExclusionCheck] = {
     Exclusion.HARDWARE_OUTSIDE_IT: _hardware_outside_it,
     Exclusion.PRIVATE_REQUEST: _private,
@@ -255,4 +274,5 @@ def _applies(exclusion: Exclusion, check: _ExclusionCheck) -> _ExclusionCheck:
 _OUT_OF_SCOPE_RULES: tuple[_ExclusionCheck, ...] = (
     *(_applies(e, c) for e, c in _EXCLUSION_CHECKS.items()),
     _acquired_after_contract,
+    _os_not_covered,
 )

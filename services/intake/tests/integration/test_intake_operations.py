@@ -1,0 +1,31 @@
+"""Health, readiness, metrics and the OpenAPI document of the intake service."""
+
+from __future__ import annotations
+
+import httpx
+
+from helpdesk_intake.settings import Settings
+
+
+async def test_health_readiness_and_metrics_need_no_token(intake_client: httpx.AsyncClient) -> None:
+    assert (await intake_client.get("/healthz")).status_code == 200
+    ready = await intake_client.get("/readyz")
+    assert ready.status_code == 200, ready.text
+    assert ready.json()["checks"] == {"database": "ok", "broker": "ok"}
+    assert "http_requests_total" in (await intake_client.get("/metrics")).text
+
+
+async def test_openapi_documents_the_intake_routes(intake_client: httpx.AsyncClient) -> None:
+    paths = (await intake_client.get("/openapi.json")).json()["paths"]
+    for path in (
+        "/v1/requests",
+        "/v1/requesters",
+        "/v1/contracts",
+        "/v1/calls",
+        "/v1/inbound-emails",
+    ):
+        assert path in paths
+
+
+def test_default_port_is_8001() -> None:
+    assert Settings().intake_port == 8001
