@@ -188,3 +188,21 @@ async def test_daily_digest_reaches_each_group_once_per_day(
         assert "Accès au partage réseau" in servers.get_body(("plain",)).get_content()
     finally:
         await engine.dispose()
+
+
+async def test_readyz_reports_the_broker_down_while_the_app_stays_alive(
+    settings: Settings, engine: AsyncEngine
+) -> None:
+    closed_port = settings.model_copy(
+        update={"amqp_url": "amqp://guest:guest@127.0.0.1:1/", "notify_consumer_enabled": True}
+    )
+    app = build_app(closed_port, engine=engine)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://notify") as client:
+            assert (await client.get("/healthz")).status_code == 200
+            ready = await client.get("/readyz")
+            assert ready.status_code == 503
+            checks = ready.json()["checks"]
+            assert checks["database"] == "ok"
+            assert checks["broker"].startswith("unavailable")

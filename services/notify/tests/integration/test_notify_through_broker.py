@@ -165,7 +165,7 @@ async def test_opening_and_closure_mails_through_the_broker_and_no_resend_on_red
     ticket_id = uuid.uuid4()
     address = f"claire.{ticket_id.hex[:8]}@ac-paris.fr"
     app = build_app(world.settings(smtp_server.port), engine=world.engine)
-    async with running(app):
+    async with running(app) as client:
         recorded = await world.append(
             ticket_id, *ticket_events(ticket_id, address, out_of_scope=True)
         )
@@ -183,6 +183,8 @@ async def test_opening_and_closure_mails_through_the_broker_and_no_resend_on_red
         await publish_events(world.amqp_url, world.exchange, recorded, "ticket.opened")
         await eventually(lambda: consumer.duplicates >= 2, what="redeliveries skipped")
         assert len(smtp_server.messages(to=address)) == 2
+        metrics = (await client.get("/metrics")).text
+        assert 'notify_mails_total{outcome="sent"} 2.0' in metrics
 
 
 async def test_smtp_down_dead_letters_then_replay_sends_what_failed(

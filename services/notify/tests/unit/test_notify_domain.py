@@ -320,3 +320,19 @@ def test_unit_sla_breach_alerts_management_and_sets_the_deadline() -> None:
     assert alert.template == "sla_breach"
     assert alert.mail is not None
     assert "résolution" in alert.mail.subject
+
+
+def test_unit_a_request_to_route_says_another_team_takes_it() -> None:
+    event = opened(outcome="to_route")
+    event = event.model_copy(
+        update={
+            "pre_qualification": PreQualification(
+                outcome=Admissibility.TO_ROUTE, routed_domain="servers"
+            )
+        }
+    )
+    event_id = uuid.uuid4()
+    (notification,) = plan(event, event_id, view_after((event, event_id)), ROUTING)
+    assert notification.mail is not None
+    assert "autre équipe (domaine servers)" in notification.mail.text
+    assert "autre équipe (domaine servers)" in notification.mail.html
