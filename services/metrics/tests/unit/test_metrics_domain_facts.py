@@ -6,7 +6,9 @@ import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from helpdesk_metrics.domain.facts import EventRecord, Status, fold_call, fold_ticket
+from helpdesk_metrics.domain.calls import fold_call
+from helpdesk_metrics.domain.facts import Status, fold_ticket
+from helpdesk_metrics.domain.records import EventRecord
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday, 10:00 in Paris
 TICKET = "7f9a0c1e-0000-4000-8000-000000000001"

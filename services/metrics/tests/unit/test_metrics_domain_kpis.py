@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from helpdesk_metrics.domain.calendar import BusinessHours
+from helpdesk_metrics.domain.calls import CallFacts
 from helpdesk_metrics.domain.commitments import (
     Filters,
     Period,
@@ -16,7 +17,7 @@ from helpdesk_metrics.domain.commitments import (
     mail_web_taken_within_30min,
     resolved_by_single_desk,
 )
-from helpdesk_metrics.domain.facts import CallFacts, Status, TicketFacts
+from helpdesk_metrics.domain.facts import Status, TicketFacts
 from helpdesk_metrics.domain.indicators import (
     backlog,
     opened_per_day,

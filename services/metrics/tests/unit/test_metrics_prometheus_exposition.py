@@ -14,8 +14,9 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from helpdesk_metrics.domain.calendar import BusinessHours
+from helpdesk_metrics.domain.calls import CallFacts
 from helpdesk_metrics.domain.commitments import Filters, Period
-from helpdesk_metrics.domain.facts import CallFacts, Status, TicketFacts
+from helpdesk_metrics.domain.facts import Status, TicketFacts
 from helpdesk_metrics.domain.report import kpi_report
 from helpdesk_metrics.entrypoints.prometheus import (
     MAX_LABEL_VALUES,

@@ -18,7 +18,9 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from helpdesk_metrics.adapters.tables import call_facts, events, ticket_facts
-from helpdesk_metrics.domain.facts import CallFacts, EventRecord, Status, TicketFacts
+from helpdesk_metrics.domain.calls import CallFacts
+from helpdesk_metrics.domain.facts import Status, TicketFacts
+from helpdesk_metrics.domain.records import EventRecord
 
 _TICKET_FIELDS = [f.name for f in dataclasses.fields(TicketFacts)]
 _CALL_FIELDS = [f.name for f in dataclasses.fields(CallFacts)]

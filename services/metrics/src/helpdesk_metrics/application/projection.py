@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from helpdesk_metrics.adapters.repository import FactsRepository
-from helpdesk_metrics.domain.facts import EventRecord, fold_call, fold_ticket
+from helpdesk_metrics.domain.calls import fold_call
+from helpdesk_metrics.domain.facts import fold_ticket
+from helpdesk_metrics.domain.records import EventRecord
 from helpdesk_shared.eventstore.model import LogPosition, RecordedEvent
 from helpdesk_shared.eventstore.store import EventStore
 

@@ -8,7 +8,8 @@ from datetime import datetime
 from enum import StrEnum
 
 from helpdesk_metrics.domain.calendar import BusinessHours
-from helpdesk_metrics.domain.facts import CallFacts, TicketFacts
+from helpdesk_metrics.domain.calls import CallFacts
+from helpdesk_metrics.domain.facts import TicketFacts
 from helpdesk_metrics.domain.stats import ratio
 
 

@@ -1,12 +1,8 @@
-"""Per-ticket and per-call facts, folded from each stream's events in stream order.
+"""Per-ticket facts, folded from each ticket stream's events in stream order.
 
 The facts of a ticket are rebuilt from all of its events sorted by stream version every time one
 arrives, so the figures depend only on the set of events and their own times (`occurred_at`,
 `received_at`), never on the order or the number of times they were delivered.
-
-Event types are read by name from the event body (`type`, `data`) rather than through the
-catalogue classes, so that events added to the catalogue later, or by another service, are
-understood as long as they carry the fields listed in `TYPE_ALIASES` and the fold functions.
 """
 
 from __future__ import annotations
@@ -18,6 +14,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from helpdesk_metrics.domain.records import EventRecord, as_text, as_time, in_stream_order, kind_of
+
 
 class Status(StrEnum):
     NEW = "new"  # opened, not yet taken into account
@@ -28,26 +26,6 @@ class Status(StrEnum):
 
 
 OPEN_STATUSES = frozenset({Status.NEW, Status.IN_PROGRESS, Status.ON_HOLD, Status.RESOLVED})
-
-
-@dataclass(frozen=True)
-class EventRecord:
-    """An event as the projection sees it, whether it came from the broker or the store."""
-
-    stream_id: str
-    version: int
-    type: str
-    data: Mapping[str, Any]
-    recorded_at: datetime
-
-    @property
-    def category(self) -> str:
-        return self.stream_id.partition("-")[0]
-
-    @property
-    def occurred_at(self) -> datetime:
-        """When it happened by the event's own account, else when it was recorded."""
-        return _time(self.data.get("occurred_at")) or self.recorded_at
 
 
 @dataclass(frozen=True)
@@ -115,59 +93,6 @@ class TicketFacts:
         return self.received_at <= moment and (self.closed_at is None or self.closed_at > moment)
 
 
-@dataclass(frozen=True)
-class CallFacts:
-    """One call offered to the desk by the telephony system."""
-
-    call_id: str
-    offered_at: datetime
-    answered_at: datetime | None = None
-    abandoned_at: datetime | None = None
-    wait_seconds: float | None = None
-    agent: str | None = None
-
-    @property
-    def answered(self) -> bool:
-        return self.answered_at is not None
-
-    @property
-    def abandoned(self) -> bool:
-        return self.answered_at is None and self.abandoned_at is not None
-
-
-#: Type names understood for each ticket transition (the catalogue's name first).
-TYPE_ALIASES: dict[str, frozenset[str]] = {
-    "opened": frozenset({"TicketOpened"}),
-    "qualified": frozenset({"TicketQualified", "Qualified", "TicketRequalified"}),
-    "taken": frozenset({"TicketTaken", "Taken", "TakenIntoAccount"}),
-    "assigned": frozenset({"TicketAssigned", "Assigned"}),
-    "escalated": frozenset({"Escalated", "TicketEscalated"}),
-    "routed": frozenset({"Routed", "TicketRouted"}),
-    "held": frozenset({"PutOnHold", "TicketPutOnHold", "TicketHeld", "TicketOnHold"}),
-    "resumed": frozenset({"Resumed", "TicketResumed"}),
-    "resolved": frozenset({"TicketResolved", "Resolved"}),
-    "closed": frozenset({"Closed", "TicketClosed"}),
-    "reopened": frozenset({"TicketReopened", "Reopened"}),
-    "rated": frozenset(
-        {"SatisfactionRated", "TicketRated", "SatisfactionRecorded", "SatisfactionSurveyAnswered"}
-    ),
-    "sla_breached": frozenset({"SlaBreached", "SLABreached"}),
-    "call": frozenset({"CallRecorded"}),
-}
-_KIND = {name: kind for kind, names in TYPE_ALIASES.items() for name in names}
-
-
-def kind_of(event_type: str) -> str | None:
-    """The transition an event type stands for, or None when metrics ignores it."""
-    return _KIND.get(event_type)
-
-
-def in_stream_order(events: Iterable[EventRecord]) -> list[EventRecord]:
-    """The stream's events by version, each version once (a redelivery is the same event)."""
-    by_version = {e.version: e for e in events}
-    return [by_version[v] for v in sorted(by_version)]
-
-
 def fold_ticket(events: Iterable[EventRecord]) -> TicketFacts | None:
     """The facts of one ticket from its events; None until its `TicketOpened` is known.
 
@@ -197,17 +122,17 @@ def _opened(event: EventRecord) -> dict[str, Any]:
         "reference": str(data.get("reference") or ""),
         "type": str(data.get("type") or "incident"),
         "channel": str(data.get("channel") or "web"),
-        "received_at": _time(data.get("received_at")) or event.occurred_at,
+        "received_at": as_time(data.get("received_at")) or event.occurred_at,
         "opened_at": event.occurred_at,
         "initial_group": group,
         "initial_level": level,
         "group": group,
         "level": level,
-        "priority": _str(data.get("priority")),
-        "category": _str(data.get("category")),
-        "asset_tag": _str(data.get("asset_tag")),
-        "department": _str(requester.get("department")),
-        "admissibility": _str(pre.get("outcome")),
+        "priority": as_text(data.get("priority")),
+        "category": as_text(data.get("category")),
+        "asset_tag": as_text(data.get("asset_tag")),
+        "department": as_text(requester.get("department")),
+        "admissibility": as_text(pre.get("outcome")),
         "last_version": event.version,
     }
 
@@ -217,7 +142,7 @@ def _apply(state: dict[str, Any], event: EventRecord) -> None:
     data = event.data
     state["last_version"] = event.version
     for key in ("priority", "category", "asset_tag"):  # any event stating them qualifies
-        if value := _str(data.get(key)):
+        if value := as_text(data.get(key)):
             state[key] = value
     kind = kind_of(event.type)
     if kind == "qualified":
@@ -254,7 +179,7 @@ def _lifecycle(state: dict[str, Any], kind: str | None, event: EventRecord) -> N
         state["first_contact"] = first_contact if isinstance(first_contact, bool) else None
         state["resolved_level"] = level if isinstance(level, int) else None
     elif kind == "closed":
-        code = _str(event.data.get("code"))
+        code = as_text(event.data.get("code"))
         if code == "resolved" and state["resolved_at"] is None:
             _resolved(state, at)
         state.update(status=Status.CLOSED, closed_at=at, closure_code=code)
@@ -292,47 +217,4 @@ def _rating(data: Mapping[str, Any]) -> int | None:
         value = data.get(key)
         if isinstance(value, int | float) and not isinstance(value, bool):
             return int(value)
-    return None
-
-
-def fold_call(events: Iterable[EventRecord]) -> CallFacts | None:
-    """The facts of one call from its `call-<uuid>` stream (its `CallRecorded` event)."""
-    recorded = [e for e in in_stream_order(events) if kind_of(e.type) == "call"]
-    if not recorded:
-        return None
-    event = recorded[-1]
-    data = event.data
-    offered = _time(data.get("offered_at")) or event.occurred_at
-    answered = _time(data.get("answered_at"))
-    abandoned = _time(data.get("abandoned_at"))
-    if data.get("outcome") == "abandoned":
-        answered, abandoned = None, abandoned or event.occurred_at
-    wait = data.get("wait_seconds")
-    if not isinstance(wait, int | float):
-        end = answered or abandoned
-        wait = (end - offered).total_seconds() if end else None
-    return CallFacts(
-        call_id=str(data.get("call_id") or event.stream_id.partition("-")[2]),
-        offered_at=offered,
-        answered_at=answered,
-        abandoned_at=abandoned,
-        wait_seconds=float(wait) if wait is not None else None,
-        agent=_str(data.get("agent") or data.get("answered_by")),
-    )
-
-
-def _str(value: Any) -> str | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, Mapping):  # an enum-like object {"value": ...} or {"name": ...}
-        value = value.get("value") or value.get("name")
-        return None if value is None else str(value)
-    return str(value)
-
-
-def _time(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
-        return value
-    if isinstance(value, str) and value:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
     return None

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from helpdesk_metrics.domain.calendar import BusinessHours
+from helpdesk_metrics.domain.calls import CallFacts
 from helpdesk_metrics.domain.commitments import Commitment, Filters, Period, commitments
-from helpdesk_metrics.domain.facts import CallFacts, TicketFacts
+from helpdesk_metrics.domain.facts import TicketFacts
 from helpdesk_metrics.domain.indicators import (
     Backlog,
     Durations,

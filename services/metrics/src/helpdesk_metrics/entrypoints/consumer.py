@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from helpdesk_metrics.application.projection import project
-from helpdesk_metrics.domain.facts import EventRecord
+from helpdesk_metrics.domain.records import EventRecord
 from helpdesk_metrics.settings import Settings
 from helpdesk_shared.messaging.consumer import Consumer
 from helpdesk_shared.messaging.envelope import ReceivedEvent

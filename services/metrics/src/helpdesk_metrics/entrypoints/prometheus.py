@@ -27,8 +27,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from helpdesk_metrics.adapters.repository import FactsRepository
 from helpdesk_metrics.domain.calendar import BusinessHours
+from helpdesk_metrics.domain.calls import CallFacts
 from helpdesk_metrics.domain.commitments import Filters, Period
-from helpdesk_metrics.domain.facts import CallFacts, TicketFacts
+from helpdesk_metrics.domain.facts import TicketFacts
 from helpdesk_metrics.domain.indicators import UNSET
 from helpdesk_metrics.domain.report import KpiReport, kpi_report
 
