@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
+import aio_pika
 from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -87,7 +88,11 @@ def build_app(
 
     async def database() -> None:
         async with parts.engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
+            await conn.execute(text("SELECT 1 FROM ticket.tickets LIMIT 1"))
+
+    async def broker() -> None:
+        connection = await aio_pika.connect(settings.amqp_url, timeout=3)
+        await connection.close()
 
     app = create_app(
         service="ticket",
@@ -95,7 +100,7 @@ def build_app(
         settings=settings,
         # The list router first: `/v1/tickets/follow-up` is not a ticket id.
         routers=[list_http.router, tickets_http.router, problems_http.router],
-        readiness_checks={"database": database},
+        readiness_checks={"database": database, "broker": broker},
         lifespan=lifespan,
         description="The ticket lifecycle, event-sourced: commands, history, list, SLA.",
     )
