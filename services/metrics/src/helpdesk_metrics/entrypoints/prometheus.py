@@ -166,15 +166,16 @@ def _ticket_counters(s: Snapshot) -> Iterator[Metric]:
 def _histogram(
     name: str,
     documentation: str,
-    label: str,
+    label: str | None,
     samples: dict[str, list[float]],
     bounds: Sequence[float],
 ) -> Metric:
-    family = HistogramMetricFamily(name, documentation, labels=[label])
+    """A histogram family from raw values; `label` None for a single unlabelled series."""
+    family = HistogramMetricFamily(name, documentation, labels=[label] if label else [])
     for key, values in sorted(samples.items()):
         buckets = [(str(b), sum(1 for v in values if v <= b)) for b in bounds]
         buckets.append(("+Inf", len(values)))
-        family.add_metric([key], buckets, sum(values))
+        family.add_metric([key] if label else [], buckets, sum(values))
     return family
 
 
@@ -217,8 +218,8 @@ def _call_metrics(s: Snapshot) -> Iterator[Metric]:
     yield _histogram(
         "helpdesk_call_wait_seconds",
         "Wait before an agent answered",
-        "queue",
-        {"desk": waits} if waits else {},
+        None,
+        {"": waits},
         WAIT_BUCKETS,
     )
 
