@@ -17,7 +17,7 @@ from helpdesk_shared.events.ticket import SlaTarget
 from helpdesk_shared.eventstore.model import RecordedEvent
 from helpdesk_shared.eventstore.store import EventStore
 from helpdesk_shared.eventstore.subscription import CatchUpSubscription
-from helpdesk_ticket.application.tickets import rebuild
+from helpdesk_ticket.application.state_cache import StateCache
 from helpdesk_ticket.domain.policy import TicketPolicy
 from helpdesk_ticket.domain.sla import TargetView, sla_views
 from helpdesk_ticket.domain.state import ClockState, Ticket
@@ -130,14 +130,13 @@ class TicketListProjector:
     """The subscription's handler: ticket events in, rows of `ticket.tickets` out."""
 
     def __init__(self, store: EventStore, policy: TicketPolicy) -> None:
-        self.store = store
         self.policy = policy
+        self.states = StateCache(store)
 
     async def __call__(self, event: RecordedEvent, conn: AsyncConnection) -> None:
         if event.category != "ticket":
             return
-        events = await self.store.read_stream(event.stream_id, to_version=event.version, conn=conn)
-        state = rebuild(events)
+        _, state = await self.states.state(event.stream_id, event.version, conn=conn)
         if state is None:
             return
         await conn.execute(_UPSERT, row(state, event.version, self.policy, event.recorded_at))

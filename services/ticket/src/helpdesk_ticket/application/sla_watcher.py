@@ -45,7 +45,7 @@ class SlaWatcher:
         return recorded
 
     async def check(self, ticket_id: uuid.UUID, now: datetime) -> int:
-        loaded = await self._tickets.load(ticket_id)
+        loaded = await self._tickets.current(ticket_id)
         events = decide(CheckSla(by=WATCHER, at=now), loaded.ticket, self._tickets.policy)
         await self._tickets.record(loaded, events, WATCHER)
         return len(events)

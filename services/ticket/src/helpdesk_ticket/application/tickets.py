@@ -23,6 +23,7 @@ from helpdesk_shared.eventstore.model import (
 from helpdesk_shared.eventstore.store import EventStore
 from helpdesk_ticket.application.authorization import authorize, can_read, may
 from helpdesk_ticket.application.errors import PreconditionFailed
+from helpdesk_ticket.application.state_cache import StateCache
 from helpdesk_ticket.domain.commands import COMMAND_NAMES, Command, Comment
 from helpdesk_ticket.domain.decide import allowed_commands, decide
 from helpdesk_ticket.domain.errors import InvalidCommand, TicketNotFound
@@ -77,8 +78,17 @@ class TicketService:
         self.clock = clock
         #: Called after each append (the bootstrap wakes the list projection with it).
         self.appended: Callable[[], None] = lambda: None
+        self.states = StateCache(store)
+
+    async def current(self, ticket_id: uuid.UUID) -> Loaded:
+        """The latest state, topped up from the cache (no events: use `load` for history)."""
+        version, state = await self.states.state(ticket_stream(ticket_id))
+        if state is None:
+            raise TicketNotFound(f"no ticket {ticket_id}")
+        return Loaded(state, version, [])
 
     async def load(self, ticket_id: uuid.UUID, as_of: datetime | None = None) -> Loaded:
+        """The state rebuilt from every event (at `as_of`, when given), with the events."""
         events = await self.store.read_stream(ticket_stream(ticket_id))
         if as_of is not None:
             events = [e for e in events if e.recorded_at <= as_of]
@@ -88,9 +98,17 @@ class TicketService:
         return Loaded(state, events[-1].version, events)
 
     async def read(
-        self, principal: Principal, ticket_id: uuid.UUID, as_of: datetime | None = None
+        self,
+        principal: Principal,
+        ticket_id: uuid.UUID,
+        as_of: datetime | None = None,
+        *,
+        with_events: bool = False,
     ) -> Loaded:
-        loaded = await self.load(ticket_id, as_of)
+        if as_of is None and not with_events:
+            loaded = await self.current(ticket_id)
+        else:
+            loaded = await self.load(ticket_id, as_of)
         if not can_read(principal, loaded.ticket):
             raise TicketNotFound(f"no ticket {ticket_id}")  # not revealed to other requesters
         return loaded
@@ -157,6 +175,7 @@ class TicketService:
         for event in events:
             state = evolve(state, event)
         assert state is not None
+        self.states.remember(ticket_stream(state.id), result.last_version, state)
         return Loaded(state, result.last_version, loaded.events)
 
 

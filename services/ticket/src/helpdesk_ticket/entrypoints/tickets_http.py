@@ -50,7 +50,7 @@ async def get_ticket(
 async def get_history(
     ticket_id: UUID, request: Request, principal: CurrentPrincipal
 ) -> list[HistoryEntry]:
-    loaded = await service(request).read(principal, ticket_id)
+    loaded = await service(request).read(principal, ticket_id, with_events=True)
     return [history_entry(e) for e in loaded.events if visible_to(principal, e)]
 
 

@@ -1,0 +1,48 @@
+"""Recent ticket states kept in memory, so loading a long stream reads only its new events.
+
+Events are immutable, so a state rebuilt up to version N stays true forever: the cache never needs
+invalidating, only topping up from version N + 1. It is per process and bounded (least recently
+used out); a miss simply replays the stream. This plays the part of snapshots without storing any.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from helpdesk_shared.eventstore.store import EventStore
+from helpdesk_ticket.domain.evolve import evolve
+from helpdesk_ticket.domain.state import Ticket
+
+
+class StateCache:
+    def __init__(self, store: EventStore, size: int = 10_000) -> None:
+        self._store = store
+        self._size = size
+        self._items: OrderedDict[str, tuple[int, Ticket]] = OrderedDict()
+
+    async def state(
+        self, stream: str, upto: int | None = None, *, conn: AsyncConnection | None = None
+    ) -> tuple[int, Ticket | None]:
+        """The stream's version and ticket, at `upto` (default: the latest)."""
+        cached = self._items.get(stream)
+        if cached is not None and upto is not None and cached[0] > upto:
+            cached = None  # an older state is asked for (a rebuild): replay from the start
+        version, state = cached if cached is not None else (0, None)
+        events = await self._store.read_stream(stream, version + 1, upto, conn=conn)
+        for recorded in events:
+            state = evolve(state, recorded.to_domain())
+            version = recorded.version
+        if state is not None:
+            self.remember(stream, version, state)
+        return version, state
+
+    def remember(self, stream: str, version: int, state: Ticket) -> None:
+        known = self._items.get(stream)
+        if known is not None and known[0] > version:
+            return
+        self._items[stream] = (version, state)
+        self._items.move_to_end(stream)
+        while len(self._items) > self._size:
+            self._items.popitem(last=False)
