@@ -1,10 +1,41 @@
 """Reading one stream, its version, and the whole log in pages."""
 
+import asyncio
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
-from helpdesk_shared.eventstore.model import EventMetadata, ExpectedVersion, NewEvent
+import pytest
+
+from helpdesk_shared.db import create_engine
+from helpdesk_shared.eventstore.model import (
+    EventMetadata,
+    ExpectedVersion,
+    NewEvent,
+    RecordedEvent,
+)
 from helpdesk_shared.eventstore.store import EventStore
+
+PATIENCE_S = 30.0
+
+
+@pytest.fixture
+async def empty_store(fresh_database_url: str) -> AsyncIterator[EventStore]:
+    engine = create_engine(fresh_database_url, pool_size=2, application_name="test-reads")
+    yield EventStore(engine)
+    await engine.dispose()
+
+
+async def _in_log(store: EventStore, stream_id: str, count: int) -> list[RecordedEvent]:
+    """The stream's events in the log, once all `count` show: `read_all` waits for every older
+    transaction in the cluster (other test runs included) to end before showing an event."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + PATIENCE_S
+    while True:
+        found = [e for e in await store.read_all(limit=1_000_000) if e.stream_id == stream_id]
+        if len(found) >= count or loop.time() > deadline:
+            return found
+        await asyncio.sleep(0.01)
 
 
 def _stream() -> str:
@@ -52,18 +83,17 @@ async def test_recorded_events_keep_what_was_appended(event_store: EventStore) -
     assert recorded.global_position == result.global_positions[0]
     assert recorded.category == "ticket"
     assert abs(recorded.recorded_at - datetime.now(UTC)) < timedelta(minutes=5)
-    in_log = [e for e in await event_store.read_all(limit=100_000) if e.stream_id == stream]
-    assert in_log == [recorded]
+    assert await _in_log(event_store, stream, 1) == [recorded]
 
 
-async def test_read_all_pages_continue_where_they_stopped(event_store: EventStore) -> None:
+async def test_read_all_pages_continue_where_they_stopped(empty_store: EventStore) -> None:
     stream = _stream()
-    await event_store.append(
-        stream, ExpectedVersion.NO_STREAM, [NewEvent("Noted", {"n": n}) for n in range(5)]
-    )
-    everything = await event_store.read_all(limit=100_000)
+    for n in range(5):
+        await empty_store.append(stream, ExpectedVersion.ANY, [NewEvent("Noted", {"n": n})])
+    assert len(await _in_log(empty_store, stream, 5)) == 5
+    everything = await empty_store.read_all(limit=100_000)
     pages, after = [], None
-    while page := await event_store.read_all(after, limit=2):
+    while page := await empty_store.read_all(after, limit=2):
         assert len(page) <= 2
         pages.extend(page)
         after = page[-1].log_position
