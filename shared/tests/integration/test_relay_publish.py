@@ -154,7 +154,7 @@ async def test_every_event_is_published_in_store_order_as_a_cloudevent(world: Re
     )
     log = await whole_log(world.store, 13)
 
-    relay = world.relay()
+    relay = world.relay(batch_size=4)  # several batches in flight at once: still in order
     published = await relay.publish_pending()
     await relay.stop()
 

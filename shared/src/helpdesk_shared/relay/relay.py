@@ -15,7 +15,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import aio_pika
 import aiormq
@@ -60,6 +63,18 @@ _TRANSIENT = (
 )
 
 
+@dataclass
+class _Batch:
+    """A batch whose publishes are under way: where it ends and the publishes to confirm."""
+
+    last: LogPosition
+    publishes: Sequence[asyncio.Future[Any]]
+
+    def cancel(self) -> None:
+        for publish in self.publishes:
+            publish.cancel()
+
+
 class LeadershipLost(RuntimeError):
     """The advisory lock connection died: another relay may be active now."""
 
@@ -76,6 +91,7 @@ class Relay:
         queue_prefix: str,
         source: str = "helpdesk",
         batch_size: int = 500,
+        pipeline_depth: int = 2,
         consumers: Sequence[str] = CONSUMERS,
         publish_timeout: float = 10.0,
         min_poll_seconds: float = 0.005,
@@ -90,6 +106,9 @@ class Relay:
         self._queue_prefix = queue_prefix
         self._source = source
         self._batch_size = batch_size
+        self._pipeline_depth = max(1, pipeline_depth)
+        #: The confirmed position while this relay is connected (None: read the checkpoint).
+        self._position: LogPosition | None = None
         self._consumers = tuple(consumers)
         self._publish_timeout = publish_timeout
         self._min_poll = min_poll_seconds
@@ -141,24 +160,29 @@ class Relay:
     async def publish_pending(self) -> int:
         """One catch-up pass from the checkpoint to the end of the log; the count published.
 
-        Connects on first use. It does not take the advisory lock: `run` does, before calling it.
+        Batches are pipelined: while the broker confirms one batch, the next is read, built and
+        sent (on the same channel, so still in store order). Checkpoints still advance batch by
+        batch, each only after all of its confirms. Connects on first use. It does not take the
+        advisory lock: `run` does, before calling it.
         """
         exchange = await self._ensure_exchange()
+        position = self._position or await self.checkpoint()
         published = 0
-        position = await self.checkpoint()
-        while True:
-            batch = await self._store.read_all(position, self._batch_size)
-            if not batch:
-                return published
-            await self._publish_batch(exchange, batch)
-            await self._check_leadership()
-            position = batch[-1].log_position
-            await self._save_checkpoint(position)
-            published += len(batch)
-            self.metrics.published.inc(len(batch))
-            self.metrics.last_position.set(position.global_position)
-            if len(batch) < self._batch_size:
-                return published
+        in_flight: deque[_Batch] = deque()
+        try:
+            while True:
+                batch = await self._store.read_all(position, self._batch_size)
+                if batch:
+                    position = batch[-1].log_position
+                    in_flight.append(self._start_publishing(exchange, batch))
+                finished = len(batch) < self._batch_size
+                while len(in_flight) > (0 if finished else self._pipeline_depth - 1):
+                    published += await self._settle(in_flight.popleft())
+                if finished:
+                    return published
+        finally:
+            for pending in in_flight:
+                pending.cancel()
 
     async def checkpoint(self) -> LogPosition:
         """Where the relay resumes: after the last event the broker confirmed."""
@@ -178,10 +202,10 @@ class Relay:
             await self._sleep(delay)
             delay = min(delay * 2, self._max_poll)
 
-    async def _publish_batch(self, exchange: AbstractExchange, batch: list[RecordedEvent]) -> None:
-        """Publish in store order, then wait for every confirm (a nack raises DeliveryError).
+    def _start_publishing(self, exchange: AbstractExchange, batch: list[RecordedEvent]) -> _Batch:
+        """Start publishing a batch, in store order, without waiting for the confirms.
 
-        The publishes are started in order; the channel writes them under a FIFO lock, so the
+        The publishes start in order and the channel writes them under a FIFO lock, so the
         broker receives them in store order while their confirms are awaited together.
         """
         publishes = [
@@ -195,11 +219,20 @@ class Relay:
             )
             for event in batch
         ]
+        return _Batch(batch[-1].log_position, publishes)
+
+    async def _settle(self, batch: _Batch) -> int:
+        """Wait for every confirm of a batch (a nack raises DeliveryError), then checkpoint it."""
         try:
-            await asyncio.gather(*publishes)
+            await asyncio.gather(*batch.publishes)
         finally:
-            for publish in publishes:
-                publish.cancel()
+            batch.cancel()
+        await self._check_leadership()
+        await self._save_checkpoint(batch.last)
+        self._position = batch.last
+        self.metrics.published.inc(len(batch.publishes))
+        self.metrics.last_position.set(batch.last.global_position)
+        return len(batch.publishes)
 
     async def _save_checkpoint(self, position: LogPosition) -> None:
         params = {
@@ -275,6 +308,7 @@ class Relay:
     async def _disconnect_broker(self) -> None:
         connection, self._connection = self._connection, None
         self._channel = self._exchange = None
+        self._position = None
         if connection is not None:
             with contextlib.suppress(*_TRANSIENT, RuntimeError):
                 await connection.close()
