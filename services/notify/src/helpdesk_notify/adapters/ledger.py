@@ -102,18 +102,6 @@ async def record(conn: AsyncConnection, notifications: Sequence[Notification]) -
         )
 
 
-async def unsent_ids(conn: AsyncConnection, event_id: uuid.UUID) -> list[uuid.UUID]:
-    """The event's notifications still to send (pending, or failed for a passing reason)."""
-    rows = await conn.execute(
-        text(
-            "SELECT id FROM notify.notifications WHERE event_id = :event_id "
-            "AND status <> 'sent' AND retryable ORDER BY recipient"
-        ),
-        {"event_id": event_id},
-    )
-    return list(rows.scalars())
-
-
 async def lock(conn: AsyncConnection, notification: uuid.UUID) -> StoredNotification | None:
     """The row, locked: a second worker on the same notification waits, then sees it sent."""
     row = await conn.execute(

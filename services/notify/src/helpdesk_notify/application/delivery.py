@@ -68,11 +68,3 @@ async def deliver(
             await ledger.mark_sent(conn, row.id, reply)
             report.sent.append(row.id)
     return report
-
-
-async def deliver_event(engine: AsyncEngine, sender: MailSender, event_id: uuid.UUID) -> None:
-    """Send the event's unsent notifications; raises `DeliveryFailed` if some must be retried."""
-    async with engine.connect() as conn:
-        pending = await ledger.unsent_ids(conn, event_id)
-    report = await deliver(engine, sender, pending)
-    report.raise_for_retry()

@@ -29,9 +29,8 @@ async def send_digests(
             for followed in follow_up(views, now)
         ]
         await ledger.record(conn, notifications)
-    async with engine.connect() as conn:
-        pending = [i for n in notifications for i in await ledger.unsent_ids(conn, n.event_id)]
-    return await deliver(engine, sender, pending)
+    to_send = [ledger.notification_id(n.event_id, n.recipient) for n in notifications if n.mail]
+    return await deliver(engine, sender, to_send)
 
 
 def next_run(now: datetime, hour: int) -> datetime:

@@ -10,11 +10,12 @@ consumer's transaction then only commits the inbox entry, once every mail is sen
 from __future__ import annotations
 
 import logging
+import uuid
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from helpdesk_notify.adapters import ledger, ticket_views
-from helpdesk_notify.application.delivery import MailSender, deliver_event
+from helpdesk_notify.application.delivery import MailSender, deliver
 from helpdesk_notify.domain.notifications import Routing, plan
 from helpdesk_notify.domain.tickets import evolve
 from helpdesk_shared.events.ticket import TicketEvent
@@ -32,20 +33,24 @@ class NotifyHandler:
         self._routing = routing
 
     async def __call__(self, event: ReceivedEvent, conn: AsyncConnection) -> None:
-        await self.record(event)
-        await deliver_event(self._engine, self._sender, event.event_id)
+        to_send = await self.record(event)
+        report = await deliver(self._engine, self._sender, to_send)
+        report.raise_for_retry()
 
-    async def record(self, event: ReceivedEvent) -> None:
-        """Apply the event to the ticket's view and write its notifications, once."""
+    async def record(self, event: ReceivedEvent) -> list[uuid.UUID]:
+        """Apply the event to the ticket's view and write its notifications, once; the ids of
+        those to send (the ledger skips the ones already sent when it sends)."""
         domain_event = event.to_domain()
         if not isinstance(domain_event, TicketEvent):
-            return
+            return []
         async with self._engine.begin() as own:
             before = await ticket_views.load_for_update(own, domain_event.ticket_id)
             after = evolve(before, domain_event, event.event_id)
             if after is None:
                 log.info("no view of ticket %s yet: %s ignored", domain_event.ticket_id, event.type)
-                return
+                return []
             if after != before:
                 await ticket_views.save(own, after)
-            await ledger.record(own, plan(domain_event, event.event_id, after, self._routing))
+            notifications = plan(domain_event, event.event_id, after, self._routing)
+            await ledger.record(own, notifications)
+        return [ledger.notification_id(n.event_id, n.recipient) for n in notifications if n.mail]
