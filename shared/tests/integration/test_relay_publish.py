@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import aio_pika
 import pytest
 from aio_pika.abc import AbstractChannel, AbstractQueue
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from helpdesk_shared.db import create_engine
@@ -258,3 +259,33 @@ async def test_the_relay_survives_a_broker_side_connection_drop(world: RelayWorl
         delivered += event_ids(await drain(world.subscriber, expect=6))
 
     assert set(delivered) == {e.event_id for e in log}  # at least once: nothing lost
+
+
+async def test_the_relay_steps_down_and_comes_back_when_its_lock_session_dies(
+    world: RelayWorld,
+) -> None:
+    relay = world.relay()
+    async with running(relay):
+        await eventually(lambda: relay.is_active, what="the relay to become active")
+        await append_some(world.store, tickets=1, per_ticket=2)
+        delivered = event_ids(await drain(world.subscriber, expect=2))
+
+        async with world.engine.begin() as conn:
+            killed = await conn.execute(
+                text(
+                    """SELECT pg_terminate_backend(pid) FROM pg_locks
+                    WHERE locktype = 'advisory' AND database =
+                        (SELECT oid FROM pg_database WHERE datname = current_database())"""
+                )
+            )
+            assert killed.all() == [(True,)]
+        await append_some(world.store, tickets=2, per_ticket=2)
+        log = await whole_log(world.store, 6)
+
+        async def caught_up() -> bool:
+            return relay.is_active and await relay.checkpoint() == log[-1].log_position
+
+        await eventually(caught_up, what="the relay to take the lock again and catch up")
+        delivered += event_ids(await drain(world.subscriber, expect=4))
+
+    assert set(delivered) == {e.event_id for e in log}

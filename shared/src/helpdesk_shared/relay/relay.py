@@ -34,6 +34,7 @@ from helpdesk_shared.eventstore.model import LogPosition, RecordedEvent
 from helpdesk_shared.eventstore.store import EventStore
 from helpdesk_shared.messaging.envelope import to_cloudevent_message
 from helpdesk_shared.messaging.topology import CONSUMERS, declare_topology
+from helpdesk_shared.relay.leadership import AdvisoryLock, LeadershipLost
 from helpdesk_shared.relay.metrics import RelayMetrics
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,6 @@ _WRITE_CHECKPOINT = text(
     WHERE (infra.checkpoints.tx_id, infra.checkpoints.global_position)
         < (EXCLUDED.tx_id, EXCLUDED.global_position)"""
 )
-_TRY_LOCK = "SELECT pg_try_advisory_lock(hashtextextended($1, 0))"
 
 #: Errors after which the relay drops its connections and starts over from its checkpoint.
 _TRANSIENT = (
@@ -73,10 +73,6 @@ class _Batch:
     def cancel(self) -> None:
         for publish in self.publishes:
             publish.cancel()
-
-
-class LeadershipLost(RuntimeError):
-    """The advisory lock connection died: another relay may be active now."""
 
 
 class Relay:
@@ -120,7 +116,7 @@ class Relay:
         self._connection: AbstractConnection | None = None
         self._channel: AbstractChannel | None = None
         self._exchange: AbstractExchange | None = None
-        self._lock_conn: asyncpg.Connection | None = None
+        self._lock = AdvisoryLock(self._dsn(), self.checkpoint_name, check_timeout=publish_timeout)
         self.is_active = False
         self._running = False
 
@@ -135,13 +131,12 @@ class Relay:
     async def _run(self) -> None:
         while not self._stopping.is_set():
             try:
-                lock_conn = await self._acquire_leadership()
-                if lock_conn is None:
+                if not await self._acquire_leadership():
                     return
                 try:
                     await self._follow()
                 finally:
-                    await self._release_leadership(lock_conn)
+                    await self._release_leadership()
             except (*_TRANSIENT, LeadershipLost) as error:
                 log.warning("relay interrupted, resuming from its checkpoint: %r", error)
                 await self._sleep(self._retry)
@@ -261,42 +256,27 @@ class Relay:
         )
         return self._exchange
 
-    async def _acquire_leadership(self) -> asyncpg.Connection | None:
-        """Wait until this relay holds the advisory lock; None if stopped meanwhile.
-
-        The lock lives as long as its dedicated session, so that connection stays open (and
-        outside any transaction) while the relay is active.
-        """
-        conn: asyncpg.Connection = await asyncpg.connect(self._dsn())
-        try:
-            while not await conn.fetchval(_TRY_LOCK, self.checkpoint_name):
-                if self._stopping.is_set():
-                    await _close_quietly(conn)
-                    return None
-                await self._sleep(self._retry)
-        except BaseException:
-            await _close_quietly(conn)
-            raise
-        self._lock_conn = conn
+    async def _acquire_leadership(self) -> bool:
+        """Wait until this relay holds the advisory lock; False if stopped meanwhile."""
+        while not await self._lock.try_acquire():
+            if self._stopping.is_set():
+                await self._lock.release()
+                return False
+            await self._sleep(self._retry)
         self.is_active = True
         self.metrics.active.set(1)
         log.info("relay active for exchange %s", self._exchange_name)
-        return conn
+        return True
 
-    async def _release_leadership(self, conn: asyncpg.Connection) -> None:
+    async def _release_leadership(self) -> None:
         self.is_active = False
         self.metrics.active.set(0)
-        self._lock_conn = None
-        await _close_quietly(conn)  # ending the session releases the lock
+        await self._lock.release()
 
     async def _check_leadership(self) -> None:
         """Raise `LeadershipLost` if the lock's connection is gone (the lock went with it)."""
-        if self._lock_conn is None:
-            return  # publish_pending called directly (tests, one-off catch-up)
-        try:
-            await self._lock_conn.fetchval("SELECT 1", timeout=self._publish_timeout)
-        except (*_TRANSIENT,) as error:
-            raise LeadershipLost(f"advisory lock connection lost: {error!r}") from error
+        if self.is_active:  # else publish_pending was called directly (tests, one-off catch-up)
+            await self._lock.check()
 
     def _dsn(self) -> str:
         return asyncpg_dsn(self._engine.url.render_as_string(hide_password=False))
@@ -312,8 +292,3 @@ class Relay:
         if connection is not None:
             with contextlib.suppress(*_TRANSIENT, RuntimeError):
                 await connection.close()
-
-
-async def _close_quietly(conn: asyncpg.Connection) -> None:
-    with contextlib.suppress(*_TRANSIENT):
-        await conn.close(timeout=2)
