@@ -77,7 +77,11 @@ def build_app(
     """
     settings = settings or Settings()
     owned = engine is None
-    engine = engine or create_engine(settings.database_url, application_name="helpdesk-notify")
+    engine = engine or create_engine(
+        settings.database_url,
+        pool_size=2 * settings.notify_consumer_prefetch + 2,
+        application_name="helpdesk-notify",
+    )
     registry = CollectorRegistry()
     mail_sender = CountingSender(sender or smtp_sender(settings), registry)
     handler = NotifyHandler(engine=engine, sender=mail_sender, routing=settings.routing())
@@ -89,6 +93,7 @@ def build_app(
         queue_prefix=settings.helpdesk_queue_prefix,
         handler=handler,
         bindings=BINDINGS,
+        prefetch=settings.notify_consumer_prefetch,
         max_attempts=settings.notify_consumer_max_attempts,
         backoff_seconds=settings.notify_consumer_backoff_seconds,
     )

@@ -34,6 +34,9 @@ class Settings(CommonSettings):
     notify_message_id_domain: str = "helpdesk.local"
     #: Run the consumer in the app (off for an API-only replica).
     notify_consumer_enabled: bool = True
+    #: Messages handled at once. Each holds two database connections (the consumer's transaction
+    #: and the ledger's), so the engine this service creates has room for twice as many.
+    notify_consumer_prefetch: int = Field(default=8, ge=1, le=64)
     #: Attempts per message before it is parked in the dead-letter queue, and the first back-off.
     notify_consumer_max_attempts: int = Field(default=5, ge=1)
     notify_consumer_backoff_seconds: float = Field(default=0.5, gt=0)
