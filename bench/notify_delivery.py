@@ -1,0 +1,264 @@
+"""`python -m bench.notify_delivery [--quick]`: notify's delivery rate and latency (issue 5).
+
+The whole path runs for real: tickets opened in the event store, the relay publishing them to
+RabbitMQ, notify's consumer and handler (ledger rows, ticket views, SMTP with aiosmtplib) and a
+local SMTP server (aiosmtpd) that notes when it accepted each mail. Two measurements:
+
+- steady: tickets opened at a fixed rate (50/s); the latency from each event's recording in the
+  store to the acceptance of its confirmation mail, p50/p99 (goal: p99 under 250 ms);
+- burst: many tickets opened at once; mails accepted per second until the last one.
+
+Everything happens in a throwaway database and under throwaway exchange and queue names.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import re
+import socket
+import statistics
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import aio_pika
+from aiosmtpd.controller import Controller
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from helpdesk_notify.adapters.smtp import SmtpSender
+from helpdesk_notify.application.handle_event import NotifyHandler
+from helpdesk_notify.domain.notifications import Routing
+from helpdesk_shared.db import create_engine
+from helpdesk_shared.events.ticket import (
+    Admissibility,
+    Channel,
+    PreQualification,
+    RequesterSnapshot,
+    TicketOpened,
+    TicketType,
+)
+from helpdesk_shared.eventstore.model import ExpectedVersion, LogPosition, NewEvent
+from helpdesk_shared.eventstore.store import EventStore
+from helpdesk_shared.messaging.consumer import Consumer
+from helpdesk_shared.messaging.topology import delete_topology
+from helpdesk_shared.migrations import upgrade_all
+from helpdesk_shared.relay.relay import Relay
+from helpdesk_shared.settings import CommonSettings
+from helpdesk_shared.testing.servers import create_database, drop_database, with_database
+
+CONSUMER = "notify"
+_TICKET_ID = re.compile(rb"Message-ID: <ticket-([0-9a-f-]{36})@", re.IGNORECASE)
+
+
+@dataclass
+class Acceptances:
+    """aiosmtpd handler: when each ticket's mail was accepted (wall clock, server thread)."""
+
+    at: dict[uuid.UUID, float] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        accepted = time.time()
+        found = _TICKET_ID.search(envelope.content)
+        if found:
+            with self.lock:
+                self.at[uuid.UUID(found.group(1).decode())] = accepted
+        return "250 accepted"
+
+    def count(self) -> int:
+        with self.lock:
+            return len(self.at)
+
+
+@dataclass(frozen=True)
+class Result:
+    name: str
+    mails: int
+    seconds: float
+    latencies_ms: list[float]
+
+    def line(self) -> str:
+        ordered = sorted(self.latencies_ms)
+        p50 = statistics.median(ordered)
+        p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+        rate = self.mails / self.seconds
+        return (
+            f"| {self.name} | {self.mails} | {rate:.1f} | {p50:.0f} | {p99:.0f} "
+            f"| {max(ordered):.0f} |"
+        )
+
+
+def opened(ticket_id: uuid.UUID, n: int) -> TicketOpened:
+    now = datetime.now(UTC)
+    return TicketOpened(
+        ticket_id=ticket_id,
+        occurred_at=now,
+        reference=f"INC-2026-{n:06d}",
+        type=TicketType.INCIDENT,
+        channel=Channel.WEB,
+        requester=RequesterSnapshot(login=f"u{n}", name=f"User {n}", email=f"u{n}@ac-paris.fr"),
+        subject="Poste de travail lent",
+        description="Le poste met plusieurs minutes à démarrer.",
+        pre_qualification=PreQualification(outcome=Admissibility.ADMISSIBLE),
+        received_at=now,
+    )
+
+
+async def open_ticket(store: EventStore, n: int) -> uuid.UUID:
+    ticket_id = uuid.uuid4()
+    event = NewEvent.from_domain(opened(ticket_id, n))
+    await store.append(f"ticket-{ticket_id}", ExpectedVersion.NO_STREAM, [event])
+    return ticket_id
+
+
+async def wait_for(acceptances: Acceptances, expected: int, within: float) -> None:
+    deadline = time.monotonic() + within
+    while acceptances.count() < expected:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{acceptances.count()} of {expected} mails after {within}s")
+        await asyncio.sleep(0.01)
+
+
+async def recorded_at(engine: AsyncEngine) -> dict[uuid.UUID, float]:
+    """Each ticket's opening time as stored (the event's recording)."""
+    events = await EventStore(engine).read_all(LogPosition.start(), 1_000_000)
+    return {uuid.UUID(e.stream_id[7:]): e.recorded_at.timestamp() for e in events}
+
+
+async def steady(store: EventStore, acceptances: Acceptances, rate: int, seconds: float) -> float:
+    """Open `rate` tickets a second for `seconds`; the time until the last mail was accepted."""
+    total = int(rate * seconds)
+    started = time.monotonic()
+    for n in range(total):
+        await asyncio.sleep(max(0.0, started + n / rate - time.monotonic()))
+        await open_ticket(store, n)
+    await wait_for(acceptances, total, within=120)
+    return time.monotonic() - started
+
+
+async def burst(store: EventStore, acceptances: Acceptances, count: int, offset: int) -> float:
+    """Open `count` tickets at once (16 writers); the time until the last mail was accepted."""
+    started = time.monotonic()
+    limit = asyncio.Semaphore(16)
+
+    async def one(n: int) -> None:
+        async with limit:
+            await open_ticket(store, offset + n)
+
+    await asyncio.gather(*(one(n) for n in range(count)))
+    await wait_for(acceptances, offset + count, within=300)
+    return time.monotonic() - started
+
+
+def latencies(
+    recorded: dict[uuid.UUID, float], acceptances: Acceptances, tickets: set[uuid.UUID]
+) -> list[float]:
+    return [(acceptances.at[t] - recorded[t]) * 1000 for t in tickets]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def run(database_url: str, amqp_url: str, rate: int, seconds: float, count: int) -> str:
+    run_id = uuid.uuid4().hex[:10]
+    admin_url = with_database(database_url, "postgres")
+    database = f"helpdesk_bench_notify_{run_id}"
+    url = with_database(database_url, database)
+    exchange, prefix = f"helpdesk.bench-notify-{run_id}", f"bench-notify-{run_id}"
+    await create_database(admin_url, database)
+    acceptances = Acceptances()
+    smtp = Controller(acceptances, hostname="127.0.0.1", port=free_port())
+    engine = create_engine(url, pool_size=10, application_name="bench-notify")
+    try:
+        await asyncio.to_thread(upgrade_all, url)
+        smtp.start()
+        sender = SmtpSender(host="127.0.0.1", port=smtp.port, sender="helpdesk@helpdesk.local")
+        handler = NotifyHandler(engine=engine, sender=sender, routing=Routing())
+        consumer = Consumer(
+            name=CONSUMER,
+            engine=engine,
+            amqp_url=amqp_url,
+            exchange=exchange,
+            queue_prefix=prefix,
+            handler=handler,
+            bindings=("ticket.#",),
+            prefetch=8,  # as the service: two connections per message in flight
+        )
+        relay = Relay(
+            engine=engine,
+            amqp_url=amqp_url,
+            exchange=exchange,
+            queue_prefix=prefix,
+            consumers=(CONSUMER,),
+        )
+        relay_task = asyncio.create_task(relay.run())
+        await consumer.start()
+        store = EventStore(engine)
+        try:
+            steady_seconds = await steady(store, acceptances, rate, seconds)
+            steady_tickets = set(acceptances.at)
+            burst_seconds = await burst(store, acceptances, count, len(steady_tickets))
+        finally:
+            await consumer.stop()
+            await relay.stop()
+            await asyncio.wait_for(relay_task, 30)
+        recorded = await recorded_at(engine)
+        burst_tickets = set(acceptances.at) - steady_tickets
+        results = [
+            Result(
+                f"steady, {rate} tickets/s",
+                len(steady_tickets),
+                steady_seconds,
+                latencies(recorded, acceptances, steady_tickets),
+            ),
+            Result(
+                f"burst of {count}",
+                len(burst_tickets),
+                burst_seconds,
+                latencies(recorded, acceptances, burst_tickets),
+            ),
+        ]
+    finally:
+        smtp.stop()
+        await engine.dispose()
+        await _remove_topology(amqp_url, exchange, prefix)
+        await drop_database(admin_url, database)
+    header = "| run | mails | mails/s | p50 ms | p99 ms | max ms |"
+    return "\n".join([header, "| --- " * 6 + "|", *(r.line() for r in results)])
+
+
+async def _remove_topology(amqp_url: str, exchange: str, prefix: str) -> None:
+    connection = await aio_pika.connect(amqp_url)
+    try:
+        channel = await connection.channel()
+        await delete_topology(channel, exchange=exchange, queue_prefix=prefix, consumers=[CONSUMER])
+        await channel.exchange_delete(exchange)
+        await channel.exchange_delete(f"{exchange}.dlx")
+    finally:
+        await connection.close()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    settings = CommonSettings()
+    parser = argparse.ArgumentParser(prog="python -m bench.notify_delivery", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="a few seconds (smoke run)")
+    parser.add_argument("--rate", type=int, default=50, help="tickets opened per second")
+    parser.add_argument("--database-url", default=settings.database_url)
+    parser.add_argument("--amqp-url", default=settings.amqp_url)
+    args = parser.parse_args(argv)
+    seconds, count = (2.0, 100) if args.quick else (20.0, 2000)
+    print(asyncio.run(run(args.database_url, args.amqp_url, args.rate, seconds, count)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
