@@ -11,11 +11,12 @@ from helpdesk_shared.events import registered_events
 from helpdesk_shared.events.schema import export_json_schemas, schema_file_name
 
 REQUIRED_KEYS = {"x-event-type", "x-schema-version", "x-routing-key"}
+CONTRACT_EVENTS = ["TicketOpened", "Escalated", "Routed", "Closed"]
 
 
 def test_every_registered_event_exports_a_schema(tmp_path: Path) -> None:
     events = registered_events()
-    assert {"TicketOpened", "Escalated", "Routed", "Closed"} <= set(events)
+    assert set(events) >= set(CONTRACT_EVENTS)
     written = export_json_schemas(tmp_path)
     assert sorted(p.name for p in written) == sorted(schema_file_name(e) for e in events.values())
     for path in written:
@@ -27,7 +28,7 @@ def test_every_registered_event_exports_a_schema(tmp_path: Path) -> None:
         assert schema["type"] == "object"
 
 
-@pytest.mark.parametrize("name", ["TicketOpened", "Escalated", "Routed", "Closed"])
+@pytest.mark.parametrize("name", CONTRACT_EVENTS)
 def test_a_schema_lists_the_fields_of_its_event(tmp_path: Path, name: str) -> None:
     event = registered_events()[name]
     [path] = [p for p in export_json_schemas(tmp_path) if p.name == schema_file_name(event)]
@@ -47,4 +48,5 @@ def test_the_command_line_regenerates_a_directory(tmp_path: Path) -> None:
     assert sorted(Path(line).name for line in out.splitlines()) == sorted(
         p.name for p in tmp_path.iterdir()
     )
-    assert len(list(tmp_path.iterdir())) == len(registered_events())
+    # The catalogue as a fresh interpreter sees it (tests may register events of their own here).
+    assert {p.name.partition(".v")[0] for p in tmp_path.iterdir()} >= set(CONTRACT_EVENTS)
