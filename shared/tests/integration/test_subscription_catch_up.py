@@ -223,3 +223,27 @@ async def test_stop_before_run_returns_at_once(store: EventStore) -> None:
     subscription = CatchUpSubscription(store, "stopped", Projection())
     await subscription.stop()
     await asyncio.wait_for(subscription.run(), PATIENCE_S)  # a TimeoutError fails the test
+
+
+async def test_an_event_committing_late_with_a_lower_position_is_not_skipped(
+    store: EventStore,
+) -> None:
+    projection = Projection()
+    subscription = CatchUpSubscription(store, "late", projection)
+    async with store.engine.connect() as slow:
+        transaction = await slow.begin()
+        late = NewEvent("Noted", {"n": 0})
+        await store.append(f"ticket-{uuid.uuid4()}", ExpectedVersion.NO_STREAM, [late], conn=slow)
+        await store.append(
+            f"ticket-{uuid.uuid4()}", ExpectedVersion.NO_STREAM, [NewEvent("Noted", {"n": 1})]
+        )
+        assert await subscription.catch_up() == 0  # event 1 waits for event 0's transaction
+        await transaction.commit()
+
+    async def both_handled() -> bool:
+        await subscription.catch_up()
+        return len(projection.calls) == 2
+
+    await _until(both_handled)
+    assert projection.calls == [0, 1]
+    assert await _projected(store) == [0, 1]
