@@ -1,0 +1,1 @@
+"""The relay publishing the event store to the exchange (`helpdesk-relay`)."""

@@ -20,6 +20,11 @@ class RelayMetrics:
             "Global position of the last event whose publication was confirmed.",
             registry=self.registry,
         )
+        self.lag_seconds = Gauge(
+            "helpdesk_relay_lag_seconds",
+            "Age of the last event confirmed when it was confirmed; 0 once caught up.",
+            registry=self.registry,
+        )
         self.active = Gauge(
             "helpdesk_relay_active",
             "1 while this relay holds the advisory lock and publishes, else 0.",

@@ -18,6 +18,7 @@ import logging
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import aio_pika
@@ -68,6 +69,7 @@ class _Batch:
     """A batch whose publishes are under way: where it ends and the publishes to confirm."""
 
     last: LogPosition
+    last_recorded_at: datetime
     publishes: Sequence[asyncio.Future[Any]]
 
     def cancel(self) -> None:
@@ -193,6 +195,7 @@ class Relay:
             if published:
                 delay = self._min_poll
                 continue
+            self.metrics.lag_seconds.set(0)
             await self._check_leadership()
             await self._sleep(delay)
             delay = min(delay * 2, self._max_poll)
@@ -214,7 +217,7 @@ class Relay:
             )
             for event in batch
         ]
-        return _Batch(batch[-1].log_position, publishes)
+        return _Batch(batch[-1].log_position, batch[-1].recorded_at, publishes)
 
     async def _settle(self, batch: _Batch) -> int:
         """Wait for every confirm of a batch (a nack raises DeliveryError), then checkpoint it."""
@@ -227,6 +230,8 @@ class Relay:
         self._position = batch.last
         self.metrics.published.inc(len(batch.publishes))
         self.metrics.last_position.set(batch.last.global_position)
+        age = (datetime.now(UTC) - batch.last_recorded_at).total_seconds()
+        self.metrics.lag_seconds.set(max(age, 0.0))
         return len(batch.publishes)
 
     async def _save_checkpoint(self, position: LogPosition) -> None:
