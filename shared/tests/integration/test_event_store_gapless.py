@@ -152,3 +152,10 @@ async def test_a_reader_following_concurrent_writers_sees_each_event_once(
     for event in reader.seen:
         per_stream.setdefault(event.stream_id, []).append(event.version)
     assert all(v == list(range(1, EVENTS_PER_WRITER + 1)) for v in per_stream.values())
+
+
+async def test_sessions_cannot_idle_in_a_transaction_for_long(empty_engine: AsyncEngine) -> None:
+    """A writer that stalls inside its transaction would hold back every reader of the log."""
+    async with empty_engine.connect() as conn:
+        setting = await conn.execute(text("SHOW idle_in_transaction_session_timeout"))
+        assert setting.scalar_one() not in ("0", "0ms")
