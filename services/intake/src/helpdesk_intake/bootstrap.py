@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 import helpdesk_intake
 from helpdesk_intake.entrypoints import calls, contracts, emails, requesters, requests
 from helpdesk_intake.entrypoints.common import BodySizeLimit
+from helpdesk_intake.entrypoints.metrics import IntakeMetrics
 from helpdesk_intake.settings import Settings
 from helpdesk_shared.db import create_engine
 from helpdesk_shared.eventstore.store import EventStore
@@ -59,6 +60,7 @@ def build_app(settings: Settings | None = None, engine: AsyncEngine | None = Non
     )
     app.state.engine = engine
     app.state.event_store = EventStore(engine)
+    app.state.intake_metrics = IntakeMetrics(app.state.metrics_registry)
     app.add_middleware(
         BodySizeLimit,
         default_limit=settings.intake_max_body_bytes,

@@ -12,7 +12,10 @@ async def test_health_readiness_and_metrics_need_no_token(intake_client: httpx.A
     ready = await intake_client.get("/readyz")
     assert ready.status_code == 200, ready.text
     assert ready.json()["checks"] == {"database": "ok", "broker": "ok"}
-    assert "http_requests_total" in (await intake_client.get("/metrics")).text
+    text = (await intake_client.get("/metrics")).text
+    assert "http_requests_total" in text
+    for counter in ("intake_tickets_opened", "intake_inbound_emails", "intake_calls_recorded"):
+        assert f"# TYPE {counter}_total counter" in text
 
 
 async def test_openapi_documents_the_intake_routes(intake_client: httpx.AsyncClient) -> None:

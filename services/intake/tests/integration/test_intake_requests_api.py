@@ -115,6 +115,12 @@ async def test_a_requester_opens_in_its_own_name_only(
     assert response.status_code == 201, response.text
     event = await opened_event(event_store, response.json()["ticket_id"])
     assert (event.requester.login, event.opened_by) == ("demo.beta", "demo.beta")
+    claims_a_contract = form(channel="web", requester={"organisation": "Entreprise Alpha"})
+    response = await intake_client.post(
+        "/v1/requests", json=claims_a_contract, headers=auth("demo.beta", "requester")
+    )
+    event = await opened_event(event_store, response.json()["ticket_id"])
+    assert event.requester.organisation == "Entreprise Bêta"  # only staff change it
     for_someone_else = form(channel="web", requester={"login": "demo.alpha"})
     refused = await intake_client.post(
         "/v1/requests", json=for_someone_else, headers=auth("demo.beta", "requester")

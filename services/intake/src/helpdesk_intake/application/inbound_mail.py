@@ -57,6 +57,8 @@ class MailHandled:
     reference: str | None = None
     detail: str | None = None
     duplicate: bool = False
+    #: The pre-qualification outcome of the ticket the message opened.
+    outcome: str | None = None
 
 
 @dataclass(frozen=True)
@@ -198,7 +200,13 @@ async def _open(
     )
     opened = await open_ticket(conn, ctx.store, command, ctx.timezone)
     return MailHandled(
-        mail_id, message.message_id, "opened", opened.ticket_id, opened.reference, detail
+        mail_id,
+        message.message_id,
+        "opened",
+        opened.ticket_id,
+        opened.reference,
+        detail,
+        outcome=opened.pre_qualification.outcome.value,
     )
 
 

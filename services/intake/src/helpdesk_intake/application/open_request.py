@@ -66,6 +66,13 @@ class OpenRequest:
     requester: RequesterDetails
     received_at: datetime
     opened_by: str
+    #: False when the requester opens for itself: it may correct its contact details, but not
+    #: the organisation the contract check relies on (staff verify that).
+    verified_by_staff: bool = True
+
+
+#: What only staff may change on an existing entry at a contact.
+STAFF_VERIFIED_FIELDS = frozenset({"organisation", "organisation_kind", "role"})
 
 
 @dataclass(frozen=True)
@@ -189,7 +196,10 @@ async def _create_unknown(conn: AsyncConnection, details: RequesterDetails) -> R
 async def _apply_corrections(
     conn: AsyncConnection, found: Requester, details: RequesterDetails, command: OpenRequest
 ) -> Requester:
-    updated = corrected(found, details.corrections())
+    corrections = details.corrections()
+    if not command.verified_by_staff:
+        corrections = {k: v for k, v in corrections.items() if k not in STAFF_VERIFIED_FIELDS}
+    updated = corrected(found, corrections)
     changes = changes_between(found, updated)
     if not changes:
         return found

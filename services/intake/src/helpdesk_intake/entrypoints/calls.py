@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 
 from helpdesk_intake.domain.calls import CallRejected, CallReport, event_uuid, record_call
 from helpdesk_intake.entrypoints.common import StaffPrincipal, Store, invalid, not_found
+from helpdesk_intake.entrypoints.metrics import Metrics
 from helpdesk_shared.auth import Principal, Role, require_roles
 from helpdesk_shared.events.intake import CallRecorded
 from helpdesk_shared.eventstore.model import (
@@ -36,7 +37,9 @@ Telephony = Annotated[
     summary="Record a call (the same call reported again is answered 200, not recorded twice)",
     responses={201: {"model": CallRecorded}, 200: {"model": CallRecorded}},
 )
-async def report_call(report: CallReport, principal: Telephony, store: Store) -> JSONResponse:
+async def report_call(
+    report: CallReport, principal: Telephony, store: Store, metrics: Metrics
+) -> JSONResponse:
     try:
         event = record_call(report, datetime.now(tz=UTC))
     except CallRejected as error:
@@ -56,6 +59,7 @@ async def report_call(report: CallReport, principal: Telephony, store: Store) ->
     if result.already_stored:
         stored = await store.read_stream(stream, 1, 1)
         return JSONResponse(stored[0].data, status_code=200)
+    metrics.calls.labels(event.outcome.value).inc()
     return JSONResponse(
         event.to_data(), status_code=201, headers={"Location": f"/v1/calls/{event.call_id}"}
     )

@@ -16,6 +16,7 @@ from helpdesk_intake.entrypoints.common import (
     Store,
     invalid,
 )
+from helpdesk_intake.entrypoints.metrics import Metrics
 from helpdesk_shared.auth import Principal, Role, require_roles
 
 PATH = "/v1/inbound-emails"
@@ -47,6 +48,7 @@ async def inbound_email(
     engine: Engine,
     store: Store,
     settings: IntakeSettings,
+    metrics: Metrics,
 ) -> JSONResponse:
     raw = await request.body()
     if not raw.strip():
@@ -59,6 +61,10 @@ async def inbound_email(
         actor=principal.sub,
     )
     handled = await receive_mail(ctx, raw)
+    if not handled.duplicate:
+        metrics.inbound_emails.labels(handled.disposition).inc()
+        if handled.disposition == "opened":
+            metrics.tickets_opened.labels("email", handled.outcome or "unknown").inc()
     status = 200 if handled.duplicate else _STATUS.get(handled.disposition, 200)
     return JSONResponse(_body(handled), status_code=status)
 
@@ -72,6 +78,7 @@ def _body(handled: MailHandled) -> dict[str, Any]:
         "reference": handled.reference,
         "detail": handled.detail,
         "duplicate": handled.duplicate,
+        "outcome": handled.outcome,
     }
 
 

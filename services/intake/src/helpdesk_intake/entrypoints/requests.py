@@ -17,6 +17,7 @@ from helpdesk_intake.application.open_request import (
 )
 from helpdesk_intake.domain.prequalification import AssistanceRequest
 from helpdesk_intake.entrypoints.common import Engine, IntakeSettings, Store, invalid
+from helpdesk_intake.entrypoints.metrics import Metrics
 from helpdesk_shared.auth import Principal, Role, require_roles
 from helpdesk_shared.events.ticket import Channel, Reason, TicketType
 from helpdesk_shared.http.idempotency import HEADER, IdempotencyGuard
@@ -85,6 +86,7 @@ async def submit_request(
     engine: Engine,
     store: Store,
     settings: IntakeSettings,
+    metrics: Metrics,
     idempotency_key: Annotated[str | None, Header(alias=HEADER)] = None,
 ) -> JSONResponse:
     command = _command(form, principal)
@@ -101,6 +103,7 @@ async def submit_request(
             raise invalid("requester", str(error)) from None
         body, location = opened.body(), f"/v1/tickets/{opened.ticket_id}"
         await guard.remember(201, body, location)
+    metrics.tickets_opened.labels(form.channel.value, body["outcome"]).inc()
     return _answer(201, body, location, False)
 
 
@@ -133,6 +136,7 @@ def _command(form: AssistanceForm, principal: Principal) -> OpenRequest:
         requester=_for_whom(form, principal),
         received_at=received_at,
         opened_by=principal.sub,
+        verified_by_staff=principal.is_staff,
     )
 
 

@@ -1,0 +1,40 @@
+"""Intake's own Prometheus counters (beside the HTTP ones every service has)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from prometheus_client import CollectorRegistry, Counter
+
+
+class IntakeMetrics:
+    """Counted after the transaction commits, never on an idempotent replay."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.tickets_opened = Counter(
+            "intake_tickets_opened_total",
+            "Tickets opened, by channel and pre-qualification outcome",
+            ["channel", "outcome"],
+            registry=registry,
+        )
+        self.inbound_emails = Counter(
+            "intake_inbound_emails_total",
+            "Inbound messages, by what became of them",
+            ["disposition"],
+            registry=registry,
+        )
+        self.calls = Counter(
+            "intake_calls_recorded_total",
+            "Calls recorded from telephony, answered or abandoned",
+            ["outcome"],
+            registry=registry,
+        )
+
+
+def _metrics(request: Request) -> IntakeMetrics:
+    metrics: IntakeMetrics = request.app.state.intake_metrics
+    return metrics
+
+
+Metrics = Annotated[IntakeMetrics, Depends(_metrics)]
