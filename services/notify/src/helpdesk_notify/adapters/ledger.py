@@ -103,9 +103,19 @@ async def record(conn: AsyncConnection, notifications: Sequence[Notification]) -
 
 
 async def lock(conn: AsyncConnection, notification: uuid.UUID) -> StoredNotification | None:
-    """The row, locked: a second worker on the same notification waits, then sees it sent."""
+    """The row, once this transaction holds the notification's lock: a second worker on the same
+    notification waits, then reads it sent.
+
+    An advisory lock rather than `FOR UPDATE`: it takes no transaction id, so the SMTP exchange
+    made while holding it does not hold back the readers of the event log (they read only below
+    the oldest running transaction id of the cluster).
+    """
+    await conn.execute(
+        text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+        {"key": f"notify:{notification}"},
+    )
     row = await conn.execute(
-        text(f"SELECT {_COLUMNS} FROM notify.notifications WHERE id = :id FOR UPDATE"),  # noqa: S608 - constant column list
+        text(f"SELECT {_COLUMNS} FROM notify.notifications WHERE id = :id"),  # noqa: S608 - constant column list
         {"id": notification},
     )
     found = row.mappings().one_or_none()

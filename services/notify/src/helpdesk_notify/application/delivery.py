@@ -1,6 +1,6 @@
 """Sending what the ledger holds, each (event, recipient) at most once in effect.
 
-Each notification is sent inside its own short transaction that holds the row's lock: a second
+Each notification is sent inside its own short transaction that holds its (advisory) lock: a second
 worker on the same notification (a redelivery to another replica) waits for it and then finds it
 sent. The row is marked sent in the same transaction right after the server accepts the mail; if
 the process dies between the two, the lock is released, the row is still pending and the mail is
