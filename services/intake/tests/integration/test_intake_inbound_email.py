@@ -205,3 +205,13 @@ async def test_a_reply_to_a_notification_threads_through_its_message_id(
         "reply",
         ticket["ticket_id"],
     )
+
+
+async def test_a_mail_s_display_name_does_not_rewrite_the_directory(
+    intake_client: httpx.AsyncClient, auth: Any, event_store: EventStore
+) -> None:
+    body = await opened(intake_client, auth, mail("Quelqu'un d'autre <alice.martin@alpha.example>"))
+    events = await event_store.read_stream(f"ticket-{body['ticket_id']}")
+    event = events[0].to_domain()
+    assert isinstance(event, TicketOpened)
+    assert (event.requester.login, event.requester.name) == ("demo.alpha", "Alice Martin")

@@ -197,6 +197,8 @@ async def _open(
         requester=RequesterDetails(email=message.from_address, name=message.from_name or None),
         received_at=datetime.now(tz=UTC),
         opened_by=ctx.actor,
+        verified_by_staff=False,
+        corrects_directory=False,
     )
     opened = await open_ticket(conn, ctx.store, command, ctx.timezone)
     return MailHandled(

@@ -69,6 +69,8 @@ class OpenRequest:
     #: False when the requester opens for itself: it may correct its contact details, but not
     #: the organisation the contract check relies on (staff verify that).
     verified_by_staff: bool = True
+    #: False for e-mail: a From header's display name is no correction of the directory.
+    corrects_directory: bool = True
 
 
 #: What only staff may change on an existing entry at a contact.
@@ -196,6 +198,8 @@ async def _create_unknown(conn: AsyncConnection, details: RequesterDetails) -> R
 async def _apply_corrections(
     conn: AsyncConnection, found: Requester, details: RequesterDetails, command: OpenRequest
 ) -> Requester:
+    if not command.corrects_directory:
+        return found
     corrections = details.corrections()
     if not command.verified_by_staff:
         corrections = {k: v for k, v in corrections.items() if k not in STAFF_VERIFIED_FIELDS}
