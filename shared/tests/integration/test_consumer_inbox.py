@@ -26,7 +26,11 @@ from helpdesk_shared.messaging.testkit import (
     publish_events,
     synthetic_event,
 )
-from helpdesk_shared.messaging.topology import dead_letter_queue_name, delete_topology
+from helpdesk_shared.messaging.topology import (
+    dead_letter_queue_name,
+    declare_consumer_queues,
+    delete_topology,
+)
 from helpdesk_shared.settings import CommonSettings
 
 
@@ -282,3 +286,21 @@ async def dead_letters_when(world: ConsumerWorld, count: int) -> list[object]:
         parked, what=f"{count} dead letters in {dead_letter_queue_name(world.prefix, world.name)}"
     )
     return letters
+
+
+async def test_events_outside_the_consumer_bindings_are_ignored(world: ConsumerWorld) -> None:
+    # The relay binds every consumer queue with `#`; this consumer only wants tickets.
+    await declare_consumer_queues(
+        world.channel, exchange=world.exchange, queue_prefix=world.prefix, consumer=world.name
+    )
+    calls: list[ReceivedEvent] = []
+    consumer = await world.start(world.recorder(calls), bindings=("ticket.#",))
+    unwanted, wanted = synthetic_event(), synthetic_event()
+
+    await world.publish(unwanted, routing_key="call.recorded")
+    await world.publish(wanted, routing_key="ticket.escalated")
+
+    await eventually(lambda: consumer.handled == 1, what="the ticket event handled")
+    await eventually(lambda: consumer.ignored == 1, what="the call event ignored")
+    assert [c.event_id for c in calls] == [wanted.event_id]
+    assert consumer.dead_lettered == 0

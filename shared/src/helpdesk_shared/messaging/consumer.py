@@ -40,6 +40,7 @@ from helpdesk_shared.messaging.topology import (
     dead_letter_exchange_name,
     dead_letter_queue_name,
     declare_consumer_queues,
+    topic_matches,
 )
 
 EventHandler = Callable[[ReceivedEvent, AsyncConnection], Awaitable[None]]
@@ -101,10 +102,12 @@ class Consumer:
         self._consumer_tag: str | None = None
         self._in_flight: set[asyncio.Task[Any]] = set()
         self._stream_locks: dict[str, _StreamLock] = {}
-        #: Counters for tests and metrics: handled (committed), skipped (inbox), dead-lettered.
+        #: Counters for tests and metrics: handled (committed), duplicates (skipped thanks to the
+        #: inbox), dead-lettered, ignored (not matching `bindings`).
         self.handled = 0
         self.duplicates = 0
         self.dead_lettered = 0
+        self.ignored = 0
 
     async def start(self) -> None:
         """Declare the queue and its DLQ (same arguments as the relay's), then consume."""
@@ -157,6 +160,10 @@ class Consumer:
                 self._in_flight.discard(task)
 
     async def _process(self, message: AbstractIncomingMessage) -> None:
+        if not self._wanted(message):
+            self.ignored += 1
+            await message.ack()
+            return
         try:
             event = from_amqp_message(message)
         except InvalidEventMessage as poison:
@@ -169,6 +176,19 @@ class Consumer:
                 await self._handle_with_retries(message, event)
         finally:
             correlation_id.reset(token)
+
+    def _wanted(self, message: AbstractIncomingMessage) -> bool:
+        """Whether a message from the exchange matches this consumer's own bindings.
+
+        The relay binds every consumer's queue with `#` (it declares the topology before any
+        publish and cannot know each service's interests), so a queue also receives events its
+        consumer did not bind: those are acknowledged and ignored here. Messages that did not come
+        through the exchange (replays from the dead-letter queue) are always wanted.
+        """
+        if message.exchange != self._exchange:
+            return True
+        key = message.routing_key or ""
+        return any(topic_matches(binding, key) for binding in self._bindings)
 
     async def _handle_with_retries(
         self, message: AbstractIncomingMessage, event: ReceivedEvent

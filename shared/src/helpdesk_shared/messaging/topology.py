@@ -110,3 +110,19 @@ async def delete_topology(
             await channel.queue_delete(name)
     await channel.exchange_delete(dead_letter_exchange_name(exchange))
     await channel.exchange_delete(exchange)
+
+
+def topic_matches(binding: str, routing_key: str) -> bool:
+    """Whether a topic binding (`*` one word, `#` zero or more words) matches a routing key."""
+    return _match_words(binding.split("."), routing_key.split("."))
+
+
+def _match_words(pattern: list[str], words: list[str]) -> bool:
+    if not pattern:
+        return not words
+    head, rest = pattern[0], pattern[1:]
+    if head == "#":
+        return any(_match_words(rest, words[i:]) for i in range(len(words) + 1))
+    if not words:
+        return False
+    return head in ("*", words[0]) and _match_words(rest, words[1:])
