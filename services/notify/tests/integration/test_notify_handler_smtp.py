@@ -27,6 +27,8 @@ from helpdesk_shared.events.ticket import (
     TicketOpened,
     TicketType,
 )
+from helpdesk_shared.eventstore.model import ExpectedVersion, NewEvent
+from helpdesk_shared.eventstore.store import EventStore
 from helpdesk_shared.messaging.envelope import ReceivedEvent
 
 NOW = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
@@ -206,3 +208,22 @@ async def test_an_invalid_group_mailbox_is_recorded_as_failed_not_a_crash(
         ("handover", "serveurs at ac-paris", False)
     ]
     assert len(smtp_server.envelopes) == 1
+
+
+async def test_a_ticket_opened_before_notify_listened_still_gets_its_closure_mail(
+    engine: AsyncEngine, smtp_server: Any
+) -> None:
+    ticket_id = uuid.uuid4()
+    address = f"ines.{ticket_id.hex[:8]}@ac-paris.fr"
+    first = opened(ticket_id, address)
+    store = EventStore(engine)
+    await store.append(
+        first.stream_id,
+        ExpectedVersion.NO_STREAM,
+        [NewEvent(first.type, first.data, event_id=first.event_id)],
+    )
+    await handle(handler_for(engine, smtp_server.port), engine, closed(ticket_id, version=2))
+
+    (mail,) = smtp_server.messages(to=address)
+    assert mail["Subject"].startswith("[INC-2026-000042] Clôture de votre ticket")
+    assert [r.template for r in await rows(engine, ticket_id=ticket_id)] == ["closed"]

@@ -17,8 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from helpdesk_notify.adapters import ledger, ticket_views
 from helpdesk_notify.application.delivery import MailSender, deliver
 from helpdesk_notify.domain.notifications import Routing, plan
-from helpdesk_notify.domain.tickets import evolve
+from helpdesk_notify.domain.tickets import TicketView, evolve
 from helpdesk_shared.events.ticket import TicketEvent
+from helpdesk_shared.eventstore.store import EventStore
 from helpdesk_shared.messaging.envelope import ReceivedEvent
 
 log = logging.getLogger(__name__)
@@ -45,12 +46,27 @@ class NotifyHandler:
             return []
         async with self._engine.begin() as own:
             before = await ticket_views.load_for_update(own, domain_event.ticket_id)
+            rebuilt = before is None and event.version > 1
+            if rebuilt:
+                before = await self._rebuild(own, event)
             after = evolve(before, domain_event, event.event_id)
             if after is None:
-                log.info("no view of ticket %s yet: %s ignored", domain_event.ticket_id, event.type)
+                log.info("no view of ticket %s: %s ignored", domain_event.ticket_id, event.type)
                 return []
-            if after != before:
+            if rebuilt or after != before:
                 await ticket_views.save(own, after)
             notifications = plan(domain_event, event.event_id, after, self._routing)
             await ledger.record(own, notifications)
         return [ledger.notification_id(n.event_id, n.recipient) for n in notifications if n.mail]
+
+    async def _rebuild(self, conn: AsyncConnection, event: ReceivedEvent) -> TicketView | None:
+        """The view from the ticket's earlier events in the store, when notify missed them (it
+        started after the ticket opened, or lost its view): later mails still find the requester.
+        Nothing is sent about those past events."""
+        store = EventStore(self._engine)
+        past = await store.read_stream(event.stream_id, to_version=event.version - 1, conn=conn)
+        view: TicketView | None = None
+        for recorded in past:
+            view = evolve(view, recorded.to_domain(), recorded.event_id)
+        log.info("view of %s rebuilt from %d stored events", event.stream_id, len(past))
+        return view
