@@ -146,6 +146,12 @@ async def test_notifications_by_ticket_recipient_and_status_for_each_role(
     seen = (await client.get("/v1/notifications", headers=agent)).json()["items"]
     assert {i["ticket_id"] for i in seen} == {str(mine)}
 
+    detail = await client.get(f"/v1/notifications/{own[0]['id']}", headers=requester)
+    assert detail.status_code == 200
+    assert "Accès au partage réseau" in detail.json()["body_text"]
+    hidden = await client.get(f"/v1/notifications/{handover['id']}", headers=requester)
+    assert hidden.status_code == 404
+
     failed = await client.get(
         "/v1/notifications", params={"status": "failed", "ticket_id": str(mine)}, headers=manager
     )

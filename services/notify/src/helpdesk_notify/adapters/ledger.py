@@ -148,6 +148,7 @@ async def mark_failed(
 async def search(
     conn: AsyncConnection,
     *,
+    notification: uuid.UUID | None = None,
     ticket_id: uuid.UUID | None = None,
     recipient: str | None = None,
     status: str | None = None,
@@ -163,6 +164,9 @@ async def search(
     """
     clauses = ["true"]
     params: dict[str, Any] = {"limit": limit, "offset": offset}
+    if notification is not None:
+        clauses.append("n.id = :id")
+        params["id"] = notification
     if ticket_id is not None:
         clauses.append("n.ticket_id = :ticket_id")
         params["ticket_id"] = ticket_id

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
@@ -12,7 +13,7 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from helpdesk_notify.adapters import ledger
-from helpdesk_shared.auth import CurrentPrincipal, Role
+from helpdesk_shared.auth import CurrentPrincipal, Principal, Role
 from helpdesk_shared.http.problems import Problem
 
 router = APIRouter(prefix="/v1/notifications", tags=["notifications"])
@@ -66,11 +67,36 @@ class NotificationOut(BaseModel):
         )
 
 
+class NotificationDetail(NotificationOut):
+    """A notification with the mail's bodies, as sent."""
+
+    body_text: str | None
+    body_html: str | None
+
+
 class NotificationPage(BaseModel):
     items: list[NotificationOut]
     count: int
     limit: int
     offset: int
+
+
+@dataclass(frozen=True)
+class _Scope:
+    """What the caller may see: everything, its groups' tickets, or its own mails."""
+
+    requester_login: str | None = None
+    groups: list[str] | None = None
+
+
+def _scope(principal: Principal) -> _Scope:
+    if principal.sees_everything:
+        return _Scope()
+    if principal.has(Role.AGENT):
+        return _Scope(groups=sorted(principal.groups))
+    if principal.has(Role.REQUESTER):
+        return _Scope(requester_login=principal.sub)
+    raise Problem(403, "Accès refusé", "This needs a requester, agent or manager role.")
 
 
 @router.get("", summary="Notifications, filtered by ticket, recipient and status")
@@ -84,17 +110,8 @@ async def list_notifications(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> NotificationPage:
     """Managers see every notification; agents those of their groups' tickets; a requester
-    only the mails sent to it about its own tickets."""
-    requester_login: str | None = None
-    groups: list[str] | None = None
-    if principal.sees_everything:
-        pass
-    elif principal.has(Role.AGENT):
-        groups = sorted(principal.groups)
-    elif principal.has(Role.REQUESTER):
-        requester_login = principal.sub
-    else:
-        raise Problem(403, "Accès refusé", "This needs a requester, agent or manager role.")
+    only the mails sent to it about its own tickets. Newest first."""
+    scope = _scope(principal)
     engine: AsyncEngine = request.app.state.engine
     async with engine.connect() as conn:
         rows = await ledger.search(
@@ -102,10 +119,33 @@ async def list_notifications(
             ticket_id=ticket_id,
             recipient=recipient,
             status=status.value if status else None,
-            requester_login=requester_login,
-            groups=groups,
+            requester_login=scope.requester_login,
+            groups=scope.groups,
             limit=limit,
             offset=offset,
         )
     items = [NotificationOut.of(row) for row in rows]
     return NotificationPage(items=items, count=len(items), limit=limit, offset=offset)
+
+
+@router.get("/{notification_id}", summary="One notification with the mail as sent")
+async def get_notification(
+    request: Request, principal: CurrentPrincipal, notification_id: uuid.UUID
+) -> NotificationDetail:
+    """404 as well when the caller may not see it (its existence is not disclosed)."""
+    scope = _scope(principal)
+    engine: AsyncEngine = request.app.state.engine
+    async with engine.connect() as conn:
+        rows = await ledger.search(
+            conn,
+            notification=notification_id,
+            requester_login=scope.requester_login,
+            groups=scope.groups,
+            limit=1,
+        )
+    if not rows:
+        raise Problem(404, "Notification introuvable", f"No notification {notification_id}.")
+    row = rows[0]
+    return NotificationDetail(
+        **NotificationOut.of(row).model_dump(), body_text=row.body_text, body_html=row.body_html
+    )
