@@ -22,6 +22,7 @@ from deploy.local.stack import (
     AlreadyRunning,
     Stack,
     StackError,
+    http_ok,
     parse_ports,
     recorded,
     start_stack,
@@ -85,6 +86,8 @@ def status() -> int:
     for launched, alive in found:
         where = f" {launched.url}" if launched.url else ""
         state = "running" if alive else "DEAD"
+        if alive and launched.ready_url is not None and not http_ok(launched.ready_url):
+            state = "running, NOT READY"
         print(f"{launched.name:<13} pid {launched.pid:<7} {state}{where}  log {launched.log}")
     return 0 if all(alive for _, alive in found) else 1
 

@@ -41,6 +41,7 @@ __all__ = [
     "Stack",
     "StackError",
     "free_ports",
+    "http_ok",
     "module_available",
     "parse_ports",
     "recorded",
@@ -280,13 +281,14 @@ def _wait_until_ready(stack: Stack, timeout: float) -> None:
 
 def _is_ready(stack: Stack, launched: Launched) -> bool:
     if launched.ready_url is not None:
-        return _http_ok(launched.ready_url)
+        return http_ok(launched.ready_url)
     if launched.name == "smtp-catcher" and stack.smtp is not None:
         return port_open(*stack.smtp)
     return True
 
 
-def _http_ok(url: str) -> bool:
+def http_ok(url: str) -> bool:
+    """True when `url` answers 200 (a readiness probe)."""
     try:
         with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - local http URL
             return bool(response.status == 200)
