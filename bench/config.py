@@ -40,7 +40,7 @@ FULL = Sizes(
     batches=(1, 10, 100),
     read_events=100_000,
     read_page=1000,
-    read_max_seconds=10.0,
+    read_max_seconds=6.0,
     publish_events=5_000,
     publish_batch=500,
 )

@@ -1,15 +1,17 @@
 """Publish rates with publisher confirms: the relay against a plain aio-pika batched publish.
 
-Both publish the same CloudEvents messages of the same stored events to the same topology (the
-exchange, each consumer's quorum queue bound with `#`, and its dead-letter queue), in batches of
-the same size whose confirms are awaited together. The plain publisher's messages are built before
-its clock starts; the relay reads the events, builds the messages and advances its checkpoint in
-PostgreSQL after each confirmed batch, all inside its timing.
+Both publish the same stored events to the same topology (the exchange, each consumer's quorum
+queue bound with `#`, and its dead-letter queue), persistent, in batches of the same size whose
+confirms are awaited together, each building its messages inside its timing. The plain publisher
+holds the events in memory and dumps a CloudEvents-shaped dict with `json`; the relay reads the
+events from the store, builds its messages with the CloudEvents SDK and advances its checkpoint in
+PostgreSQL after each confirmed batch.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Sequence
 
@@ -21,7 +23,6 @@ from bench.timing import Rate, timed
 from helpdesk_shared.events.base import routing_key_for
 from helpdesk_shared.eventstore.model import LogPosition, RecordedEvent
 from helpdesk_shared.eventstore.store import EventStore
-from helpdesk_shared.messaging.envelope import to_cloudevent_message
 from helpdesk_shared.messaging.topology import (
     CONSUMERS,
     declare_topology,
@@ -31,6 +32,11 @@ from helpdesk_shared.messaging.topology import (
 from helpdesk_shared.relay.relay import Relay
 
 SOURCE = "helpdesk-bench"
+END_OF_LOG = """SELECT tx_id::text::bigint AS tx_id, global_position FROM eventstore.events
+    ORDER BY events.tx_id DESC, events.global_position DESC LIMIT 1"""
+MOVE_CHECKPOINT = """INSERT INTO infra.checkpoints (name, tx_id, global_position)
+    VALUES ($1, $2, $3)
+    ON CONFLICT (name) DO UPDATE SET tx_id = $2, global_position = $3"""
 HIDDEN_EVENTS = """SELECT EXISTS (SELECT 1 FROM eventstore.events
     WHERE tx_id >= pg_snapshot_xmin(pg_current_snapshot()))"""
 PUBLISH_TIMEOUT = 30.0
@@ -44,6 +50,27 @@ async def read_after(engine: AsyncEngine, after: LogPosition | None) -> list[Rec
         events.extend(batch)
         after = batch[-1].log_position
     return events
+
+
+async def end_of_log(dsn: str) -> LogPosition:
+    """The position of the last stored event (call once every event is readable)."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        row = await conn.fetchrow(END_OF_LOG)
+    finally:
+        await conn.close()
+    return (
+        LogPosition(int(row["tx_id"]), int(row["global_position"])) if row else LogPosition.start()
+    )
+
+
+async def move_checkpoint(dsn: str, name: str, position: LogPosition) -> None:
+    """Make a relay start at `position`, as one that has followed the log so far would."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(MOVE_CHECKPOINT, name, position.tx_id, position.global_position)
+    finally:
+        await conn.close()
 
 
 async def wait_readable(dsn: str, patience: float = 120.0) -> None:
@@ -64,27 +91,51 @@ async def wait_readable(dsn: str, patience: float = 120.0) -> None:
         await conn.close()
 
 
+def plain_message(event: RecordedEvent) -> aio_pika.Message:
+    """What a plain publisher sends: the same CloudEvents attributes, dumped with `json`."""
+    envelope = {
+        "specversion": "1.0",
+        "id": str(event.event_id),
+        "type": event.type,
+        "source": SOURCE,
+        "subject": event.stream_id,
+        "time": event.recorded_at.isoformat(),
+        "datacontenttype": "application/json",
+        "streamversion": event.version,
+        "globalposition": event.global_position,
+        "schemaversion": event.schema_version,
+        "data": event.data,
+    }
+    return aio_pika.Message(
+        body=json.dumps(envelope).encode(),
+        content_type="application/cloudevents+json",
+        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+        message_id=str(event.event_id),
+    )
+
+
 async def publish_plain(
     amqp_url: str, exchange: str, queue_prefix: str, events: Sequence[RecordedEvent], batch: int
 ) -> Rate:
-    """Publish prebuilt messages in batches, awaiting each batch's confirms together."""
-    messages = [
-        (to_cloudevent_message(e, SOURCE), routing_key_for(e.category, e.type)) for e in events
-    ]
+    """Build and publish the messages in batches, awaiting each batch's confirms together."""
     connection = await aio_pika.connect(amqp_url)
     try:
         channel = await connection.channel(publisher_confirms=True)
         topic = await declare_topology(channel, exchange=exchange, queue_prefix=queue_prefix)
 
         async def work() -> int:
-            for start in range(0, len(messages), batch):
+            for start in range(0, len(events), batch):
                 await asyncio.gather(
                     *(
-                        topic.publish(message, key, timeout=PUBLISH_TIMEOUT)
-                        for message, key in messages[start : start + batch]
+                        topic.publish(
+                            plain_message(event),
+                            routing_key_for(event.category, event.type),
+                            timeout=PUBLISH_TIMEOUT,
+                        )
+                        for event in events[start : start + batch]
                     )
                 )
-            return len(messages)
+            return len(events)
 
         return await timed(work)
     finally:

@@ -70,11 +70,18 @@ def _times(value: float | None) -> str:
     return "—" if value is None else f"{value:.2f}x"
 
 
+def _cpu(row: Row) -> str:
+    """Client CPU per event in microseconds: ours / plain (/ peer)."""
+    rates = [row.ours, row.plain] + ([row.peer] if row.peer else [])
+    return " / ".join(f"{rate.cpu_per_event * 1e6:.0f}" for rate in rates)
+
+
 def table(rows: list[Row]) -> str:
     lines = [
         "| Measurement | Helpdesk (events/s) | Plain limit (events/s) | vs plain "
-        "| Peer: eventsourcing (events/s) | vs peer | Goal | Met |",
-        "|---|---:|---:|---:|---:|---:|---|---|",
+        "| Peer: eventsourcing (events/s) | vs peer | Goal | Met "
+        "| Client CPU µs/event (ours / plain / peer) |",
+        "|---|---:|---:|---:|---:|---:|---|---|---:|",
     ]
     for row in rows:
         goals = row.goals()
@@ -82,7 +89,8 @@ def table(rows: list[Row]) -> str:
         met_text = "; ".join("yes" if ok else "**NO**" for _, ok in goals) or "—"
         lines.append(
             f"| {row.label} | {_rate(row.ours)} | {_rate(row.plain)} | {_times(row.plain_ratio)} "
-            f"| {_rate(row.peer)} | {_times(row.peer_ratio)} | {goal_text} | {met_text} |"
+            f"| {_rate(row.peer)} | {_times(row.peer_ratio)} | {goal_text} | {met_text} "
+            f"| {_cpu(row)} |"
         )
     return "\n".join(lines)
 

@@ -25,7 +25,6 @@ from bench.config import FULL, QUICK, Sizes
 from bench.report import Machine, Row, host_facts, render, write
 from bench.timing import Rate, best
 from helpdesk_shared.db import asyncpg_dsn, create_engine
-from helpdesk_shared.eventstore.model import LogPosition
 from helpdesk_shared.eventstore.store import EventStore
 from helpdesk_shared.migrations import upgrade_all
 from helpdesk_shared.settings import CommonSettings
@@ -130,8 +129,9 @@ async def measure_reads(target: Target, sizes: Sizes) -> Row:
 async def measure_publishes(target: Target, sizes: Sizes, notes: list[str]) -> Row:
     """Rounds of: append `publish_events` events, publish them plainly, then by the relay.
 
-    Runs first, on an empty store. The relay connects and declares the topology before any clock
-    starts; the queues are purged after each publish.
+    Runs last, at the tail of the log the other measurements left (as a relay in production
+    follows a long log): the relay's checkpoint is first moved to the end of the log. It connects
+    and declares the topology before any clock starts; the queues are purged after each publish.
     """
     engine = create_engine(target.database_url, pool_size=2)
     relay = publish.make_relay(
@@ -139,8 +139,10 @@ async def measure_publishes(target: Target, sizes: Sizes, notes: list[str]) -> R
     )
     ours: list[Rate] = []
     plain: list[Rate] = []
-    after: LogPosition | None = None
     try:
+        await publish.wait_readable(target.dsn)
+        after = await publish.end_of_log(target.dsn)
+        await publish.move_checkpoint(target.dsn, relay.checkpoint_name, after)
         await relay.publish_pending()  # connect and declare, nothing to publish yet
         for _ in range(sizes.rounds):
             await appends.fill_store(EventStore(engine), sizes.publish_events)
@@ -217,9 +219,9 @@ async def run_bench(database_url: str, amqp_url: str, sizes: Sizes, mode: str) -
         await asyncio.to_thread(upgrade_all, target.database_url)
         await appends.create_plain_table(target.dsn)
         await asyncio.to_thread(peer.create_peer_schema, target.dsn)
-        relay_row = await measure_publishes(target, sizes, notes)
         rows = await measure_appends(target, sizes)
-        rows += [await measure_reads(target, sizes), relay_row]
+        rows.append(await measure_reads(target, sizes))
+        rows.append(await measure_publishes(target, sizes, notes))
         machine = await describe_machine(target)
         notes.append(f"load average at the end {_load()}")
     finally:

@@ -61,7 +61,7 @@ def test_quick_bench_reports_every_row(
         rows = [line for line in table if line.startswith(expected)]
         assert len(rows) == 1, f"missing row {expected}"
         cells = [cell.strip() for cell in rows[0].strip("|").split("|")]
-        assert len(cells) == 8
+        assert len(cells) == 9
         ours, plain, versus_plain = cells[1], cells[2], cells[3]
         assert ours.replace(",", "").isdigit(), rows[0]
         assert plain.replace(",", "").isdigit(), rows[0]
