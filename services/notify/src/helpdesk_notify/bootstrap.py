@@ -7,6 +7,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 import aio_pika
 from fastapi import FastAPI
@@ -23,7 +24,7 @@ from helpdesk_notify.domain.mail import Mail
 from helpdesk_notify.entrypoints import notifications
 from helpdesk_notify.settings import Settings
 from helpdesk_shared.db import create_engine
-from helpdesk_shared.http.app import create_app
+from helpdesk_shared.http.app import Lifespan, ReadinessCheck, create_app
 from helpdesk_shared.messaging.consumer import Consumer
 from helpdesk_shared.messaging.dead_letters import dead_letter_router
 
@@ -66,6 +67,17 @@ class CountingSender:
         return reply
 
 
+@dataclass(frozen=True)
+class _Parts:
+    """What the app's lifespan and readiness checks share."""
+
+    settings: Settings
+    engine: AsyncEngine
+    owns_engine: bool
+    sender: MailSender
+    consumer: Consumer
+
+
 def build_app(
     settings: Settings | None = None,
     engine: AsyncEngine | None = None,
@@ -76,58 +88,8 @@ def build_app(
     Tests pass their own settings, engine (theirs to dispose of) and sender.
     """
     settings = settings or Settings()
-    owned = engine is None
-    engine = engine or create_engine(
-        settings.database_url,
-        pool_size=2 * settings.notify_consumer_prefetch + 2,
-        application_name="helpdesk-notify",
-    )
     registry = CollectorRegistry()
-    mail_sender = CountingSender(sender or smtp_sender(settings), registry)
-    handler = NotifyHandler(engine=engine, sender=mail_sender, routing=settings.routing())
-    consumer = Consumer(
-        name=CONSUMER_NAME,
-        engine=engine,
-        amqp_url=settings.amqp_url,
-        exchange=settings.helpdesk_exchange,
-        queue_prefix=settings.helpdesk_queue_prefix,
-        handler=handler,
-        bindings=BINDINGS,
-        prefetch=settings.notify_consumer_prefetch,
-        max_attempts=settings.notify_consumer_max_attempts,
-        backoff_seconds=settings.notify_consumer_backoff_seconds,
-    )
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        tasks: list[asyncio.Task[None]] = []
-        if settings.notify_consumer_enabled:
-            tasks.append(asyncio.create_task(_start_when_broker_answers(consumer)))
-        if settings.notify_digest_hour is not None:
-            daily = run_daily(engine, mail_sender, settings.routing(), settings.notify_digest_hour)
-            tasks.append(asyncio.create_task(daily))
-        try:
-            yield
-        finally:
-            for task in tasks:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-            await consumer.stop()
-            if owned:
-                await engine.dispose()
-
-    async def database() -> None:
-        async with engine.connect() as conn:
-            await conn.execute(text("SELECT 1 FROM notify.notifications LIMIT 1"))
-
-    async def broker() -> None:
-        if settings.notify_consumer_enabled:
-            await consumer.ready()
-            return
-        connection = await aio_pika.connect(settings.amqp_url, timeout=3)
-        await connection.close()
-
+    parts = _wire(settings, engine, CountingSender(sender or smtp_sender(settings), registry))
     app = create_app(
         service="notify",
         version=VERSION,
@@ -140,14 +102,79 @@ def build_app(
                 consumers=(CONSUMER_NAME,),
             ),
         ],
-        readiness_checks={"database": database, "broker": broker},
-        lifespan=lifespan,
+        readiness_checks=_readiness_checks(parts),
+        lifespan=_lifespan(parts),
         registry=registry,
         description=helpdesk_notify.__doc__ or "",
     )
-    app.state.engine = engine
-    app.state.consumer = consumer
+    app.state.engine = parts.engine
+    app.state.consumer = parts.consumer
     return app
+
+
+def _wire(settings: Settings, engine: AsyncEngine | None, sender: MailSender) -> _Parts:
+    owns_engine = engine is None
+    engine = engine or create_engine(
+        settings.database_url,
+        pool_size=2 * settings.notify_consumer_prefetch + 2,
+        application_name="helpdesk-notify",
+    )
+    handler = NotifyHandler(engine=engine, sender=sender, routing=settings.routing())
+    consumer = Consumer(
+        name=CONSUMER_NAME,
+        engine=engine,
+        amqp_url=settings.amqp_url,
+        exchange=settings.helpdesk_exchange,
+        queue_prefix=settings.helpdesk_queue_prefix,
+        handler=handler,
+        bindings=BINDINGS,
+        prefetch=settings.notify_consumer_prefetch,
+        max_attempts=settings.notify_consumer_max_attempts,
+        backoff_seconds=settings.notify_consumer_backoff_seconds,
+    )
+    return _Parts(settings, engine, owns_engine, sender, consumer)
+
+
+def _lifespan(parts: _Parts) -> Lifespan:
+    settings = parts.settings
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        tasks: list[asyncio.Task[None]] = []
+        if settings.notify_consumer_enabled:
+            tasks.append(asyncio.create_task(_start_when_broker_answers(parts.consumer)))
+        if settings.notify_digest_hour is not None:
+            routing, hour = settings.routing(), settings.notify_digest_hour
+            tasks.append(asyncio.create_task(run_daily(parts.engine, parts.sender, routing, hour)))
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await parts.consumer.stop()
+            if parts.owns_engine:
+                await parts.engine.dispose()
+
+    return lifespan
+
+
+def _readiness_checks(parts: _Parts) -> dict[str, ReadinessCheck]:
+    """The database (notify's tables) and the broker (the consumer's own connection)."""
+
+    async def database() -> None:
+        async with parts.engine.connect() as conn:
+            await conn.execute(text("SELECT 1 FROM notify.notifications LIMIT 1"))
+
+    async def broker() -> None:
+        if parts.settings.notify_consumer_enabled:
+            await parts.consumer.ready()
+            return
+        connection = await aio_pika.connect(parts.settings.amqp_url, timeout=3)
+        await connection.close()
+
+    return {"database": database, "broker": broker}
 
 
 async def _start_when_broker_answers(consumer: Consumer, max_delay: float = 10.0) -> None:

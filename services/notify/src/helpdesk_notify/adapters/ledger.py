@@ -162,20 +162,9 @@ async def search(
     `requester_login` keeps only the mails sent to that requester about its own tickets;
     `groups` only the notifications of tickets now in one of those groups.
     """
-    clauses = ["true"]
-    params: dict[str, Any] = {"limit": limit, "offset": offset}
-    if notification is not None:
-        clauses.append("n.id = :id")
-        params["id"] = notification
-    if ticket_id is not None:
-        clauses.append("n.ticket_id = :ticket_id")
-        params["ticket_id"] = ticket_id
-    if recipient is not None:
-        clauses.append("lower(n.recipient) = lower(:recipient)")
-        params["recipient"] = recipient
-    if status is not None:
-        clauses.append("n.status = :status")
-        params["status"] = status
+    clauses, params = _filters(
+        {"id": notification, "ticket_id": ticket_id, "recipient": recipient, "status": status}
+    )
     if requester_login is not None:
         clauses.append(
             "EXISTS (SELECT 1 FROM notify.tickets t WHERE t.ticket_id = n.ticket_id "
@@ -194,5 +183,19 @@ async def search(
         f"SELECT {columns} FROM notify.notifications n WHERE {' AND '.join(clauses)} "  # noqa: S608 - fixed clauses, values bound
         "ORDER BY n.created_at DESC, n.id LIMIT :limit OFFSET :offset"
     )
-    rows = await conn.execute(text(query), params)
+    rows = await conn.execute(text(query), {**params, "limit": limit, "offset": offset})
     return [StoredNotification(**row) for row in rows.mappings()]
+
+
+def _filters(equal_to: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
+    """Equality clauses for the filters given (the recipient compared without case)."""
+    clauses, params = ["true"], {}
+    for column, value in equal_to.items():
+        if value is None:
+            continue
+        if column == "recipient":
+            clauses.append("lower(n.recipient) = lower(:recipient)")
+        else:
+            clauses.append(f"n.{column} = :{column}")
+        params[column] = value
+    return clauses, params
