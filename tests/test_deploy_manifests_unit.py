@@ -1,0 +1,98 @@
+"""The deployment files say what the docs promise: health checks, order, probes, limits, replicas.
+
+No Docker engine or cluster is needed: the files are read as data (this machine has neither).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from deploy.local.parts import SERVICES
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+K8S = REPO_ROOT / "deploy" / "k8s"
+HTTP_SERVICES = [spec.name for spec in SERVICES]
+
+
+def load_compose() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())
+    return data
+
+
+def k8s_objects() -> list[dict[str, Any]]:
+    kustomization = yaml.safe_load((K8S / "kustomization.yaml").read_text())
+    objects = []
+    for resource in kustomization["resources"]:
+        objects += [o for o in yaml.safe_load_all((K8S / resource).read_text()) if o]
+    return objects
+
+
+def deployment(name: str) -> dict[str, Any]:
+    for obj in k8s_objects():
+        if obj["kind"] == "Deployment" and obj["metadata"]["name"] == name:
+            return obj
+    raise AssertionError(f"no Deployment {name}")
+
+
+def test_compose_runs_every_part_with_health_checks_and_order() -> None:
+    services = load_compose()["services"]
+    expected = {"postgres", "rabbitmq", "mailpit", "migrate", "relay", "prometheus", "grafana"}
+    assert expected | set(HTTP_SERVICES) <= set(services)
+    for name in ["postgres", "rabbitmq", "mailpit", "relay", "prometheus", "grafana"]:
+        assert "healthcheck" in services[name], name
+    assert services["migrate"]["depends_on"]["postgres"]["condition"] == "service_healthy"
+    for name in [*HTTP_SERVICES, "relay"]:
+        depends = services[name]["depends_on"]
+        assert depends["migrate"]["condition"] == "service_completed_successfully", name
+        assert depends["rabbitmq"]["condition"] == "service_healthy", name
+
+
+@pytest.mark.parametrize("spec", SERVICES, ids=lambda spec: spec.name)
+def test_compose_service_runs_its_module_on_its_port(spec: Any) -> None:
+    service = load_compose()["services"][spec.name]
+    assert service["command"] == ["python", "-m", spec.module]
+    assert service["environment"]["PORT"] == str(spec.default_port)
+    assert "/readyz" in " ".join(service["healthcheck"]["test"])
+    assert any(str(spec.default_port) in port for port in service["ports"])
+
+
+def test_compose_mounts_the_monitoring_configuration() -> None:
+    services = load_compose()["services"]
+    assert "./deploy/prometheus:/etc/prometheus:ro" in services["prometheus"]["volumes"]
+    grafana = " ".join(services["grafana"]["volumes"])
+    assert "./deploy/grafana/provisioning" in grafana
+    assert "./deploy/grafana/dashboards" in grafana
+
+
+@pytest.mark.parametrize("name", HTTP_SERVICES)
+def test_k8s_http_services_are_replicated_probed_and_limited(name: str) -> None:
+    spec = deployment(name)["spec"]
+    assert spec["replicas"] >= 2
+    pod = spec["template"]["spec"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["enableServiceLinks"] is False
+    [container] = pod["containers"]
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert {"cpu", "memory"} <= set(container["resources"]["limits"])
+    sources = {next(iter(s)) for s in container["envFrom"]}
+    assert sources == {"configMapRef", "secretRef"}
+
+
+def test_k8s_runs_a_single_relay() -> None:
+    spec = deployment("relay")["spec"]
+    assert spec["replicas"] == 1
+    assert spec["strategy"]["type"] == "Recreate"
+    [container] = spec["template"]["spec"]["containers"]
+    assert container["command"] == ["helpdesk-relay"]
+    assert {"cpu", "memory"} <= set(container["resources"]["limits"])
+
+
+def test_k8s_has_config_secret_and_migration_job() -> None:
+    kinds = {(o["kind"], o["metadata"]["name"]) for o in k8s_objects()}
+    assert ("ConfigMap", "helpdesk-config") in kinds
+    assert ("Secret", "helpdesk-secrets") in kinds
+    assert ("Job", "helpdesk-migrate") in kinds
