@@ -168,72 +168,101 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@dataclass(frozen=True)
+class Target:
+    """This run's database and broker names, and its SMTP server."""
+
+    url: str
+    amqp_url: str
+    exchange: str
+    prefix: str
+    smtp_port: int
+
+
 async def run(database_url: str, amqp_url: str, rate: int, seconds: float, count: int) -> str:
+    """Both measurements in a throwaway database and topology; the report as a table."""
     run_id = uuid.uuid4().hex[:10]
     admin_url = with_database(database_url, "postgres")
     database = f"helpdesk_bench_notify_{run_id}"
-    url = with_database(database_url, database)
-    exchange, prefix = f"helpdesk.bench-notify-{run_id}", f"bench-notify-{run_id}"
+    target = Target(
+        with_database(database_url, database),
+        amqp_url,
+        f"helpdesk.bench-notify-{run_id}",
+        f"bench-notify-{run_id}",
+        free_port(),
+    )
     await create_database(admin_url, database)
     acceptances = Acceptances()
-    smtp = Controller(acceptances, hostname="127.0.0.1", port=free_port())
-    engine = create_engine(url, pool_size=10, application_name="bench-notify")
+    smtp = Controller(acceptances, hostname="127.0.0.1", port=target.smtp_port)
     try:
-        await asyncio.to_thread(upgrade_all, url)
+        await asyncio.to_thread(upgrade_all, target.url)
         smtp.start()
-        sender = SmtpSender(host="127.0.0.1", port=smtp.port, sender="helpdesk@helpdesk.local")
-        handler = NotifyHandler(engine=engine, sender=sender, routing=Routing())
-        consumer = Consumer(
-            name=CONSUMER,
-            engine=engine,
-            amqp_url=amqp_url,
-            exchange=exchange,
-            queue_prefix=prefix,
-            handler=handler,
-            bindings=("ticket.#",),
-            prefetch=8,  # as the service: two connections per message in flight
-        )
-        relay = Relay(
-            engine=engine,
-            amqp_url=amqp_url,
-            exchange=exchange,
-            queue_prefix=prefix,
-            consumers=(CONSUMER,),
-        )
-        relay_task = asyncio.create_task(relay.run())
-        await consumer.start()
-        store = EventStore(engine)
-        try:
-            steady_seconds = await steady(store, acceptances, rate, seconds)
-            steady_tickets = set(acceptances.at)
-            burst_seconds = await burst(store, acceptances, count, len(steady_tickets))
-        finally:
-            await consumer.stop()
-            await relay.stop()
-            await asyncio.wait_for(relay_task, 30)
-        recorded = await recorded_at(engine)
-        burst_tickets = set(acceptances.at) - steady_tickets
-        results = [
-            Result(
-                f"steady, {rate} tickets/s",
-                len(steady_tickets),
-                steady_seconds,
-                latencies(recorded, acceptances, steady_tickets),
-            ),
-            Result(
-                f"burst of {count}",
-                len(burst_tickets),
-                burst_seconds,
-                latencies(recorded, acceptances, burst_tickets),
-            ),
-        ]
+        results = await measure(target, acceptances, rate, seconds, count)
     finally:
         smtp.stop()
-        await engine.dispose()
-        await _remove_topology(amqp_url, exchange, prefix)
+        await _remove_topology(amqp_url, target.exchange, target.prefix)
         await drop_database(admin_url, database)
     header = "| run | mails | mails/s | p50 ms | p99 ms | max ms |"
     return "\n".join([header, "| --- " * 6 + "|", *(r.line() for r in results)])
+
+
+def pipeline(engine: AsyncEngine, target: Target) -> tuple[Consumer, Relay]:
+    """Notify's consumer and handler as the service wires them, and the relay feeding them."""
+    sender = SmtpSender(host="127.0.0.1", port=target.smtp_port, sender="helpdesk@helpdesk.local")
+    consumer = Consumer(
+        name=CONSUMER,
+        engine=engine,
+        amqp_url=target.amqp_url,
+        exchange=target.exchange,
+        queue_prefix=target.prefix,
+        handler=NotifyHandler(engine=engine, sender=sender, routing=Routing()),
+        bindings=("ticket.#",),
+        prefetch=8,  # as the service: two connections per message in flight
+    )
+    relay = Relay(
+        engine=engine,
+        amqp_url=target.amqp_url,
+        exchange=target.exchange,
+        queue_prefix=target.prefix,
+        consumers=(CONSUMER,),
+    )
+    return consumer, relay
+
+
+async def measure(
+    target: Target, acceptances: Acceptances, rate: int, seconds: float, count: int
+) -> list[Result]:
+    """Run the relay and notify's consumer while tickets open: steady, then in a burst."""
+    engine = create_engine(target.url, pool_size=10, application_name="bench-notify")
+    consumer, relay = pipeline(engine, target)
+    relay_task = asyncio.create_task(relay.run())
+    try:
+        await consumer.start()
+        store = EventStore(engine)
+        steady_seconds = await steady(store, acceptances, rate, seconds)
+        steady_tickets = set(acceptances.at)
+        burst_seconds = await burst(store, acceptances, count, len(steady_tickets))
+        burst_tickets = set(acceptances.at) - steady_tickets
+        recorded = await recorded_at(engine)
+    finally:
+        await consumer.stop()
+        await relay.stop()
+        await asyncio.wait_for(relay_task, 30)
+        await engine.dispose()
+    return [
+        Result(
+            f"steady, {rate} tickets/s",
+            len(steady_tickets),
+            steady_seconds,
+            latencies(recorded, acceptances, steady_tickets),
+        ),
+        Result(
+            f"burst of {count}",
+            len(burst_tickets),
+            burst_seconds,
+            latencies(recorded, acceptances, burst_tickets),
+        ),
+    ]
 
 
 async def _remove_topology(amqp_url: str, exchange: str, prefix: str) -> None:
