@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -119,7 +120,7 @@ async def open_ticket(
     """Record the request as a new ticket stream (expected version: no stream)."""
     requester, created = await resolve_requester(conn, command)
     contracts = await directory.contracts_for_client(conn, requester.organisation)
-    local = command.received_at.astimezone(ZoneInfo(timezone))
+    local = command.received_at.astimezone(_zone(timezone))
     pq = prequalify(command.facts, requester, contracts, local.date())
     group = target_group(pq, contracts)
     number = await tickets.next_number(conn, PREFIXES[command.type], local.year)
@@ -127,7 +128,7 @@ async def open_ticket(
     ticket_id = uuid.uuid4()
     event = TicketOpened(
         ticket_id=ticket_id,
-        occurred_at=datetime.now(tz=ZoneInfo("UTC")),
+        occurred_at=datetime.now(tz=UTC),
         reference=reference,
         type=command.type,
         channel=command.channel,
@@ -155,6 +156,12 @@ async def open_ticket(
     return OpenedTicket(ticket_id, reference, pq, group, 1, requester, created)
 
 
+@cache
+def _zone(name: str) -> tzinfo:
+    """Zones are kept: `ZoneInfo` only caches weakly and reloads tzdata from disk otherwise."""
+    return ZoneInfo(name)
+
+
 def snapshot(requester: Requester) -> RequesterSnapshot:
     return RequesterSnapshot(
         login=requester.login,
@@ -173,11 +180,9 @@ async def resolve_requester(conn: AsyncConnection, command: OpenRequest) -> tupl
     details = command.requester
     found: Requester | None = None
     if details.login:
-        found = await directory.requester_by_login(conn, details.login, for_update=True)
+        found = await directory.requester_by_login(conn, details.login)
     elif details.email:
         found = await directory.requester_by_email(conn, str(details.email))
-        if found is not None:  # lock it like a lookup by login would
-            found = await directory.requester_by_id(conn, found.id, for_update=True)
     else:
         raise RequesterUnidentified("requester.login or requester.email is required")
     if found is None:
@@ -198,15 +203,22 @@ async def _create_unknown(conn: AsyncConnection, details: RequesterDetails) -> R
 async def _apply_corrections(
     conn: AsyncConnection, found: Requester, details: RequesterDetails, command: OpenRequest
 ) -> Requester:
+    """Write what the caller corrected. The entry is locked only when something changes, so a
+    requester's concurrent openings do not queue behind each other."""
     if not command.corrects_directory:
         return found
     corrections = details.corrections()
     if not command.verified_by_staff:
         corrections = {k: v for k, v in corrections.items() if k not in STAFF_VERIFIED_FIELDS}
-    updated = corrected(found, corrections)
-    changes = changes_between(found, updated)
-    if not changes:
+    if not changes_between(found, corrected(found, corrections)):
         return found
+    locked = await directory.requester_by_id(conn, found.id, for_update=True)
+    if locked is None:  # removed meanwhile: keep what this contact knew
+        return found
+    updated = corrected(locked, corrections)
+    changes = changes_between(locked, updated)
+    if not changes:
+        return locked
     return await directory.update_requester(
         conn, updated, changes=changes, changed_by=command.opened_by, channel=command.channel.value
     )

@@ -1,4 +1,7 @@
-"""What every intake route shares: the engine and store, role checks, the body size limit."""
+"""What every intake route shares: the engine and store, role checks, the body size limit.
+
+Dependencies are `async def` so FastAPI does not hop to a worker thread to run them.
+"""
 
 from __future__ import annotations
 
@@ -17,17 +20,17 @@ from helpdesk_shared.http.problems import PROBLEM_JSON, Problem
 STAFF = (Role.AGENT, Role.MANAGER, Role.ADMIN)
 
 
-def _engine(request: Request) -> AsyncEngine:
+async def _engine(request: Request) -> AsyncEngine:
     engine: AsyncEngine = request.app.state.engine
     return engine
 
 
-def _store(request: Request) -> EventStore:
+async def _store(request: Request) -> EventStore:
     store: EventStore = request.app.state.event_store
     return store
 
 
-def _settings(request: Request) -> Settings:
+async def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 

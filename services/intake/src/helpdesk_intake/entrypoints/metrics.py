@@ -32,7 +32,7 @@ class IntakeMetrics:
         )
 
 
-def _metrics(request: Request) -> IntakeMetrics:
+async def _metrics(request: Request) -> IntakeMetrics:
     metrics: IntakeMetrics = request.app.state.intake_metrics
     return metrics
 
