@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import text
 
 from helpdesk_shared.db import create_engine
 from helpdesk_shared.eventstore.model import (
@@ -99,3 +100,18 @@ async def test_read_all_pages_continue_where_they_stopped(empty_store: EventStor
         after = page[-1].log_position
     assert pages == everything
     assert [e.data["n"] for e in pages if e.stream_id == stream] == [0, 1, 2, 3, 4]
+
+
+async def test_read_all_walks_the_log_order_index_instead_of_sorting(
+    event_store: EventStore,
+) -> None:
+    """An unqualified ORDER BY would sort by the output alias and scan the whole table."""
+    from helpdesk_shared.eventstore import store as store_module
+
+    statement = store_module._READ_ALL.text
+    params = {"tx_id": "0", "position": 0, "limit": 10}
+    async with event_store.engine.connect() as conn:
+        await conn.exec_driver_sql("SET enable_seqscan = off")
+        plan = (await conn.execute(text(f"EXPLAIN {statement}"), params)).scalars().all()
+    assert any("events_log_order" in line for line in plan), plan
+    assert not any(line.strip().startswith("Sort") for line in plan), plan

@@ -72,7 +72,7 @@ _READ_ALL = text(
     FROM eventstore.events
     WHERE (tx_id, global_position) > (CAST(CAST(:tx_id AS text) AS xid8), :position)
       AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
-    ORDER BY tx_id, global_position
+    ORDER BY events.tx_id, events.global_position
     LIMIT :limit"""
 )
 
