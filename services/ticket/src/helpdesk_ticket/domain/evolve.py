@@ -7,9 +7,9 @@ would refuse, so that history always replays.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
 from datetime import datetime
 from functools import singledispatch
+from typing import Any
 
 from helpdesk_shared.events.base import DomainEvent
 from helpdesk_shared.events.ticket import (
@@ -44,6 +44,15 @@ from helpdesk_ticket.domain.state import (
 )
 
 
+def _with(state: Ticket, **changes: Any) -> Ticket:
+    """`dataclasses.replace` without re-running `__init__`: a ticket's fields need no checks, and
+    replaying a long stream spends most of its time copying the state otherwise."""
+    new = object.__new__(Ticket)
+    new.__dict__.update(state.__dict__)
+    new.__dict__.update(changes)
+    return new
+
+
 def replay(events: Iterable[DomainEvent], state: Ticket | None = None) -> Ticket | None:
     """The state after `events` (None while the stream has no `TicketOpened`)."""
     for event in events:
@@ -63,7 +72,7 @@ def evolve(state: Ticket | None, event: DomainEvent) -> Ticket | None:
     # The watcher's SLA facts are not activity on the ticket (the daily follow-up looks for that).
     quiet = isinstance(event, SlaWarning | SlaBreached)
     activity = state.last_activity_at if quiet else event.occurred_at
-    return replace(new, version=state.version + 1, last_activity_at=activity)
+    return _with(new, version=state.version + 1, last_activity_at=activity)
 
 
 def _opened(event: TicketOpened) -> Ticket:
@@ -92,7 +101,7 @@ def _opened(event: TicketOpened) -> Ticket:
 def _segment(state: Ticket, at: datetime, clock: ClockState, why: str | None = None) -> Ticket:
     """Start a new clock segment with the ticket's current holder."""
     segment = ClockSegment(at, state.group, state.level, clock, why)
-    return replace(state, clock=(*state.clock, segment))
+    return _with(state, clock=(*state.clock, segment))
 
 
 def _clock_state(state: Ticket) -> ClockState:
@@ -116,7 +125,7 @@ def _apply(event: TicketEvent, state: Ticket) -> Ticket:
 @_apply.register
 def _(event: TicketQualified, state: Ticket) -> Ticket:
     status = Status.QUALIFIED if state.status == Status.OPENED else state.status
-    return replace(
+    return _with(
         state,
         type=event.type,
         category=event.category,
@@ -130,19 +139,19 @@ def _(event: TicketQualified, state: Ticket) -> Ticket:
 @_apply.register
 def _(event: TicketAssigned, state: Ticket) -> Ticket:
     moved = event.group != state.group
-    state = replace(
+    state = _with(
         state,
         group=event.group,
         assignee=event.agent,
         taken_by=None if moved else state.taken_by,
     )
-    state = replace(state, status=_worked_status(state))
+    state = _with(state, status=_worked_status(state))
     return _segment(state, event.occurred_at, _clock_state(state), "assigned") if moved else state
 
 
 @_apply.register
 def _(event: TicketTaken, state: Ticket) -> Ticket:
-    return replace(
+    return _with(
         state,
         status=Status.IN_PROGRESS,
         assignee=event.agent,
@@ -155,8 +164,8 @@ def _(event: TicketTaken, state: Ticket) -> Ticket:
 def _(event: Escalated, state: Ticket) -> Ticket:
     escalations = state.escalations + 1
     if event.to_management or (event.group, event.to_level) == (state.group, state.level):
-        return replace(state, escalations=escalations)  # management alerted; holder unchanged
-    state = replace(
+        return _with(state, escalations=escalations)  # management alerted; holder unchanged
+    state = _with(
         state,
         level=event.to_level,
         group=event.group,
@@ -164,47 +173,47 @@ def _(event: Escalated, state: Ticket) -> Ticket:
         taken_by=None,
         escalations=escalations,
     )
-    state = replace(state, status=_worked_status(state))
+    state = _with(state, status=_worked_status(state))
     return _segment(state, event.occurred_at, _clock_state(state), "escalated")
 
 
 @_apply.register
 def _(event: Routed, state: Ticket) -> Ticket:
-    state = replace(
+    state = _with(
         state, group=event.to_group, assignee=None, taken_by=None, routings=state.routings + 1
     )
-    state = replace(state, status=_worked_status(state))
+    state = _with(state, status=_worked_status(state))
     return _segment(state, event.occurred_at, _clock_state(state), "routed")
 
 
 @_apply.register
 def _(event: CommentAdded, state: Ticket) -> Ticket:
-    return replace(state, comments=state.comments + 1)
+    return _with(state, comments=state.comments + 1)
 
 
 @_apply.register
 def _(event: PutOnHold, state: Ticket) -> Ticket:
-    state = replace(state, status=Status.ON_HOLD, hold_reason=event.reason, holds=state.holds + 1)
+    state = _with(state, status=Status.ON_HOLD, hold_reason=event.reason, holds=state.holds + 1)
     return _segment(state, event.occurred_at, ClockState.PAUSED, event.reason.value)
 
 
 @_apply.register
 def _(event: Resumed, state: Ticket) -> Ticket:
-    state = replace(state, hold_reason=None)
-    state = replace(state, status=_worked_status(state))
+    state = _with(state, hold_reason=None)
+    state = _with(state, status=_worked_status(state))
     return _segment(state, event.occurred_at, ClockState.RUNNING, "resumed")
 
 
 @_apply.register
 def _(event: RemoteMaintenanceConsentRecorded, state: Ticket) -> Ticket:
     consent = Consent(event.granted, event.channel, event.by, event.occurred_at)
-    return replace(state, consent=consent)
+    return _with(state, consent=consent)
 
 
 @_apply.register
 def _(event: AppointmentScheduled, state: Ticket) -> Ticket:
     appointment = Appointment(event.kind, event.starts_at, event.ends_at, event.location)
-    return replace(state, appointments=(*state.appointments, appointment))
+    return _with(state, appointments=(*state.appointments, appointment))
 
 
 @_apply.register
@@ -212,17 +221,15 @@ def _(event: TicketResolved, state: Ticket) -> Ticket:
     resolution = Resolution(
         event.solution, event.resolution_code, event.first_contact, event.by, event.occurred_at
     )
-    state = replace(state, status=Status.RESOLVED, resolution=resolution, hold_reason=None)
+    state = _with(state, status=Status.RESOLVED, resolution=resolution, hold_reason=None)
     if state.taken_at is None:
-        state = replace(state, taken_at=event.occurred_at, taken_by=event.by)
+        state = _with(state, taken_at=event.occurred_at, taken_by=event.by)
     return _segment(state, event.occurred_at, ClockState.STOPPED, "resolved")
 
 
 @_apply.register
 def _(event: Closed, state: Ticket) -> Ticket:
-    state = replace(
-        state, status=Status.CLOSED, closed_at=event.occurred_at, closure_code=event.code
-    )
+    state = _with(state, status=Status.CLOSED, closed_at=event.occurred_at, closure_code=event.code)
     if _clock_state(state) == ClockState.STOPPED:
         return state
     return _segment(state, event.occurred_at, ClockState.STOPPED, "closed")
@@ -230,7 +237,7 @@ def _(event: Closed, state: Ticket) -> Ticket:
 
 @_apply.register
 def _(event: TicketReopened, state: Ticket) -> Ticket:
-    state = replace(
+    state = _with(
         state,
         closed_at=None,
         closure_code=None,
@@ -238,20 +245,20 @@ def _(event: TicketReopened, state: Ticket) -> Ticket:
         taken_by=None,
         assignee=state.resolution.by if state.resolution else state.assignee,
     )
-    state = replace(state, status=Status.ASSIGNED if state.assignee else Status.QUALIFIED)
+    state = _with(state, status=Status.ASSIGNED if state.assignee else Status.QUALIFIED)
     return _segment(state, event.occurred_at, ClockState.RUNNING, "reopened")
 
 
 @_apply.register
 def _(event: SatisfactionRated, state: Ticket) -> Ticket:
-    return replace(state, satisfaction=event.score)
+    return _with(state, satisfaction=event.score)
 
 
 @_apply.register
 def _(event: SlaWarning, state: Ticket) -> Ticket:
-    return replace(state, warned=state.warned | {event.target})
+    return _with(state, warned=state.warned | {event.target})
 
 
 @_apply.register
 def _(event: SlaBreached, state: Ticket) -> Ticket:
-    return replace(state, breached=state.breached | {event.target})
+    return _with(state, breached=state.breached | {event.target})
