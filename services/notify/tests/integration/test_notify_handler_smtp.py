@@ -105,6 +105,9 @@ async def test_opening_and_closure_mails_arrive_with_content_and_thread_headers(
     await handle(handler, engine, closed(ticket_id))
 
     first, last = smtp_server.messages(to=address)
+    raw_headers, _, raw_body = smtp_server.envelopes[-1].content.partition(b"\r\n\r\n")
+    assert b"\r\nSubject: [INC-2026-000042] " in raw_headers  # not folded after `Subject:`
+    assert max(len(line) for line in raw_body.split(b"\r\n")) <= 76
     assert (
         first["Subject"] == "[INC-2026-000042] Ouverture de votre ticket : Messagerie inaccessible"
     )

@@ -15,10 +15,12 @@ import aiosmtplib
 
 from helpdesk_notify.domain.mail import Mail
 
-#: Headers are not folded before 998 characters (RFC 5322's hard limit): Python folds a long
-#: subject right after `Subject:`, which readers then show with a leading space. Bodies are
-#: quoted-printable, so nothing depends on the server's 8BITMIME.
-_POLICY = policy.SMTP.clone(max_line_length=998)
+#: Bodies are encoded quoted-printable in lines of at most 76 characters (RFC 2045), so that
+#: nothing depends on the server's 8BITMIME; the message is then written with headers folded
+#: only past 998 characters (RFC 5322's hard limit), because Python folds a long subject right
+#: after `Subject:`, which readers then show with a leading space.
+_ENCODE_POLICY = policy.SMTP.clone(max_line_length=76)
+_WRITE_POLICY = policy.SMTP.clone(max_line_length=998)
 
 
 class DeliveryError(Exception):
@@ -53,7 +55,7 @@ class SmtpSender:
 
     def message(self, mail: Mail) -> EmailMessage:
         """The MIME message: text and HTML alternatives, thread headers, auto-generated."""
-        message = EmailMessage(policy=_POLICY)
+        message = EmailMessage(policy=_ENCODE_POLICY)
         message["From"] = self._sender
         message["To"] = mail.recipient
         message["Subject"] = mail.subject
@@ -72,7 +74,7 @@ class SmtpSender:
         """Send `mail`; returns the server's reply. Raises `DeliveryError` when not accepted."""
         try:
             refused, reply = await aiosmtplib.send(
-                self.message(mail).as_bytes(),
+                self.message(mail).as_bytes(policy=_WRITE_POLICY),
                 sender=parseaddr(self._sender)[1],
                 recipients=[mail.recipient],
                 hostname=self._host,
