@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from helpdesk_shared.auth import Principal
 from helpdesk_shared.events.ticket import CommentAdded, TicketEvent, Visibility
 from helpdesk_shared.eventstore.model import (
@@ -80,9 +82,9 @@ class TicketService:
         self.appended: Callable[[], None] = lambda: None
         self.states = StateCache(store)
 
-    async def current(self, ticket_id: uuid.UUID) -> Loaded:
+    async def current(self, ticket_id: uuid.UUID, *, conn: AsyncConnection | None = None) -> Loaded:
         """The latest state, topped up from the cache (no events: use `load` for history)."""
-        version, state = await self.states.state(ticket_stream(ticket_id))
+        version, state = await self.states.state(ticket_stream(ticket_id), conn=conn)
         if state is None:
             raise TicketNotFound(f"no ticket {ticket_id}")
         return Loaded(state, version, [])
@@ -146,16 +148,20 @@ class TicketService:
         if_match: str | None,
         correlation_id: str | None,
     ) -> Loaded:
-        loaded = await self.read(principal, ticket_id)
-        command = build(principal.sub, self.clock())
-        name = COMMAND_NAMES[type(command)]
-        authorize(principal, name, loaded.ticket)
-        if not matches(if_match, loaded.version):
-            raise PreconditionFailed(if_match or "", loaded.version)
-        if not principal.is_staff:
-            _requesters_speak_publicly(command)
-        events = decide(command, loaded.ticket, self.policy)
-        return await self.record(loaded, events, principal.sub, correlation_id)
+        """Read, decide and append in one transaction (one connection, fewer round trips)."""
+        async with self.store.engine.begin() as conn:
+            loaded = await self.current(ticket_id, conn=conn)
+            if not can_read(principal, loaded.ticket):
+                raise TicketNotFound(f"no ticket {ticket_id}")
+            command = build(principal.sub, self.clock())
+            authorize(principal, COMMAND_NAMES[type(command)], loaded.ticket)
+            if not matches(if_match, loaded.version):
+                raise PreconditionFailed(if_match or "", loaded.version)
+            if not principal.is_staff:
+                _requesters_speak_publicly(command)
+            events = decide(command, loaded.ticket, self.policy)
+            after = await self._append(loaded, events, principal.sub, correlation_id, conn)
+        return self._committed(loaded, after)
 
     async def record(
         self,
@@ -165,18 +171,36 @@ class TicketService:
         correlation_id: str | None = None,
     ) -> Loaded:
         """Append `events` at the version they were decided on; the state after them."""
+        async with self.store.engine.begin() as conn:
+            after = await self._append(loaded, events, actor, correlation_id, conn)
+        return self._committed(loaded, after)
+
+    async def _append(
+        self,
+        loaded: Loaded,
+        events: list[TicketEvent],
+        actor: str,
+        correlation_id: str | None,
+        conn: AsyncConnection,
+    ) -> Loaded:
         if not events:
             return loaded
         metadata = EventMetadata(correlation_id=correlation_id, actor=actor)
         new = [NewEvent.from_domain(e, metadata) for e in events]
-        result = await self.store.append(ticket_stream(loaded.ticket.id), loaded.version, new)
-        self.appended()
+        stream = ticket_stream(loaded.ticket.id)
+        result = await self.store.append(stream, loaded.version, new, conn=conn)
         state: Ticket | None = loaded.ticket
         for event in events:
             state = evolve(state, event)
         assert state is not None
-        self.states.remember(ticket_stream(state.id), result.last_version, state)
         return Loaded(state, result.last_version, loaded.events)
+
+    def _committed(self, before: Loaded, after: Loaded) -> Loaded:
+        """Only committed states enter the cache (a rolled-back one would poison it)."""
+        if after is not before:
+            self.states.remember(ticket_stream(after.ticket.id), after.version, after.ticket)
+            self.appended()
+        return after
 
 
 def _requesters_speak_publicly(command: Command) -> None:
