@@ -128,3 +128,26 @@ async def test_unknown_ticket_is_404(client: httpx.AsyncClient, auth) -> None:
     bob = auth("bob", "agent", **AGENT_N1)
     answer = await client.get("/v1/tickets/00000000-0000-0000-0000-000000000000", headers=bob)
     assert answer.status_code == 404
+
+
+async def test_openapi_documents_every_command(client: httpx.AsyncClient) -> None:
+    spec = (await client.get("/openapi.json")).json()
+    paths = set(spec["paths"])
+    for name in (
+        "qualify",
+        "assign",
+        "take",
+        "escalate",
+        "route",
+        "comment",
+        "hold",
+        "resume",
+        "record-consent",
+        "schedule",
+        "resolve",
+        "close",
+        "reopen",
+        "rate",
+    ):
+        assert f"/v1/tickets/{{ticket_id}}/{name}" in paths
+    assert {"/v1/tickets", "/v1/tickets/follow-up", "/v1/problems"} <= paths
