@@ -192,3 +192,19 @@ def test_a_late_taking_into_account_is_recorded_as_breached() -> None:
     state, _ = run(ticket_at(t0), Take(by="bob", at=paris(2024, 12, 2, 10)))
     _, events = run(state, CheckSla(by="sla", at=paris(2024, 12, 2, 10, 1)))
     assert [(type(e), e.target) for e in events] == [(SlaBreached, TAKE)]  # type: ignore[attr-defined]
+
+
+def test_the_receiving_team_clock_restarts_on_transfer() -> None:
+    from helpdesk_ticket.domain.sla import current_holding
+
+    t0 = paris(2024, 12, 2, 9, 0)
+    state, _ = run(
+        ticket_at(t0),
+        Take(by="bob", at=t0),
+        Route(by="bob", at=paris(2024, 12, 2, 11), to_group="network", reason="LAN"),
+        Take(by="nina", at=paris(2024, 12, 2, 11, 30)),
+        Hold(by="nina", at=paris(2024, 12, 2, 12), reason=HoldReason.WAITING_THIRD_PARTY),
+        Resume(by="nina", at=paris(2024, 12, 2, 14)),
+    )
+    holding = current_holding(state.clock, paris(2024, 12, 2, 15), CAL)
+    assert holding == ("network", paris(2024, 12, 2, 11), timedelta(hours=2))

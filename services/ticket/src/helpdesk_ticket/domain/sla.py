@@ -136,3 +136,19 @@ def target_view(
 
 def sla_views(ticket: Ticket, policy: TicketPolicy, now: datetime) -> tuple[TargetView, ...]:
     return tuple(target_view(ticket, t, policy, now) for t in SlaTarget)
+
+
+def current_holding(
+    clock: Sequence[ClockSegment], until: datetime, calendar: BusinessCalendar
+) -> tuple[str, datetime, timedelta] | None:
+    """The group holding the ticket, since when, and its running business time since then: each
+    team's own clock restarts when the ticket reaches it (the requester's clock does not)."""
+    if not clock:
+        return None
+    group = clock[-1].group
+    first = len(clock) - 1
+    while first > 0 and clock[first - 1].group == group:
+        first -= 1
+    since = clock[first].start
+    held = running_time(clock[first:], until, calendar)
+    return group, since, held

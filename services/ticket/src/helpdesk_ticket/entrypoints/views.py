@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from helpdesk_shared.eventstore.model import RecordedEvent
 from helpdesk_ticket.domain.policy import TicketPolicy
-from helpdesk_ticket.domain.sla import TargetView, sla_views
+from helpdesk_ticket.domain.sla import TargetView, current_holding, sla_views
 from helpdesk_ticket.domain.sla import shares as team_shares
 from helpdesk_ticket.domain.state import Ticket
 
@@ -73,6 +73,9 @@ class TicketView(BaseModel):
     sla: list[Deadline]
     #: Each group's share of the running business time, in minutes.
     team_minutes: dict[str, float]
+    #: The group holding the ticket, since when, and its own running business time (minutes).
+    holder_since: datetime | None
+    holder_minutes: float | None
     version: int
     allowed_commands: list[str]
 
@@ -99,6 +102,7 @@ def ticket_view(
 ) -> TicketView:
     resolution = ticket.resolution
     until = ticket.closed_at or (resolution.at if resolution else None) or now
+    holding = current_holding(ticket.clock, until, policy.calendar)
     return TicketView(
         id=ticket.id,
         reference=ticket.reference,
@@ -139,6 +143,8 @@ def ticket_view(
         team_minutes={
             g: _minutes(t) for g, t in team_shares(ticket.clock, until, policy.calendar).items()
         },
+        holder_since=holding[1] if holding else None,
+        holder_minutes=_minutes(holding[2]) if holding else None,
         version=version,
         allowed_commands=allowed,
     )
