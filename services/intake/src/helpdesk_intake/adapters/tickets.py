@@ -9,23 +9,24 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-
-async def next_number(conn: AsyncConnection, prefix: str, year: int) -> int:
-    """The next number for (prefix, year). The row stays locked until the caller commits, so
-    references are sequential and a rolled-back opening leaves no gap."""
-    row = (
-        await conn.execute(
-            text(
-                """INSERT INTO intake.reference_counters (prefix, year, last_value)
-                VALUES (:prefix, :year, 1)
-                ON CONFLICT (prefix, year)
-                DO UPDATE SET last_value = intake.reference_counters.last_value + 1
-                RETURNING last_value"""
-            ),
-            {"prefix": prefix, "year": year},
-        )
-    ).one()
-    return int(row.last_value)
+_NUMBER_AND_INDEX = text(
+    """WITH counter AS (
+        INSERT INTO intake.reference_counters (prefix, year, last_value)
+        VALUES (:prefix, :year, 1)
+        ON CONFLICT (prefix, year)
+        DO UPDATE SET last_value = intake.reference_counters.last_value + 1
+        RETURNING last_value
+    ), indexed AS (
+        INSERT INTO intake.tickets
+            (ticket_id, reference, requester_login, requester_email, channel)
+        SELECT :id, :prefix || '-' || :year_text || '-' || lpad(last_value::text,
+                   greatest(6, length(last_value::text)), '0'),
+               :login, :email, :channel
+        FROM counter
+        RETURNING reference
+    )
+    SELECT counter.last_value, indexed.reference FROM counter, indexed"""
+)
 
 
 @dataclass(frozen=True)
@@ -38,21 +39,31 @@ class IndexedTicket:
     requester_email: str | None
 
 
-async def index_ticket(conn: AsyncConnection, ticket: IndexedTicket, channel: str) -> None:
-    await conn.execute(
-        text(
-            """INSERT INTO intake.tickets
-            (ticket_id, reference, requester_login, requester_email, channel)
-            VALUES (:id, :ref, :login, :email, :channel)"""
-        ),
-        {
-            "id": ticket.ticket_id,
-            "ref": ticket.reference,
-            "login": ticket.requester_login,
-            "email": ticket.requester_email,
-            "channel": channel,
-        },
-    )
+async def number_and_index(
+    conn: AsyncConnection,
+    prefix: str,
+    year: int,
+    ticket: IndexedTicket,
+    channel: str,
+) -> tuple[int, str]:
+    """Take the next number and index the ticket under its reference in one round trip: the
+    counter row is locked until commit, so the less that follows it, the less openings queue.
+    `ticket.reference` is ignored; the one made here is returned with the number."""
+    row = (
+        await conn.execute(
+            _NUMBER_AND_INDEX,
+            {
+                "prefix": prefix,
+                "year": year,
+                "year_text": f"{year:04d}",
+                "id": ticket.ticket_id,
+                "login": ticket.requester_login,
+                "email": ticket.requester_email,
+                "channel": channel,
+            },
+        )
+    ).one()
+    return int(row.last_value), str(row.reference)
 
 
 _TICKET_COLUMNS = "ticket_id, reference, requester_login, requester_email"

@@ -123,9 +123,16 @@ async def open_ticket(
     local = command.received_at.astimezone(_zone(timezone))
     pq = prequalify(command.facts, requester, contracts, local.date())
     group = target_group(pq, contracts)
-    number = await tickets.next_number(conn, PREFIXES[command.type], local.year)
-    reference = format_reference(command.type, local.year, number)
     ticket_id = uuid.uuid4()
+    email = str(requester.email) if requester.email else None
+    number, reference = await tickets.number_and_index(
+        conn,
+        PREFIXES[command.type],
+        local.year,
+        tickets.IndexedTicket(ticket_id, "", requester.login, email),
+        command.channel.value,
+    )
+    assert reference == format_reference(command.type, local.year, number)
     event = TicketOpened(
         ticket_id=ticket_id,
         occurred_at=datetime.now(tz=UTC),
@@ -150,9 +157,6 @@ async def open_ticket(
         [NewEvent.from_domain(event, metadata)],
         conn=conn,
     )
-    email = str(requester.email) if requester.email else None
-    indexed = tickets.IndexedTicket(ticket_id, reference, requester.login, email)
-    await tickets.index_ticket(conn, indexed, command.channel.value)
     return OpenedTicket(ticket_id, reference, pq, group, 1, requester, created)
 
 
