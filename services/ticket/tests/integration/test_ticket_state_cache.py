@@ -42,3 +42,33 @@ async def test_cached_state_tops_up_with_events_appended_elsewhere(event_store: 
     assert after.version == 303
     assert after.ticket.comments == 302
     assert (await service.load(event.ticket_id)).ticket == after.ticket
+
+
+async def test_a_cold_process_starts_from_the_snapshot_and_ignores_a_bad_one(
+    event_store: EventStore,
+) -> None:
+    from sqlalchemy import text
+
+    event = opened(at=datetime.now(UTC))
+    stream = ticket_stream(event.ticket_id)
+    await event_store.append(stream, ExpectedVersion.NO_STREAM, [NewEvent.from_domain(event)])
+    await event_store.append(stream, 1, [comment(event.ticket_id, n) for n in range(150)])
+    first = TicketService(event_store, DEFAULT_POLICY)
+    warm = await first.current(event.ticket_id)
+    snapshot = text("SELECT version FROM ticket.snapshots WHERE stream_id = :s")
+    async with event_store.engine.connect() as conn:
+        assert (await conn.execute(snapshot, {"s": stream})).scalar() == 151
+
+    await event_store.append(stream, 151, [comment(event.ticket_id, 151)])
+    cold = await TicketService(event_store, DEFAULT_POLICY).current(event.ticket_id)
+    assert cold.version == 152
+    assert cold.ticket == (await first.load(event.ticket_id)).ticket
+    assert cold.ticket.comments == warm.ticket.comments + 1
+
+    async with event_store.engine.begin() as conn:
+        await conn.execute(
+            text("UPDATE ticket.snapshots SET state = '{\"id\": 1}' WHERE stream_id = :s"),
+            {"s": stream},
+        )
+    again = await TicketService(event_store, DEFAULT_POLICY).current(event.ticket_id)
+    assert again.ticket == cold.ticket

@@ -1,8 +1,9 @@
-"""Recent ticket states kept in memory, so loading a long stream reads only its new events.
+"""Recent ticket states kept in memory (and long ones on disk), so loading a long stream reads only
+its new events.
 
-Events are immutable, so a state rebuilt up to version N stays true forever: the cache never needs
-invalidating, only topping up from version N + 1. It is per process and bounded (least recently
-used out); a miss simply replays the stream. This plays the part of snapshots without storing any.
+Events are immutable, so a state rebuilt up to version N stays true forever: it never needs
+invalidating, only topping up from version N + 1. The memory cache is per process and bounded
+(least recently used out); on a miss, a snapshot of a long stream spares the full replay.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections import OrderedDict
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from helpdesk_shared.eventstore.store import EventStore
+from helpdesk_ticket.adapters.snapshots import EVERY, load_snapshot, save_snapshot
 from helpdesk_ticket.domain.evolve import evolve
 from helpdesk_ticket.domain.state import Ticket
 
@@ -26,9 +28,21 @@ class StateCache:
         self, stream: str, upto: int | None = None, *, conn: AsyncConnection | None = None
     ) -> tuple[int, Ticket | None]:
         """The stream's version and ticket, at `upto` (default: the latest)."""
+        if conn is None:
+            async with self._store.engine.connect() as own:
+                result = await self._state(stream, upto, own)
+                await own.commit()
+                return result
+        return await self._state(stream, upto, conn)
+
+    async def _state(
+        self, stream: str, upto: int | None, conn: AsyncConnection
+    ) -> tuple[int, Ticket | None]:
         cached = self._items.get(stream)
         if cached is not None and upto is not None and cached[0] > upto:
-            cached = None  # an older state is asked for (a rebuild): replay from the start
+            cached = None  # an older state is asked for (a rebuild): start again
+        if cached is None:
+            cached = await load_snapshot(conn, stream, upto)
         version, state = cached if cached is not None else (0, None)
         events = await self._store.read_stream(stream, version + 1, upto, conn=conn)
         for recorded in events:
@@ -36,6 +50,8 @@ class StateCache:
             version = recorded.version
         if state is not None:
             self.remember(stream, version, state)
+            if len(events) >= EVERY:
+                await save_snapshot(conn, stream, version, state)
         return version, state
 
     def remember(self, stream: str, version: int, state: Ticket) -> None:

@@ -1,0 +1,61 @@
+"""Ticket snapshots in `ticket.snapshots`: a cache on disk, never a source of truth.
+
+A snapshot is the state rebuilt up to a version; events are immutable, so it never goes stale.
+One whose shape no longer matches `Ticket` (older `SCHEMA`, or it fails to validate) is ignored
+and the stream is replayed instead.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from pydantic import TypeAdapter, ValidationError
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from helpdesk_ticket.domain.state import Ticket
+
+#: Bump when `Ticket` changes shape: older snapshots are then ignored.
+SCHEMA = 1
+#: Take a snapshot when loading replayed at least this many events.
+EVERY = 100
+
+_ADAPTER = TypeAdapter(Ticket)
+_LOAD = text(
+    """SELECT version, state::text AS state FROM ticket.snapshots
+    WHERE stream_id = :stream_id AND schema_version = :schema AND version <= :upto"""
+)
+_SAVE = text(
+    """INSERT INTO ticket.snapshots (stream_id, version, schema_version, state)
+    VALUES (:stream_id, :version, :schema, CAST(:state AS jsonb))
+    ON CONFLICT (stream_id) DO UPDATE
+    SET version = excluded.version, schema_version = excluded.schema_version,
+        state = excluded.state, taken_at = now()
+    WHERE ticket.snapshots.version < excluded.version
+       OR ticket.snapshots.schema_version <> excluded.schema_version"""
+)
+log = logging.getLogger(__name__)
+
+
+async def load_snapshot(
+    conn: AsyncConnection, stream_id: str, upto: int | None
+) -> tuple[int, Ticket] | None:
+    params = {"stream_id": stream_id, "schema": SCHEMA, "upto": upto if upto else 2**31 - 1}
+    row = (await conn.execute(_LOAD, params)).first()
+    if row is None:
+        return None
+    try:
+        return int(row.version), _ADAPTER.validate_json(row.state)
+    except ValidationError:
+        log.warning("ignoring an unreadable snapshot of %s", stream_id)
+        return None
+
+
+async def save_snapshot(conn: AsyncConnection, stream_id: str, version: int, state: Ticket) -> None:
+    params = {
+        "stream_id": stream_id,
+        "version": version,
+        "schema": SCHEMA,
+        "state": _ADAPTER.dump_json(state).decode(),
+    }
+    await conn.execute(_SAVE, params)
