@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from helpdesk_ticket.domain.state import Ticket
 
-#: Bump when `Ticket` changes shape: older snapshots are then ignored.
+#: Bump when `Ticket` or `evolve` changes (a snapshot holds their results): older ones are ignored.
 SCHEMA = 1
 #: Take a snapshot when loading replayed at least this many events.
 EVERY = 100
