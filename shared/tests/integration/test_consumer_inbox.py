@@ -1,5 +1,6 @@
 """The consumer toolkit against the real RabbitMQ and PostgreSQL: inbox, retries, dead letters."""
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -12,6 +13,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from helpdesk_shared.auth import issue_token
+from helpdesk_shared.eventstore.model import ExpectedVersion, LogPosition, NewEvent
+from helpdesk_shared.eventstore.store import EventStore
 from helpdesk_shared.http.app import create_app
 from helpdesk_shared.messaging.consumer import Consumer, EventHandler
 from helpdesk_shared.messaging.dead_letters import (
@@ -304,3 +307,32 @@ async def test_events_outside_the_consumer_bindings_are_ignored(world: ConsumerW
     await eventually(lambda: consumer.ignored == 1, what="the call event ignored")
     assert [c.event_id for c in calls] == [wanted.event_id]
     assert consumer.dead_lettered == 0
+
+
+async def test_a_slow_handler_does_not_hold_back_readers_of_the_log(
+    world: ConsumerWorld, event_store: EventStore
+) -> None:
+    """The inbox claim is written last: until then the handler's transaction has no xid, so
+    an event appended meanwhile is readable from the log (the relay is not stalled)."""
+    entered, release = asyncio.Event(), asyncio.Event()
+
+    async def slow(event: ReceivedEvent, conn: AsyncConnection) -> None:
+        entered.set()
+        await asyncio.wait_for(release.wait(), timeout=60)
+
+    await world.start(slow)
+    await world.publish(synthetic_event())
+    await asyncio.wait_for(entered.wait(), timeout=30)
+    stream = f"ticket-{uuid.uuid4()}"
+    await event_store.append(stream, ExpectedVersion.NO_STREAM, [NewEvent("Noted", {"n": 1})])
+    seen: list[str] = []
+
+    async def appended_is_readable() -> bool:
+        page = await event_store.read_all(LogPosition.start(), limit=100_000)
+        seen[:] = [e.stream_id for e in page]
+        return stream in seen
+
+    try:
+        await eventually(appended_is_readable, within=20, what="the append to be readable")
+    finally:
+        release.set()

@@ -60,6 +60,13 @@ _CLAIM = text(
 )
 
 
+_HANDLED = text("SELECT 1 FROM infra.inbox WHERE consumer = :consumer AND event_id = :event_id")
+
+
+class _ClaimedMeanwhile(Exception):
+    """Another delivery of the same event committed its claim while this one ran."""
+
+
 class Consumer:
     """Durable quorum queue `{prefix}.{name}` bound to the exchange with `bindings`.
 
@@ -214,16 +221,23 @@ class Consumer:
             return
 
     async def _apply(self, event: ReceivedEvent) -> bool:
-        """Claim the event in the inbox and run the handler, in one transaction.
+        """Run the handler and claim the event in the inbox, in one transaction.
 
-        False when the event was already handled (a redelivery): nothing is run.
+        False when the event was already handled (a redelivery): nothing is run. The claim is
+        written last: a transaction holds back every reader of the event log from its first
+        write on (they read below the oldest writing transaction), so a handler that first talks
+        to a slow server (SMTP) must not do so from inside an already-writing transaction.
         """
-        async with self._engine.begin() as conn:
-            params = {"consumer": self.name, "event_id": event.event_id, "event_type": event.type}
-            claimed = (await conn.execute(_CLAIM, params)).first()
-            if claimed is None:
-                return False
-            await self._handler(event, conn)
+        params = {"consumer": self.name, "event_id": event.event_id, "event_type": event.type}
+        try:
+            async with self._engine.begin() as conn:
+                if (await conn.execute(_HANDLED, params)).first() is not None:
+                    return False
+                await self._handler(event, conn)
+                if (await conn.execute(_CLAIM, params)).first() is None:
+                    raise _ClaimedMeanwhile()
+        except _ClaimedMeanwhile:
+            return False  # a concurrent delivery of the same event won: ours is rolled back
         return True
 
     async def _dead_letter(
