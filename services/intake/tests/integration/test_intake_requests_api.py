@@ -204,6 +204,11 @@ async def test_invalid_forms_name_the_field(intake_client: httpx.AsyncClient, au
     )
     assert nobody.status_code == 422
     assert nobody.json()["errors"][0]["field"] == "requester"
+    blank = await intake_client.post("/v1/requests", json=form(subject="   "), headers=auth(*AGENT))
+    assert blank.json()["errors"][0]["field"] == "subject"
+    backdated = form(channel="web", requester=None, received_at="2026-01-01T08:00:00+01:00")
+    own = await intake_client.post("/v1/requests", json=backdated, headers=auth("x", "requester"))
+    assert own.json()["errors"][0]["field"] == "received_at"
     anonymous = await intake_client.post("/v1/requests", json=form())
     assert anonymous.status_code == 401
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header
 from fastapi.responses import JSONResponse
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from helpdesk_intake.application.open_request import (
     OpenRequest,
@@ -38,8 +38,10 @@ class AssistanceForm(BaseModel):
 
     type: TicketType = TicketType.INCIDENT
     channel: Channel = Channel.WEB
-    subject: str = Field(min_length=1, max_length=200)
-    description: str = Field(min_length=1, max_length=20_000)
+    subject: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    description: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)
+    ]
     #: For whom: a requester may leave it out (the request is its own); an agent must fill it.
     requester: RequesterDetails | None = None
     #: The support domain (`printers`, `office_software`, `servers`...), checked against
@@ -123,7 +125,7 @@ def _command(form: AssistanceForm, principal: Principal) -> OpenRequest:
     return OpenRequest(
         type=form.type,
         channel=form.channel,
-        subject=form.subject.strip() or form.subject,
+        subject=form.subject,
         description=form.description,
         facts=AssistanceRequest(
             domain=form.category,
@@ -156,4 +158,6 @@ def _for_whom(form: AssistanceForm, principal: Principal) -> RequesterDetails:
         )
     if form.channel is Channel.PHONE:
         raise invalid("channel", "the phone channel is for the desk's agents")
+    if form.received_at is not None:
+        raise invalid("received_at", "set by the desk: a requester's request is received now")
     return details.model_copy(update={"login": principal.sub})
