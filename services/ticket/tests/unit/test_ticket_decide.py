@@ -31,10 +31,11 @@ from helpdesk_ticket.domain.commands import (
     Schedule,
     Take,
 )
-from helpdesk_ticket.domain.decide import allowed_commands, decide
+from helpdesk_ticket.domain.decide import decide
 from helpdesk_ticket.domain.errors import InvalidCommand, TicketNotFound, TransitionNotAllowed
 from helpdesk_ticket.domain.policy import DEFAULT_POLICY, TicketPolicy
 from helpdesk_ticket.domain.state import Status
+from helpdesk_ticket.domain.transitions import allowed_commands
 from helpdesk_ticket.testing import MONDAY_9, opened, run, start
 
 T = MONDAY_9

@@ -27,11 +27,12 @@ from helpdesk_ticket.application.authorization import authorize, can_read, may
 from helpdesk_ticket.application.errors import PreconditionFailed
 from helpdesk_ticket.application.state_cache import StateCache
 from helpdesk_ticket.domain.commands import COMMAND_NAMES, Command, Comment
-from helpdesk_ticket.domain.decide import allowed_commands, decide
+from helpdesk_ticket.domain.decide import decide
 from helpdesk_ticket.domain.errors import InvalidCommand, TicketNotFound
 from helpdesk_ticket.domain.evolve import evolve
 from helpdesk_ticket.domain.policy import TicketPolicy
 from helpdesk_ticket.domain.state import Ticket
+from helpdesk_ticket.domain.transitions import allowed_commands
 
 Clock = Callable[[], datetime]
 #: Builds the command once the handler knows the time (the actor comes from the principal).

@@ -1,12 +1,11 @@
 """`decide(command, state) -> events`: the ticket's rules. Pure: time comes in the command.
 
-Which commands a status allows is one table (`_BY_STATUS`), refined by a few facts (the reopening
-window, a rating given once); a refused transition names the commands allowed instead.
+Which commands a status allows is in `transitions`; a refused transition names the commands
+allowed instead.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
 from functools import singledispatch
 
 from helpdesk_shared.events.ticket import (
@@ -50,36 +49,7 @@ from helpdesk_ticket.domain.errors import InvalidCommand, TicketNotFound, Transi
 from helpdesk_ticket.domain.policy import DEFAULT_POLICY, MANAGEMENT_GROUP, TicketPolicy
 from helpdesk_ticket.domain.sla_check import check_sla
 from helpdesk_ticket.domain.state import Status, Ticket
-
-_WORK = ("qualify", "assign", "escalate", "route", "comment", "record-consent", "schedule")
-_BY_STATUS: dict[Status, tuple[str, ...]] = {
-    Status.OPENED: (*_WORK, "take", "resolve", "close"),
-    Status.QUALIFIED: (*_WORK, "take", "resolve", "close"),
-    Status.ASSIGNED: (*_WORK, "take", "hold", "resolve", "close"),
-    Status.IN_PROGRESS: (*_WORK, "hold", "resolve", "close"),
-    Status.ON_HOLD: ("resume", "comment", "record-consent", "schedule", "qualify", "close"),
-    Status.RESOLVED: ("close", "reopen", "comment"),
-    Status.CLOSED: ("reopen", "rate"),
-}
-ALL_COMMANDS: tuple[str, ...] = tuple(n for n in COMMAND_NAMES.values() if n != "check-sla")
-
-
-def allowed_commands(state: Ticket, policy: TicketPolicy, at: datetime | None = None) -> list[str]:
-    """The commands this state allows at `at` (a datetime; None: ignore the reopening window)."""
-    allowed = list(_BY_STATUS[state.status])
-    if "reopen" in allowed and not _reopenable(state, policy, at):
-        allowed.remove("reopen")
-    if "rate" in allowed and state.satisfaction is not None:
-        allowed.remove("rate")
-    return allowed
-
-
-def _reopenable(state: Ticket, policy: TicketPolicy, at: datetime | None) -> bool:
-    if state.resolution is None or state.closure_code not in (None, ClosureCode.RESOLVED):
-        return False
-    if at is None:
-        return True
-    return at - state.resolution.at <= policy.reopen_window
+from helpdesk_ticket.domain.transitions import allowed_commands, first_contact, refusal
 
 
 def decide(
@@ -93,16 +63,8 @@ def decide(
     name = COMMAND_NAMES[type(command)]
     allowed = allowed_commands(state, policy, command.at)
     if name not in allowed:
-        raise TransitionNotAllowed(name, state.status.value, allowed, _why(name, state))
+        raise TransitionNotAllowed(name, state.status.value, allowed, refusal(name, state))
     return _decide(command, state, policy)
-
-
-def _why(name: str, state: Ticket) -> str:
-    if name == "reopen" and state.status in (Status.RESOLVED, Status.CLOSED):
-        return "the reopening window has passed or the ticket was closed without a resolution"
-    if name == "rate" and state.satisfaction is not None:
-        return "the satisfaction was already rated"
-    return f"'{name}' is not allowed while the ticket is {state.status.value}"
 
 
 @singledispatch
@@ -263,19 +225,6 @@ def _(command: Schedule, state: Ticket, policy: TicketPolicy) -> list[TicketEven
             by=command.by,
         )
     ]
-
-
-def first_contact(state: Ticket, resolver: str) -> bool:
-    """Resolved by the single desk at level 1, by whoever took it, with no hand-over, hold or
-    reopening in between (seed 004: resolution at the first contact)."""
-    return (
-        state.level == 1
-        and state.escalations == 0
-        and state.routings == 0
-        and state.holds == 0
-        and state.reopenings == 0
-        and state.taken_by in (None, resolver)
-    )
 
 
 @_decide.register
