@@ -23,7 +23,6 @@ from helpdesk_metrics.entrypoints.prometheus import FiguresCollector
 from helpdesk_metrics.settings import Settings
 from helpdesk_shared.db import create_engine
 from helpdesk_shared.http.app import create_app
-from helpdesk_shared.messaging.consumer import Consumer
 from helpdesk_shared.messaging.dead_letters import dead_letter_router
 
 VERSION = "0.1.0"
@@ -59,7 +58,7 @@ def build_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         starting = None
         if settings.metrics_consumer_enabled:
-            starting = asyncio.create_task(_start_when_broker_answers(consumer))
+            starting = asyncio.create_task(consumer.start_when_broker_answers())
         try:
             yield
         finally:
@@ -113,18 +112,3 @@ def build_app(
     app.state.consumer = consumer
     app.state.figures = figures
     return app
-
-
-async def _start_when_broker_answers(consumer: Consumer, max_delay: float = 10.0) -> None:
-    """Start consuming, retrying while the broker is unreachable (`/readyz` says so meanwhile)."""
-    delay = 0.5
-    while True:
-        try:
-            await consumer.start()
-            return
-        except (OSError, aio_pika.exceptions.AMQPError) as error:
-            log.warning("metrics consumer cannot start yet (%r); retrying in %.1fs", error, delay)
-            with contextlib.suppress(OSError, aio_pika.exceptions.AMQPError, RuntimeError):
-                await consumer.stop()
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, max_delay)

@@ -142,7 +142,7 @@ def _lifespan(parts: _Parts) -> Lifespan:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         tasks: list[asyncio.Task[None]] = []
         if settings.notify_consumer_enabled:
-            tasks.append(asyncio.create_task(_start_when_broker_answers(parts.consumer)))
+            tasks.append(asyncio.create_task(parts.consumer.start_when_broker_answers()))
         if settings.notify_digest_hour is not None:
             routing, hour = settings.routing(), settings.notify_digest_hour
             tasks.append(asyncio.create_task(run_daily(parts.engine, parts.sender, routing, hour)))
@@ -175,18 +175,3 @@ def _readiness_checks(parts: _Parts) -> dict[str, ReadinessCheck]:
         await connection.close()
 
     return {"database": database, "broker": broker}
-
-
-async def _start_when_broker_answers(consumer: Consumer, max_delay: float = 10.0) -> None:
-    """Start consuming, retrying while the broker is unreachable (`/readyz` says so meanwhile)."""
-    delay = 0.5
-    while True:
-        try:
-            await consumer.start()
-            return
-        except (OSError, aio_pika.exceptions.AMQPError) as error:
-            log.warning("notify consumer cannot start yet (%r); retrying in %.1fs", error, delay)
-            with contextlib.suppress(OSError, aio_pika.exceptions.AMQPError, RuntimeError):
-                await consumer.stop()
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, max_delay)

@@ -116,6 +116,26 @@ class Consumer:
         self.dead_lettered = 0
         self.ignored = 0
 
+    async def start_when_broker_answers(self, max_delay: float = 10.0) -> None:
+        """Start consuming, retrying while the broker is unreachable.
+
+        For a service's lifespan: the HTTP side comes up at once and `/readyz` reports the
+        broker as unavailable until this returns.
+        """
+        delay = 0.5
+        while True:
+            try:
+                await self.start()
+                return
+            except (OSError, aio_pika.exceptions.AMQPError) as error:
+                log.warning(
+                    "consumer %s cannot start yet (%r); retrying in %.1fs", self.name, error, delay
+                )
+                with contextlib.suppress(OSError, aio_pika.exceptions.AMQPError, RuntimeError):
+                    await self.stop()
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, max_delay)
+
     async def start(self) -> None:
         """Declare the queue and its DLQ (same arguments as the relay's), then consume."""
         self._connection = await aio_pika.connect_robust(
