@@ -11,7 +11,14 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import helpdesk_intake
-from helpdesk_intake.entrypoints import calls, contracts, emails, requesters, requests
+from helpdesk_intake.entrypoints import (
+    calls,
+    contracts,
+    emails,
+    prequalification,
+    requesters,
+    requests,
+)
 from helpdesk_intake.entrypoints.common import BodySizeLimit
 from helpdesk_intake.entrypoints.metrics import IntakeMetrics
 from helpdesk_intake.settings import Settings
@@ -49,6 +56,7 @@ def build_app(settings: Settings | None = None, engine: AsyncEngine | None = Non
         settings=settings,
         routers=[
             requests.router,
+            prequalification.router,
             requesters.router,
             contracts.router,
             calls.router,

@@ -34,10 +34,22 @@ async def test_requester_crud_with_equipment_and_change_log(
     requester_id = created.json()["id"]
     duplicate = await intake_client.post("/v1/requesters", json=new, headers=auth(*AGENT))
     assert duplicate.status_code == 409
+    etag = (
+        await intake_client.get(f"/v1/requesters/{requester_id}", headers=auth(*AGENT))
+    ).headers["etag"]
     patched = await intake_client.patch(
-        f"/v1/requesters/{requester_id}", json={"office": "B-7"}, headers=auth(*AGENT)
+        f"/v1/requesters/{requester_id}",
+        json={"office": "B-7"},
+        headers=auth(*AGENT) | {"If-Match": etag},
     )
     assert patched.json()["office"] == "B-7"
+    assert patched.headers["etag"] != etag
+    stale = await intake_client.patch(
+        f"/v1/requesters/{requester_id}",
+        json={"office": "C-9"},
+        headers=auth(*AGENT) | {"If-Match": etag},
+    )
+    assert stale.status_code == 412
     assert patched.json()["equipment"][0]["asset_tag"] == f"PC-{login}"
     changes = await intake_client.get(
         f"/v1/requesters/{requester_id}/changes", headers=auth(*AGENT)

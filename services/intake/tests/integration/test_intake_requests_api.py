@@ -232,3 +232,25 @@ async def test_chunked_oversized_body_is_refused_with_413(
     headers = auth(*AGENT) | {"content-type": "application/json"}
     response = await intake_client.post("/v1/requests", content=chunks(), headers=headers)
     assert response.status_code == 413
+
+
+async def test_a_dry_run_prequalifies_without_recording(
+    intake_client: httpx.AsyncClient, auth: Any, engine: AsyncEngine
+) -> None:
+    async with engine.connect() as conn:
+        before = (await conn.execute(text("SELECT count(*) FROM intake.tickets"))).scalar_one()
+    query = {"requester": {"login": "demo.alpha"}, "request": {"domain": "servers"}}
+    response = await intake_client.post("/v1/prequalification", json=query, headers=auth(*AGENT))
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["admissible"], body["group"], body["requester_known"]) == (False, "servers", True)
+    assert body["pre_qualification"]["outcome"] == "to_route"
+    own = await intake_client.post(
+        "/v1/prequalification",
+        json={"request": {"domain": "printers"}},
+        headers=auth("demo.beta", "requester"),
+    )
+    assert own.json()["admissible"] is True
+    async with engine.connect() as conn:
+        after = (await conn.execute(text("SELECT count(*) FROM intake.tickets"))).scalar_one()
+    assert after == before

@@ -101,39 +101,62 @@ async def list_requesters(
         )
 
 
-@router.get("/{requester_id}", response_model=Requester, summary="One requester")
+@router.get("/{requester_id}", response_model=Requester, summary="One requester (with ETag)")
 async def get_requester(
-    requester_id: uuid.UUID, principal: CurrentPrincipal, engine: Engine
+    requester_id: uuid.UUID, principal: CurrentPrincipal, engine: Engine, response: Response
 ) -> Requester:
     async with engine.connect() as conn:
         found = await directory.requester_by_id(conn, requester_id)
     if found is None or not (principal.is_staff or found.login == principal.sub):
         raise not_found("requester")
+    response.headers["ETag"] = _etag(found)
     return found
 
 
-@router.patch("/{requester_id}", response_model=Requester, summary="Correct a requester's data")
+@router.patch(
+    "/{requester_id}",
+    response_model=Requester,
+    summary="Correct a requester's data (If-Match with the ETag guards against lost updates)",
+)
 async def update_requester(
-    requester_id: uuid.UUID, body: RequesterUpdate, principal: StaffPrincipal, engine: Engine
+    requester_id: uuid.UUID,
+    body: RequesterUpdate,
+    principal: StaffPrincipal,
+    engine: Engine,
+    response: Response,
+    if_match: Annotated[str | None, Header()] = None,
 ) -> Requester:
-    fields = body.model_dump(exclude_unset=True, exclude={"verified"})
     async with engine.begin() as conn:
         found = await directory.requester_by_id(conn, requester_id, for_update=True)
         if found is None:
             raise not_found("requester")
-        updated = corrected(found, fields)
-        changes = changes_between(found, updated)
-        if body.verified is not None and body.verified == found.needs_verification:
-            updated = updated.model_copy(update={"needs_verification": not body.verified})
-            changes["needs_verification"] = {
-                "from": found.needs_verification,
-                "to": not body.verified,
-            }
-        if not changes:
-            return found
-        return await directory.update_requester(
-            conn, updated, changes=changes, changed_by=principal.sub, channel="directory"
-        )
+        if if_match is not None and if_match.strip() not in (_etag(found), "*"):
+            raise Problem(
+                412,
+                "Version périmée",
+                f"If-Match {if_match} does not match the current version {_etag(found)}.",
+                type_="urn:helpdesk:problem:precondition-failed",
+            )
+        updated, changes = _corrections(found, body)
+        if changes:
+            updated = await directory.update_requester(
+                conn, updated, changes=changes, changed_by=principal.sub, channel="directory"
+            )
+    response.headers["ETag"] = _etag(updated)
+    return updated
+
+
+def _etag(requester: Requester) -> str:
+    return f'"{requester.version}"'
+
+
+def _corrections(found: Requester, body: RequesterUpdate) -> tuple[Requester, dict[str, Any]]:
+    updated = corrected(found, body.model_dump(exclude_unset=True, exclude={"verified"}))
+    changes = changes_between(found, updated)
+    if body.verified is not None and body.verified == found.needs_verification:
+        updated = updated.model_copy(update={"needs_verification": not body.verified})
+        changes["needs_verification"] = {"from": found.needs_verification, "to": not body.verified}
+    return updated, changes
 
 
 @router.get("/{requester_id}/changes", response_model=list[Change], summary="The change log")

@@ -1,0 +1,82 @@
+"""`POST /v1/prequalification`: check a request against the contract without recording it.
+
+What the agent on the phone sees before opening the ticket (seed 001 section 3: the technician
+checks first whether the request is within the contract). Nothing is written.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from helpdesk_intake.adapters import directory
+from helpdesk_intake.application.open_request import RequesterDetails
+from helpdesk_intake.domain.prequalification import AssistanceRequest, prequalify, target_group
+from helpdesk_intake.domain.requesters import Requester
+from helpdesk_intake.entrypoints.common import Engine, invalid
+from helpdesk_shared.auth import Principal, Role, require_roles
+from helpdesk_shared.events.ticket import PreQualification
+
+router = APIRouter(prefix="/v1", tags=["requests"])
+
+Asker = Annotated[
+    Principal,
+    Depends(require_roles(Role.REQUESTER, Role.AGENT, Role.MANAGER, Role.ADMIN, Role.SERVICE)),
+]
+
+
+class PrequalificationQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    requester: RequesterDetails | None = None
+    request: AssistanceRequest = AssistanceRequest()
+    on_date: date | None = None
+
+
+class PrequalificationAnswer(BaseModel):
+    pre_qualification: PreQualification
+    admissible: bool
+    group: str
+    requester_known: bool
+
+
+@router.post(
+    "/prequalification",
+    response_model=PrequalificationAnswer,
+    summary="Check a request against the contract (nothing is recorded)",
+)
+async def check(
+    query: PrequalificationQuery, principal: Asker, engine: Engine
+) -> PrequalificationAnswer:
+    details = query.requester or RequesterDetails()
+    if not principal.is_staff:
+        details = details.model_copy(update={"login": principal.sub, "organisation": None})
+    async with engine.connect() as conn:
+        known = await _known(conn, details)
+        requester = known or _unknown(details)
+        contracts = await directory.contracts_for_client(conn, requester.organisation)
+    on_date = query.on_date or datetime.now(tz=UTC).date()
+    pq = prequalify(query.request, requester, contracts, on_date)
+    return PrequalificationAnswer(
+        pre_qualification=pq,
+        admissible=pq.outcome.value == "admissible",
+        group=target_group(pq, contracts),
+        requester_known=known is not None,
+    )
+
+
+async def _known(conn: AsyncConnection, details: RequesterDetails) -> Requester | None:
+    if details.login:
+        return await directory.requester_by_login(conn, details.login)
+    if details.email:
+        return await directory.requester_by_email(conn, str(details.email))
+    raise invalid("requester", "requester.login or requester.email is required")
+
+
+def _unknown(details: RequesterDetails) -> Requester:
+    login = details.login or str(details.email)
+    return Requester.model_validate({"name": login, **details.corrections(), "login": login})
