@@ -254,3 +254,13 @@ async def test_a_dry_run_prequalifies_without_recording(
     async with engine.connect() as conn:
         after = (await conn.execute(text("SELECT count(*) FROM intake.tickets"))).scalar_one()
     assert after == before
+
+
+async def test_concurrent_openings_get_consecutive_references(
+    intake_client: httpx.AsyncClient, auth: Any
+) -> None:
+    responses = await asyncio.gather(
+        *(intake_client.post("/v1/requests", json=form(), headers=auth(*AGENT)) for _ in range(8))
+    )
+    numbers = sorted(int(r.json()["reference"].rsplit("-", 1)[1]) for r in responses)
+    assert numbers == list(range(numbers[0], numbers[0] + 8))
