@@ -40,6 +40,8 @@ async def test_requesters_do_not_see_internal_comments(
     )
     mine = await client.get(f"/v1/tickets/{ticket_id}/history", headers=auth("alice", "requester"))
     assert [e["type"] for e in mine.json()] == ["TicketOpened"]
+    seen = await client.get(f"/v1/tickets/{ticket_id}", headers=auth("alice", "requester"))
+    assert seen.json()["comments"] == 0
     theirs = await client.get(f"/v1/tickets/{ticket_id}/history", headers=bob)
     assert [e["type"] for e in theirs.json()] == ["TicketOpened", "CommentAdded"]
 

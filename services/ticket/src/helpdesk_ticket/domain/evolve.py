@@ -31,6 +31,7 @@ from helpdesk_shared.events.ticket import (
     TicketReopened,
     TicketResolved,
     TicketTaken,
+    Visibility,
 )
 from helpdesk_ticket.domain.errors import TicketNotFound
 from helpdesk_ticket.domain.state import (
@@ -188,7 +189,8 @@ def _(event: Routed, state: Ticket) -> Ticket:
 
 @_apply.register
 def _(event: CommentAdded, state: Ticket) -> Ticket:
-    return _with(state, comments=state.comments + 1)
+    public = state.public_comments + (event.visibility is Visibility.PUBLIC)
+    return _with(state, comments=state.comments + 1, public_comments=public)
 
 
 @_apply.register

@@ -104,6 +104,8 @@ class Ticket:
     consent: Consent | None = None
     appointments: tuple[Appointment, ...] = ()
     comments: int = 0
+    #: Comments the requester sees (the others are internal to agents).
+    public_comments: int = 0
     escalations: int = 0
     routings: int = 0
     holds: int = 0

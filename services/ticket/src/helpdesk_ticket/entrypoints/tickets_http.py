@@ -31,7 +31,14 @@ def _answer(
     svc = service(request)
     response.headers["ETag"] = f'"{loaded.version}"'
     allowed = svc.allowed_for(principal, loaded.ticket)
-    return ticket_view(loaded.ticket, loaded.version, allowed, svc.policy, svc.clock())
+    return ticket_view(
+        loaded.ticket,
+        loaded.version,
+        allowed,
+        svc.policy,
+        svc.clock(),
+        staff=principal.is_staff,
+    )
 
 
 @router.get("/{ticket_id}", summary="The ticket, rebuilt from its events")

@@ -98,8 +98,15 @@ def _deadline(view: TargetView, now: datetime, recorded: bool) -> Deadline:
 
 
 def ticket_view(
-    ticket: Ticket, version: int, allowed: list[str], policy: TicketPolicy, now: datetime
+    ticket: Ticket,
+    version: int,
+    allowed: list[str],
+    policy: TicketPolicy,
+    now: datetime,
+    *,
+    staff: bool = True,
 ) -> TicketView:
+    """The ticket as `staff` or as its requester sees it (no count of internal comments)."""
     resolution = ticket.resolution
     until = ticket.closed_at or (resolution.at if resolution else None) or now
     holding = current_holding(ticket.clock, until, policy.calendar)
@@ -132,7 +139,7 @@ def ticket_view(
         closure_code=ticket.closure_code,
         remote_maintenance_consent=ticket.consent.granted if ticket.consent else None,
         appointments=[vars(a) for a in ticket.appointments],
-        comments=ticket.comments,
+        comments=ticket.comments if staff else ticket.public_comments,
         escalations=ticket.escalations,
         routings=ticket.routings,
         reopenings=ticket.reopenings,
