@@ -76,3 +76,17 @@ async def test_out_of_scope_request_is_closed_with_its_follow_up(
     assert closed.status_code == 200, closed.text
     assert closed.json()["closure_code"] == "out_of_scope"
     assert closed.json()["allowed_commands"] == []  # nothing to reopen, the requester rates
+
+
+async def test_a_routed_category_suggests_its_group(
+    client: httpx.AsyncClient, auth, open_ticket
+) -> None:
+    ticket_id = await open_ticket()
+    bob = auth("bob", "agent", groups=["desk"], level=1)
+    qualified = await client.post(
+        f"/v1/tickets/{ticket_id}/qualify",
+        headers=bob,
+        json={"type": "incident", "category": "servers", "impact": "medium", "urgency": "low"},
+    )
+    assert qualified.json()["suggested_group"] == "servers"
+    assert qualified.json()["priority"] == "P4"

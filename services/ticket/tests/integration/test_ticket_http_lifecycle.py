@@ -23,6 +23,7 @@ async def test_full_lifecycle_over_http(client: httpx.AsyncClient, auth, open_ti
     )
     assert qualified.status_code == 200, qualified.text
     assert qualified.json()["priority"] == "P1"
+    assert qualified.json()["suggested_group"] is None  # printers: the desk's own domain
     assert qualified.headers["etag"] == '"2"'
 
     taken = await client.post(f"{base}/take", headers=bob)

@@ -48,6 +48,8 @@ class TicketView(BaseModel):
     channel: str
     admissibility: str
     category: str | None
+    #: The group the category belongs to when it is not the holder (routed domains): route there.
+    suggested_group: str | None
     impact: str | None
     urgency: str | None
     priority: str | None
@@ -97,6 +99,13 @@ def _deadline(view: TargetView, now: datetime, recorded: bool) -> Deadline:
     )
 
 
+def _suggested_group(ticket: Ticket, policy: TicketPolicy) -> str | None:
+    category = policy.category(ticket.category) if ticket.category else None
+    if category is None or category.group == ticket.group:
+        return None
+    return category.group
+
+
 def ticket_view(
     ticket: Ticket,
     version: int,
@@ -122,6 +131,7 @@ def ticket_view(
         channel=ticket.channel,
         admissibility=ticket.admissibility.value,
         category=ticket.category,
+        suggested_group=_suggested_group(ticket, policy),
         impact=ticket.impact,
         urgency=ticket.urgency,
         priority=ticket.priority,
