@@ -1,0 +1,141 @@
+"""`python -m bench.profile_append [--writers 8] [--batch 1]`: where an append's time goes.
+
+Runs, in rounds and in its own throwaway database, the plain INSERT, `EventStore.append` as the
+services use it, and the same append SQL with each overhead removed in turn:
+  - generic plans: the engine's sessions use `plan_cache_mode=force_generic_plan`, so PostgreSQL
+    stops re-planning the append statement on every call;
+  - driver autocommit: also, the single append statement runs on the asyncpg connection under the
+    SQLAlchemy pool (no BEGIN/COMMIT round trips, no SQLAlchemy execution layer, no pre-ping).
+The differences between the rows are what `docs/performance.md` attributes to each overhead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import re
+import uuid
+from collections.abc import Callable, Sequence
+
+import asyncpg
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from bench import appends
+from bench.appends import StreamCursor
+from bench.timing import AsyncStep, Rate, run_async_writers
+from bench.workload import make_batch, to_new_event
+from helpdesk_shared.db import asyncpg_dsn, create_engine
+from helpdesk_shared.eventstore import store as store_module
+from helpdesk_shared.eventstore.store import EventStore
+from helpdesk_shared.migrations import upgrade_all
+from helpdesk_shared.settings import CommonSettings
+from helpdesk_shared.testing.servers import create_database, drop_database, with_database
+
+GENERIC = {"plan_cache_mode": "force_generic_plan"}
+_PARAMETERS = (
+    "stream_id",
+    "expected",
+    "event_ids",
+    "types",
+    "schema_versions",
+    "datas",
+    "metadatas",
+)
+
+
+def append_sql_for_asyncpg() -> str:
+    """The store's append statement with `$n` placeholders instead of `:name` ones."""
+    sql = str(store_module._APPEND.text)
+    for number, name in enumerate(_PARAMETERS, start=1):
+        sql = re.sub(rf":{name}\b", f"${number}", sql)
+    return sql
+
+
+def driver_steps(engine: AsyncEngine, writers: int, batch: int) -> list[AsyncStep]:
+    """The append statement alone, autocommitted, on the pooled asyncpg connection."""
+    sql = append_sql_for_asyncpg()
+
+    def make(cursor: StreamCursor) -> AsyncStep:
+        async def step() -> int:
+            events = [to_new_event(e) for e in make_batch(batch)]
+            stream, expected = cursor.next(batch)
+            async with engine.connect() as conn:
+                driver: asyncpg.Connection = (await conn.get_raw_connection()).driver_connection
+                await driver.fetch(
+                    sql,
+                    stream,
+                    expected,
+                    [e.event_id for e in events],
+                    [e.type for e in events],
+                    [e.schema_version for e in events],
+                    [json.dumps(e.data) for e in events],
+                    [json.dumps(e.metadata.to_json()) for e in events],
+                )
+            return batch
+
+        return step
+
+    return [make(StreamCursor("ticket")) for _ in range(writers)]
+
+
+async def profile(url: str, writers: int, batch: int, rounds: int, seconds: float) -> str:
+    dsn = asyncpg_dsn(url)
+    size = {"pool_size": writers, "max_overflow": writers}
+    services = create_engine(url, pool_size=writers)
+    generic = create_async_engine(
+        url, pool_pre_ping=True, connect_args={"server_settings": GENERIC}, **size
+    )
+    bare = create_async_engine(url, connect_args={"server_settings": GENERIC}, **size)
+    connections = [await asyncpg.connect(dsn) for _ in range(writers)]
+    cases: dict[str, Callable[[], list[AsyncStep]]] = {
+        "plain INSERT": lambda: appends.plain_steps(connections, batch),
+        "EventStore.append (services' engine)": lambda: appends.store_steps(
+            EventStore(services), writers, batch
+        ),
+        "+ generic plans": lambda: appends.store_steps(EventStore(generic), writers, batch),
+        "+ generic plans, driver autocommit": lambda: driver_steps(bare, writers, batch),
+    }
+    results: dict[str, list[Rate]] = {name: [] for name in cases}
+    try:
+        for _ in range(rounds):
+            for name, steps in cases.items():
+                results[name].append(await run_async_writers(steps(), seconds, 0.2))
+    finally:
+        for conn in connections:
+            await conn.close()
+        for engine in (services, generic, bare):
+            await engine.dispose()
+    lines = [f"{writers} writer(s), {batch} event(s)/tx: events/s per round | client CPU us/event"]
+    for name, rates in results.items():
+        shown = " ".join(f"{r.per_second:8,.0f}" for r in rates)
+        cpu = " ".join(f"{r.cpu_per_event * 1e6:5.0f}" for r in rates)
+        lines.append(f"{name:40s} {shown} | {cpu}")
+    return "\n".join(lines)
+
+
+async def main_async(args: argparse.Namespace) -> str:
+    admin = with_database(args.database_url, "postgres")
+    name = f"helpdesk_bench_profile_{uuid.uuid4().hex[:8]}"
+    await create_database(admin, name)
+    try:
+        url = with_database(args.database_url, name)
+        await asyncio.to_thread(upgrade_all, url)
+        await appends.create_plain_table(asyncpg_dsn(url))
+        return await profile(url, args.writers, args.batch, args.rounds, args.seconds)
+    finally:
+        await drop_database(admin, name)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.profile_append", description=__doc__)
+    parser.add_argument("--writers", type=int, default=8)
+    parser.add_argument("--batch", type=int, default=1)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=1.0)
+    parser.add_argument("--database-url", default=CommonSettings().database_url)
+    print(asyncio.run(main_async(parser.parse_args(argv))))
+
+
+if __name__ == "__main__":
+    main()
