@@ -1,4 +1,5 @@
-"""Make the repository's `deploy` package (the local runner) importable by the top-level tests.
+"""Shared fixtures of the cross-service tests: the repository's `deploy` package on the path,
+and a stack environment of the test's own (database, broker names, free ports, run directory).
 
 `deploy/` is not an installed workspace member (it is tooling, not shipped code), and pytest runs
 with `--import-mode=importlib`, which does not put the repository root on `sys.path`.
@@ -6,9 +7,67 @@ with `--import-mode=importlib`, which does not put the repository root on `sys.p
 
 from __future__ import annotations
 
+import os
 import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+
+import aio_pika
+import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
+
+from deploy.local.parts import free_port  # noqa: E402
+from deploy.local.stack import SERVICES, stop_stack  # noqa: E402
+
+from helpdesk_shared.messaging.topology import delete_topology  # noqa: E402
+
+
+@pytest.fixture
+async def own_broker_names(
+    amqp_url: str, exchange_name: str, queue_prefix: str
+) -> AsyncIterator[tuple[str, str]]:
+    """An exchange and queue prefix for this test only, deleted afterwards.
+
+    The stack's relay publishes every event of its database and its consumers take from their
+    queues: with names of their own they can neither steal nor add messages in other tests.
+    """
+    suffix = uuid.uuid4().hex[:8]
+    names = (f"{exchange_name}.runner-{suffix}", f"{queue_prefix}-runner-{suffix}")
+    yield names
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        await delete_topology(channel, exchange=names[0], queue_prefix=names[1])
+
+
+@pytest.fixture
+def runner_env(
+    service_env: dict[str, str],
+    fresh_database_url: str,
+    own_broker_names: tuple[str, str],
+    tmp_path: Path,
+) -> dict[str, str]:
+    """This run's servers, a database and broker names of the test's own, free ports, a run dir."""
+    env = {k: v for k, v in os.environ.items() if k not in {"SMTP_HOST", "SMTP_PORT"}}
+    env.update(service_env)
+    env["DATABASE_URL"] = fresh_database_url
+    env["HELPDESK_EXCHANGE"], env["HELPDESK_QUEUE_PREFIX"] = own_broker_names
+    env["HELPDESK_RUN_DIR"] = str(tmp_path / "run")
+    env["HELPDESK_DEMO"] = "0"
+    env["HELPDESK_READY_TIMEOUT"] = "120"  # a loaded CI machine starts Python slowly
+    for spec in SERVICES:
+        env[f"{spec.name.upper()}_PORT"] = str(free_port())
+    env["SMTP_CATCHER_PORT"] = str(free_port())
+    env["RELAY_METRICS_PORT"] = str(free_port())
+    return env
+
+
+@pytest.fixture
+def run_dir(runner_env: dict[str, str]) -> Iterator[Path]:
+    directory = Path(runner_env["HELPDESK_RUN_DIR"])
+    yield directory
+    stop_stack(directory)  # whatever happened in the test, leave nothing running

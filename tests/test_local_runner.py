@@ -7,19 +7,16 @@ ports, with pid files and logs in a temporary run directory.
 from __future__ import annotations
 
 import importlib.util
-import os
 import smtplib
 import socket
 import subprocess
 import sys
 import urllib.request
-import uuid
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import aio_pika
 import pytest
 from deploy.local.mailcatcher import list_mails
+from deploy.local.parts import free_port
 from deploy.local.processes import group_alive, is_alive
 from deploy.local.stack import (
     SERVICES,
@@ -30,65 +27,9 @@ from deploy.local.stack import (
     recorded,
     running_stack,
     start_stack,
-    stop_stack,
 )
 
-from helpdesk_shared.messaging.topology import delete_topology
-
 REPO_ROOT = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture
-async def own_broker_names(
-    amqp_url: str, exchange_name: str, queue_prefix: str
-) -> AsyncIterator[tuple[str, str]]:
-    """An exchange and queue prefix for this test only, deleted afterwards.
-
-    The stack's relay publishes every event of its database and its consumers take from their
-    queues: with names of their own they can neither steal nor add messages in other tests.
-    """
-    suffix = uuid.uuid4().hex[:8]
-    names = (f"{exchange_name}.runner-{suffix}", f"{queue_prefix}-runner-{suffix}")
-    yield names
-    connection = await aio_pika.connect(amqp_url)
-    async with connection:
-        channel = await connection.channel()
-        await delete_topology(channel, exchange=names[0], queue_prefix=names[1])
-
-
-@pytest.fixture
-def runner_env(
-    service_env: dict[str, str],
-    fresh_database_url: str,
-    own_broker_names: tuple[str, str],
-    tmp_path: Path,
-) -> dict[str, str]:
-    """This run's servers, a database and broker names of the test's own, free ports, a run dir."""
-    env = {k: v for k, v in os.environ.items() if k not in {"SMTP_HOST", "SMTP_PORT"}}
-    env.update(service_env)
-    env["DATABASE_URL"] = fresh_database_url
-    env["HELPDESK_EXCHANGE"], env["HELPDESK_QUEUE_PREFIX"] = own_broker_names
-    env["HELPDESK_RUN_DIR"] = str(tmp_path / "run")
-    env["HELPDESK_DEMO"] = "0"
-    env["HELPDESK_READY_TIMEOUT"] = "120"  # a loaded CI machine starts Python slowly
-    for spec in SERVICES:
-        env[f"{spec.name.upper()}_PORT"] = str(free_port())
-    env["SMTP_CATCHER_PORT"] = str(free_port())
-    env["RELAY_METRICS_PORT"] = str(free_port())
-    return env
-
-
-@pytest.fixture
-def run_dir(runner_env: dict[str, str]) -> Iterator[Path]:
-    directory = Path(runner_env["HELPDESK_RUN_DIR"])
-    yield directory
-    stop_stack(directory)  # whatever happened in the test, leave nothing running
 
 
 def runner(command: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

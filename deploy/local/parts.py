@@ -75,6 +75,13 @@ def parse_ports(text: str) -> dict[str, int]:
     return ports
 
 
+def free_port(host: str = "127.0.0.1") -> int:
+    """One port nobody listens on right now (the OS picks it)."""
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
 def free_ports(host: str = "127.0.0.1") -> dict[str, int]:
     """A free port for every part (tests: never the contract ports 8001-8004)."""
     sockets = [socket.socket() for _ in (*SERVICES, "smtp", "relay")]
