@@ -1,23 +1,15 @@
-"""`python -m helpdesk_intake`: serve the intake API on the configured host and port."""
+"""`python -m helpdesk_intake`: serve the intake service on the configured host and port."""
 
 from __future__ import annotations
 
-import uvicorn
-
 from helpdesk_intake.bootstrap import build_app
 from helpdesk_intake.settings import Settings
-from helpdesk_shared.logging import configure_logging
+from helpdesk_shared.http.serve import serve
 
 
 def main() -> None:
     settings = Settings()
-    configure_logging("intake", settings.log_level, settings.log_json)
-    uvicorn.run(
-        build_app(settings),
-        host=settings.intake_host,
-        port=settings.intake_port,
-        log_config=None,  # keep the JSON logging configured above
-    )
+    serve("intake", build_app(settings), settings, settings.intake_host, settings.intake_port)
 
 
 if __name__ == "__main__":

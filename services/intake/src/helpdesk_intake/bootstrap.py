@@ -5,9 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import aio_pika
 from fastapi import FastAPI
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import helpdesk_intake
@@ -25,6 +23,7 @@ from helpdesk_intake.settings import Settings
 from helpdesk_shared.db import create_engine
 from helpdesk_shared.eventstore.store import EventStore
 from helpdesk_shared.http.app import create_app
+from helpdesk_shared.http.serve import broker_check, database_check
 
 VERSION = "0.1.0"
 
@@ -42,14 +41,6 @@ def build_app(settings: Settings | None = None, engine: AsyncEngine | None = Non
         if owned:
             await engine.dispose()
 
-    async def database() -> None:
-        async with engine.connect() as conn:
-            await conn.execute(text("SELECT 1 FROM intake.reference_counters LIMIT 1"))
-
-    async def broker() -> None:
-        connection = await aio_pika.connect(settings.amqp_url, timeout=3)
-        await connection.close()
-
     app = create_app(
         service="intake",
         version=VERSION,
@@ -62,7 +53,10 @@ def build_app(settings: Settings | None = None, engine: AsyncEngine | None = Non
             calls.router,
             emails.router,
         ],
-        readiness_checks={"database": database, "broker": broker},
+        readiness_checks={
+            "database": database_check(engine, "intake.reference_counters"),
+            "broker": broker_check(settings.amqp_url),
+        },
         lifespan=lifespan,
         description=helpdesk_intake.__doc__ or "",
     )

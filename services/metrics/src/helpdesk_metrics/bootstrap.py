@@ -13,7 +13,6 @@ from typing import Any
 import aio_pika
 from fastapi import FastAPI, Request
 from prometheus_client import CollectorRegistry
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import helpdesk_metrics
@@ -23,6 +22,7 @@ from helpdesk_metrics.entrypoints.prometheus import FiguresCollector
 from helpdesk_metrics.settings import Settings
 from helpdesk_shared.db import create_engine
 from helpdesk_shared.http.app import create_app
+from helpdesk_shared.http.serve import database_check
 from helpdesk_shared.messaging.dead_letters import dead_letter_router
 
 VERSION = "0.1.0"
@@ -70,10 +70,6 @@ def build_app(
             if owned:
                 await engine.dispose()
 
-    async def database() -> None:
-        async with engine.connect() as conn:
-            await conn.execute(text("SELECT 1 FROM metrics.ticket_facts LIMIT 1"))
-
     async def broker() -> None:
         if settings.metrics_consumer_enabled:
             await consumer.ready()
@@ -93,7 +89,10 @@ def build_app(
                 consumers=(CONSUMER_NAME,),
             ),
         ],
-        readiness_checks={"database": database, "broker": broker},
+        readiness_checks={
+            "database": database_check(engine, "metrics.ticket_facts"),
+            "broker": broker,
+        },
         lifespan=lifespan,
         registry=registry,
         description=helpdesk_metrics.__doc__ or "",

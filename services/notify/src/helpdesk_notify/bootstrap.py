@@ -12,7 +12,6 @@ from dataclasses import dataclass
 import aio_pika
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry, Counter
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import helpdesk_notify
@@ -25,6 +24,7 @@ from helpdesk_notify.entrypoints import notifications
 from helpdesk_notify.settings import Settings
 from helpdesk_shared.db import create_engine
 from helpdesk_shared.http.app import Lifespan, ReadinessCheck, create_app
+from helpdesk_shared.http.serve import database_check
 from helpdesk_shared.messaging.consumer import Consumer
 from helpdesk_shared.messaging.dead_letters import dead_letter_router
 
@@ -163,10 +163,6 @@ def _lifespan(parts: _Parts) -> Lifespan:
 def _readiness_checks(parts: _Parts) -> dict[str, ReadinessCheck]:
     """The database (notify's tables) and the broker (the consumer's own connection)."""
 
-    async def database() -> None:
-        async with parts.engine.connect() as conn:
-            await conn.execute(text("SELECT 1 FROM notify.notifications LIMIT 1"))
-
     async def broker() -> None:
         if parts.settings.notify_consumer_enabled:
             await parts.consumer.ready()
@@ -174,4 +170,4 @@ def _readiness_checks(parts: _Parts) -> dict[str, ReadinessCheck]:
         connection = await aio_pika.connect(parts.settings.amqp_url, timeout=3)
         await connection.close()
 
-    return {"database": database, "broker": broker}
+    return {"database": database_check(parts.engine, "notify.notifications"), "broker": broker}

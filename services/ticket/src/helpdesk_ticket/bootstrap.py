@@ -9,15 +9,14 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
-import aio_pika
 from fastapi import FastAPI
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from helpdesk_shared.db import create_engine
 from helpdesk_shared.eventstore.store import EventStore
 from helpdesk_shared.eventstore.subscription import CatchUpSubscription
 from helpdesk_shared.http.app import create_app
+from helpdesk_shared.http.serve import broker_check, database_check
 from helpdesk_ticket.adapters.projection import SUBSCRIPTION_NAME, TicketListProjector
 from helpdesk_ticket.adapters.queries import due_for_sla_check
 from helpdesk_ticket.application.problems import ProblemService
@@ -86,21 +85,16 @@ def build_app(
             if owns_engine:
                 await parts.engine.dispose()
 
-    async def database() -> None:
-        async with parts.engine.connect() as conn:
-            await conn.execute(text("SELECT 1 FROM ticket.tickets LIMIT 1"))
-
-    async def broker() -> None:
-        connection = await aio_pika.connect(settings.amqp_url, timeout=3)
-        await connection.close()
-
     app = create_app(
         service="ticket",
         version=VERSION,
         settings=settings,
         # The list router first: `/v1/tickets/follow-up` is not a ticket id.
         routers=[list_http.router, tickets_http.router, problems_http.router],
-        readiness_checks={"database": database, "broker": broker},
+        readiness_checks={
+            "database": database_check(parts.engine, "ticket.tickets"),
+            "broker": broker_check(settings.amqp_url),
+        },
         lifespan=lifespan,
         description="The ticket lifecycle, event-sourced: commands, history, list, SLA.",
     )
