@@ -163,7 +163,6 @@ async def measure_publishes(target: Target, sizes: Sizes, notes: list[str]) -> R
             await _check_routed(target, len(events), "relay", notes)
     finally:
         await relay.stop()
-        await relay._disconnect_broker()  # publish_pending used alone: no public close yet
         await engine.dispose()
     return Row(
         label=f"Publish with confirms, batches of {sizes.publish_batch}",
