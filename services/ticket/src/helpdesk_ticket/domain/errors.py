@@ -32,3 +32,7 @@ class InvalidCommand(DomainError):
 
 class ProblemNotFound(DomainError):
     """The stream has no `ProblemCreated`."""
+
+
+class ArticleNotFound(DomainError):
+    """The stream has no `ArticleDrafted` (or the caller may not read it)."""
