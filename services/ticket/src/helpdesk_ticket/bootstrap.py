@@ -19,10 +19,18 @@ from helpdesk_shared.http.app import create_app
 from helpdesk_shared.http.serve import broker_check, database_check
 from helpdesk_ticket.adapters.projection import SUBSCRIPTION_NAME, TicketListProjector
 from helpdesk_ticket.adapters.queries import due_for_sla_check
+from helpdesk_ticket.application.articles import ArticleService
 from helpdesk_ticket.application.problems import ProblemService
+from helpdesk_ticket.application.recurring import RecurringIncidents
 from helpdesk_ticket.application.sla_watcher import SlaWatcher
 from helpdesk_ticket.application.tickets import Clock, TicketService, utc_now
-from helpdesk_ticket.entrypoints import list_http, problems_http, tickets_http
+from helpdesk_ticket.entrypoints import (
+    articles_http,
+    list_http,
+    problems_http,
+    recurring_http,
+    tickets_http,
+)
 from helpdesk_ticket.entrypoints.errors import install_error_handlers
 from helpdesk_ticket.settings import Settings
 
@@ -90,7 +98,15 @@ def build_app(
         version=VERSION,
         settings=settings,
         # The list router first: `/v1/tickets/follow-up` is not a ticket id.
-        routers=[list_http.router, tickets_http.router, problems_http.router],
+        # `/v1/problems/recurring` and `/v1/articles/faq` before the routes taking an id.
+        routers=[
+            list_http.router,
+            tickets_http.router,
+            articles_http.drafting,
+            recurring_http.router,
+            problems_http.router,
+            articles_http.router,
+        ],
         readiness_checks={
             "database": database_check(parts.engine, "ticket.tickets"),
             "broker": broker_check(settings.amqp_url),
@@ -102,5 +118,9 @@ def build_app(
     app.state.ticket_service = parts.tickets
     app.state.engine = parts.engine
     app.state.problem_service = ProblemService(parts.tickets.store, clock)
+    app.state.article_service = ArticleService(parts.tickets.store, parts.tickets, clock)
+    app.state.recurring_incidents = RecurringIncidents(
+        app.state.problem_service, app.state.article_service
+    )
     app.state.components = parts
     return app

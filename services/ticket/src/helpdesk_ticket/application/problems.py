@@ -74,7 +74,7 @@ class ProblemService:
             raise ProblemNotFound(f"no problem {problem_id}")
         return LoadedProblem(state, events[-1].version, events)
 
-    async def _check_incidents(self, ticket_ids: tuple[uuid.UUID, ...]) -> None:
+    async def check_incidents(self, ticket_ids: tuple[uuid.UUID, ...]) -> None:
         for ticket_id in ticket_ids:
             ticket = rebuild(await self.store.read_stream(ticket_stream(ticket_id)))
             if ticket is None:
@@ -92,7 +92,7 @@ class ProblemService:
     ) -> StoredResponse:
         """Create a problem; a retry with the same key answers the first answer again."""
         self.authorize(principal)
-        await self._check_incidents(command.incidents)
+        await self.check_incidents(command.incidents)
         events = decide_problem(command, None)
         metadata = EventMetadata(actor=principal.sub)
         stream = problem_stream(command.problem_id)
@@ -124,7 +124,7 @@ class ProblemService:
             raise PreconditionFailed(if_match or "", loaded.version)
         command = build(principal.sub, self.clock())
         if isinstance(command, LinkIncident):
-            await self._check_incidents((command.ticket_id,))
+            await self.check_incidents((command.ticket_id,))
         events = decide_problem(command, loaded.problem)
         if not events:
             return loaded

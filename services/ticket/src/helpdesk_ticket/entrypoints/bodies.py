@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -114,9 +115,11 @@ class ScheduleBody(Body):
 class ResolveBody(Body):
     solution: str = Text
     resolution_code: str = Name
+    #: The published knowledge article that solved it (counted on the article).
+    article_id: uuid.UUID | None = None
 
     def to_command(self, by: str, at: datetime) -> c.Command:
-        return c.Resolve(by=by, at=at, **self.model_dump())
+        return c.Resolve(by=by, at=at, **self.model_dump(exclude={"article_id"}))
 
 
 class CloseBody(Body):

@@ -6,8 +6,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from helpdesk_shared.http.problems import Problem, problem_response
-from helpdesk_ticket.application.errors import Forbidden, PreconditionFailed
+from helpdesk_ticket.application.errors import Forbidden, GroupHasProblem, PreconditionFailed
 from helpdesk_ticket.domain.errors import (
+    ArticleNotFound,
     InvalidCommand,
     ProblemNotFound,
     TicketNotFound,
@@ -20,6 +21,17 @@ def to_problem(error: Exception) -> Problem:
         return Problem(404, "Ticket introuvable", str(error))
     if isinstance(error, ProblemNotFound):
         return Problem(404, "Problème introuvable", str(error))
+    if isinstance(error, ArticleNotFound):
+        return Problem(404, "Article introuvable", str(error))
+    if isinstance(error, GroupHasProblem):
+        return Problem(
+            409,
+            "Problème déjà ouvert",
+            str(error),
+            type_="urn:helpdesk:problem:group-has-problem",
+            problem_id=str(error.problem_id),
+            article_id=str(error.article_id),
+        )
     if isinstance(error, TransitionNotAllowed):
         return Problem(
             409,
@@ -61,6 +73,8 @@ def install_error_handlers(app: FastAPI) -> None:
     for error in (
         TicketNotFound,
         ProblemNotFound,
+        ArticleNotFound,
+        GroupHasProblem,
         TransitionNotAllowed,
         InvalidCommand,
         PreconditionFailed,

@@ -8,10 +8,17 @@ from fastapi import APIRouter, Body, Header, Query, Request, Response
 from pydantic import AwareDatetime
 
 from helpdesk_shared.auth import CurrentPrincipal
+from helpdesk_ticket.application.articles import ArticleService
 from helpdesk_ticket.application.tickets import Loaded, TicketService, visible_to
-from helpdesk_ticket.entrypoints.bodies import COMMAND_BODIES
+from helpdesk_ticket.entrypoints.bodies import COMMAND_BODIES, ResolveBody
 from helpdesk_ticket.entrypoints.bodies import Body as CommandBody
-from helpdesk_ticket.entrypoints.views import HistoryEntry, TicketView, history_entry, ticket_view
+from helpdesk_ticket.entrypoints.views import (
+    HistoryEntry,
+    SuggestedArticle,
+    TicketView,
+    history_entry,
+    ticket_view,
+)
 
 router = APIRouter(prefix="/v1/tickets", tags=["tickets"])
 IfMatch = Annotated[
@@ -50,7 +57,35 @@ async def get_ticket(
     as_of: Annotated[AwareDatetime | None, Query(description="The state as it was then")] = None,
 ) -> TicketView:
     loaded = await service(request).read(principal, ticket_id, as_of)
-    return _answer(request, response, principal, loaded)
+    answer = _answer(request, response, principal, loaded)
+    if as_of is None and loaded.ticket.closed_at is None:
+        answer.suggested_articles = await _suggestions(request, principal, loaded)
+    return answer
+
+
+async def _suggestions(
+    request: Request, principal: CurrentPrincipal, loaded: Loaded
+) -> list[SuggestedArticle]:
+    """The best-matching published articles, counted as suggested once for this ticket."""
+    ticket = loaded.ticket
+    articles: ArticleService = request.app.state.article_service
+    hits = await articles.suggest(
+        principal,
+        f"{ticket.subject} {ticket.description}",
+        category=ticket.category,
+        ticket_id=ticket.id,
+    )
+    return [
+        SuggestedArticle(
+            id=h.article_id,
+            title=h.title,
+            category=h.category,
+            audience=h.audience,
+            solved=h.solved,
+            rank=h.rank,
+        )
+        for h in hits
+    ]
 
 
 @router.get("/{ticket_id}/history", summary="The ticket's events, readable")
@@ -69,6 +104,10 @@ async def _run(
     payload: CommandBody,
     if_match: str | None,
 ) -> TicketView:
+    article_id = payload.article_id if isinstance(payload, ResolveBody) else None
+    articles: ArticleService = request.app.state.article_service
+    if article_id is not None:
+        await articles.check_usable(article_id)
     loaded = await service(request).execute(
         principal,
         ticket_id,
@@ -76,6 +115,8 @@ async def _run(
         if_match=if_match,
         correlation_id=request.headers.get("x-correlation-id"),
     )
+    if article_id is not None:  # the article knows how many tickets it solved
+        await articles.record_resolution(principal, article_id, ticket_id)
     return _answer(request, response, principal, loaded)
 
 

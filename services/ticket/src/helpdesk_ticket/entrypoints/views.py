@@ -36,6 +36,15 @@ class ResolutionView(BaseModel):
     at: datetime
 
 
+class SuggestedArticle(BaseModel):
+    id: uuid.UUID
+    title: str
+    category: str | None
+    audience: str
+    solved: int
+    rank: float | None
+
+
 class TicketView(BaseModel):
     id: uuid.UUID
     reference: str
@@ -80,6 +89,8 @@ class TicketView(BaseModel):
     holder_minutes: float | None
     version: int
     allowed_commands: list[str]
+    #: Published articles that match the ticket best (GET only; requesters see FAQ entries).
+    suggested_articles: list[SuggestedArticle] = []
 
 
 def _minutes(value: timedelta) -> float:

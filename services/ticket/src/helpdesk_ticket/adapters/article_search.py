@@ -1,0 +1,162 @@
+"""`ticket.articles`: one row per article, written in the transaction that appends its events,
+and searched in French (`ticket.fr`: french stemming, accents folded), ranked by `ts_rank`.
+
+The row is a pure function of the article's state, so writing it twice changes nothing; a row
+never goes back to an older version.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from helpdesk_ticket.domain.article import Article
+
+_COLUMNS = [
+    "article_id",
+    "title",
+    "symptom",
+    "cause",
+    "resolution_steps",
+    "category",
+    "software",
+    "hardware",
+    "audience",
+    "status",
+    "content_version",
+    "from_tickets",
+    "problem_id",
+    "suggested",
+    "solved",
+    "created_at",
+    "updated_at",
+    "version",
+]
+_SEARCH = """
+    setweight(to_tsvector('ticket.fr', :title), 'A')
+    || setweight(to_tsvector('ticket.fr', :symptom), 'A')
+    || setweight(to_tsvector('ticket.fr', coalesce(:cause, '')), 'B')
+    || setweight(to_tsvector('ticket.fr', :keywords), 'B')
+    || setweight(to_tsvector('ticket.fr', :steps), 'C')"""
+_UPSERT = text(
+    f"""INSERT INTO ticket.articles ({", ".join(_COLUMNS)}, search)
+    VALUES ({", ".join(":" + c for c in _COLUMNS)}, {_SEARCH})
+    ON CONFLICT (article_id) DO UPDATE SET
+    {", ".join(f"{c} = excluded.{c}" for c in [*_COLUMNS[1:], "search"])}
+    WHERE ticket.articles.version <= excluded.version"""  # noqa: S608 - fixed column names
+)
+
+
+def _row(article: Article) -> dict[str, Any]:
+    content = article.content
+    return {
+        "article_id": article.id,
+        "title": content.title,
+        "symptom": content.symptom,
+        "cause": content.cause,
+        "resolution_steps": json.dumps(list(content.resolution_steps)),
+        "category": content.category,
+        "software": json.dumps(list(content.software)),
+        "hardware": json.dumps(list(content.hardware)),
+        "audience": content.audience.value,
+        "status": article.status.value,
+        "content_version": article.content_version,
+        "from_tickets": json.dumps([str(t) for t in article.from_tickets]),
+        "problem_id": article.problem_id,
+        "suggested": article.suggested,
+        "solved": len(article.solved),
+        "created_at": article.created_at,
+        "updated_at": article.versions[-1].at,
+        "version": article.version,
+        "keywords": " ".join([content.category or "", *content.software, *content.hardware]),
+        "steps": "\n".join(content.resolution_steps),
+    }
+
+
+async def project(conn: AsyncConnection, article: Article) -> None:
+    """Write the article's row (inside the transaction that appended its events)."""
+    await conn.execute(_UPSERT, _row(article))
+
+
+@dataclass(frozen=True)
+class ArticleFilter:
+    """What a search or a listing asks for."""
+
+    q: str | None = None
+    category: str | None = None
+    status: str | None = None
+    audience: str | None = None
+    limit: int = 20
+    offset: int = 0
+
+
+@dataclass(frozen=True)
+class ArticleHit:
+    article_id: uuid.UUID
+    title: str
+    symptom: str
+    category: str | None
+    audience: str
+    status: str
+    content_version: int
+    suggested: int
+    solved: int
+    rank: float | None
+
+
+def _where(f: ArticleFilter) -> tuple[list[str], dict[str, Any]]:
+    clauses: list[str] = []
+    params: dict[str, Any] = {"limit": f.limit, "offset": f.offset}
+    for column in ("category", "status", "audience"):
+        value = getattr(f, column)
+        if value is not None:
+            clauses.append(f"{column} = :{column}")
+            params[column] = value
+    if f.q:
+        # Any of the words may match (ranked by how many and where): users describe symptoms
+        # in their own words, so requiring all of them would miss most scenarios.
+        clauses.append("search @@ query")
+        params["q"] = f.q
+    return clauses, params
+
+
+async def search(engine: AsyncEngine, f: ArticleFilter) -> list[ArticleHit]:
+    """Articles matching `f`, best ranked first (newest first without a query)."""
+    clauses, params = _where(f)
+    query_from = (
+        """, (SELECT replace(websearch_to_tsquery('ticket.fr', :q)::text, ' & ', ' | ')::tsquery
+        AS query) AS wanted"""
+        if f.q
+        else ""
+    )
+    rank = "ts_rank(search, query)" if f.q else "NULL::real"
+    order = "rank DESC, solved DESC, updated_at DESC" if f.q else "updated_at DESC"
+    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    sql = text(
+        f"""SELECT article_id, title, symptom, category, audience, status, content_version,
+               suggested, solved, {rank} AS rank
+        FROM ticket.articles{query_from} {where}
+        ORDER BY {order} LIMIT :limit OFFSET :offset"""  # noqa: S608 - fixed fragments
+    )
+    async with engine.connect() as conn:
+        rows = (await conn.execute(sql, params)).all()
+    return [ArticleHit(**r._mapping) for r in rows]
+
+
+async def claim_suggestion(
+    conn: AsyncConnection, article_id: uuid.UUID, ticket_id: uuid.UUID
+) -> bool:
+    """True the first time this article is suggested for this ticket (counted once per ticket)."""
+    result = await conn.execute(
+        text(
+            """INSERT INTO ticket.article_suggestions (article_id, ticket_id)
+            VALUES (:a, :t) ON CONFLICT DO NOTHING RETURNING article_id"""
+        ),
+        {"a": article_id, "t": ticket_id},
+    )
+    return result.first() is not None

@@ -1,0 +1,311 @@
+"""`/v1/articles`: the knowledge base (resolution scenarios), its French search and FAQ."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from helpdesk_shared.auth import CurrentPrincipal
+from helpdesk_shared.events.article import ArticleContent, Audience
+from helpdesk_ticket.adapters.article_search import ArticleFilter, ArticleHit, search
+from helpdesk_ticket.application.articles import ArticleService, LoadedArticle
+from helpdesk_ticket.domain import article as a
+
+router = APIRouter(prefix="/v1/articles", tags=["articles"])
+drafting = APIRouter(prefix="/v1/tickets", tags=["articles"])
+IfMatch = Annotated[str | None, Header(description="The article's version, as sent in ETag")]
+Short = Field(min_length=1, max_length=500)
+Long = Field(min_length=1, max_length=20_000)
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+_CONTENT_FIELDS = set(ArticleContent.model_fields)
+
+
+class ContentBody(_Body):
+    title: str = Short
+    symptom: str = Long
+    cause: str | None = Field(default=None, max_length=20_000)
+    resolution_steps: list[str] = Field(default_factory=list, max_length=100)
+    category: str | None = Field(default=None, max_length=80)
+    software: list[str] = Field(default_factory=list, max_length=50)
+    hardware: list[str] = Field(default_factory=list, max_length=50)
+    audience: Audience = Audience.AGENTS
+
+    def content(self) -> ArticleContent:
+        return ArticleContent.model_validate(self.model_dump(include=_CONTENT_FIELDS))
+
+
+class CreateBody(ContentBody):
+    #: Resolved tickets this scenario comes from.
+    from_tickets: list[uuid.UUID] = Field(default_factory=list, max_length=500)
+
+
+class ReviseBody(ContentBody):
+    note: str | None = Field(default=None, max_length=2_000)
+
+
+class RetireBody(_Body):
+    reason: str | None = Field(default=None, max_length=2_000)
+
+
+class DraftFromTicketBody(_Body):
+    audience: Audience = Audience.AGENTS
+
+
+class SuggestBody(_Body):
+    text: str = Long
+    category: str | None = Field(default=None, max_length=80)
+    ticket_id: uuid.UUID | None = None
+    context: str = Field(default="ticket", max_length=40)
+    limit: int = Field(default=3, ge=1, le=10)
+
+
+class VersionView(BaseModel):
+    number: int
+    by: str
+    at: datetime
+    note: str | None
+    content: ArticleContent
+
+
+class ArticleView(BaseModel):
+    id: uuid.UUID
+    status: str
+    title: str
+    symptom: str
+    cause: str | None
+    resolution_steps: list[str]
+    category: str | None
+    software: list[str]
+    hardware: list[str]
+    audience: str
+    content_version: int
+    published_version: int | None
+    published_at: datetime | None
+    from_tickets: list[uuid.UUID]
+    problem_id: uuid.UUID | None
+    suggested: int
+    solved: int
+    created_at: datetime
+    created_by: str
+    versions: list[VersionView]
+    version: int
+    allowed_commands: list[str]
+
+
+class ArticleSummary(BaseModel):
+    id: uuid.UUID
+    title: str
+    symptom: str
+    category: str | None
+    audience: str
+    status: str
+    content_version: int
+    suggested: int
+    solved: int
+    rank: float | None
+
+
+def summary(hit: ArticleHit) -> ArticleSummary:
+    return ArticleSummary(
+        id=hit.article_id, **{k: v for k, v in vars(hit).items() if k != "article_id"}
+    )
+
+
+def view(loaded: LoadedArticle, *, staff: bool = True) -> ArticleView:
+    """The article with its versions (for staff; a requester sees the current content only)."""
+    art = loaded.article
+    content = art.content
+    versions = [
+        VersionView(number=v.number, by=v.by, at=v.at, note=v.note, content=v.content)
+        for v in art.versions
+    ]
+    return ArticleView(
+        id=art.id,
+        status=art.status.value,
+        title=content.title,
+        symptom=content.symptom,
+        cause=content.cause,
+        resolution_steps=list(content.resolution_steps),
+        category=content.category,
+        software=list(content.software),
+        hardware=list(content.hardware),
+        audience=content.audience.value,
+        content_version=art.content_version,
+        published_version=art.published_version,
+        published_at=art.published_at,
+        from_tickets=list(art.from_tickets) if staff else [],
+        problem_id=art.problem_id if staff else None,
+        suggested=art.suggested,
+        solved=len(art.solved),
+        created_at=art.created_at,
+        created_by=art.created_by,
+        versions=versions if staff else [],
+        version=loaded.version,
+        allowed_commands=a.allowed_article_commands(art) if staff else [],
+    )
+
+
+def _service(request: Request) -> ArticleService:
+    svc: ArticleService = request.app.state.article_service
+    return svc
+
+
+def _tagged(response: Response, loaded: LoadedArticle) -> ArticleView:
+    response.headers["ETag"] = f'"{loaded.version}"'
+    return view(loaded)
+
+
+@router.post("", status_code=201, summary="Draft an article (`from_tickets`: its sources)")
+async def create_article(
+    body: CreateBody, request: Request, response: Response, principal: CurrentPrincipal
+) -> ArticleView:
+    svc = _service(request)
+    for ticket_id in body.from_tickets:
+        await svc.tickets.read(principal, ticket_id)  # 404 on an unknown source
+    command = a.DraftArticle(
+        by=principal.sub,
+        at=svc.clock(),
+        article_id=uuid.uuid4(),
+        content=body.content(),
+        from_tickets=tuple(body.from_tickets),
+    )
+    loaded = await svc.draft(principal, command)
+    response.headers["Location"] = f"/v1/articles/{loaded.article.id}"
+    return _tagged(response, loaded)
+
+
+@drafting.post(
+    "/{ticket_id}/draft-article",
+    status_code=201,
+    summary="Draft an article from a resolved ticket (prefilled from its description and solution)",
+)
+async def draft_from_ticket(
+    ticket_id: uuid.UUID,
+    request: Request,
+    response: Response,
+    principal: CurrentPrincipal,
+    body: DraftFromTicketBody | None = None,
+) -> ArticleView:
+    audience = body.audience if body else Audience.AGENTS
+    loaded = await _service(request).draft_from_ticket(principal, ticket_id, audience)
+    response.headers["Location"] = f"/v1/articles/{loaded.article.id}"
+    return _tagged(response, loaded)
+
+
+@router.get("", summary="Articles; `q` searches in French (ranked), filters by category")
+async def list_articles(
+    request: Request,
+    principal: CurrentPrincipal,
+    q: Annotated[str | None, Query(max_length=500)] = None,
+    category: str | None = None,
+    status: a.ArticleStatus | None = None,
+    audience: Audience | None = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[ArticleSummary]:
+    wanted = ArticleFilter(
+        q=q or None,
+        category=category,
+        status=status.value if status else None,
+        audience=audience.value if audience else None,
+        limit=limit,
+        offset=offset,
+    )
+    if not principal.is_staff:  # requesters read the FAQ only
+        wanted = ArticleFilter(**{**vars(wanted), "status": "published", "audience": "public"})
+    hits = await search(_service(request).store.engine, wanted)
+    return [summary(h) for h in hits]
+
+
+@router.get("/faq", summary="The FAQ: published articles for the users (any signed-in caller)")
+async def faq(
+    request: Request,
+    principal: CurrentPrincipal,
+    q: Annotated[str | None, Query(max_length=500)] = None,
+    category: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[ArticleSummary]:
+    wanted = ArticleFilter(q or None, category, "published", "public", limit, offset)
+    return [summary(h) for h in await search(_service(request).store.engine, wanted)]
+
+
+@router.post("/suggestions", summary="Best-matching published articles for a request's text")
+async def suggestions(
+    body: SuggestBody, request: Request, principal: CurrentPrincipal
+) -> list[ArticleSummary]:
+    """Counted as suggested once per ticket when `ticket_id` is given (intake calls this)."""
+    hits = await _service(request).suggest(
+        principal,
+        body.text,
+        category=body.category,
+        ticket_id=body.ticket_id,
+        context=body.context,
+        limit=body.limit,
+    )
+    return [summary(h) for h in hits]
+
+
+@router.get("/{article_id}", summary="An article with its versions, rebuilt from its events")
+async def get_article(
+    article_id: uuid.UUID, request: Request, response: Response, principal: CurrentPrincipal
+) -> ArticleView:
+    loaded = await _service(request).read(principal, article_id)
+    response.headers["ETag"] = f'"{loaded.version}"'
+    return view(loaded, staff=principal.is_staff)
+
+
+@router.post("/{article_id}/revise", summary="A new version of the content")
+async def revise(
+    article_id: uuid.UUID,
+    body: ReviseBody,
+    request: Request,
+    response: Response,
+    principal: CurrentPrincipal,
+    if_match: IfMatch = None,
+) -> ArticleView:
+    def build(by: str, at: datetime) -> a.ArticleCommand:
+        return a.ReviseArticle(by=by, at=at, content=body.content(), note=body.note)
+
+    loaded = await _service(request).execute(principal, article_id, build, if_match)
+    return _tagged(response, loaded)
+
+
+@router.post("/{article_id}/publish", summary="Offer the current version to its audience")
+async def publish(
+    article_id: uuid.UUID,
+    request: Request,
+    response: Response,
+    principal: CurrentPrincipal,
+    if_match: IfMatch = None,
+) -> ArticleView:
+    def build(by: str, at: datetime) -> a.ArticleCommand:
+        return a.PublishArticle(by=by, at=at)
+
+    loaded = await _service(request).execute(principal, article_id, build, if_match)
+    return _tagged(response, loaded)
+
+
+@router.post("/{article_id}/retire", summary="Withdraw an obsolete article (history kept)")
+async def retire(
+    article_id: uuid.UUID,
+    request: Request,
+    response: Response,
+    principal: CurrentPrincipal,
+    body: RetireBody | None = None,
+    if_match: IfMatch = None,
+) -> ArticleView:
+    def build(by: str, at: datetime) -> a.ArticleCommand:
+        return a.RetireArticle(by=by, at=at, reason=body.reason if body else None)
+
+    loaded = await _service(request).execute(principal, article_id, build, if_match)
+    return _tagged(response, loaded)
