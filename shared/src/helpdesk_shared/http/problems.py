@@ -5,9 +5,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import asyncpg.exceptions
+import asyncpg.exceptions._base
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from helpdesk_shared.eventstore.model import ConcurrencyConflict
@@ -102,6 +105,18 @@ def install_problem_handlers(app: FastAPI) -> None:
         )
         return problem_response(problem, request)
 
+    async def on_database_error(request: Request, exc: Exception) -> JSONResponse:
+        if refused_as_data(exc):
+            problem = Problem(
+                422,
+                "Données invalides",
+                "The database refused a value of this request (for example a NUL character or "
+                "a number out of range).",
+                type_="urn:helpdesk:problem:validation",
+            )
+            return problem_response(problem, request)
+        return await on_unexpected(request, exc)
+
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         problem = Problem(500, "Erreur interne", "An unexpected error occurred; it was logged.")
@@ -112,7 +127,24 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(HTTPException, on_http)
     app.add_exception_handler(ConcurrencyConflict, on_conflict)
+    app.add_exception_handler(DBAPIError, on_database_error)
     app.add_exception_handler(Exception, on_unexpected)
+
+
+def refused_as_data(exc: BaseException) -> bool:
+    """Whether PostgreSQL (or the driver) refused a value the caller sent: a NUL character,
+    an untranslatable character, a number out of range (SQLSTATE class 22 or asyncpg's
+    argument check). That is the caller's error (422), not the server's (500)."""
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            return False
+        if isinstance(seen, (asyncpg.exceptions.DataError, asyncpg.exceptions._base.DataError)):
+            return True
+        if isinstance(seen, UnicodeEncodeError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _title(status: int) -> str:
