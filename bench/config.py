@@ -27,9 +27,11 @@ class Sizes:
     read_events: int
     read_page: int
     read_max_seconds: float
-    #: Events published, in each round, by the relay and by the plain publisher.
+    #: Events published, in each of `publish_rounds` rounds, by the relay and by the plain
+    #: publisher (more, shorter rounds than the others: the broker's rate is the most jittery).
     publish_events: int
     publish_batch: int
+    publish_rounds: int
 
 
 FULL = Sizes(
@@ -41,8 +43,9 @@ FULL = Sizes(
     read_events=100_000,
     read_page=1000,
     read_max_seconds=6.0,
-    publish_events=5_000,
+    publish_events=3_000,
     publish_batch=500,
+    publish_rounds=5,
 )
 
 QUICK = Sizes(
@@ -56,4 +59,5 @@ QUICK = Sizes(
     read_max_seconds=5.0,
     publish_events=600,
     publish_batch=200,
+    publish_rounds=1,
 )

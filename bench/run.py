@@ -144,7 +144,7 @@ async def measure_publishes(target: Target, sizes: Sizes, notes: list[str]) -> R
         after = await publish.end_of_log(target.dsn)
         await publish.move_checkpoint(target.dsn, relay.checkpoint_name, after)
         await relay.publish_pending()  # connect and declare, nothing to publish yet
-        for _ in range(sizes.rounds):
+        for _ in range(sizes.publish_rounds):
             await appends.fill_store(EventStore(engine), sizes.publish_events)
             await publish.wait_readable(target.dsn)
             events = await publish.read_after(engine, after)
@@ -212,7 +212,10 @@ async def run_bench(database_url: str, amqp_url: str, sizes: Sizes, mode: str) -
         exchange=f"helpdesk.bench-{run_id}",
         queue_prefix=f"bench-{run_id}",
     )
-    notes = [f"best of {sizes.rounds} round(s) per measurement; load average at start {_load()}"]
+    notes = [
+        f"best of {sizes.rounds} round(s) per append and read measurement, of"
+        f" {sizes.publish_rounds} for publishes; load average at start {_load()}"
+    ]
     await create_database(admin_url, database)
     try:
         await asyncio.to_thread(upgrade_all, target.database_url)
