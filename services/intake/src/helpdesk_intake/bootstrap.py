@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import helpdesk_intake
+from helpdesk_intake.adapters.knowledge import KnowledgeBase
 from helpdesk_intake.entrypoints import (
     calls,
     contracts,
@@ -35,9 +36,14 @@ def build_app(settings: Settings | None = None, engine: AsyncEngine | None = Non
     owned = engine is None
     engine = engine or create_engine(settings.database_url, application_name="helpdesk-intake")
 
+    knowledge = KnowledgeBase(
+        settings.intake_ticket_url, settings.intake_suggestions_timeout_seconds
+    )
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        await knowledge.close()
         if owned:
             await engine.dispose()
 
@@ -62,6 +68,7 @@ def build_app(settings: Settings | None = None, engine: AsyncEngine | None = Non
     )
     app.state.engine = engine
     app.state.event_store = EventStore(engine)
+    app.state.knowledge_base = knowledge
     app.state.intake_metrics = IntakeMetrics(app.state.metrics_registry)
     app.add_middleware(
         BodySizeLimit,

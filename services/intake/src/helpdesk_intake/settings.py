@@ -18,3 +18,7 @@ class Settings(CommonSettings):
     intake_staff_domains: tuple[str, ...] = ("dsi.example.fr",)
     #: The time zone whose calendar dates the contract checks and the reference years.
     intake_timezone: str = "Europe/Paris"
+    #: The ticket service, asked for knowledge articles matching a new request.
+    intake_ticket_url: str = "http://127.0.0.1:8002"
+    #: How long the request's answer waits for those suggestions (none after that).
+    intake_suggestions_timeout_seconds: float = 0.5

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator, Callable
 
 import httpx
@@ -22,7 +23,17 @@ def intake_settings(database_url: str) -> Settings:
         database_url=database_url,
         helpdesk_jwt_secret=SECRET,
         intake_staff_domains=("dsi.example.fr",),
+        # No ticket service here (a closed port): answers carry no suggestion.
+        intake_ticket_url=f"http://127.0.0.1:{closed_port()}",
     )
+
+
+def closed_port() -> int:
+    """A port nothing listens on (bound then released), never the real ticket service's."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
 
 
 @pytest.fixture(scope="session")

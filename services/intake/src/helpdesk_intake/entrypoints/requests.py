@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header
+from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
+from helpdesk_intake.adapters.knowledge import KnowledgeBase
 from helpdesk_intake.application.open_request import (
     OpenRequest,
     RequesterDetails,
@@ -74,6 +76,8 @@ class RequestOpened(BaseModel):
     group: str
     level: int
     requester: RequesterOut
+    #: Published knowledge articles matching the request (empty when none or unavailable).
+    suggested_articles: list[dict[str, Any]] = []
 
 
 @router.post(
@@ -84,6 +88,7 @@ class RequestOpened(BaseModel):
 )
 async def submit_request(
     form: AssistanceForm,
+    request: Request,
     principal: Opener,
     engine: Engine,
     store: Store,
@@ -97,16 +102,35 @@ async def submit_request(
         guard = await IdempotencyGuard.claim(
             conn, scope, idempotency_key, form.model_dump(mode="json")
         )
-        if guard.replay is not None:
-            return _answer(guard.replay.status_code, guard.replay.body, guard.replay.location, True)
-        try:
-            opened = await open_ticket(conn, store, command, settings.intake_timezone)
-        except RequesterUnidentified as error:
-            raise invalid("requester", str(error)) from None
-        body, location = opened.body(), f"/v1/tickets/{opened.ticket_id}"
-        await guard.remember(201, body, location)
+        replay = guard.replay
+        if replay is None:
+            try:
+                opened = await open_ticket(conn, store, command, settings.intake_timezone)
+            except RequesterUnidentified as error:
+                raise invalid("requester", str(error)) from None
+            body, location = opened.body(), f"/v1/tickets/{opened.ticket_id}"
+            await guard.remember(201, body, location)
+    if replay is not None:
+        body = {**replay.body, "suggested_articles": await _suggest(request, form, replay.body)}
+        return _answer(replay.status_code, body, replay.location, True)
     metrics.tickets_opened.labels(form.channel.value, body["outcome"]).inc()
+    body["suggested_articles"] = await _suggest(request, form, body)
     return _answer(201, body, location, False)
+
+
+async def _suggest(
+    request: Request, form: AssistanceForm, body: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Articles the ticket service suggests (after the commit: never holds the transaction)."""
+    knowledge: KnowledgeBase = request.app.state.knowledge_base
+    if "ticket_id" not in body:
+        return []
+    return await knowledge.suggestions(
+        request.headers.get("authorization"),
+        f"{form.subject} {form.description}",
+        category=form.category,
+        ticket_id=uuid.UUID(body["ticket_id"]),
+    )
 
 
 def _answer(
