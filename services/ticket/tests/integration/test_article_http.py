@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from helpdesk_shared.db import create_engine
 from helpdesk_shared.eventstore.model import EventMetadata, ExpectedVersion, NewEvent
@@ -237,3 +238,29 @@ async def test_suggestions_for_intake_count_once_per_ticket(
         hits = await client.post("/v1/articles/suggestions", headers=intake, json=body)
         assert [a["id"] for a in hits.json()] == [scenario]
     assert (await client.get(f"/v1/articles/{scenario}", headers=bob)).json()["suggested"] == 1
+
+
+async def test_the_index_is_rebuilt_from_the_streams(
+    fresh_client: tuple[httpx.AsyncClient, EventStore], auth
+) -> None:
+    client, store = fresh_client
+    bob = auth("bob", "agent", **BOB)
+    scenario = await published(client, bob, article("printers"))
+    async with store.engine.begin() as conn:
+        await conn.execute(text("DELETE FROM ticket.articles"))
+    assert (await client.get("/v1/articles", headers=bob)).json() == []
+    app = client._transport.app  # type: ignore[attr-defined]
+    assert await app.state.article_service.rebuild_index() == 1
+    again = (await client.get("/v1/articles", headers=bob, params={"q": "imprimantes"})).json()
+    assert [a["id"] for a in again] == [scenario]
+    assert again[0]["status"] == "published"
+
+
+async def test_an_excluded_word_excludes(client: httpx.AsyncClient, auth) -> None:
+    bob = auth("bob", "agent", **BOB)
+    category = f"kb-not-{uuid.uuid4().hex[:8]}"
+    printers = await published(client, bob, article(category))
+    await published(client, bob, article(category, title="Scanner en réseau", symptom="Scanner"))
+    params = {"q": "réseau -scanner", "category": category}
+    found = (await client.get("/v1/articles", headers=bob, params=params)).json()
+    assert [a["id"] for a in found] == [printers]

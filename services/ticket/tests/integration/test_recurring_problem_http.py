@@ -3,6 +3,7 @@ and a draft article, in one call; the group then names its problem instead of a 
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime
 
@@ -59,6 +60,23 @@ async def test_a_recurring_group_becomes_one_problem_and_a_draft(
     existing = await client.get("/v1/problems/recurring", headers=nina, params=params)
     assert existing.json() == {"problem_id": problem["id"], "article_id": article["id"]}
     assert (await client.get(f"/v1/articles/{article['id']}", headers=nina)).status_code == 200
+
+
+async def test_two_agents_at_once_get_one_problem(
+    client: httpx.AsyncClient, auth, event_store: EventStore
+) -> None:
+    ids = [str(await incident(event_store, "DSI-RACE")) for _ in range(2)]
+    nina = auth("nina", "agent", groups=["desk"], level=2)
+    group = {"category": "network", "scope": "department", "key": f"D-{uuid.uuid4().hex[:6]}"}
+    body = {**group, "ticket_ids": ids}
+    answers = await asyncio.gather(
+        *(client.post("/v1/problems/from-recurring", headers=nina, json=body) for _ in range(3))
+    )
+    assert sorted(a.status_code for a in answers) == [201, 409, 409]
+    made = next(a.json() for a in answers if a.status_code == 201)
+    assert {a.json()["problem_id"] for a in answers if a.status_code == 409} == {
+        made["problem"]["id"]
+    }
 
 
 async def test_a_recurring_group_needs_known_incidents(

@@ -119,7 +119,8 @@ def _where(f: ArticleFilter) -> tuple[list[str], dict[str, Any]]:
             params[column] = value
     if f.q:
         # Any of the words may match (ranked by how many and where): users describe symptoms
-        # in their own words, so requiring all of them would miss most scenarios.
+        # in their own words, so requiring all of them would miss most scenarios. A query with
+        # an exclusion (`-mot`) keeps its AND: "or not x" would match nearly everything.
         clauses.append("search @@ query")
         params["q"] = f.q
     return clauses, params
@@ -129,8 +130,9 @@ async def search(engine: AsyncEngine, f: ArticleFilter) -> list[ArticleHit]:
     """Articles matching `f`, best ranked first (newest first without a query)."""
     clauses, params = _where(f)
     query_from = (
-        """, (SELECT replace(websearch_to_tsquery('ticket.fr', :q)::text, ' & ', ' | ')::tsquery
-        AS query) AS wanted"""
+        """, (SELECT CASE WHEN strpos(w::text, '!') > 0 THEN w
+                ELSE replace(w::text, ' & ', ' | ')::tsquery END AS query
+            FROM websearch_to_tsquery('ticket.fr', :q) AS w) AS wanted"""
         if f.q
         else ""
     )
@@ -160,3 +162,16 @@ async def claim_suggestion(
         {"a": article_id, "t": ticket_id},
     )
     return result.first() is not None
+
+
+_ARTICLE_STREAMS = text(
+    """SELECT stream_id FROM eventstore.events
+    WHERE stream_id LIKE 'article-%' AND version = 1 ORDER BY global_position"""
+)
+
+
+async def article_ids(engine: AsyncEngine) -> list[uuid.UUID]:
+    """Every article ever drafted, oldest first (for rebuilding `ticket.articles`)."""
+    async with engine.connect() as conn:
+        rows = (await conn.execute(_ARTICLE_STREAMS)).all()
+    return [uuid.UUID(r.stream_id.removeprefix("article-")) for r in rows]

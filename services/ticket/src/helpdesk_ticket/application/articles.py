@@ -122,6 +122,15 @@ class ArticleService:
         await article_search.project(conn, state)
         return LoadedArticle(state, result.last_version, before.events if before else [])
 
+    async def rebuild_index(self) -> int:
+        """Rewrite every row of `ticket.articles` from the streams; the number of articles."""
+        ids = await article_search.article_ids(self.store.engine)
+        for article_id in ids:
+            async with self.store.engine.begin() as conn:
+                loaded = await self.load(article_id, conn)
+                await article_search.project(conn, loaded.article)
+        return len(ids)
+
     async def draft(self, principal: Principal, command: DraftArticle) -> LoadedArticle:
         self.authorize(principal)
         events = decide_article(command, None)

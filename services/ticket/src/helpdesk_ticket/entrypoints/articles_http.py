@@ -11,9 +11,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from helpdesk_shared.auth import CurrentPrincipal
 from helpdesk_shared.events.article import ArticleContent, Audience
-from helpdesk_ticket.adapters.article_search import ArticleFilter, ArticleHit, search
+from helpdesk_ticket.adapters.article_search import ArticleFilter, search
 from helpdesk_ticket.application.articles import ArticleService, LoadedArticle
 from helpdesk_ticket.domain import article as a
+from helpdesk_ticket.entrypoints.article_views import ArticleSummary, ArticleView, summary, view
 
 router = APIRouter(prefix="/v1/articles", tags=["articles"])
 drafting = APIRouter(prefix="/v1/tickets", tags=["articles"])
@@ -66,92 +67,6 @@ class SuggestBody(_Body):
     ticket_id: uuid.UUID | None = None
     context: str = Field(default="ticket", max_length=40)
     limit: int = Field(default=3, ge=1, le=10)
-
-
-class VersionView(BaseModel):
-    number: int
-    by: str
-    at: datetime
-    note: str | None
-    content: ArticleContent
-
-
-class ArticleView(BaseModel):
-    id: uuid.UUID
-    status: str
-    title: str
-    symptom: str
-    cause: str | None
-    resolution_steps: list[str]
-    category: str | None
-    software: list[str]
-    hardware: list[str]
-    audience: str
-    content_version: int
-    published_version: int | None
-    published_at: datetime | None
-    from_tickets: list[uuid.UUID]
-    problem_id: uuid.UUID | None
-    suggested: int
-    solved: int
-    created_at: datetime
-    created_by: str
-    versions: list[VersionView]
-    version: int
-    allowed_commands: list[str]
-
-
-class ArticleSummary(BaseModel):
-    id: uuid.UUID
-    title: str
-    symptom: str
-    category: str | None
-    audience: str
-    status: str
-    content_version: int
-    suggested: int
-    solved: int
-    rank: float | None
-
-
-def summary(hit: ArticleHit) -> ArticleSummary:
-    return ArticleSummary(
-        id=hit.article_id, **{k: v for k, v in vars(hit).items() if k != "article_id"}
-    )
-
-
-def view(loaded: LoadedArticle, *, staff: bool = True) -> ArticleView:
-    """The article with its versions (for staff; a requester sees the current content only)."""
-    art = loaded.article
-    content = art.content
-    versions = [
-        VersionView(number=v.number, by=v.by, at=v.at, note=v.note, content=v.content)
-        for v in art.versions
-    ]
-    return ArticleView(
-        id=art.id,
-        status=art.status.value,
-        title=content.title,
-        symptom=content.symptom,
-        cause=content.cause,
-        resolution_steps=list(content.resolution_steps),
-        category=content.category,
-        software=list(content.software),
-        hardware=list(content.hardware),
-        audience=content.audience.value,
-        content_version=art.content_version,
-        published_version=art.published_version,
-        published_at=art.published_at,
-        from_tickets=list(art.from_tickets) if staff else [],
-        problem_id=art.problem_id if staff else None,
-        suggested=art.suggested,
-        solved=len(art.solved),
-        created_at=art.created_at,
-        created_by=art.created_by,
-        versions=versions if staff else [],
-        version=loaded.version,
-        allowed_commands=a.allowed_article_commands(art) if staff else [],
-    )
 
 
 def _service(request: Request) -> ArticleService:

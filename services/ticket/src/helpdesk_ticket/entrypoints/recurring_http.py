@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from helpdesk_shared.auth import CurrentPrincipal
 from helpdesk_ticket.application.recurring import RecurringGroup, RecurringIncidents
-from helpdesk_ticket.entrypoints import articles_http, problems_http
+from helpdesk_ticket.entrypoints import article_views, problems_http
 
 router = APIRouter(prefix="/v1/problems", tags=["problems"])
 
@@ -30,7 +30,7 @@ class RecurringBody(BaseModel):
 
 class ProblemAndArticle(BaseModel):
     problem: problems_http.ProblemView
-    article: articles_http.ArticleView
+    article: article_views.ArticleView
 
 
 class ExistingProblem(BaseModel):
@@ -65,7 +65,7 @@ async def from_recurring(
     made = await _service(request).open_problem(principal, _group(body))
     response.headers["Location"] = f"/v1/problems/{made.problem.problem.id}"
     return ProblemAndArticle(
-        problem=problems_http.view(made.problem), article=articles_http.view(made.article)
+        problem=problems_http.view(made.problem), article=article_views.view(made.article)
     )
 
 
