@@ -1,0 +1,85 @@
+"""Every route of every service (read from its OpenAPI, so a new route is covered at once) x every
+kind of caller. Refused tokens (none, expired, forged, `alg: none`, tampered, garbage) get 401 on
+every protected route; no caller ever gets a 5xx; another requester never reads or changes the
+requester's ticket, through its own routes, lists, history, search, notifications or KPIs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from helpdesk_shared.eventstore.store import EventStore
+
+#: Routes anyone may call (DESIGN.md: `/metrics`, `/healthz` and `/readyz` need no token).
+PUBLIC = {"/healthz", "/readyz", "/metrics"}
+#: Routes naming the requester's own resources (filled in by `World.url`).
+OWNED = ("{ticket_id}", "{requester_id}", "{notification_id}")
+
+
+async def test_route_x_caller(world: Any, route: tuple[str, str, str], caller: str) -> None:
+    service, method, path = route
+    if path == "/readyz":
+        pytest.skip("readiness reports the broker of a running process, not an authorisation")
+    response = await world.call(service, method, path, caller)
+    assert response.status_code < 500, response.text
+    if path in PUBLIC:
+        return
+    if caller in world.refused_kinds:
+        assert response.status_code == 401, (caller, response.status_code, response.text)
+        assert response.headers["content-type"].startswith("application/problem+json")
+        return
+    if caller == "another requester":
+        if any(owned in path for owned in OWNED):
+            assert response.status_code in {403, 404}, (response.status_code, response.text)
+        for secret in world.secrets(path):
+            assert secret not in response.text, f"{method} {path} shows {secret!r}"
+
+
+SEARCHES = [
+    ("ticket", "/v1/tickets", {}),
+    ("ticket", "/v1/tickets", {"requester": "demo.alpha"}),
+    ("ticket", "/v1/tickets", {"q": "Écran noir"}),
+    ("ticket", "/v1/tickets/follow-up", {}),
+    ("ticket", "/v1/problems", {}),
+    ("notify", "/v1/notifications", {}),
+    ("notify", "/v1/notifications", {"recipient": "alice"}),
+    ("metrics", "/v1/kpis", {"group": "desk"}),
+]
+
+
+@pytest.mark.parametrize(("service", "path", "params"), SEARCHES)
+async def test_another_requester_finds_nothing_of_the_ticket_through_lists_and_search(
+    world: Any, service: str, path: str, params: dict[str, str]
+) -> None:
+    params = {k: world.subject if k == "q" else v for k, v in params.items()}
+    if path == "/v1/notifications":
+        params.setdefault("ticket_id", world.ticket_id)
+    if path == "/v1/tickets" and not params:
+        params = {"requester": "demo.alpha", "limit": "200"}
+    seen_by_owner = await world.clients[service].get(
+        path, params=params, headers=world.callers["requester"]
+    )
+    seen_by_other = await world.clients[service].get(
+        path, params=params, headers=world.callers["another requester"]
+    )
+    assert seen_by_other.status_code in {200, 403}, seen_by_other.text
+    for secret in world.secrets():
+        assert secret not in seen_by_other.text
+    if path in {"/v1/tickets", "/v1/notifications"} and not {"q", "recipient"} & set(params):
+        # The owner's own view shows it: the list is not simply empty for everyone.
+        assert world.ticket_id in seen_by_owner.text, seen_by_owner.text[:300]
+
+
+async def test_nobody_but_allowed_callers_ever_changed_the_ticket(world: Any) -> None:
+    """After the whole matrix: the ticket's stream holds no event by an intruder."""
+    for caller in ("another requester", "agent of another group"):
+        for service, method, path in world.routes:  # again, in case this test runs alone
+            if method == "POST" and "{ticket_id}" in path:
+                await world.call(service, method, path, caller)
+    events = await EventStore(world.engine).read_stream(f"ticket-{world.ticket_id}")
+    actors = {e.metadata.actor for e in events}
+    intruders = {"demo.beta", "nina", "mallory"}
+    assert not actors & intruders, [(e.type, e.metadata.actor) for e in events]
+    bys = {e.data.get("by") for e in events} | {e.data.get("author") for e in events}
+    assert not bys & intruders, bys
