@@ -69,7 +69,7 @@ def caller_headers(settings: Any) -> dict[str, dict[str, str]]:
         return bearer(issue_token(settings, sub, roles, **kw))
 
     manager = issue_token(settings, "boss", ["manager"])
-    head, payload, signature = manager.split(".")
+    head, _payload, signature = manager.split(".")
     tampered_payload = (
         base64.urlsafe_b64encode(json.dumps(_claims("mallory", ["admin"])).encode())
         .decode()
