@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import AliasChoices, Field
+
 from helpdesk_shared.settings import CommonSettings
 
 
@@ -18,7 +20,11 @@ class Settings(CommonSettings):
     intake_staff_domains: tuple[str, ...] = ("dsi.example.fr",)
     #: The time zone whose calendar dates the contract checks and the reference years.
     intake_timezone: str = "Europe/Paris"
-    #: The ticket service, asked for knowledge articles matching a new request.
-    intake_ticket_url: str = "http://127.0.0.1:8002"
+    #: The ticket service, asked for knowledge articles matching a new request
+    #: (`INTAKE_TICKET_URL`, else the local runner's `HELPDESK_TICKET_URL`).
+    intake_ticket_url: str = Field(
+        default="http://127.0.0.1:8002",
+        validation_alias=AliasChoices("intake_ticket_url", "helpdesk_ticket_url"),
+    )
     #: How long the request's answer waits for those suggestions (none after that).
     intake_suggestions_timeout_seconds: float = 0.5
