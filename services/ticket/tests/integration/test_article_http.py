@@ -12,6 +12,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
+from helpdesk_shared.auth import Principal, Role
 from helpdesk_shared.db import create_engine
 from helpdesk_shared.eventstore.model import EventMetadata, ExpectedVersion, NewEvent
 from helpdesk_shared.eventstore.store import EventStore
@@ -264,3 +265,16 @@ async def test_an_excluded_word_excludes(client: httpx.AsyncClient, auth) -> Non
     params = {"q": "réseau -scanner", "category": category}
     found = (await client.get("/v1/articles", headers=bob, params=params)).json()
     assert [a["id"] for a in found] == [printers]
+
+
+async def test_a_resolution_counted_after_retirement_is_dropped_not_failed(
+    client: httpx.AsyncClient, auth
+) -> None:
+    bob = auth("bob", "agent", **BOB)
+    scenario = await published(client, bob, article("kb-retired"))
+    await client.post(f"/v1/articles/{scenario}/retire", headers=bob)
+    app = client._transport.app  # type: ignore[attr-defined]
+    svc = app.state.article_service
+    principal = Principal(sub="bob", roles=frozenset({Role.AGENT}))
+    assert await svc.record_resolution(principal, uuid.UUID(scenario), uuid.uuid4()) is False
+    assert (await client.get(f"/v1/articles/{scenario}", headers=bob)).json()["solved"] == 0

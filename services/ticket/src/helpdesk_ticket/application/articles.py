@@ -6,6 +6,7 @@ command sees it.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -39,10 +40,11 @@ from helpdesk_ticket.domain.article import (
     evolve_article,
 )
 from helpdesk_ticket.domain.article_prefill import content_from_ticket
-from helpdesk_ticket.domain.errors import ArticleNotFound, InvalidCommand
+from helpdesk_ticket.domain.errors import ArticleNotFound, InvalidCommand, TransitionNotAllowed
 
 Guard = Callable[[AsyncConnection], Awaitable[bool]]
 _RETRIES = 3
+log = logging.getLogger(__name__)
 
 
 def article_stream(article_id: uuid.UUID) -> str:
@@ -197,9 +199,20 @@ class ArticleService:
 
     async def record_resolution(
         self, principal: Principal, article_id: uuid.UUID, ticket_id: uuid.UUID
-    ) -> None:
+    ) -> bool:
+        """Count the resolution on the article; False when it was retired meanwhile (the
+        ticket stays resolved: the count is the article's, not a condition of the resolution)."""
         command = RecordResolution(by=principal.sub, at=self.clock(), ticket_id=ticket_id)
-        await self._record(article_id, command)
+        try:
+            await self._record(article_id, command)
+        except TransitionNotAllowed:
+            log.warning(
+                "article %s retired before ticket %s's resolution was counted",
+                article_id,
+                ticket_id,
+            )
+            return False
+        return True
 
     async def suggest(
         self,
