@@ -24,9 +24,12 @@ from helpdesk_intake.settings import Settings
 from helpdesk_shared.db import create_engine
 from helpdesk_shared.eventstore.store import EventStore
 from helpdesk_shared.http.app import create_app
+from helpdesk_shared.http.rate_limit import RateLimit
 from helpdesk_shared.http.serve import broker_check, database_check
 
 VERSION = "0.1.0"
+#: The routes open to requesters and outside systems, rate limited per caller.
+PUBLIC_ROUTES = (("POST", "/v1/requests"), ("POST", emails.PATH), ("POST", "/v1/calls"))
 
 
 def build_app(settings: Settings | None = None, engine: AsyncEngine | None = None) -> FastAPI:
@@ -74,5 +77,12 @@ def build_app(settings: Settings | None = None, engine: AsyncEngine | None = Non
         BodySizeLimit,
         default_limit=settings.intake_max_body_bytes,
         limits={emails.PATH: settings.intake_max_email_bytes},
+    )
+    app.add_middleware(
+        RateLimit,
+        routes=PUBLIC_ROUTES,
+        public=settings.public_rate(),
+        staff=settings.staff_rate(),
+        verifier=app.state.token_verifier,
     )
     return app

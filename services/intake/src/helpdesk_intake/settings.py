@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import AliasChoices, Field
 
+from helpdesk_shared.http.rate_limit import Rate
 from helpdesk_shared.settings import CommonSettings
 
 
@@ -28,3 +29,17 @@ class Settings(CommonSettings):
     )
     #: How long the request's answer waits for those suggestions (none after that).
     intake_suggestions_timeout_seconds: float = 0.5
+    #: Rate limit of the public routes (`POST /v1/requests`, `/v1/inbound-emails`, `/v1/calls`)
+    #: per requester, or per client IP without a valid token: 429 with `Retry-After` above it.
+    #: 0 requests per minute means no limit.
+    intake_rate_limit_per_minute: float = Field(default=30, ge=0)
+    intake_rate_limit_burst: int = Field(default=10, ge=1)
+    #: The same for staff and services (the desk types in calls, the mail gateway pushes bursts).
+    intake_rate_limit_staff_per_minute: float = Field(default=0, ge=0)
+    intake_rate_limit_staff_burst: int = Field(default=200, ge=1)
+
+    def public_rate(self) -> Rate:
+        return Rate(self.intake_rate_limit_per_minute, self.intake_rate_limit_burst)
+
+    def staff_rate(self) -> Rate:
+        return Rate(self.intake_rate_limit_staff_per_minute, self.intake_rate_limit_staff_burst)
