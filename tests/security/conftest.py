@@ -83,7 +83,7 @@ def caller_headers(settings: Any) -> dict[str, dict[str, str]]:
         "anonymous": {},
         "expired": token("boss", ["manager"], ttl_seconds=-60),
         "forged signature": bearer(
-            jwt.encode(_claims("boss", ["manager"]), "not-the-secret-0123456789abcdef", "HS256")
+            jwt.encode(_claims("boss", ["manager"]), "not-the-secret-0123456789abcdefghij", "HS256")
         ),
         "alg none": bearer(
             jwt.encode(_claims("boss", ["manager"]), None, algorithm="none")  # type: ignore[arg-type]
