@@ -22,6 +22,11 @@ def create_engine(
             "server_settings": {
                 "idle_in_transaction_session_timeout": str(IDLE_IN_TRANSACTION_TIMEOUT_MS),
                 "application_name": application_name,
+                # The append statement costs ~1 ms to plan and PostgreSQL would re-plan it on
+                # every call (it misjudges the generic plan of `unnest` over arrays); every
+                # statement of the services is a small indexed lookup, for which the generic
+                # plan is the right one (docs/performance.md).
+                "plan_cache_mode": "force_generic_plan",
             }
         },
     )
