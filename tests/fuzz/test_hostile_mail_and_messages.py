@@ -90,7 +90,9 @@ async def test_malformed_mail_is_opened_or_quarantined_never_a_server_error(
         content=raw,
         headers=token_for(*GATEWAY) | {"Content-Type": "message/rfc822"},
     )
-    assert response.status_code in {200, 201, 202, 400, 413, 422}, response.text
+    # A mail is never refused for its content: the gateway would bounce it. It opens a ticket
+    # (or threads as a reply), or it is kept in quarantine with the reason.
+    assert response.status_code in {200, 201, 202}, response.text
     if response.status_code == 202:
         assert response.json()["disposition"] == "quarantined"
     healthy = await client.post(

@@ -88,3 +88,19 @@ def test_a_message_without_message_id_gets_a_stable_one() -> None:
 def test_html_only_messages_are_read_as_text() -> None:
     message = raw("Content-Type: text/html; charset=utf-8", body="<p>Écran <b>noir</b></p>")
     assert parse_message(message).body.split() == ["Écran", "noir"]
+
+
+def test_nul_characters_are_dropped_from_what_is_stored() -> None:
+    """PostgreSQL cannot store NUL; a mail carrying some (raw or encoded) still opens a ticket."""
+    message = parse_message(
+        raw(
+            "Subject: =?utf-8?Q?=C3=A9cran=00noir?= a\x00b",
+            "Message-ID: <nul\x00@alpha.example>",
+            "Content-Transfer-Encoding: quoted-printable",
+            body="ligne=00un\x00e",
+        )
+    )
+    assert "\x00" not in message.subject + message.body + message.from_name
+    assert message.subject == "écrannoir ab"
+    assert message.body == "ligneune"
+    assert "\x00" not in message.message_id

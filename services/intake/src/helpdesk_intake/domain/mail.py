@@ -26,7 +26,7 @@ from helpdesk_intake.domain.references import references_in
 _BOUNCE_SENDERS = {"mailer-daemon", "postmaster"}
 _BULK_PRECEDENCE = {"bulk", "junk", "list", "auto_reply"}
 _AUTO_HEADERS = ("x-autoreply", "x-autorespond", "x-auto-response-suppress")
-_MESSAGE_ID = re.compile(r"<[^<>\s]+>")
+_MESSAGE_ID = re.compile(r"<[^<>\s\x00]+>")
 #: The Message-IDs notify gives its mails: `<ticket-<uuid>@...>`, `<ticket-<uuid>.<event>...@...>`.
 _NOTIFY_ID = re.compile(
     r"^<ticket-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})[.@]"
@@ -100,14 +100,20 @@ def _read(message: EmailMessage, raw: bytes) -> InboundMessage:
     return InboundMessage(
         message_id=ids[0] if ids else fallback_message_id(raw),
         from_address=address,
-        from_name=name,
-        subject=" ".join(str(message.get("Subject", "")).split()),
-        body=_text_body(message),
+        from_name=_storable(name),
+        subject=_storable(" ".join(str(message.get("Subject", "")).split())),
+        body=_storable(_text_body(message)),
         in_reply_to=tuple(_MESSAGE_ID.findall(str(message.get("In-Reply-To", "")))),
         references=tuple(_MESSAGE_ID.findall(str(message.get("References", "")))),
         sent_at=_date(message),
         automatic=_automatic(message, address),
     )
+
+
+def _storable(text: str) -> str:
+    """Without NUL characters: they carry nothing readable, and PostgreSQL's text and JSONB
+    cannot hold them (a mail carrying some must still open its ticket, not fail)."""
+    return text.replace("\x00", "")
 
 
 def _sender(message: EmailMessage) -> tuple[str, str]:
