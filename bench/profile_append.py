@@ -1,11 +1,11 @@
 """`python -m bench.profile_append [--writers 8] [--batch 1]`: where an append's time goes.
 
 Runs, in rounds and in its own throwaway database, the plain INSERT, `EventStore.append` as the
-services use it, and the same append SQL with each overhead removed in turn:
-  - generic plans: the engine's sessions use `plan_cache_mode=force_generic_plan`, so PostgreSQL
-    stops re-planning the append statement on every call;
-  - driver autocommit: also, the single append statement runs on the asyncpg connection under the
-    SQLAlchemy pool (no BEGIN/COMMIT round trips, no SQLAlchemy execution layer, no pre-ping).
+services use it, and the same append statement the way the store ran it before commit 8d34308:
+  - through SQLAlchemy in a transaction (BEGIN, execute, COMMIT; pool pre-ping), with
+    PostgreSQL's default plan cache, which re-plans the statement on every call;
+  - the same with `plan_cache_mode=force_generic_plan`.
+  - and the store as it is, on an engine without `pool_pre_ping` (a round trip per checkout).
 The differences between the rows are what `docs/performance.md` attributes to each overhead.
 """
 
@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import re
 import uuid
 from collections.abc import Callable, Sequence
 
@@ -33,45 +32,27 @@ from helpdesk_shared.settings import CommonSettings
 from helpdesk_shared.testing.servers import create_database, drop_database, with_database
 
 GENERIC = {"plan_cache_mode": "force_generic_plan"}
-_PARAMETERS = (
-    "stream_id",
-    "expected",
-    "event_ids",
-    "types",
-    "schema_versions",
-    "datas",
-    "metadatas",
-)
+AUTO = {"plan_cache_mode": "auto"}
 
 
-def append_sql_for_asyncpg() -> str:
-    """The store's append statement with `$n` placeholders instead of `:name` ones."""
-    sql = str(store_module._APPEND.text)
-    for number, name in enumerate(_PARAMETERS, start=1):
-        sql = re.sub(rf":{name}\b", f"${number}", sql)
-    return sql
-
-
-def driver_steps(engine: AsyncEngine, writers: int, batch: int) -> list[AsyncStep]:
-    """The append statement alone, autocommitted, on the pooled asyncpg connection."""
-    sql = append_sql_for_asyncpg()
+def sqlalchemy_steps(engine: AsyncEngine, writers: int, batch: int) -> list[AsyncStep]:
+    """The append statement through SQLAlchemy in a transaction of its own."""
 
     def make(cursor: StreamCursor) -> AsyncStep:
         async def step() -> int:
             events = [to_new_event(e) for e in make_batch(batch)]
             stream, expected = cursor.next(batch)
-            async with engine.connect() as conn:
-                driver: asyncpg.Connection = (await conn.get_raw_connection()).driver_connection
-                await driver.fetch(
-                    sql,
-                    stream,
-                    expected,
-                    [e.event_id for e in events],
-                    [e.type for e in events],
-                    [e.schema_version for e in events],
-                    [json.dumps(e.data) for e in events],
-                    [json.dumps(e.metadata.to_json()) for e in events],
-                )
+            params = {
+                "stream_id": stream,
+                "expected": expected,
+                "event_ids": [e.event_id for e in events],
+                "types": [e.type for e in events],
+                "schema_versions": [e.schema_version for e in events],
+                "datas": [json.dumps(e.data) for e in events],
+                "metadatas": [json.dumps(e.metadata.to_json()) for e in events],
+            }
+            async with engine.begin() as conn:
+                await conn.execute(store_module._APPEND, params)
             return batch
 
         return step
@@ -81,20 +62,24 @@ def driver_steps(engine: AsyncEngine, writers: int, batch: int) -> list[AsyncSte
 
 async def profile(url: str, writers: int, batch: int, rounds: int, seconds: float) -> str:
     dsn = asyncpg_dsn(url)
-    size = {"pool_size": writers, "max_overflow": writers}
+    size = {"pool_size": writers, "max_overflow": writers, "pool_pre_ping": True}
     services = create_engine(url, pool_size=writers)
-    generic = create_async_engine(
-        url, pool_pre_ping=True, connect_args={"server_settings": GENERIC}, **size
+    replanned = create_async_engine(url, connect_args={"server_settings": AUTO}, **size)
+    generic = create_async_engine(url, connect_args={"server_settings": GENERIC}, **size)
+    no_ping = create_async_engine(
+        url, connect_args={"server_settings": GENERIC}, **{**size, "pool_pre_ping": False}
     )
-    bare = create_async_engine(url, connect_args={"server_settings": GENERIC}, **size)
     connections = [await asyncpg.connect(dsn) for _ in range(writers)]
     cases: dict[str, Callable[[], list[AsyncStep]]] = {
         "plain INSERT": lambda: appends.plain_steps(connections, batch),
         "EventStore.append (services' engine)": lambda: appends.store_steps(
             EventStore(services), writers, batch
         ),
-        "+ generic plans": lambda: appends.store_steps(EventStore(generic), writers, batch),
-        "+ generic plans, driver autocommit": lambda: driver_steps(bare, writers, batch),
+        "EventStore.append, engine without pre-ping": lambda: appends.store_steps(
+            EventStore(no_ping), writers, batch
+        ),
+        "before: SQLAlchemy tx, re-planned": lambda: sqlalchemy_steps(replanned, writers, batch),
+        "before: SQLAlchemy tx, generic plans": lambda: sqlalchemy_steps(generic, writers, batch),
     }
     results: dict[str, list[Rate]] = {name: [] for name in cases}
     try:
@@ -104,13 +89,13 @@ async def profile(url: str, writers: int, batch: int, rounds: int, seconds: floa
     finally:
         for conn in connections:
             await conn.close()
-        for engine in (services, generic, bare):
+        for engine in (services, no_ping, replanned, generic):
             await engine.dispose()
     lines = [f"{writers} writer(s), {batch} event(s)/tx: events/s per round | client CPU us/event"]
     for name, rates in results.items():
         shown = " ".join(f"{r.per_second:8,.0f}" for r in rates)
         cpu = " ".join(f"{r.cpu_per_event * 1e6:5.0f}" for r in rates)
-        lines.append(f"{name:40s} {shown} | {cpu}")
+        lines.append(f"{name:44s} {shown} | {cpu}")
     return "\n".join(lines)
 
 
