@@ -1,11 +1,11 @@
 """`python -m bench.profile_append [--writers 8] [--batch 1]`: where an append's time goes.
 
-Runs, in rounds and in its own throwaway database, the plain INSERT, `EventStore.append` as the
-services use it, and the same append statement the way the store ran it before commit 8d34308:
-  - through SQLAlchemy in a transaction (BEGIN, execute, COMMIT; pool pre-ping), with
-    PostgreSQL's default plan cache, which re-plans the statement on every call;
-  - the same with `plan_cache_mode=force_generic_plan`.
-  - and the store as it is, on an engine without `pool_pre_ping` (a round trip per checkout).
+Runs, in rounds and in its own throwaway database:
+  - the plain INSERT, and `EventStore.append` on the services' engine (`db.create_engine`);
+  - the same store on an engine without `pool_pre_ping` (a round trip on every checkout);
+  - the append statement as the store ran it before commit 8d34308: through SQLAlchemy in a
+    transaction (BEGIN, execute, COMMIT; pre-ping) with PostgreSQL's default plan cache, which
+    re-plans it on every call, and the same with `plan_cache_mode=force_generic_plan`.
 The differences between the rows are what `docs/performance.md` attributes to each overhead.
 """
 
