@@ -78,18 +78,27 @@ async def test_relay_killed_between_storing_and_publishing(fault_run: FaultRun) 
     assert_nothing_lost_or_doubled(await fault_run.verify("relay-sigkill", traffic))
 
 
-async def test_consumers_killed_mid_message(fault_run: FaultRun) -> None:
+async def test_consumers_killed_mid_message(
+    fault_run: FaultRun, private_rabbitmq: PrivateRabbitMQ
+) -> None:
     await fault_run.mark_baseline()
     traffic = fault_run.traffic()
+    in_hand: dict[str, int] = {}
 
     async def kill_consumers() -> None:
         for name in ("notify", "metrics"):
+            queue = f"{fault_run.env['HELPDESK_QUEUE_PREFIX']}.{name}"
+            for _ in range(20):  # kill it while it holds delivered, unacknowledged messages
+                in_hand[name] = await asyncio.to_thread(private_rabbitmq.unacknowledged, queue)
+                if in_hand[name]:
+                    break
             await fault_run.kill(name)
             await asyncio.sleep(1.5)
             await fault_run.start(name)
             await asyncio.sleep(1)
 
     await with_traffic(traffic, kill_consumers)
+    print(f"CONSUMER-IN-HAND unacknowledged messages just before each kill: {in_hand}")
     figures = await fault_run.verify("consumer-sigkill", traffic)
     assert_nothing_lost_or_doubled(figures, resend_window=IN_FLIGHT_MAILS)
 

@@ -50,6 +50,7 @@ class FaultRun:
     mailbox: SwitchableMailbox
     witness: Witness
     baseline: set[str] = field(default_factory=set)
+    dead_letters_replayed: int = 0
     started: float = field(default_factory=time.monotonic)
 
     def traffic(self) -> Traffic:
@@ -134,6 +135,7 @@ class FaultRun:
         await self._count_published(figures, stored)
         await self._count_mails(figures, stored, replay_dead_letters)
         await self._count_metrics(figures, stored)
+        figures.dead_letters_replayed = self.dead_letters_replayed
         figures.seconds = round(time.monotonic() - self.started, 1)
         print(figures.line())
         return figures
@@ -198,7 +200,9 @@ class FaultRun:
         async with httpx.AsyncClient(base_url=self.stack.urls["notify"], timeout=30) as client:
             answer = await client.post("/v1/dead-letters/replay", json={}, headers=headers)
         answer.raise_for_status()
-        return int(answer.json()["replayed"])
+        replayed = int(answer.json()["replayed"])
+        self.dead_letters_replayed += replayed
+        return replayed
 
     async def _count_metrics(self, figures: Figures, stored: list[RecordedEvent]) -> None:
         projected = {e.event_id for e in stored if e.category in {"ticket", "call"}}

@@ -146,6 +146,16 @@ class PrivateRabbitMQ:
         while port_open(self.port) and time.monotonic() < deadline:
             time.sleep(0.2)
 
+    def unacknowledged(self, queue: str) -> int:
+        """Messages of `queue` delivered to a consumer and not acknowledged yet (in its hands)."""
+        listing = self._ctl("list_queues", "-q", "--no-table-headers", "name",
+                            "messages_unacknowledged", timeout=30)  # fmt: skip
+        for line in listing.stdout.splitlines():
+            name, _, count = line.rpartition("\t")
+            if name.strip() == queue and count.strip().isdigit():
+                return int(count)
+        return 0
+
     def destroy(self) -> None:
         self.stop()
         self._kill_if_still_running()

@@ -171,6 +171,7 @@ class Figures:
     metrics_events_applied: int = 0
     metrics_events_missing: int = 0
     kpis_equal_rebuild: bool = False
+    dead_letters_replayed: int = 0
     http_statuses: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
 
