@@ -13,7 +13,15 @@ import contextlib
 import asyncpg
 
 _TRY_LOCK = "SELECT pg_try_advisory_lock(hashtextextended($1, 0))"
-_CONNECTION_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
+#: `InternalClientError` ("cannot switch to state ...; another operation is in progress") is what
+#: asyncpg raises on a session the server cut mid-operation (a PostgreSQL restart): lost too.
+_CONNECTION_ERRORS = (
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    OSError,
+    TimeoutError,
+)
 
 
 class LeadershipLost(RuntimeError):

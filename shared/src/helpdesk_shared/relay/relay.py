@@ -60,6 +60,7 @@ _TRANSIENT = (
     OSError,
     asyncpg.PostgresError,
     asyncpg.InterfaceError,
+    asyncpg.InternalClientError,  # a session cut mid-operation (PostgreSQL restarted)
     DBAPIError,
 )
 
