@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from deploy.local.processes import is_alive, spawn
+from deploy.local.processes import is_alive, spawn, tail
 from deploy.local.stack import SERVICES, Stack, http_ok
 from fault_servers import SwitchableMailbox
 from fault_traffic import (
@@ -126,6 +126,7 @@ class FaultRun:
     async def verify(
         self, scenario: str, traffic: Traffic, replay_dead_letters: bool = False
     ) -> Figures:
+        self.assert_parts_alive()
         figures = Figures(scenario, http_statuses=dict(traffic.statuses))
         figures.requests_accepted = len(traffic.accepted_tickets)
         figures.commands_accepted = len(traffic.accepted_commands)
@@ -139,6 +140,11 @@ class FaultRun:
         figures.seconds = round(time.monotonic() - self.started, 1)
         print(figures.line())
         return figures
+
+    def assert_parts_alive(self) -> None:
+        """A part that died of the fault (rather than being killed by the test) is a failure."""
+        for launched in self.stack.launched:
+            assert is_alive(launched), f"{launched.name} died:\n{tail(launched.log, 30)}"
 
     async def _count_published(self, figures: Figures, stored: list[RecordedEvent]) -> None:
         ids = {str(e.event_id) for e in stored}
