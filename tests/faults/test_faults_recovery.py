@@ -88,7 +88,7 @@ async def test_consumers_killed_mid_message(
     async def kill_consumers() -> None:
         for name in ("notify", "metrics"):
             queue = f"{fault_run.env['HELPDESK_QUEUE_PREFIX']}.{name}"
-            for _ in range(20):  # kill it while it holds delivered, unacknowledged messages
+            for _ in range(5):  # kill it while it holds delivered, unacknowledged messages
                 in_hand[name] = await asyncio.to_thread(private_rabbitmq.unacknowledged, queue)
                 if in_hand[name]:
                     break

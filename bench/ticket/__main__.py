@@ -1,6 +1,6 @@
 """The ticket service's benchmark (issue 3), against the real PostgreSQL, with baselines.
 
-Run: `uv run --frozen python -m helpdesk_ticket.bench` (`--quick` for a short run).
+Run: `uv run --frozen python -m bench.ticket` (`--quick` for a short run).
 Prints a Markdown report. Each part uses a database of its own.
 
 - commands over HTTP (`POST /v1/tickets/{id}/comment` on 2,000 tickets) against a plain FastAPI
@@ -24,11 +24,8 @@ import uuid
 import httpx
 from sqlalchemy import text
 
-from helpdesk_shared.auth import issue_token
-from helpdesk_shared.db import create_engine
-from helpdesk_shared.eventstore.store import EventStore
-from helpdesk_ticket.bench.cycles import eventsourcing_cycle, list_pages, long_ticket, our_cycle
-from helpdesk_ticket.bench.support import (
+from bench.ticket.cycles import eventsourcing_cycle, list_pages, long_ticket, our_cycle
+from bench.ticket.support import (
     SECRET,
     Make,
     Sample,
@@ -42,6 +39,9 @@ from helpdesk_ticket.bench.support import (
     start_server,
     wait_until_up,
 )
+from helpdesk_shared.auth import issue_token
+from helpdesk_shared.db import create_engine
+from helpdesk_shared.eventstore.store import EventStore
 from helpdesk_ticket.settings import Settings
 
 
@@ -99,7 +99,7 @@ async def commands(quick: bool) -> list[str]:
     ]
     lags: list[float] = []
     for name, module, factory in (
-        ("plain FastAPI + asyncpg insert", "helpdesk_ticket.bench.plain_app:app", False),
+        ("plain FastAPI + asyncpg insert", "bench.ticket.plain_app:app", False),
         ("ticket command (comment)", "helpdesk_ticket.bootstrap:build_app", True),
     ):
         port = free_port()

@@ -12,13 +12,7 @@ from typing import Any
 import httpx
 from sqlalchemy import text
 
-from helpdesk_shared.auth import Principal, Role, issue_token
-from helpdesk_shared.db import create_engine
-from helpdesk_shared.events.ticket import CommentAdded, Visibility
-from helpdesk_shared.eventstore.model import NewEvent
-from helpdesk_shared.eventstore.store import EventStore
-from helpdesk_ticket.application.tickets import TicketService, ticket_stream
-from helpdesk_ticket.bench.support import (
+from bench.ticket.support import (
     SECRET,
     Sample,
     drop,
@@ -29,6 +23,12 @@ from helpdesk_ticket.bench.support import (
     start_server,
     wait_until_up,
 )
+from helpdesk_shared.auth import Principal, Role, issue_token
+from helpdesk_shared.db import create_engine
+from helpdesk_shared.events.ticket import CommentAdded, Visibility
+from helpdesk_shared.eventstore.model import NewEvent
+from helpdesk_shared.eventstore.store import EventStore
+from helpdesk_ticket.application.tickets import TicketService, ticket_stream
 from helpdesk_ticket.domain.commands import Comment
 from helpdesk_ticket.domain.policy import DEFAULT_POLICY
 from helpdesk_ticket.settings import Settings

@@ -1,6 +1,6 @@
 """Baseline for the command benchmark: a plain FastAPI endpoint that inserts one row (asyncpg).
 
-The benchmark starts it: `uvicorn helpdesk_ticket.bench.plain_app:app --port N`, with DATABASE_URL.
+The benchmark starts it: `uvicorn bench.ticket.plain_app:app --port N`, with DATABASE_URL.
 """
 
 from __future__ import annotations

@@ -80,7 +80,7 @@ def start_server(
     command = [sys.executable, "-m", "uvicorn", module, "--port", str(port)]
     command += ["--no-access-log", "--log-level", "warning"] + (["--factory"] if factory else [])
     # The command is built from constants and a port number, never from outside input.
-    return subprocess.Popen(command, env={**os.environ, **env})  # noqa: S603
+    return subprocess.Popen(command, env={**os.environ, **env})
 
 
 async def wait_until_up(base: str, process: subprocess.Popen[bytes]) -> None:

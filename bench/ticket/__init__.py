@@ -1,0 +1,1 @@
+"""The ticket service benchmark (issue 3): `python -m bench.ticket [--quick]`."""
