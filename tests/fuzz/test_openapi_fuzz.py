@@ -26,7 +26,10 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
-from schemathesis.specs.openapi.checks import response_schema_conformance
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+)
 
 from helpdesk_shared.auth import issue_token
 from helpdesk_shared.db import create_engine
@@ -36,7 +39,7 @@ EXAMPLES = 12
 SECRET = "fuzz-tests-secret-0123456789abcdef-xyz"
 #: Readiness depends on the broker connection of a running process, not on the input.
 SKIPPED = {("GET", "/readyz")}
-CHECKS = [not_a_server_error, response_schema_conformance]
+CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance]
 
 
 @schemathesis.serializer("message/rfc822")
