@@ -20,6 +20,10 @@ from bench.load.mix import Call, Mix, Tickets
 
 MAX_IN_FLIGHT = 256
 TIMEOUT_SECONDS = 30.0
+#: Idle connections are dropped by the client before uvicorn's keep-alive timeout (5 s) closes
+#: them: with equal timeouts a request sent on a connection the server is closing fails with
+#: `ReadError` (a race of the client, not an error of the service).
+KEEPALIVE_EXPIRY_SECONDS = 2.0
 #: Error samples kept for the report (status, kind, path, first bytes of the body).
 KEPT_ERRORS = 10
 
@@ -78,7 +82,11 @@ class Driver:
     async def run(self, rate: float, seconds: float) -> Traffic:
         """Arrivals every 1/rate s for `seconds`; returns once every answer is in."""
         traffic = Traffic(rate=rate, seconds=seconds)
-        limits = httpx.Limits(max_connections=MAX_IN_FLIGHT, max_keepalive_connections=64)
+        limits = httpx.Limits(
+            max_connections=MAX_IN_FLIGHT,
+            max_keepalive_connections=64,
+            keepalive_expiry=KEEPALIVE_EXPIRY_SECONDS,
+        )
         in_flight: set[asyncio.Task[None]] = set()
         async with httpx.AsyncClient(timeout=TIMEOUT_SECONDS, limits=limits) as client:
             start = time.perf_counter()

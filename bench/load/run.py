@@ -11,6 +11,8 @@ import asyncio
 import contextlib
 import os
 import secrets
+import shutil
+import sys
 import tempfile
 import uuid
 from collections.abc import AsyncIterator
@@ -116,9 +118,17 @@ async def own_stack() -> AsyncIterator[Target]:
                 yield target_of(stack, env)
             finally:
                 await asyncio.to_thread(stack.stop)
+                _keep_logs(Path(run_dir), run)
     finally:
         await _remove_topology(amqp_url, env)
         await drop_database(admin_url, database)
+
+
+def _keep_logs(run_dir: Path, run: str) -> None:
+    """The processes' logs outlive the run directory (an error is investigated from them)."""
+    kept = Path(tempfile.gettempdir()) / f"helpdesk-load-{run}-logs"
+    shutil.copytree(run_dir / "logs", kept, dirs_exist_ok=True)
+    print(f"logs of the stack: {kept}", file=sys.stderr)
 
 
 def _env(database_url: str, amqp_url: str, run: str) -> dict[str, str]:
