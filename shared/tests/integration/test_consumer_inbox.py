@@ -150,7 +150,7 @@ async def test_a_redelivered_event_is_applied_once(world: ConsumerWorld) -> None
 
 async def test_events_of_one_stream_are_handled_in_order(world: ConsumerWorld) -> None:
     consumer = await world.start(world.recorder(), prefetch=16)
-    stream = f"ticket-{uuid.uuid4()}"
+    stream = f"storetest-{uuid.uuid4()}"
     events = [synthetic_event(stream_id=stream, version=v) for v in range(1, 21)]
 
     await world.publish(*events)
@@ -323,7 +323,7 @@ async def test_a_slow_handler_does_not_hold_back_readers_of_the_log(
     await world.start(slow)
     await world.publish(synthetic_event())
     await asyncio.wait_for(entered.wait(), timeout=30)
-    stream = f"ticket-{uuid.uuid4()}"
+    stream = f"storetest-{uuid.uuid4()}"
     await event_store.append(stream, ExpectedVersion.NO_STREAM, [NewEvent("Noted", {"n": 1})])
     seen: list[str] = []
 

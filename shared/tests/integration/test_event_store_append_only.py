@@ -23,7 +23,7 @@ INSUFFICIENT_PRIVILEGE = "42501"
 async def test_changing_stored_events_is_refused(
     event_store: EventStore, database_url: str, operation: str, statement: str
 ) -> None:
-    stream = f"ticket-{uuid.uuid4()}"
+    stream = f"storetest-{uuid.uuid4()}"
     await event_store.append(stream, ExpectedVersion.NO_STREAM, [NewEvent("Noted", {"n": 1})])
     conn = await asyncpg.connect(asyncpg_dsn(database_url))
     try:

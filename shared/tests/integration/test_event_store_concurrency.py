@@ -33,7 +33,7 @@ async def wide_engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 
 
 def _stream() -> str:
-    return f"ticket-{uuid.uuid4()}"
+    return f"storetest-{uuid.uuid4()}"
 
 
 def _noted(n: int) -> NewEvent:

@@ -83,12 +83,12 @@ async def test_an_uncommitted_append_holds_back_later_commits(
             await slow.execute(text("SELECT pg_current_xact_id()"))
         else:
             await store.append(
-                f"ticket-{uuid.uuid4()}", ExpectedVersion.ANY, [_event("slow")], conn=slow
+                f"storetest-{uuid.uuid4()}", ExpectedVersion.ANY, [_event("slow")], conn=slow
             )
-        await store.append(f"ticket-{uuid.uuid4()}", ExpectedVersion.ANY, [_event("fast")])
+        await store.append(f"storetest-{uuid.uuid4()}", ExpectedVersion.ANY, [_event("fast")])
         if early_xid:
             await store.append(
-                f"ticket-{uuid.uuid4()}", ExpectedVersion.ANY, [_event("slow")], conn=slow
+                f"storetest-{uuid.uuid4()}", ExpectedVersion.ANY, [_event("slow")], conn=slow
             )
         assert await reader.poll() == []  # "fast" is committed but must wait for "slow"
         await transaction.commit()
@@ -102,14 +102,14 @@ async def test_an_uncommitted_append_holds_back_later_commits(
 async def test_a_rolled_back_append_releases_later_commits(empty_engine: AsyncEngine) -> None:
     store = EventStore(empty_engine)
     reader = Follower(store, page=1)
-    await store.append(f"ticket-{uuid.uuid4()}", ExpectedVersion.ANY, [_event("before")])
+    await store.append(f"storetest-{uuid.uuid4()}", ExpectedVersion.ANY, [_event("before")])
     await reader.wait_for(1)
     async with empty_engine.connect() as slow:
         transaction = await slow.begin()
         await store.append(
-            f"ticket-{uuid.uuid4()}", ExpectedVersion.ANY, [_event("lost")], conn=slow
+            f"storetest-{uuid.uuid4()}", ExpectedVersion.ANY, [_event("lost")], conn=slow
         )
-        await store.append(f"ticket-{uuid.uuid4()}", ExpectedVersion.ANY, [_event("after")])
+        await store.append(f"storetest-{uuid.uuid4()}", ExpectedVersion.ANY, [_event("after")])
         assert await reader.poll() == []
         await transaction.rollback()
     await reader.wait_for(2)
@@ -120,7 +120,7 @@ async def test_a_rolled_back_append_releases_later_commits(empty_engine: AsyncEn
 async def _write(store: EventStore, engine: AsyncEngine, writer: int) -> list[uuid.UUID]:
     """Appends one by one, each commit a little late, so positions commit out of order."""
     rng = random.Random(writer)
-    stream = f"ticket-{uuid.uuid4()}"
+    stream = f"storetest-{uuid.uuid4()}"
     ids: list[uuid.UUID] = []
     for n in range(EVENTS_PER_WRITER):
         event = _event(f"{writer}/{n}")

@@ -23,7 +23,7 @@ async def wide_engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 
 
 def _stream() -> str:
-    return f"ticket-{uuid.uuid4()}"
+    return f"storetest-{uuid.uuid4()}"
 
 
 def _events(count: int) -> list[NewEvent]:

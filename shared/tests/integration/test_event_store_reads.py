@@ -40,7 +40,7 @@ async def _in_log(store: EventStore, stream_id: str, count: int) -> list[Recorde
 
 
 def _stream() -> str:
-    return f"ticket-{uuid.uuid4()}"
+    return f"storetest-{uuid.uuid4()}"
 
 
 async def test_read_stream_between_versions(event_store: EventStore) -> None:
@@ -82,7 +82,7 @@ async def test_recorded_events_keep_what_was_appended(event_store: EventStore) -
     assert (recorded.type, recorded.schema_version, recorded.data) == ("Noted", 2, new.data)
     assert recorded.metadata == metadata
     assert recorded.global_position == result.global_positions[0]
-    assert recorded.category == "ticket"
+    assert recorded.category == "storetest"
     assert abs(recorded.recorded_at - datetime.now(UTC)) < timedelta(minutes=5)
     assert await _in_log(event_store, stream, 1) == [recorded]
 

@@ -59,7 +59,7 @@ async def _append(store: EventStore, numbers: range) -> None:
     has ended, and other test runs may hold one open for a moment.
     """
     for n in numbers:
-        stream = f"ticket-{uuid.uuid4()}"
+        stream = f"storetest-{uuid.uuid4()}"
         await store.append(stream, ExpectedVersion.NO_STREAM, [NewEvent("Noted", {"n": n})])
 
     async def readable() -> bool:
@@ -233,9 +233,11 @@ async def test_an_event_committing_late_with_a_lower_position_is_not_skipped(
     async with store.engine.connect() as slow:
         transaction = await slow.begin()
         late = NewEvent("Noted", {"n": 0})
-        await store.append(f"ticket-{uuid.uuid4()}", ExpectedVersion.NO_STREAM, [late], conn=slow)
         await store.append(
-            f"ticket-{uuid.uuid4()}", ExpectedVersion.NO_STREAM, [NewEvent("Noted", {"n": 1})]
+            f"storetest-{uuid.uuid4()}", ExpectedVersion.NO_STREAM, [late], conn=slow
+        )
+        await store.append(
+            f"storetest-{uuid.uuid4()}", ExpectedVersion.NO_STREAM, [NewEvent("Noted", {"n": 1})]
         )
         assert await subscription.catch_up() == 0  # event 1 waits for event 0's transaction
         await transaction.commit()
