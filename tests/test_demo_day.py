@@ -1,0 +1,53 @@
+"""The demo day played on a real local stack: tickets opened and closed, an article found, KPIs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+from deploy.local.demo_day import main
+from deploy.local.stack import SERVICES, module_available, running_stack
+
+from helpdesk_shared.auth import issue_token
+from helpdesk_shared.settings import CommonSettings
+
+pytestmark = pytest.mark.skipif(
+    not all(module_available(spec.module) for spec in SERVICES),
+    reason="the demo day needs the four services",
+)
+
+
+def test_the_demo_day_fills_the_desk_and_the_kpis(
+    runner_env: dict[str, str], run_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with running_stack(run_dir, env=runner_env, demo=True, timeout=180) as stack:
+        for name, url in stack.urls.items():
+            monkeypatch.setenv(f"HELPDESK_{name.upper()}_URL", url)
+        monkeypatch.setenv("HELPDESK_JWT_SECRET", runner_env["HELPDESK_JWT_SECRET"])
+        assert main(["--tickets", "9", "--wait", "30"]) == 0
+
+        settings = CommonSettings(helpdesk_jwt_secret=runner_env["HELPDESK_JWT_SECRET"])
+        headers = {"Authorization": f"Bearer {issue_token(settings, 'chef.desk', ['manager'])}"}
+
+        def get(service: str, path: str, **params: object) -> object:
+            response = httpx.get(
+                stack.urls[service] + path, headers=headers, params=params, timeout=30
+            )
+            assert response.status_code == 200, response.text
+            return response.json()
+
+        page = get("ticket", "/v1/tickets", limit=100)
+        assert isinstance(page, dict)
+        statuses = [t["status"] for t in page["items"]]
+        assert len(statuses) >= 9
+        assert "closed" in statuses
+        articles = get("ticket", "/v1/articles", q="imprimante")
+        assert isinstance(articles, list)
+        assert any(a["title"] == "Imprimante réseau hors ligne" for a in articles)
+        kpis = get("metrics", "/v1/kpis")
+        assert isinstance(kpis, dict)
+        opened = sum(sum(c.values()) for c in kpis["opened_per_day"].values())
+        assert opened >= 1
+        assert len(kpis["commitments"]) == 4
+        assert any(c["denominator"] > 0 for c in kpis["commitments"])  # calls counted
