@@ -35,6 +35,7 @@ from helpdesk_shared.messaging.envelope import (
     InvalidEventMessage,
     ReceivedEvent,
     from_amqp_message,
+    persistent_copy,
 )
 from helpdesk_shared.messaging.topology import (
     dead_letter_exchange_name,
@@ -287,18 +288,7 @@ class Consumer:
         headers[REASON_HEADER] = reason[:1000]
         headers[ATTEMPTS_HEADER] = attempts
         headers[ORIGINAL_ROUTING_KEY_HEADER] = message.routing_key or ""
-        copy = aio_pika.Message(
-            body=message.body,
-            headers=headers,
-            content_type=message.content_type,
-            content_encoding=message.content_encoding,
-            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-            message_id=message.message_id,
-            correlation_id=message.correlation_id,
-            timestamp=message.timestamp,
-            type=message.type,
-            app_id=message.app_id,
-        )
+        copy = persistent_copy(message, headers)
         await dlx.publish(
             copy,
             dead_letter_queue_name(self._queue_prefix, self.name),

@@ -26,6 +26,7 @@ from helpdesk_shared.messaging.consumer import (
     ORIGINAL_ROUTING_KEY_HEADER,
     REASON_HEADER,
 )
+from helpdesk_shared.messaging.envelope import persistent_copy
 from helpdesk_shared.messaging.topology import (
     DEAD_LETTER_QUEUE_ARGUMENTS,
     dead_letter_queue_name,
@@ -119,18 +120,7 @@ def _replay_copy(message: AbstractIncomingMessage) -> aio_pika.Message:
     headers = {k: v for k, v in (message.headers or {}).items() if k not in _FAILURE_HEADERS}
     replays = headers.get("x-helpdesk-replays", 0)
     headers["x-helpdesk-replays"] = (replays if isinstance(replays, int) else 0) + 1
-    return aio_pika.Message(
-        body=message.body,
-        headers=headers,
-        content_type=message.content_type,
-        content_encoding=message.content_encoding,
-        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-        message_id=message.message_id,
-        correlation_id=message.correlation_id,
-        timestamp=message.timestamp,
-        type=message.type,
-        app_id=message.app_id,
-    )
+    return persistent_copy(message, headers)
 
 
 def _describe(consumer: str, message: AbstractIncomingMessage) -> DeadLetter:

@@ -155,3 +155,19 @@ def from_cloudevent(cloud_event: BaseCloudEvent) -> ReceivedEvent:
         if isinstance(error, InvalidEventMessage):
             raise
         raise InvalidEventMessage(f"invalid CloudEvents attribute: {error}") from error
+
+
+def persistent_copy(message: AbstractIncomingMessage, headers: dict[str, Any]) -> aio_pika.Message:
+    """The same message (body and properties) with other headers, to park or replay it."""
+    return aio_pika.Message(
+        body=message.body,
+        headers=headers,
+        content_type=message.content_type,
+        content_encoding=message.content_encoding,
+        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+        message_id=message.message_id,
+        correlation_id=message.correlation_id,
+        timestamp=message.timestamp,
+        type=message.type,
+        app_id=message.app_id,
+    )
