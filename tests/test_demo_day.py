@@ -7,6 +7,7 @@ from pathlib import Path
 import httpx
 import pytest
 from deploy.local.demo_day import main
+from deploy.local.parts import free_port
 from deploy.local.stack import SERVICES, module_available, running_stack
 
 from helpdesk_shared.auth import issue_token
@@ -37,17 +38,27 @@ def test_the_demo_day_fills_the_desk_and_the_kpis(
             assert response.status_code == 200, response.text
             return response.json()
 
+        assert main(["--tickets", "2", "--wait", "0"]) == 0  # a re-run: no second article
         page = get("ticket", "/v1/tickets", limit=100)
         assert isinstance(page, dict)
         statuses = [t["status"] for t in page["items"]]
-        assert len(statuses) >= 9
+        assert len(statuses) >= 11
         assert "closed" in statuses
         articles = get("ticket", "/v1/articles", q="imprimante")
         assert isinstance(articles, list)
-        assert any(a["title"] == "Imprimante réseau hors ligne" for a in articles)
+        assert [a["title"] for a in articles].count("Imprimante réseau hors ligne") == 1
         kpis = get("metrics", "/v1/kpis")
         assert isinstance(kpis, dict)
         opened = sum(sum(c.values()) for c in kpis["opened_per_day"].values())
         assert opened >= 1
         assert len(kpis["commitments"]) == 4
         assert any(c["denominator"] > 0 for c in kpis["commitments"])  # calls counted
+
+
+def test_the_demo_day_says_which_service_is_unreachable(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in ("INTAKE", "TICKET", "METRICS"):
+        monkeypatch.setenv(f"HELPDESK_{name}_URL", f"http://127.0.0.1:{free_port()}")
+    assert main(["--tickets", "1"]) == 2
+    assert "intake" in capsys.readouterr().err

@@ -126,7 +126,8 @@ def publish_articles(desk: Desk) -> int:
     """Publish the articles not there yet (matched by title): re-runs add nothing."""
     added = 0
     for article in ARTICLES:
-        hits = desk.call("manager", "ticket", "GET", "/v1/articles", params={"limit": 100})
+        wanted = {"q": article["title"], "limit": 100}
+        hits = desk.call("manager", "ticket", "GET", "/v1/articles", params=wanted)
         if any(h["title"] == article["title"] for h in hits):
             continue
         created = desk.call("manager", "ticket", "POST", "/v1/articles", json=article)
@@ -267,7 +268,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"articles published: {publish_articles(desk)} new")
         tally = play_day(desk, max(args.tickets, 0), args.seed)
         report = kpis(desk, tally["opened"], args.wait)
-    except Unreachable as error:
+    except (Unreachable, httpx.TransportError) as error:
         print(f"demo day: a service is unreachable ({error}); is the stack up (`make up`)?",
               file=sys.stderr)  # fmt: skip
         return 2
