@@ -6,12 +6,14 @@ import importlib
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+import aio_pika
 import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from helpdesk_intake.demo import load
 from helpdesk_shared.auth import issue_token
+from helpdesk_shared.messaging.topology import delete_topology
 
 SECRET = "hostile-tests-secret-0123456789abcdef"
 SERVICES = ("intake", "ticket", "notify", "metrics")
@@ -69,3 +71,21 @@ def token_for(database_url: str) -> TokenFor:
         return {"Authorization": f"Bearer {token}"}
 
     return headers
+
+
+@pytest.fixture(scope="session", autouse=True)
+async def broker_names_removed(
+    amqp_url: str, exchange_name: str, queue_prefix: str
+) -> AsyncIterator[None]:
+    """The suites' routes may declare dead-letter queues (`/v1/dead-letters`): remove them after
+    the run, so the shared broker does not collect queues run after run."""
+    yield
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        for suffix in ("fuzz", "hostile"):
+            channel = await connection.channel()
+            await delete_topology(
+                channel,
+                exchange=f"{exchange_name}.{suffix}",
+                queue_prefix=f"{queue_prefix}-{suffix}",
+            )
