@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+import aio_pika
 import httpx
 import jwt
 import pytest
@@ -25,6 +26,7 @@ from helpdesk_shared.auth import issue_token
 from helpdesk_shared.db import create_engine
 from helpdesk_shared.eventstore.store import EventStore
 from helpdesk_shared.messaging.envelope import ReceivedEvent
+from helpdesk_shared.messaging.topology import delete_topology
 from helpdesk_shared.testing.servers import create_database, drop_database, with_database
 
 SECRET = "security-tests-secret-0123456789abcdef"
@@ -204,9 +206,9 @@ async def world(
     url = with_database(postgres_admin_url, name)
     engine = create_engine(url, pool_size=5, application_name="helpdesk-security-tests")
     clients: dict[str, httpx.AsyncClient] = {}
+    names = f"security-{uuid.uuid4().hex[:8]}"
     try:
         await load(engine)
-        names = f"security-{uuid.uuid4().hex[:8]}"
         apps = {s: build(s, service_settings(s, url, amqp_url, names), engine) for s in SERVICES}
         for service, app in apps.items():
             transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
@@ -245,6 +247,15 @@ async def world(
             await client.aclose()
         await engine.dispose()
         await drop_database(postgres_admin_url, name)
+        await _delete_broker_names(amqp_url, names)
+
+
+async def _delete_broker_names(amqp_url: str, names: str) -> None:
+    """The dead-letter routes declare their queues: leave none behind on the shared broker."""
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        await delete_topology(channel, exchange=f"helpdesk.events.{names}", queue_prefix=names)
 
 
 async def _notify(engine: AsyncEngine, ticket_id: str) -> list[str]:
