@@ -115,9 +115,14 @@ class InboundMail:
 async def claim_message(conn: AsyncConnection, mail: InboundMail) -> InboundMail | None:
     """Record the message; if it was handed over before, the earlier handling instead.
 
-    A concurrent transaction inserting the same Message-ID makes this one wait for it, so the
-    same mail delivered twice at once is still handled once.
+    A concurrent transaction handling the same Message-ID makes this one wait for it (an
+    advisory lock on the Message-ID: two `INSERT ... ON CONFLICT` racing on a table with two
+    unique indexes can deadlock), so the same mail delivered twice at once is handled once.
     """
+    await conn.execute(
+        text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+        {"key": f"intake-mail:{mail.message_id}"},
+    )
     row = (
         await conn.execute(
             text(
