@@ -206,7 +206,7 @@ async def run(database_url: str, amqp_url: str, rate: int, seconds: float, count
     return "\n".join([header, "| --- " * 6 + "|", *(r.line() for r in results)])
 
 
-def pipeline(engine: AsyncEngine, target: Target) -> tuple[Consumer, Relay]:
+def pipeline(engine: AsyncEngine, target: Target) -> tuple[Consumer, Relay, SmtpSender]:
     """Notify's consumer and handler as the service wires them, and the relay feeding them."""
     sender = SmtpSender(host="127.0.0.1", port=target.smtp_port, sender="helpdesk@helpdesk.local")
     consumer = Consumer(
@@ -226,7 +226,7 @@ def pipeline(engine: AsyncEngine, target: Target) -> tuple[Consumer, Relay]:
         queue_prefix=target.prefix,
         consumers=(CONSUMER,),
     )
-    return consumer, relay
+    return consumer, relay, sender
 
 
 async def measure(
@@ -234,7 +234,7 @@ async def measure(
 ) -> list[Result]:
     """Run the relay and notify's consumer while tickets open: steady, then in a burst."""
     engine = create_engine(target.url, pool_size=10, application_name="bench-notify")
-    consumer, relay = pipeline(engine, target)
+    consumer, relay, sender = pipeline(engine, target)
     relay_task = asyncio.create_task(relay.run())
     try:
         await consumer.start()
@@ -248,6 +248,7 @@ async def measure(
         await consumer.stop()
         await relay.stop()
         await asyncio.wait_for(relay_task, 30)
+        await sender.close()
         await engine.dispose()
     return [
         Result(

@@ -45,6 +45,7 @@ def smtp_sender(settings: Settings) -> SmtpSender:
         username=settings.smtp_username,
         password=settings.smtp_password,
         start_tls=settings.smtp_starttls,
+        connections=settings.notify_smtp_connections,
     )
 
 
@@ -76,6 +77,8 @@ class _Parts:
     owns_engine: bool
     sender: MailSender
     consumer: Consumer
+    #: The SMTP sender the app made (its connections are closed at shutdown); None when given.
+    own_smtp: SmtpSender | None = None
 
 
 def build_app(
@@ -89,7 +92,10 @@ def build_app(
     """
     settings = settings or Settings()
     registry = CollectorRegistry()
-    parts = _wire(settings, engine, CountingSender(sender or smtp_sender(settings), registry))
+    own_smtp: SmtpSender | None = None
+    if sender is None:
+        sender = own_smtp = smtp_sender(settings)
+    parts = _wire(settings, engine, CountingSender(sender, registry), own_smtp)
     app = create_app(
         service="notify",
         version=VERSION,
@@ -112,7 +118,12 @@ def build_app(
     return app
 
 
-def _wire(settings: Settings, engine: AsyncEngine | None, sender: MailSender) -> _Parts:
+def _wire(
+    settings: Settings,
+    engine: AsyncEngine | None,
+    sender: MailSender,
+    own_smtp: SmtpSender | None,
+) -> _Parts:
     owns_engine = engine is None
     engine = engine or create_engine(
         settings.database_url,
@@ -132,7 +143,7 @@ def _wire(settings: Settings, engine: AsyncEngine | None, sender: MailSender) ->
         max_attempts=settings.notify_consumer_max_attempts,
         backoff_seconds=settings.notify_consumer_backoff_seconds,
     )
-    return _Parts(settings, engine, owns_engine, sender, consumer)
+    return _Parts(settings, engine, owns_engine, sender, consumer, own_smtp)
 
 
 def _lifespan(parts: _Parts) -> Lifespan:
@@ -154,6 +165,8 @@ def _lifespan(parts: _Parts) -> Lifespan:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await parts.consumer.stop()
+            if parts.own_smtp is not None:
+                await parts.own_smtp.close()
             if parts.owns_engine:
                 await parts.engine.dispose()
 

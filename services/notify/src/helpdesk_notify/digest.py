@@ -19,9 +19,11 @@ from helpdesk_shared.logging import configure_logging
 
 async def run(settings: Settings) -> int:
     engine = create_engine(settings.database_url, pool_size=2, application_name="notify-digest")
+    sender = smtp_sender(settings)
     try:
-        report = await send_digests(engine, smtp_sender(settings), settings.routing())
+        report = await send_digests(engine, sender, settings.routing())
     finally:
+        await sender.close()
         await engine.dispose()
     print(
         f"digests sent: {len(report.sent)}, refused: {len(report.refused)}, "

@@ -1,4 +1,4 @@
-"""Sending a rendered mail over SMTP with aiosmtplib.
+"""Sending a rendered mail over SMTP with aiosmtplib, over a few reused connections.
 
 Failures are sorted into passing ones (server down, timeout, 4xx: retry later) and permanent ones
 (5xx refusals, such as an unknown mailbox: retrying cannot help), so the ledger records which is
@@ -13,6 +13,7 @@ from email.utils import formatdate, parseaddr
 
 import aiosmtplib
 
+from helpdesk_notify.adapters.smtp_pool import SmtpConnections
 from helpdesk_notify.domain.mail import Mail
 
 #: Bodies are encoded quoted-printable in lines of at most 76 characters (RFC 2045), so that
@@ -32,7 +33,8 @@ class DeliveryError(Exception):
 
 
 class SmtpSender:
-    """Hands mails to one SMTP server (a relay, or Mailpit/aiosmtpd locally)."""
+    """Hands mails to one SMTP server (a relay, or Mailpit/aiosmtpd locally) over at most
+    `connections` persistent connections; `close()` ends them."""
 
     def __init__(
         self,
@@ -44,6 +46,7 @@ class SmtpSender:
         username: str | None = None,
         password: str | None = None,
         start_tls: bool = False,
+        connections: int = 4,
     ) -> None:
         self._host = host
         self._port = port
@@ -52,6 +55,25 @@ class SmtpSender:
         self._username = username
         self._password = password
         self._start_tls = start_tls
+        self._connections = SmtpConnections(self._client, size=connections, timeout=timeout)
+
+    @property
+    def connections_opened(self) -> int:
+        """SMTP connections opened since this sender was made."""
+        return self._connections.opened
+
+    async def close(self) -> None:
+        await self._connections.close()
+
+    def _client(self) -> aiosmtplib.SMTP:
+        return aiosmtplib.SMTP(
+            hostname=self._host,
+            port=self._port,
+            timeout=self._timeout,
+            username=self._username,
+            password=self._password,
+            start_tls=self._start_tls,
+        )
 
     def message(self, mail: Mail) -> EmailMessage:
         """The MIME message: text and HTML alternatives, thread headers, auto-generated."""
@@ -72,18 +94,12 @@ class SmtpSender:
 
     async def send(self, mail: Mail) -> str:
         """Send `mail`; returns the server's reply. Raises `DeliveryError` when not accepted."""
+        content = self.message(mail).as_bytes(policy=_WRITE_POLICY)
         try:
-            refused, reply = await aiosmtplib.send(
-                self.message(mail).as_bytes(policy=_WRITE_POLICY),
-                sender=parseaddr(self._sender)[1],
-                recipients=[mail.recipient],
-                hostname=self._host,
-                port=self._port,
-                timeout=self._timeout,
-                username=self._username,
-                password=self._password,
-                start_tls=self._start_tls,
-            )
+            async with self._connections.connection() as client:
+                refused, reply = await client.sendmail(
+                    parseaddr(self._sender)[1], [mail.recipient], content
+                )
         except aiosmtplib.SMTPRecipientsRefused as error:
             codes = [r.code for r in error.recipients]
             permanent = all(code >= 500 for code in codes)
