@@ -33,6 +33,10 @@ class Settings(CommonSettings):
     #: Mailbox of a group missing from the mapping: `<group>@<this domain>`.
     notify_group_domain: str = "helpdesk.local"
     notify_management_address: str = "management@helpdesk.local"
+    #: JSON object, group -> language of its mailbox's mails (`{"servers": "en"}`); `fr` or
+    #: `en`, French for a group left out or a language without templates.
+    notify_group_languages: dict[str, str] = Field(default_factory=dict)
+    notify_management_language: str = "fr"
     #: The requesters' portal, for the "follow your ticket" and "rate it" links.
     notify_portal_url: str = "http://localhost:8080"
     notify_message_id_domain: str = "helpdesk.local"
@@ -52,6 +56,8 @@ class Settings(CommonSettings):
             group_mailboxes=dict(self.notify_group_mailboxes),
             group_domain=self.notify_group_domain,
             management_address=self.notify_management_address,
+            group_languages=dict(self.notify_group_languages),
+            management_language=self.notify_management_language,
             portal_url=self.notify_portal_url,
             message_id_domain=self.notify_message_id_domain,
         )

@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 
 from helpdesk_notify.domain.mail import Mail, address_problem, render_parts
 from helpdesk_notify.domain.notifications import Notification, Routing
-from helpdesk_notify.domain.tickets import DEFAULT_LANGUAGE, TicketStatus, TicketView
+from helpdesk_notify.domain.tickets import TicketStatus, TicketView
 
 IDLE_AFTER = timedelta(days=1)
 DUE_WITHIN = timedelta(hours=24)
@@ -65,12 +65,13 @@ def digest_id(group: str, day: date) -> uuid.UUID:
 def digest_notification(
     followed: GroupFollowUp, day: date, now: datetime, routing: Routing
 ) -> Notification:
-    """The digest mail of one group for `day` (in French: it goes to the staff)."""
+    """The digest mail of one group for `day`, in the group's language (French by default)."""
     event_id = digest_id(followed.group, day)
     recipient = routing.group_mailbox(followed.group)
+    language = routing.group_language(followed.group)
     problem = address_problem(recipient)
     if problem is not None:
-        return Notification(event_id, None, recipient, "digest", DEFAULT_LANGUAGE, None, problem)
+        return Notification(event_id, None, recipient, "digest", language, None, problem)
     context = {
         "group": followed.group,
         "idle": followed.idle,
@@ -79,7 +80,7 @@ def digest_notification(
         "now": now,
         "ticket_url": routing.ticket_url,
     }
-    subject, text, html = render_parts("digest", DEFAULT_LANGUAGE, context)
+    subject, text, html = render_parts("digest", language, context)
     own_id = f"<digest-{event_id}@{routing.message_id_domain}>"
     mail = Mail(recipient, subject, text, html, own_id, None, ())
-    return Notification(event_id, None, recipient, "digest", DEFAULT_LANGUAGE, mail)
+    return Notification(event_id, None, recipient, "digest", language, mail)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from helpdesk_notify.domain.mail import Mail, address_problem, render_ticket_mail
-from helpdesk_notify.domain.tickets import DEFAULT_LANGUAGE, TicketView
+from helpdesk_notify.domain.tickets import DEFAULT_LANGUAGE, TicketView, language_of
 from helpdesk_shared.events.base import DomainEvent
 from helpdesk_shared.events.ticket import (
     AppointmentScheduled,
@@ -26,23 +26,36 @@ from helpdesk_shared.events.ticket import (
     Routed,
     SlaBreached,
     TicketOpened,
+    TicketReopened,
     Visibility,
 )
 
 
 @dataclass(frozen=True)
 class Routing:
-    """Where mails go and what they link to (from configuration)."""
+    """Where mails go, in which language staff read them, and what they link to (from
+    configuration). Staff mailboxes read French unless configured otherwise: a team abroad or
+    an English-speaking management can be given English."""
 
     group_mailboxes: Mapping[str, str] = field(default_factory=dict)
     group_domain: str = "helpdesk.local"
     management_address: str = "management@helpdesk.local"
     portal_url: str = "http://localhost:8080"
     message_id_domain: str = "helpdesk.local"
+    #: group -> preferred language of its mailbox (`en`, `fr`, `en-GB`...); French when absent.
+    group_languages: Mapping[str, str] = field(default_factory=dict)
+    management_language: str = DEFAULT_LANGUAGE
 
     def group_mailbox(self, group: str) -> str:
         """A group's mailbox: configured, else `<group>@<group_domain>`."""
         return self.group_mailboxes.get(group) or f"{group}@{self.group_domain}"
+
+    def group_language(self, group: str) -> str:
+        """The language of a group's mails: its configured one if we have templates for it."""
+        return language_of(self.group_languages.get(group))
+
+    def management_mail_language(self) -> str:
+        return language_of(self.management_language)
 
     def rating_url(self, ticket_id: uuid.UUID) -> str:
         return f"{self.portal_url.rstrip('/')}/tickets/{ticket_id}/satisfaction"
@@ -90,6 +103,7 @@ _REQUESTER_TEMPLATES: dict[type[DomainEvent], str] = {
     PutOnHold: "on_hold",
     Resumed: "resumed",
     AppointmentScheduled: "appointment",
+    TicketReopened: "reopened",
 }
 
 
@@ -101,21 +115,28 @@ def _targets(event: DomainEvent, view: TicketView, routing: Routing) -> list[_Ta
     if isinstance(event, CommentAdded):
         public = event.visibility is Visibility.PUBLIC
         return [_requester(view, "comment")] if public and event.by != view.requester_login else []
-    if isinstance(event, PutOnHold | Resumed | AppointmentScheduled):
+    if isinstance(event, PutOnHold | Resumed | AppointmentScheduled | TicketReopened):
         return [_requester(view, _REQUESTER_TEMPLATES[type(event)])]
     if isinstance(event, Escalated) and event.to_management:
-        address = routing.management_address
-        return [_Target(address, address, "management_escalation", DEFAULT_LANGUAGE)]
+        return [_management(routing, "management_escalation")]
     if isinstance(event, SlaBreached):
-        address = routing.management_address
-        return [_Target(address, address, "sla_breach", DEFAULT_LANGUAGE)]
+        return [_management(routing, "sla_breach")]
     if isinstance(event, Escalated):
-        address = routing.group_mailbox(event.group)
-        return [_Target(address, address, "handover", DEFAULT_LANGUAGE)]
+        return [_group(routing, event.group)]
     if isinstance(event, Routed):
-        address = routing.group_mailbox(event.to_group)
-        return [_Target(address, address, "handover", DEFAULT_LANGUAGE)]
+        return [_group(routing, event.to_group)]
     return []
+
+
+def _management(routing: Routing, template: str) -> _Target:
+    address = routing.management_address
+    return _Target(address, address, template, routing.management_mail_language())
+
+
+def _group(routing: Routing, group: str) -> _Target:
+    """The hand-over to a group's mailbox, in the group's language."""
+    address = routing.group_mailbox(group)
+    return _Target(address, address, "handover", routing.group_language(group))
 
 
 def _requester(view: TicketView, template: str, *, opens_thread: bool = False) -> _Target:
