@@ -9,6 +9,9 @@
   the time from its append's commit to the end of its handler (the consumer's commit follows at
   once). Goal: p99 < 250 ms at 200 events/s.
 
+Baselines, in the same run: the rebuild beside `read_all` reading the same log and doing nothing
+with it; the consumer and the lag beside the same relay and toolkit with an empty handler.
+
 Run: `uv run --frozen python -m bench.bench_metrics [--quick]` (PostgreSQL and RabbitMQ from
 `DATABASE_URL` and `AMQP_URL`, else localhost; the scratch database, exchange and queues are
 removed at the end).
@@ -31,7 +34,7 @@ import aio_pika
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from helpdesk_metrics.entrypoints.consumer import handle
+from helpdesk_metrics.entrypoints.consumer import handler
 from helpdesk_metrics.replay import rebuild
 from helpdesk_metrics.settings import Settings
 from helpdesk_shared.db import asyncpg_dsn, create_engine
@@ -123,8 +126,13 @@ def events(count: int) -> list[tuple[str, str, dict[str, Any]]]:
     return out[:count]
 
 
-async def measure_rebuild(url: str, count: int) -> float:
-    """Events per second of a full rebuild over `count` stored events."""
+async def measure_rebuild(url: str, count: int) -> tuple[float, float]:
+    """(rebuild events/s, baseline events/s) over `count` stored events.
+
+    The baseline reads the same log through `EventStore.read_all` in the replay's pages and does
+    nothing with it: the floor under any rebuild, so the ratio shows what folding and writing
+    the facts add to it.
+    """
     rows = [
         (stream, version, uuid.uuid4(), type_, json.dumps(data))
         for version_stream in _numbered(events(count))
@@ -140,11 +148,27 @@ async def measure_rebuild(url: str, count: int) -> float:
     finally:
         await conn.close()
     await _until_visible(url, count)
+    read_rate = await _read_rate(url, count)
     started = time.perf_counter()
     result = await rebuild(Settings(database_url=url))
     elapsed = time.perf_counter() - started
     assert result.events_read == count, result
-    return count / elapsed
+    return count / elapsed, read_rate
+
+
+async def _read_rate(url: str, count: int, page_size: int = 5000) -> float:
+    engine = create_engine(url, pool_size=1, application_name="bench-metrics-read")
+    try:
+        store = EventStore(engine)
+        started = time.perf_counter()
+        read, after = 0, None
+        async with engine.connect() as conn:
+            while page := await store.read_all(after, limit=page_size, conn=conn):
+                read, after = read + len(page), page[-1].log_position
+        assert read == count, read
+        return count / (time.perf_counter() - started)
+    finally:
+        await engine.dispose()
 
 
 def _numbered(
@@ -172,13 +196,18 @@ async def _until_visible(url: str, count: int) -> None:
 class Timing:
     """Append and handle times per event id, on one monotonic clock."""
 
-    def __init__(self) -> None:
+    def __init__(self, store: EventStore, fold: bool = True) -> None:
         self.appended: dict[uuid.UUID, float] = {}
         self.handled: dict[uuid.UUID, float] = {}
+        self._handle = handler(store) if fold else _nothing
 
     async def handler(self, event: ReceivedEvent, conn: AsyncConnection) -> None:
-        await handle(event, conn)
+        await self._handle(event, conn)
         self.handled[event.event_id] = time.perf_counter()
+
+
+async def _nothing(event: ReceivedEvent, conn: AsyncConnection) -> None:
+    """The baseline's handler: the relay, the broker and the toolkit's inbox, no projection."""
 
 
 async def append(store: EventStore, item: tuple[str, str, dict[str, Any]], timing: Timing) -> None:
@@ -189,16 +218,19 @@ async def append(store: EventStore, item: tuple[str, str, dict[str, Any]], timin
 
 
 async def measure_pipeline(
-    url: str, amqp_url: str, sizes: Sizes
+    url: str, amqp_url: str, sizes: Sizes, fold: bool = True
 ) -> tuple[float, float, float, int]:
-    """(flood events/s, lag p50 ms, lag p99 ms, lag sample size) through relay and consumer."""
+    """(flood events/s, lag p50 ms, lag p99 ms, lag sample size) through relay and consumer.
+
+    With `fold` False the consumer's handler does nothing: the baseline of the same run.
+    """
     from helpdesk_shared.relay.relay import Relay
 
     suffix = uuid.uuid4().hex[:8]
     exchange, prefix = f"bench.metrics.{suffix}", f"bench-metrics-{suffix}"
     engine = create_engine(url, pool_size=16, application_name="bench-metrics")
     store = EventStore(engine)
-    timing = Timing()
+    timing = Timing(store, fold)
     consumer = Consumer(
         name="metrics",
         engine=engine,
@@ -269,31 +301,45 @@ async def _delete(amqp_url: str, exchange: str, prefix: str) -> None:
 async def run(sizes: Sizes) -> None:
     settings = CommonSettings()
     admin = settings.database_url.rsplit("/", 1)[0] + "/postgres"
-    results: list[str] = []
-    for step in ("rebuild", "pipeline"):
+    figures: dict[str, Any] = {}
+    for step in ("rebuild", "baseline", "pipeline"):
         name = f"helpdesk_bench_metrics_{uuid.uuid4().hex[:8]}"
         await create_database(admin, name)
         url = with_database(admin, name)
         try:
             await asyncio.to_thread(upgrade_all, url)
             if step == "rebuild":
-                rate = await measure_rebuild(url, sizes.rebuild_events)
-                verdict = "met" if rate >= REBUILD_GOAL else "NOT met"
-                results.append(
-                    f"rebuild: {sizes.rebuild_events} events at {rate:,.0f} events/s "
-                    f"(goal >= {REBUILD_GOAL:,.0f}: {verdict})"
-                )
+                figures[step] = await measure_rebuild(url, sizes.rebuild_events)
             else:
-                flood, p50, p99, n = await measure_pipeline(url, settings.amqp_url, sizes)
-                verdict = "met" if p99 < LAG_P99_GOAL_MS else "NOT met"
-                results.append(f"consumer: {sizes.flood_events} events at {flood:,.0f} events/s")
-                results.append(
-                    f"lag at {sizes.rate:.0f} events/s over {n} events: p50 {p50:.1f} ms, "
-                    f"p99 {p99:.1f} ms (goal p99 < {LAG_P99_GOAL_MS:.0f} ms: {verdict})"
+                figures[step] = await measure_pipeline(
+                    url, settings.amqp_url, sizes, fold=step == "pipeline"
                 )
         finally:
             await drop_database(admin, name)
-    print("\n".join(results))
+    print(report(sizes, figures))
+
+
+def report(sizes: Sizes, figures: dict[str, Any]) -> str:
+    """The Markdown table of docs/performance.md's metrics section."""
+    rebuild, read = figures["rebuild"]
+    flood, p50, p99, n = figures["pipeline"]
+    base_flood, base_p50, base_p99, _ = figures["baseline"]
+    rebuild_met = "met" if rebuild >= REBUILD_GOAL else "NOT met"
+    lag_met = "met" if p99 < LAG_P99_GOAL_MS else "NOT met"
+    return "\n".join(
+        [
+            "| measurement | metrics | baseline in the same run | ratio | goal |",
+            "| --- | --- | --- | --- | --- |",
+            f"| full rebuild, {sizes.rebuild_events:,} events | {rebuild:,.0f} events/s "
+            f"| `read_all` alone: {read:,.0f} events/s | {rebuild / read:.2f}x "
+            f"| >= {REBUILD_GOAL:,.0f} events/s: {rebuild_met} |",
+            f"| consumer, {sizes.flood_events:,} events queued | {flood:,.0f} events/s "
+            f"| empty handler: {base_flood:,.0f} events/s | {flood / base_flood:.2f}x | - |",
+            f"| lag at {sizes.rate:.0f} events/s ({n:,} events), p50 / p99 "
+            f"| {p50:.1f} / {p99:.1f} ms | empty handler: {base_p50:.1f} / {base_p99:.1f} ms "
+            f"| - | p99 < {LAG_P99_GOAL_MS:.0f} ms: {lag_met} |",
+        ]
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

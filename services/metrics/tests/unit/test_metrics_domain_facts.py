@@ -6,9 +6,11 @@ import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from helpdesk_metrics.domain.calls import fold_call
-from helpdesk_metrics.domain.facts import Status, fold_ticket
-from helpdesk_metrics.domain.records import EventRecord
+import pytest
+
+from helpdesk_metrics.domain.calls import evolve_call, fold_call
+from helpdesk_metrics.domain.facts import Status, evolve_ticket, fold_ticket
+from helpdesk_metrics.domain.records import EventRecord, Step, next_step
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday, 10:00 in Paris
 TICKET = "7f9a0c1e-0000-4000-8000-000000000001"
@@ -127,3 +129,46 @@ def test_fold_call_reads_answered_and_abandoned_calls() -> None:
     assert call.abandoned
     assert call.call_id == "c2"
     assert call.wait_seconds == 40
+
+
+def test_evolving_event_by_event_gives_the_fold_of_every_prefix() -> None:
+    events = lifecycle()
+    facts = None
+    for n, event in enumerate(events, start=1):
+        facts = evolve_ticket(facts, event)
+        assert facts == fold_ticket(events[:n]), f"after version {n}"
+
+
+def test_evolving_waits_for_the_opening() -> None:
+    assert evolve_ticket(None, lifecycle()[1]) is None
+
+
+def test_evolving_a_call_follows_its_last_recording() -> None:
+    first = EventRecord("call-c1", 1, "CallRecorded", {"offered_at": T0.isoformat()}, T0)
+    answered_at = (T0 + timedelta(seconds=12)).isoformat()
+    second = EventRecord(
+        "call-c1", 2, "CallRecorded", {"offered_at": T0.isoformat(), "answered_at": answered_at}, T0
+    )
+    other = EventRecord("call-c1", 3, "CallNoted", {}, T0)
+    facts = evolve_call(evolve_call(evolve_call(None, first), second), other)
+    assert facts == fold_call([first, second, other])
+    assert facts is not None
+    assert (facts.answered, facts.wait_seconds, facts.last_version) == (True, 12, 3)
+    assert evolve_call(None, other) is None
+
+
+@pytest.mark.parametrize(
+    ("last_version", "version", "step"),
+    [
+        (None, 1, Step.EVOLVE),  # the opening of a stream not seen yet
+        (None, 2, Step.REFOLD),  # the opening has not been folded: read the stream
+        (3, 4, Step.EVOLVE),  # the next one
+        (3, 3, Step.SKIP),  # a redelivery
+        (3, 1, Step.SKIP),  # an old one, folded by an earlier refold
+        (3, 5, Step.REFOLD),  # version 4 is missing (out of order, or parked)
+    ],
+)
+def test_next_step_from_the_last_version_folded(
+    last_version: int | None, version: int, step: Step
+) -> None:
+    assert next_step(last_version, version) is step

@@ -216,3 +216,43 @@ def test_report_applies_filters_and_leaves_calls_out_of_a_group() -> None:
 def test_a_period_must_not_be_empty() -> None:
     with pytest.raises(ValueError, match="end after"):
         Period(MON, MON)
+
+
+@pytest.mark.parametrize(
+    "as_of",
+    [
+        MON + timedelta(hours=1),
+        datetime(2026, 4, 15, tzinfo=UTC),
+        datetime(2026, 2, 20, tzinfo=UTC),
+    ],
+    ids=["during", "after", "before"],
+)
+def test_tickets_closed_before_the_relevant_moment_change_no_figure(as_of: datetime) -> None:
+    """The bound a report's query uses (`Period.relevant_from`) leaves out no needed ticket."""
+    february = datetime(2026, 2, 10, 9, tzinfo=UTC)
+    received = [february + timedelta(days=n) for n in range(4)]
+    tickets = [
+        ticket(n, received_at=at, opened_at=at, taken_at=at + timedelta(minutes=5))
+        for n, at in enumerate(received)
+    ]
+    tickets = [
+        replace(
+            t,
+            status=Status.CLOSED,
+            resolved_at=closed,
+            first_resolved_at=closed,
+            closed_at=closed,
+            rating=5,
+        )
+        for t, closed in zip(
+            tickets,
+            [february + timedelta(days=d) for d in (2, 15)]
+            + [MARCH.start + timedelta(days=1), MARCH.end],
+            strict=True,
+        )
+    ] + [ticket(9, 5), ticket(10, None, received_at=MARCH.end + timedelta(days=1))]
+    everything = kpi_report(tickets, [], MARCH, Filters(), as_of=as_of, calendar=ALWAYS)
+    bound = MARCH.relevant_from(as_of)
+    needed = [t for t in tickets if t.closed_at is None or t.closed_at >= bound]
+    assert len(needed) < len(tickets)
+    assert kpi_report(needed, [], MARCH, Filters(), as_of=as_of, calendar=ALWAYS) == everything

@@ -1,4 +1,4 @@
-"""The metrics projection in PostgreSQL: received events and the facts folded from them.
+"""The metrics projection in PostgreSQL: the facts folded from the tickets' and calls' events.
 
 Every method runs on the caller's connection, inside the caller's transaction: the consumer's
 (with its inbox claim) or the replay's.
@@ -7,24 +7,20 @@ Every method runs on the caller's connection, inside the caller's transaction: t
 from __future__ import annotations
 
 import dataclasses
-import json
-import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import RowMapping, func, or_, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from helpdesk_metrics.adapters.tables import call_facts, events, ticket_facts
+from helpdesk_metrics.adapters.tables import call_facts, ticket_facts
 from helpdesk_metrics.domain.calls import CallFacts
 from helpdesk_metrics.domain.facts import Status, TicketFacts
-from helpdesk_metrics.domain.records import EventRecord
 
 _TICKET_FIELDS = [f.name for f in dataclasses.fields(TicketFacts)]
 _CALL_FIELDS = [f.name for f in dataclasses.fields(CallFacts)]
-_EVENT_COLUMNS = ["event_id", "stream_id", "version", "type", "data", "recorded_at"]
 
 
 class FactsRepository:
@@ -37,35 +33,41 @@ class FactsRepository:
             select(func.pg_advisory_xact_lock(func.hashtextextended(stream_id, 0)))
         )
 
-    async def add_event(self, event_id: uuid.UUID, record: EventRecord) -> bool:
-        """Keep a received event; False when it was already kept (a redelivery)."""
-        statement = (
-            insert(events)
-            .values(event_row(event_id, record))
-            .on_conflict_do_nothing(index_elements=["event_id"])
-            .returning(events.c.event_id)
-        )
-        return (await self._conn.execute(statement)).first() is not None
+    async def ticket(self, ticket_id: str) -> TicketFacts | None:
+        statement = select(ticket_facts).where(ticket_facts.c.ticket_id == ticket_id)
+        row = (await self._conn.execute(statement)).mappings().first()
+        return None if row is None else _ticket_of(row)
 
-    async def load(
-        self,
-        kept: Sequence[tuple[uuid.UUID, EventRecord]],
-        tickets: Sequence[TicketFacts],
-        calls: Sequence[CallFacts],
-    ) -> None:
-        """Bulk-load events and facts into the tables `clear` emptied (the replay), by COPY."""
+    async def call(self, call_id: str) -> CallFacts | None:
+        statement = select(call_facts).where(call_facts.c.call_id == call_id)
+        row = (await self._conn.execute(statement)).mappings().first()
+        return None if row is None else CallFacts(**row)
+
+    async def save(self, facts: TicketFacts | CallFacts) -> None:
+        """Insert or update one ticket's or call's facts; never replace them by older ones.
+
+        The guard on `last_version` keeps the facts moving forward only, whatever two writers
+        that were not serialised (a replica and a replay, say) commit last.
+        """
+        table, values = (
+            (ticket_facts, _ticket_row(facts))
+            if isinstance(facts, TicketFacts)
+            else (call_facts, {name: getattr(facts, name) for name in _CALL_FIELDS})
+        )
+        key = table.primary_key.columns.values()[0].name
+        statement = insert(table).values(values)
+        statement = statement.on_conflict_do_update(
+            index_elements=[key],
+            set_={name: statement.excluded[name] for name in values if name != key},
+            where=table.c.last_version < statement.excluded.last_version,
+        )
+        await self._conn.execute(statement)
+
+    async def load(self, tickets: Sequence[TicketFacts], calls: Sequence[CallFacts]) -> None:
+        """Bulk-load facts into the tables `clear` emptied (the replay), by COPY."""
         raw = await self._conn.get_raw_connection()
         driver = raw.driver_connection
         assert driver is not None
-        await driver.copy_records_to_table(
-            "events",
-            schema_name="metrics",
-            columns=_EVENT_COLUMNS,
-            records=[
-                (i, r.stream_id, r.version, r.type, json.dumps(r.data), r.recorded_at)
-                for i, r in kept
-            ],
-        )
         await driver.copy_records_to_table(
             "ticket_facts",
             schema_name="metrics",
@@ -79,46 +81,31 @@ class FactsRepository:
             records=[tuple(getattr(c, f) for f in _CALL_FIELDS) for c in calls],
         )
 
-    async def stream_events(self, stream_id: str) -> list[EventRecord]:
-        statement = (
-            select(events.c.stream_id, events.c.version, events.c.type, events.c.data)
-            .add_columns(events.c.recorded_at)
-            .where(events.c.stream_id == stream_id)
-            .order_by(events.c.version)
-        )
-        rows = (await self._conn.execute(statement)).all()
-        return [EventRecord(r.stream_id, r.version, r.type, r.data, r.recorded_at) for r in rows]
-
-    async def save_tickets(self, facts: Sequence[TicketFacts]) -> None:
-        if facts:
-            statement = insert(ticket_facts)
-            statement = statement.on_conflict_do_update(
-                index_elements=["ticket_id"],
-                set_={name: statement.excluded[name] for name in _TICKET_FIELDS[1:]},
-            )
-            await self._conn.execute(statement, [_ticket_row(f) for f in facts])
-
-    async def save_calls(self, facts: Sequence[CallFacts]) -> None:
-        if facts:
-            statement = insert(call_facts)
-            statement = statement.on_conflict_do_update(
-                index_elements=["call_id"],
-                set_={name: statement.excluded[name] for name in _CALL_FIELDS[1:]},
-            )
-            rows = [{name: getattr(f, name) for name in _CALL_FIELDS} for f in facts]
-            await self._conn.execute(statement, rows)
-
     async def tickets(
-        self, received_before: datetime, group: str | None = None, channel: str | None = None
+        self,
+        received_before: datetime,
+        open_at_or_after: datetime,
+        group: str | None = None,
+        channel: str | None = None,
     ) -> list[TicketFacts]:
-        """Tickets received before a moment: all a period ending then can need."""
-        statement = select(ticket_facts).where(ticket_facts.c.received_at < received_before)
+        """The tickets received before `received_before` and not closed before
+        `open_at_or_after`: the only ones whose facts can fall in a period ending then.
+
+        Without the second bound a report would load every ticket ever closed.
+        """
+        statement = select(ticket_facts).where(
+            ticket_facts.c.received_at < received_before,
+            or_(
+                ticket_facts.c.closed_at.is_(None),
+                ticket_facts.c.closed_at >= open_at_or_after,
+            ),
+        )
         if group is not None:
             statement = statement.where(ticket_facts.c.group == group)
         if channel is not None:
             statement = statement.where(ticket_facts.c.channel == channel)
         rows = (await self._conn.execute(statement)).mappings().all()
-        return [TicketFacts(**{**row, "status": Status(row["status"])}) for row in rows]
+        return [_ticket_of(row) for row in rows]
 
     async def calls(self, offered_from: datetime, offered_before: datetime) -> list[CallFacts]:
         statement = select(call_facts).where(
@@ -130,25 +117,13 @@ class FactsRepository:
     async def clear(self) -> None:
         """Forget everything (the replay starts from scratch); waits for in-flight handlers."""
         await self._conn.execute(
-            text(
-                "LOCK TABLE metrics.events, metrics.ticket_facts, metrics.call_facts "
-                "IN ACCESS EXCLUSIVE MODE"
-            )
+            text("LOCK TABLE metrics.ticket_facts, metrics.call_facts IN ACCESS EXCLUSIVE MODE")
         )
-        await self._conn.execute(
-            text("TRUNCATE metrics.events, metrics.ticket_facts, metrics.call_facts")
-        )
+        await self._conn.execute(text("TRUNCATE metrics.ticket_facts, metrics.call_facts"))
 
 
-def event_row(event_id: uuid.UUID, record: EventRecord) -> dict[str, Any]:
-    return {
-        "event_id": event_id,
-        "stream_id": record.stream_id,
-        "version": record.version,
-        "type": record.type,
-        "data": dict(record.data),
-        "recorded_at": record.recorded_at,
-    }
+def _ticket_of(row: RowMapping) -> TicketFacts:
+    return TicketFacts(**{**row, "status": Status(row["status"])})
 
 
 def _ticket_row(facts: TicketFacts) -> dict[str, Any]:

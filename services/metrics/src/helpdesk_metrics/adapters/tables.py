@@ -12,20 +12,8 @@ from sqlalchemy import (
     Table,
     Text,
 )
-from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 metadata = MetaData(schema="metrics")
-
-events = Table(
-    "events",
-    metadata,
-    Column("event_id", UUID(as_uuid=True), primary_key=True),
-    Column("stream_id", Text, nullable=False),
-    Column("version", Integer, nullable=False),
-    Column("type", Text, nullable=False),
-    Column("data", JSONB, nullable=False),
-    Column("recorded_at", DateTime(timezone=True), nullable=False),
-)
 
 ticket_facts = Table(
     "ticket_facts",
@@ -70,4 +58,5 @@ call_facts = Table(
     Column("abandoned_at", DateTime(timezone=True)),
     Column("wait_seconds", Float),
     Column("agent", Text),
+    Column("last_version", Integer, nullable=False),
 )

@@ -1,49 +1,82 @@
 """Keeping the facts up to date as events arrive, and rebuilding them from the event store.
 
-Both paths fold each stream from all of its events in stream order, so the same set of events
-gives the same facts whatever the order or number of deliveries.
+The live path evolves a stream's kept facts by its next event (one event's work, whatever the
+stream's length); when an earlier event of the stream has not been folded yet (delivered out of
+order, or parked in the dead-letter queue), it folds the whole stream again from the event store.
+The replay folds every stream from the store. Both give the same facts for the same events,
+whatever the order or number of deliveries.
 """
 
 from __future__ import annotations
 
-import uuid
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from helpdesk_metrics.adapters.repository import FactsRepository
-from helpdesk_metrics.domain.calls import fold_call
-from helpdesk_metrics.domain.facts import fold_ticket
-from helpdesk_metrics.domain.records import EventRecord
+from helpdesk_metrics.domain.calls import CallFacts, evolve_call, fold_call
+from helpdesk_metrics.domain.facts import TicketFacts, evolve_ticket, fold_ticket
+from helpdesk_metrics.domain.records import EventRecord, Step, next_step
 from helpdesk_shared.eventstore.model import LogPosition, RecordedEvent
 from helpdesk_shared.eventstore.store import EventStore
+
+F = TypeVar("F", TicketFacts, CallFacts)
+
+
+@dataclass(frozen=True)
+class _Folding(Generic[F]):
+    """How one stream category's facts are evolved and folded."""
+
+    evolve: Callable[[F | None, EventRecord], F | None]
+    fold: Callable[[list[EventRecord]], F | None]
+
+
+_TICKETS = _Folding[TicketFacts](evolve_ticket, fold_ticket)
+_CALLS = _Folding[CallFacts](evolve_call, fold_call)
 
 #: Stream categories whose events feed the figures; the others are not kept.
 PROJECTED = frozenset({"ticket", "call"})
 
 
-async def project(conn: AsyncConnection, event_id: uuid.UUID, record: EventRecord) -> bool:
+async def project(conn: AsyncConnection, store: EventStore, record: EventRecord) -> bool:
     """Apply one event to the facts; False when it changed nothing (ignored or redelivered)."""
     if record.category not in PROJECTED:
         return False
     repository = FactsRepository(conn)
     await repository.lock_stream(record.stream_id)
-    if not await repository.add_event(event_id, record):
+    key = record.stream_id.partition("-")[2]
+
+    def history() -> Awaitable[list[RecordedEvent]]:
+        return store.read_stream(record.stream_id, conn=conn)
+
+    if record.category == "ticket":
+        ticket = await repository.ticket(key)
+        return await _advance(repository, history, record, ticket, _TICKETS)
+    call = await repository.call(key)
+    return await _advance(repository, history, record, call, _CALLS)
+
+
+async def _advance(
+    repository: FactsRepository,
+    history: Callable[[], Awaitable[list[RecordedEvent]]],
+    record: EventRecord,
+    kept: F | None,
+    folding: _Folding[F],
+) -> bool:
+    """Evolve, skip or refold (from the stream's `history` in the store), then save."""
+    step = next_step(None if kept is None else kept.last_version, record.version)
+    if step is Step.SKIP:
         return False
-    await _refold(repository, record.category, await repository.stream_events(record.stream_id))
-    return True
-
-
-async def _refold(repository: FactsRepository, category: str, stream: list[EventRecord]) -> None:
-    if category == "ticket":
-        ticket = fold_ticket(stream)
-        if ticket is not None:
-            await repository.save_tickets([ticket])
+    if step is Step.EVOLVE:
+        facts = folding.evolve(kept, record)
     else:
-        call = fold_call(stream)
-        if call is not None:
-            await repository.save_calls([call])
+        facts = folding.fold([record_of(e) for e in await history()])
+    if facts is not None:
+        await repository.save(facts)
+    return True
 
 
 def record_of(event: RecordedEvent) -> EventRecord:
@@ -62,23 +95,22 @@ async def replay(store: EventStore, conn: AsyncConnection, page_size: int = 5000
     """Rebuild every fact from the event store from scratch, inside the caller's transaction.
 
     Live handlers wait on the table locks until the transaction commits, then carry on: an event
-    they deliver afterwards is already kept and changes nothing.
+    they deliver afterwards is already folded (its version is not above the facts') and changes
+    nothing.
     """
     repository = FactsRepository(conn)
     await repository.clear()
     streams: dict[str, list[EventRecord]] = defaultdict(list)
-    kept: dict[uuid.UUID, EventRecord] = {}
     after: LogPosition | None = None
-    read = 0
+    read = kept = 0
     while page := await store.read_all(after, limit=page_size, conn=conn):
         read += len(page)
         after = page[-1].log_position
         for event in page:
-            if event.category in PROJECTED and event.event_id not in kept:
-                record = record_of(event)
-                kept[event.event_id] = record
-                streams[event.stream_id].append(record)
+            if event.category in PROJECTED:
+                kept += 1
+                streams[event.stream_id].append(record_of(event))
     tickets = [t for s in streams.values() if s[0].category == "ticket" if (t := fold_ticket(s))]
     calls = [c for s in streams.values() if s[0].category == "call" if (c := fold_call(s))]
-    await repository.load(list(kept.items()), tickets, calls)
-    return ReplayResult(read, len(kept), len(tickets), len(calls))
+    await repository.load(tickets, calls)
+    return ReplayResult(read, kept, len(tickets), len(calls))

@@ -23,7 +23,9 @@ async def kpis(
 ) -> KpiReport:
     """Every indicator over `period` for the tickets kept by `filters`."""
     repository = FactsRepository(conn)
-    tickets = await repository.tickets(period.end, filters.group, filters.channel)
+    tickets = await repository.tickets(
+        period.end, period.relevant_from(as_of), filters.group, filters.channel
+    )
     calls = await repository.calls(period.start, period.end) if filters.includes_calls else []
     return kpi_report(
         tickets,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from helpdesk_metrics.domain.records import EventRecord, as_text, as_time, in_stream_order, kind_of
@@ -19,6 +19,8 @@ class CallFacts:
     abandoned_at: datetime | None = None
     wait_seconds: float | None = None
     agent: str | None = None
+    #: The version of the last event of the call's stream folded into these facts.
+    last_version: int = 0
 
     @property
     def answered(self) -> bool:
@@ -30,11 +32,22 @@ class CallFacts:
 
 
 def fold_call(events: Iterable[EventRecord]) -> CallFacts | None:
-    """The facts of one call from its `call-<uuid>` stream (its `CallRecorded` event)."""
-    recorded = [e for e in in_stream_order(events) if kind_of(e.type) == "call"]
+    """The facts of one call from its `call-<uuid>` stream (its last `CallRecorded` event)."""
+    ordered = in_stream_order(events)
+    recorded = [e for e in ordered if kind_of(e.type) == "call"]
     if not recorded:
         return None
-    event = recorded[-1]
+    return replace(_recorded(recorded[-1]), last_version=ordered[-1].version)
+
+
+def evolve_call(facts: CallFacts | None, event: EventRecord) -> CallFacts | None:
+    """The facts after the next event of the call's stream: a `CallRecorded` states them anew."""
+    if kind_of(event.type) == "call":
+        return _recorded(event)
+    return None if facts is None else replace(facts, last_version=event.version)
+
+
+def _recorded(event: EventRecord) -> CallFacts:
     data = event.data
     offered = as_time(data.get("offered_at")) or event.occurred_at
     answered = as_time(data.get("answered_at"))
@@ -52,4 +65,5 @@ def fold_call(events: Iterable[EventRecord]) -> CallFacts | None:
         abandoned_at=abandoned,
         wait_seconds=float(wait) if wait is not None else None,
         agent=as_text(data.get("agent") or data.get("answered_by")),
+        last_version=event.version,
     )

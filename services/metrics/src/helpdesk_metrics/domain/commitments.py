@@ -27,6 +27,18 @@ class Period:
     def contains(self, moment: datetime | None) -> bool:
         return moment is not None and self.start <= moment < self.end
 
+    def backlog_at(self, as_of: datetime) -> datetime:
+        """When the period's backlog is taken: at its end, or now if it has not ended yet."""
+        return min(self.end, as_of)
+
+    def relevant_from(self, as_of: datetime) -> datetime:
+        """A ticket closed before this moment has no fact in the period nor in its backlog.
+
+        Every fact of a ticket (taken, resolved, rated) comes no later than its closure, so the
+        tickets a report needs are the ones received before the end and not closed before this.
+        """
+        return min(self.start, self.backlog_at(as_of))
+
 
 @dataclass(frozen=True)
 class Filters:

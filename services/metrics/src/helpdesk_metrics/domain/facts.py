@@ -1,8 +1,10 @@
 """Per-ticket facts, folded from each ticket stream's events in stream order.
 
-The facts of a ticket are rebuilt from all of its events sorted by stream version every time one
-arrives, so the figures depend only on the set of events and their own times (`occurred_at`,
-`received_at`), never on the order or the number of times they were delivered.
+`fold_ticket` folds a whole stream (the replay, or a live event that arrives before an earlier
+one); `evolve_ticket` applies the next event of the stream to the facts kept so far (the live
+path, one event at a time). Both give the same facts for the same events, so the figures depend
+only on the set of events and their own times (`occurred_at`, `received_at`), never on the order
+or the number of times they were delivered.
 """
 
 from __future__ import annotations
@@ -110,6 +112,18 @@ def fold_ticket(events: Iterable[EventRecord]) -> TicketFacts | None:
     return TicketFacts(**state)
 
 
+def evolve_ticket(facts: TicketFacts | None, event: EventRecord) -> TicketFacts | None:
+    """The facts after the next event of the ticket's stream (version `facts.last_version + 1`).
+
+    Costs one event whatever the ticket's length, where refolding the stream would cost them all.
+    """
+    if facts is None:
+        return fold_ticket([event])
+    state = {name: getattr(facts, name) for name in _FIELDS}
+    _apply(state, event)
+    return TicketFacts(**state)
+
+
 def _opened(event: EventRecord) -> dict[str, Any]:
     data = event.data
     requester = data.get("requester") or {}
@@ -191,6 +205,7 @@ def _lifecycle(state: dict[str, Any], kind: str | None, event: EventRecord) -> N
         state["sla_breaches"] += 1
 
 
+_FIELDS = tuple(f.name for f in dataclasses.fields(TicketFacts))
 _DEFAULTS: dict[str, Any] = {
     f.name: f.default
     for f in dataclasses.fields(TicketFacts)

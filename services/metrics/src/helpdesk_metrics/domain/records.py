@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from enum import Enum
 from typing import Any
 
 
@@ -58,6 +59,28 @@ _KIND = {name: kind for kind, names in TYPE_ALIASES.items() for name in names}
 def kind_of(event_type: str) -> str | None:
     """The transition an event type stands for, or None when metrics ignores it."""
     return _KIND.get(event_type)
+
+
+class Step(Enum):
+    """What the live projection does with a stream's event, given the facts it keeps."""
+
+    #: The next event of the stream: evolve the kept facts by it.
+    EVOLVE = "evolve"
+    #: Already folded (a redelivery, or folded by an earlier refold): nothing changes.
+    SKIP = "skip"
+    #: An earlier event has not been folded yet (delivered out of order, or parked in the
+    #: dead-letter queue): fold the whole stream again from the event store.
+    REFOLD = "refold"
+
+
+def next_step(last_version: int | None, version: int) -> Step:
+    """The step for event `version` when the kept facts end at `last_version` (None: no facts)."""
+    expected = 1 if last_version is None else last_version + 1
+    if version == expected:
+        return Step.EVOLVE
+    if last_version is not None and version <= last_version:
+        return Step.SKIP
+    return Step.REFOLD
 
 
 def in_stream_order(events: Iterable[EventRecord]) -> list[EventRecord]:

@@ -66,7 +66,7 @@ def kpi_report(
         filters=filters,
         as_of=as_of,
         commitments=commitments(kept, measured_calls, period, as_of, calendar),
-        backlog=backlog(kept, min(period.end, as_of)),
+        backlog=backlog(kept, period.backlog_at(as_of)),
         time_to_take_into_account=time_to_take_into_account(kept, period, calendar),
         time_to_resolve=time_to_resolve(kept, period, calendar),
         rates=rates(kept, period),

@@ -1,17 +1,20 @@
 """The metrics consumer: every stored event, through the shared consumer toolkit.
 
-The toolkit claims the event id in `infra.inbox` and calls `handle` in the same transaction, so a
-redelivered event is skipped; the projection is idempotent on its own as well (it keeps events by
-id), which is what lets the replay and the live consumer overlap safely.
+The toolkit claims the event id in `infra.inbox` and calls the handler in the same transaction, so
+a redelivered event is skipped; the projection is idempotent on its own as well (it folds a
+stream's versions once, in order), which is what lets the replay and the live consumer overlap.
 """
 
 from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from helpdesk_metrics.application.projection import project
 from helpdesk_metrics.domain.records import EventRecord
 from helpdesk_metrics.settings import Settings
+from helpdesk_shared.eventstore.store import EventStore
 from helpdesk_shared.messaging.consumer import Consumer
 from helpdesk_shared.messaging.envelope import ReceivedEvent
 
@@ -20,10 +23,16 @@ CONSUMER_NAME = "metrics"
 BINDINGS = ("ticket.#", "call.#")
 
 
-async def handle(event: ReceivedEvent, conn: AsyncConnection) -> None:
-    """Fold the event into its ticket's or call's facts (by event time, not arrival)."""
-    record = EventRecord(event.stream_id, event.version, event.type, event.data, event.recorded_at)
-    await project(conn, event.event_id, record)
+def handler(store: EventStore) -> Callable[[ReceivedEvent, AsyncConnection], Awaitable[None]]:
+    """The handler folding each event into its ticket's or call's facts (by event time)."""
+
+    async def handle(event: ReceivedEvent, conn: AsyncConnection) -> None:
+        record = EventRecord(
+            event.stream_id, event.version, event.type, event.data, event.recorded_at
+        )
+        await project(conn, store, record)
+
+    return handle
 
 
 def build_consumer(settings: Settings, engine: AsyncEngine) -> Consumer:
@@ -33,6 +42,6 @@ def build_consumer(settings: Settings, engine: AsyncEngine) -> Consumer:
         amqp_url=settings.amqp_url,
         exchange=settings.helpdesk_exchange,
         queue_prefix=settings.helpdesk_queue_prefix,
-        handler=handle,
+        handler=handler(EventStore(engine)),
         bindings=BINDINGS,
     )

@@ -88,7 +88,7 @@ class FiguresCollector(Collector):
         try:
             async with self._engine.connect() as conn:
                 repository = FactsRepository(conn)
-                tickets = await repository.tickets(now + timedelta(days=1))
+                tickets = await repository.tickets(now + timedelta(days=1), _EPOCH)  # counters: all
                 calls = await repository.calls(_EPOCH, now + timedelta(days=1))
         except (SQLAlchemyError, OSError) as error:
             self.refresh_errors += 1
