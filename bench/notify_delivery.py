@@ -8,6 +8,10 @@ local SMTP server (aiosmtpd) that notes when it accepted each mail. Two measurem
   store to the acceptance of its confirmation mail, p50/p99 (goal: p99 under 250 ms);
 - burst: many tickets opened at once; mails accepted per second until the last one.
 
+Beside them, in the same run and on the same SMTP server, the baseline: as many prepared mails
+handed over by aiosmtplib alone on one connection (`bench.notify_baseline`), steady then burst;
+its latency runs from the hand-over to the acceptance.
+
 Everything happens in a throwaway database and under throwaway exchange and queue names.
 """
 
@@ -31,6 +35,7 @@ import aio_pika
 from aiosmtpd.controller import Controller
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bench.notify_baseline import PlainSender
 from helpdesk_notify.adapters.smtp import SmtpSender
 from helpdesk_notify.application.handle_event import NotifyHandler
 from helpdesk_notify.domain.notifications import Routing
@@ -74,6 +79,10 @@ class Acceptances:
     def count(self) -> int:
         with self.lock:
             return len(self.at)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.at.clear()
 
 
 @dataclass(frozen=True)
@@ -197,13 +206,35 @@ async def run(database_url: str, amqp_url: str, rate: int, seconds: float, count
     try:
         await asyncio.to_thread(upgrade_all, target.url)
         smtp.start()
-        results = await measure(target, acceptances, rate, seconds, count)
+        results = await plain(target.smtp_port, acceptances, rate, seconds, count)
+        results += await measure(target, acceptances, rate, seconds, count)
     finally:
         smtp.stop()
         await _remove_topology(amqp_url, target.exchange, target.prefix)
         await drop_database(admin_url, database)
     header = "| run | mails | mails/s | p50 ms | p99 ms | max ms |"
     return "\n".join([header, "| --- " * 6 + "|", *(r.line() for r in results)])
+
+
+async def plain(
+    port: int, acceptances: Acceptances, rate: int, seconds: float, count: int
+) -> list[Result]:
+    """The baseline rows: the same server fed by aiosmtplib alone (`bench.notify_baseline`)."""
+    async with PlainSender(port) as sender:
+        steady_ids, steady_seconds = await sender.steady(rate, seconds)
+        burst_ids, burst_seconds = await sender.burst(count)
+    await wait_for(acceptances, len(steady_ids) + len(burst_ids), within=60)
+
+    def result(name: str, ids: set[uuid.UUID], took: float) -> Result:
+        lags = [(acceptances.at[i] - sender.sent_at[i]) * 1000 for i in ids]
+        return Result(name, len(ids), took, lags)
+
+    rows = [
+        result(f"baseline: aiosmtplib alone, {rate} mails/s", steady_ids, steady_seconds),
+        result(f"baseline: aiosmtplib alone, burst of {count}", burst_ids, burst_seconds),
+    ]
+    acceptances.clear()
+    return rows
 
 
 def pipeline(engine: AsyncEngine, target: Target) -> tuple[Consumer, Relay, SmtpSender]:
