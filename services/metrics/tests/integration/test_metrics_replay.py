@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from helpdesk_metrics.adapters.repository import FactsRepository
+from helpdesk_metrics.adapters.totals import read_totals
 from helpdesk_metrics.application.projection import project, record_of, replay
 from helpdesk_metrics.application.queries import kpis
 from helpdesk_metrics.domain.calendar import BusinessHours
@@ -24,6 +25,7 @@ from helpdesk_metrics.domain.commitments import Filters, Period
 from helpdesk_metrics.domain.facts import fold_ticket
 from helpdesk_metrics.domain.records import EventRecord
 from helpdesk_metrics.domain.report import KpiReport
+from helpdesk_metrics.domain.totals import bounded, timed, totals_of
 from helpdesk_metrics.replay import rebuild
 from helpdesk_metrics.settings import Settings
 from helpdesk_shared.db import create_engine
@@ -84,7 +86,7 @@ async def deliver(engine: AsyncEngine, events: list[RecordedEvent]) -> int:
     changed = 0
     for event in events:
         async with engine.begin() as conn:
-            changed += await project(conn, EventStore(engine), record_of(event))
+            changed += await project(conn, EventStore(engine), record_of(event), CALENDAR)
     return changed
 
 
@@ -147,7 +149,7 @@ async def test_replay_rebuilds_the_live_figures(
     assert await report(own_engine, Filters(group="n2-poste")) == live_by_group
 
     async with own_engine.begin() as conn:  # small pages give the same figures
-        await replay(EventStore(own_engine), conn, page_size=3)
+        await replay(EventStore(own_engine), conn, CALENDAR, page_size=3)
     assert await report(own_engine) == live
 
 
@@ -167,7 +169,7 @@ async def test_events_of_other_categories_are_ignored(own_engine: AsyncEngine) -
         )
     )
     async with own_engine.begin() as conn:
-        assert not await project(conn, EventStore(own_engine), record)
+        assert not await project(conn, EventStore(own_engine), record, CALENDAR)
 
 
 async def test_an_event_ahead_of_a_missing_one_folds_the_stream_from_the_store(
@@ -185,7 +187,9 @@ async def test_an_event_ahead_of_a_missing_one_folds_the_stream_from_the_store(
     assert await deliver(own_engine, stream[2:3]) == 1
     async with own_engine.connect() as conn:
         facts = await FactsRepository(conn).ticket(stream[0].stream_id.partition("-")[2])
-    assert facts == fold_ticket(records)  # every stored version, the later ones included
+    folded = fold_ticket(records)
+    assert folded is not None
+    assert facts == timed(folded, CALENDAR)  # every stored version, the later ones included
     assert await deliver(own_engine, stream[1:2]) == 0  # version 2, replayed later: folded
     assert await deliver(own_engine, stream) == 0
 
@@ -206,3 +210,28 @@ async def test_a_report_reads_no_ticket_closed_before_its_period(own_engine: Asy
 def ticket_event(version: int, type_: str, at: datetime, ticket: str = "t-old") -> EventRecord:
     data: dict[str, Any] = {"ticket_id": ticket, "occurred_at": at.isoformat(), "code": "resolved"}
     return EventRecord(f"ticket-{ticket}", version, type_, data, at)
+
+
+async def test_the_database_totals_equal_those_of_the_facts_in_memory(
+    own_engine: AsyncEngine, busy_morning: Callable[[], Desk]
+) -> None:
+    """`/metrics` sums in SQL what `totals_of` counts over the facts: the same figures."""
+    recorded = await store_events(EventStore(own_engine), busy_morning())
+    await deliver(own_engine, recorded)
+    async with own_engine.connect() as conn:
+        repository = FactsRepository(conn)
+        tickets = await repository.tickets(MARCH.end, MARCH.start - timedelta(days=3650))
+        calls = await repository.calls(MARCH.start, MARCH.end)
+        in_database = await read_totals(conn)
+    in_memory = totals_of(tickets, calls)
+    assert in_database == in_memory
+    assert sum(in_database.opened.values()) == 16
+    assert sum(h.count for h in in_database.take.values()) > 0
+    assert in_database.waits.count > 0
+    one_label = bounded(in_database, 1)  # one group and one priority keep their name
+    assert len({group for _, _, group, _ in one_label.backlog} - {"other"}) == 1
+    assert len(one_label.take.keys() - {"other"}) <= 1
+    assert sum(one_label.backlog.values()) == sum(in_database.backlog.values())
+    assert sum(h.count for h in one_label.take.values()) == sum(
+        h.count for h in in_database.take.values()
+    )

@@ -18,6 +18,7 @@ from helpdesk_metrics.domain.calls import CallFacts
 from helpdesk_metrics.domain.commitments import Filters, Period
 from helpdesk_metrics.domain.facts import Status, TicketFacts
 from helpdesk_metrics.domain.report import kpi_report
+from helpdesk_metrics.domain.totals import bounded, timed, totals_of
 from helpdesk_metrics.entrypoints.prometheus import (
     MAX_LABEL_VALUES,
     FiguresCollector,
@@ -64,10 +65,8 @@ def exposition(n_groups: int = 3) -> str:
     )
     window = Period(NOW - timedelta(days=30), NOW)
     report = kpi_report(tickets, calls, window, Filters(), as_of=NOW, calendar=CALENDAR)
-    groups = frozenset(t.group for t in tickets[:MAX_LABEL_VALUES])
-    collector.snapshot = Snapshot(
-        tickets, calls, report, CALENDAR, time.monotonic(), groups, frozenset({"P3"})
-    )
+    totals = bounded(totals_of([timed(t, CALENDAR) for t in tickets], calls), MAX_LABEL_VALUES)
+    collector.snapshot = Snapshot(totals, report, time.monotonic())
     registry = CollectorRegistry()
     registry.register(collector)
     return generate_latest(registry).decode()
@@ -88,6 +87,19 @@ def test_names_follow_prometheus_conventions() -> None:
     } <= names
     assert {"helpdesk_commitment_ratio", "helpdesk_commitment_met"} <= names
     assert "helpdesk_backlog_tickets" in names
+
+
+def test_histograms_count_the_business_durations() -> None:
+    families = {f.name: f for f in text_string_to_metric_families(exposition(n_groups=2))}
+    take = {
+        (s.labels.get("le"), s.name): s.value
+        for s in families["helpdesk_ticket_take_into_account_seconds"].samples
+        if s.labels.get("priority") == "P3"
+    }
+    assert take[("300.0", "helpdesk_ticket_take_into_account_seconds_bucket")] == 0
+    assert take[("900.0", "helpdesk_ticket_take_into_account_seconds_bucket")] == 3  # 10 minutes
+    assert take[(None, "helpdesk_ticket_take_into_account_seconds_count")] == 3
+    assert take[(None, "helpdesk_ticket_take_into_account_seconds_sum")] == 3 * 600
 
 
 def test_group_labels_are_bounded() -> None:

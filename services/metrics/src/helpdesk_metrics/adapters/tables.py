@@ -47,6 +47,8 @@ ticket_facts = Table(
     Column("first_contact", Boolean),
     Column("resolved_level", Integer),
     Column("last_version", Integer, nullable=False),
+    Column("take_business_seconds", Float),
+    Column("resolve_business_seconds", Float),
 )
 
 call_facts = Table(

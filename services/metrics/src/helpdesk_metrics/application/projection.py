@@ -17,9 +17,11 @@ from typing import Generic, TypeVar
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from helpdesk_metrics.adapters.repository import FactsRepository
+from helpdesk_metrics.domain.calendar import BusinessHours
 from helpdesk_metrics.domain.calls import CallFacts, evolve_call, fold_call
 from helpdesk_metrics.domain.facts import TicketFacts, evolve_ticket, fold_ticket
 from helpdesk_metrics.domain.records import EventRecord, Step, next_step
+from helpdesk_metrics.domain.totals import timed
 from helpdesk_shared.eventstore.model import LogPosition, RecordedEvent
 from helpdesk_shared.eventstore.store import EventStore
 
@@ -32,17 +34,23 @@ class _Folding(Generic[F]):
 
     evolve: Callable[[F | None, EventRecord], F | None]
     fold: Callable[[list[EventRecord]], F | None]
+    #: What is derived from the folded facts before they are saved.
+    finish: Callable[[F], F] = lambda facts: facts
 
 
-_TICKETS = _Folding[TicketFacts](evolve_ticket, fold_ticket)
 _CALLS = _Folding[CallFacts](evolve_call, fold_call)
 
 #: Stream categories whose events feed the figures; the others are not kept.
 PROJECTED = frozenset({"ticket", "call"})
 
 
-async def project(conn: AsyncConnection, store: EventStore, record: EventRecord) -> bool:
-    """Apply one event to the facts; False when it changed nothing (ignored or redelivered)."""
+async def project(
+    conn: AsyncConnection, store: EventStore, record: EventRecord, calendar: BusinessHours
+) -> bool:
+    """Apply one event to the facts; False when it changed nothing (ignored or redelivered).
+
+    Ticket facts are saved with their business durations on `calendar` (`timed`).
+    """
     if record.category not in PROJECTED:
         return False
     repository = FactsRepository(conn)
@@ -54,7 +62,10 @@ async def project(conn: AsyncConnection, store: EventStore, record: EventRecord)
 
     if record.category == "ticket":
         ticket = await repository.ticket(key)
-        return await _advance(repository, history, record, ticket, _TICKETS)
+        tickets = _Folding[TicketFacts](
+            evolve_ticket, fold_ticket, lambda facts: timed(facts, calendar)
+        )
+        return await _advance(repository, history, record, ticket, tickets)
     call = await repository.call(key)
     return await _advance(repository, history, record, call, _CALLS)
 
@@ -75,7 +86,7 @@ async def _advance(
     else:
         facts = folding.fold([record_of(e) for e in await history()])
     if facts is not None:
-        await repository.save(facts)
+        await repository.save(folding.finish(facts))
     return True
 
 
@@ -91,7 +102,9 @@ class ReplayResult:
     calls: int
 
 
-async def replay(store: EventStore, conn: AsyncConnection, page_size: int = 5000) -> ReplayResult:
+async def replay(
+    store: EventStore, conn: AsyncConnection, calendar: BusinessHours, page_size: int = 5000
+) -> ReplayResult:
     """Rebuild every fact from the event store from scratch, inside the caller's transaction.
 
     Live handlers wait on the table locks until the transaction commits, then carry on: an event
@@ -110,7 +123,12 @@ async def replay(store: EventStore, conn: AsyncConnection, page_size: int = 5000
             if event.category in PROJECTED:
                 kept += 1
                 streams[event.stream_id].append(record_of(event))
-    tickets = [t for s in streams.values() if s[0].category == "ticket" if (t := fold_ticket(s))]
+    tickets = [
+        timed(t, calendar)
+        for s in streams.values()
+        if s[0].category == "ticket"
+        if (t := fold_ticket(s))
+    ]
     calls = [c for s in streams.values() if s[0].category == "call" if (c := fold_call(s))]
     await repository.load(tickets, calls)
     return ReplayResult(read, kept, len(tickets), len(calls))

@@ -64,6 +64,10 @@ class TicketFacts:
     first_contact: bool | None = None
     resolved_level: int | None = None
     last_version: int = 0
+    #: Business seconds from reception to the first take and to the resolution, set by
+    #: `totals.timed` with the desk's calendar (for `/metrics`' histograms, summed in SQL).
+    take_business_seconds: float | None = None
+    resolve_business_seconds: float | None = None
 
     @property
     def is_open(self) -> bool:

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from helpdesk_metrics.application.projection import project
+from helpdesk_metrics.domain.calendar import BusinessHours
 from helpdesk_metrics.domain.records import EventRecord
 from helpdesk_metrics.settings import Settings
 from helpdesk_shared.eventstore.store import EventStore
@@ -23,14 +24,16 @@ CONSUMER_NAME = "metrics"
 BINDINGS = ("ticket.#", "call.#")
 
 
-def handler(store: EventStore) -> Callable[[ReceivedEvent, AsyncConnection], Awaitable[None]]:
+def handler(
+    store: EventStore, calendar: BusinessHours
+) -> Callable[[ReceivedEvent, AsyncConnection], Awaitable[None]]:
     """The handler folding each event into its ticket's or call's facts (by event time)."""
 
     async def handle(event: ReceivedEvent, conn: AsyncConnection) -> None:
         record = EventRecord(
             event.stream_id, event.version, event.type, event.data, event.recorded_at
         )
-        await project(conn, store, record)
+        await project(conn, store, record, calendar)
 
     return handle
 
@@ -42,6 +45,6 @@ def build_consumer(settings: Settings, engine: AsyncEngine) -> Consumer:
         amqp_url=settings.amqp_url,
         exchange=settings.helpdesk_exchange,
         queue_prefix=settings.helpdesk_queue_prefix,
-        handler=handler(EventStore(engine)),
+        handler=handler(EventStore(engine), settings.business_hours()),
         bindings=BINDINGS,
     )

@@ -1,0 +1,106 @@
+"""`/metrics`' all-time totals, aggregated by PostgreSQL from the facts' columns.
+
+The same figures as `domain.totals.totals_of`, computed where the rows are: a scrape reads a few
+hundred numbers instead of every ticket ever projected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, case, func, literal, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from helpdesk_metrics.adapters.tables import call_facts, ticket_facts
+from helpdesk_metrics.domain.indicators import UNSET
+from helpdesk_metrics.domain.totals import (
+    RESOLVE_BUCKETS,
+    TAKE_BUCKETS,
+    WAIT_BUCKETS,
+    BacklogKey,
+    Histogram,
+    Totals,
+)
+
+_t = ticket_facts.c
+_PRIORITY = func.coalesce(_t.priority, literal(UNSET))
+
+
+async def read_totals(conn: AsyncConnection) -> Totals:
+    """Every total of `Totals`, in a handful of aggregate queries."""
+    per_priority = (
+        await conn.execute(
+            select(
+                _PRIORITY,
+                func.count(),
+                func.sum(_t.escalations),
+                func.sum(_t.routings),
+                func.sum(_t.reopenings),
+                func.sum(_t.sla_breaches),
+            ).group_by(_PRIORITY)
+        )
+    ).all()
+    opened = select(_t.channel, _t.type, func.count()).group_by(_t.channel, _t.type)
+    return Totals(
+        opened={(row[0], row[1]): int(row[2]) for row in (await conn.execute(opened)).all()},
+        escalations=sum(int(row[2]) for row in per_priority),
+        routings=sum(int(row[3]) for row in per_priority),
+        reopenings=sum(int(row[4]) for row in per_priority),
+        sla_breaches=sum(int(row[5]) for row in per_priority),
+        by_priority={row[0]: int(row[1]) for row in per_priority},
+        take=await _histograms(conn, _t.take_business_seconds, TAKE_BUCKETS),
+        resolve=await _histograms(conn, _t.resolve_business_seconds, RESOLVE_BUCKETS),
+        backlog=await _backlog(conn),
+        calls=await _calls(conn),
+        waits=await _waits(conn),
+    )
+
+
+def _histogram_columns(value: Any, bounds: Sequence[float]) -> list[ColumnElement[Any]]:
+    """Cumulative bucket counts, then the count and the sum of `value`."""
+    buckets = [func.count().filter(value <= bound) for bound in bounds]
+    return [*buckets, func.count(value), func.coalesce(func.sum(value), 0.0)]
+
+
+def _histogram(bounds: tuple[float, ...], row: Sequence[Any]) -> Histogram:
+    n = len(bounds)
+    return Histogram(bounds, tuple(int(c) for c in row[:n]), int(row[n]), float(row[n + 1]))
+
+
+async def _histograms(
+    conn: AsyncConnection, value: Any, bounds: tuple[float, ...]
+) -> dict[str, Histogram]:
+    statement = (
+        select(_PRIORITY, *_histogram_columns(value, bounds))
+        .where(value.is_not(None))
+        .group_by(_PRIORITY)
+    )
+    return {row[0]: _histogram(bounds, row[1:]) for row in (await conn.execute(statement)).all()}
+
+
+async def _backlog(conn: AsyncConnection) -> dict[BacklogKey, int]:
+    keys = (_t.status, _t.level, _t.group, _PRIORITY)
+    statement = select(*keys, func.count()).where(_t.status != "closed").group_by(*keys)
+    rows = (await conn.execute(statement)).all()
+    return {(row[0], int(row[1]), row[2], row[3]): int(row[4]) for row in rows}
+
+
+async def _calls(conn: AsyncConnection) -> dict[str, int]:
+    c = call_facts.c
+    outcome = case(
+        (c.answered_at.is_not(None), literal("answered")),
+        (c.abandoned_at.is_not(None), literal("abandoned")),
+        else_=literal("unknown"),
+    )
+    rows = (await conn.execute(select(outcome, func.count()).group_by(outcome))).all()
+    return {row[0]: int(row[1]) for row in rows}
+
+
+async def _waits(conn: AsyncConnection) -> Histogram:
+    c = call_facts.c
+    statement = select(*_histogram_columns(c.wait_seconds, WAIT_BUCKETS)).where(
+        c.answered_at.is_not(None), c.wait_seconds.is_not(None)
+    )
+    row = (await conn.execute(statement)).one()
+    return _histogram(WAIT_BUCKETS, row)
