@@ -40,7 +40,9 @@ def build_app(settings: Settings | None = None, engine: AsyncEngine | None = Non
     engine = engine or create_engine(settings.database_url, application_name="helpdesk-intake")
 
     knowledge = KnowledgeBase(
-        settings.intake_ticket_url, settings.intake_suggestions_timeout_seconds
+        settings.intake_ticket_url,
+        settings.intake_suggestions_timeout_seconds,
+        pause_seconds=settings.intake_suggestions_pause_seconds,
     )
 
     @asynccontextmanager

@@ -29,6 +29,9 @@ class Settings(CommonSettings):
     )
     #: How long the request's answer waits for those suggestions (none after that).
     intake_suggestions_timeout_seconds: float = 0.5
+    #: How long intake stops asking for suggestions after the ticket service could not be
+    #: reached (refused or timed out): openings then answer `[]` at once.
+    intake_suggestions_pause_seconds: float = Field(default=5.0, ge=0)
     #: Rate limit of the public routes (`POST /v1/requests`, `/v1/inbound-emails`, `/v1/calls`)
     #: per requester, or per client IP without a valid token: 429 with `Retry-After` above it.
     #: 0 requests per minute means no limit.
