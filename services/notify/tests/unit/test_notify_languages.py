@@ -127,6 +127,29 @@ def test_unit_staff_mails_are_french_by_default_and_english_when_configured(
         assert REFERENCE in mail.html
 
 
+@pytest.mark.parametrize(
+    ("routing", "lines"),
+    [
+        (FRENCH, ("ouverture", "réorientation", "escalade à la direction")),
+        (ENGLISH, ("opened", "routed", "escalated to management")),
+    ],
+    ids=["fr", "en"],
+)
+def test_unit_history_lines_read_in_the_mailbox_language(
+    routing: Routing, lines: tuple[str, ...]
+) -> None:
+    view: TicketView | None = evolve(None, opened(), uuid.uuid4())
+    for event in (ROUTED, TO_MANAGEMENT):
+        view = evolve(view, event, uuid.uuid4())
+    (notification,) = plan(TO_MANAGEMENT, uuid.uuid4(), view, routing)
+    mail = sent(notification)
+    for line in lines:
+        assert line in mail.text, mail.text
+        assert line in mail.html, mail.html
+    if routing is ENGLISH:
+        assert not {"direction", "escalade", "ouverture"} & set(mail.text.split())
+
+
 def test_unit_english_handover_escapes_the_description_in_html_only() -> None:
     mail = sent(planned(ROUTED, ENGLISH))
     assert "&lt;rien&gt;" in mail.html

@@ -21,6 +21,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, Template
 
+from helpdesk_notify.domain.history_labels import history_label
+
 _LOCAL_PART = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+$")
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?)+$")
 
@@ -97,6 +99,7 @@ def _environment() -> Environment:
         keep_trailing_newline=True,
     )
     env.filters["local"] = local_time
+    env.globals["history_label"] = history_label
     return env
 
 

@@ -100,9 +100,10 @@ def evolve(view: TicketView | None, event: DomainEvent, event_id: uuid.UUID) -> 
 def _apply(view: TicketView, event: TicketEvent) -> tuple[TicketView, str, str]:
     """The view after a later event, and the history line it leaves."""
     if isinstance(event, Escalated):
-        target = "la direction" if event.to_management else f"N{event.to_level}"
         view = replace(view, level=event.to_level, group=event.group)
-        return view, "escalated", f"-> {target} ({event.reason})"
+        if event.to_management:
+            return view, "escalated_to_management", f"({event.reason})"
+        return view, "escalated", f"{event.to_level} ({event.reason})"
     if isinstance(event, Routed):
         line = f"{event.from_group} -> {event.to_group} ({event.reason})"
         return replace(view, group=event.to_group), "routed", line
