@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
@@ -17,11 +15,10 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from starlette.routing import Match
 
 from helpdesk_shared.auth import TokenVerifier
+from helpdesk_shared.http.observe import Observe
 from helpdesk_shared.http.problems import PROBLEM_JSON, install_problem_handlers
-from helpdesk_shared.logging import correlation_id
 from helpdesk_shared.settings import CommonSettings
 
 ReadinessCheck = Callable[[], Awaitable[None]]
@@ -145,30 +142,7 @@ def _install_observability(app: FastAPI, service: str) -> None:
         registry=registry,
     )
 
-    @app.middleware("http")
-    async def observe(request: Request, call_next: Callable[[Request], Awaitable[Any]]) -> Any:
-        cid = request.headers.get("x-correlation-id") or str(uuid.uuid4())
-        token = correlation_id.set(cid)
-        started = time.perf_counter()
-        route = _route_template(request)
-        try:
-            response = await call_next(request)
-        finally:
-            correlation_id.reset(token)
-        elapsed = time.perf_counter() - started
-        durations.labels(service, request.method, route).observe(elapsed)
-        requests.labels(service, request.method, route, str(response.status_code)).inc()
-        response.headers["x-correlation-id"] = cid
-        return response
-
-
-def _route_template(request: Request) -> str:
-    """The route's path template (bounded label cardinality), not the concrete URL."""
-    for route in request.app.router.routes:
-        match, _ = route.matches(request.scope)
-        if match is Match.FULL:
-            return str(getattr(route, "path", "unmatched"))
-    return "unmatched"
+    app.add_middleware(Observe, service=service, requests=requests, durations=durations)
 
 
 async def noop_lifespan(app: FastAPI) -> AsyncIterator[None]:
