@@ -214,7 +214,7 @@ async def _apply_corrections(
     corrections = details.corrections()
     if not command.verified_by_staff:
         corrections = {k: v for k, v in corrections.items() if k not in STAFF_VERIFIED_FIELDS}
-    if not changes_between(found, corrected(found, corrections)):
+    if not corrections or not changes_between(found, corrected(found, corrections)):
         return found
     locked = await directory.requester_by_id(conn, found.id, for_update=True)
     if locked is None:  # removed meanwhile: keep what this contact knew
