@@ -9,13 +9,24 @@ invalidating, only topping up from version N + 1. The memory cache is per proces
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from helpdesk_shared.eventstore.store import EventStore
 from helpdesk_ticket.adapters.snapshots import EVERY, load_snapshot, save_snapshot
 from helpdesk_ticket.domain.evolve import evolve
 from helpdesk_ticket.domain.state import Ticket
+
+
+@asynccontextmanager
+async def autocommit(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A pooled connection on which each statement commits by itself: no BEGIN and COMMIT round
+    trips around reads, or around a single append (atomic on its own)."""
+    async with engine.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        yield conn
 
 
 class StateCache:
@@ -29,10 +40,8 @@ class StateCache:
     ) -> tuple[int, Ticket | None]:
         """The stream's version and ticket, at `upto` (default: the latest)."""
         if conn is None:
-            async with self._store.engine.connect() as own:
-                result = await self._state(stream, upto, own)
-                await own.commit()
-                return result
+            async with autocommit(self._store.engine) as own:
+                return await self._state(stream, upto, own)
         return await self._state(stream, upto, conn)
 
     async def _state(

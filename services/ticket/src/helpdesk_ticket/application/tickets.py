@@ -25,7 +25,7 @@ from helpdesk_shared.eventstore.model import (
 from helpdesk_shared.eventstore.store import EventStore
 from helpdesk_ticket.application.authorization import authorize, can_read, may
 from helpdesk_ticket.application.errors import PreconditionFailed
-from helpdesk_ticket.application.state_cache import StateCache
+from helpdesk_ticket.application.state_cache import StateCache, autocommit
 from helpdesk_ticket.domain.commands import COMMAND_NAMES, Command, Comment
 from helpdesk_ticket.domain.decide import decide
 from helpdesk_ticket.domain.errors import InvalidCommand, TicketNotFound
@@ -149,8 +149,11 @@ class TicketService:
         if_match: str | None,
         correlation_id: str | None,
     ) -> Loaded:
-        """Read, decide and append in one transaction (one connection, fewer round trips)."""
-        async with self.store.engine.begin() as conn:
+        """Read, decide and append on one connection in autocommit: the append names the version
+        it was decided on, so a concurrent change is a conflict without any transaction around
+        the read (READ COMMITTED would not have held the read still anyway), and the one append
+        statement is atomic on its own. That spares the BEGIN and COMMIT round trips."""
+        async with autocommit(self.store.engine) as conn:
             loaded = await self.current(ticket_id, conn=conn)
             if not can_read(principal, loaded.ticket):
                 raise TicketNotFound(f"no ticket {ticket_id}")
