@@ -4,7 +4,8 @@ import httpx
 
 
 async def test_problem_lifecycle_over_http(client: httpx.AsyncClient, auth, open_ticket) -> None:
-    first, second = await open_ticket(), await open_ticket()
+    # Incidents of nina's group: an agent links only the tickets it may read.
+    first, second = await open_ticket(group="network"), await open_ticket(group="network")
     nina = auth("nina", "agent", groups=["network"], level=2)
     created = await client.post(
         "/v1/problems",

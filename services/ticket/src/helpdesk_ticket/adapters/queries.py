@@ -28,6 +28,11 @@ class TicketFilter:
     opened_from: datetime | None = None
     opened_to: datetime | None = None
     q: str | None = None
+    #: Whose reading rights bound the list (see `application.authorization.read_scope`): None
+    #: for every ticket, else only `reader`'s own tickets and those whose current group is one
+    #: of `reader_groups`. Filtered here, in SQL, so that pages and cursors stay right.
+    reader: str | None = None
+    reader_groups: tuple[str, ...] = ()
 
 
 @dataclass
@@ -66,6 +71,18 @@ class _Where:
     def sql(self) -> str:
         return " AND ".join(self.clauses) if self.clauses else "TRUE"
 
+    def readable_by(self, reader: str | None, groups: tuple[str, ...]) -> None:
+        """Only the tickets `reader` may read (nothing added when it reads them all). Without
+        groups, a plain equality keeps the requester index's plan."""
+        if reader is not None and not groups:
+            self.add("requester = :reader", reader=reader)
+        elif reader is not None:
+            self.add(
+                "(requester = :reader OR group_name = ANY(:reader_groups))",
+                reader=reader,
+                reader_groups=list(groups),
+            )
+
 
 def _where(f: TicketFilter) -> _Where:
     where = _Where()
@@ -88,6 +105,7 @@ def _where(f: TicketFilter) -> _Where:
         where.add("opened_at < :opened_to", opened_to=f.opened_to)
     if f.q:
         where.add("search @@ websearch_to_tsquery('french', :q)", q=f.q)
+    where.readable_by(f.reader, f.reader_groups)
     return where
 
 
@@ -118,26 +136,27 @@ async def follow_up(
     now: datetime,
     idle: timedelta,
     due_within: timedelta,
-    requester: str | None = None,
+    reader: str | None = None,
+    reader_groups: tuple[str, ...] = (),
     limit: int = 500,
 ) -> list[dict[str, Any]]:
     """Open tickets without activity for `idle`, or with a deadline passed or within `due_within`
-    (the daily follow-up of seed 000); most urgent first."""
+    (the daily follow-up of seed 000); most urgent first. `reader` and `reader_groups` bound it
+    to what the caller may read, as in `TicketFilter`."""
+    readable = _Where()
+    readable.readable_by(reader, reader_groups)
     params: dict[str, Any] = {
         "idle_since": now - idle,
         "due_by": now + due_within,
         "now": now,
         "closed": list(_CLOSED),
         "limit": limit,
+        **readable.params,
     }
-    mine = ""
-    if requester is not None:
-        mine = "AND requester = :requester"
-        params["requester"] = requester
     sql = text(
         f"""SELECT *, least(take_due_at, resolution_due_at) AS next_due_at
         FROM ticket.tickets
-        WHERE status <> ALL(:closed) {mine}
+        WHERE status <> ALL(:closed) AND {readable.sql()}
           AND (last_activity_at < :idle_since
                OR take_due_at <= :due_by OR resolution_due_at <= :due_by)
         ORDER BY least(take_due_at, resolution_due_at) ASC NULLS LAST, last_activity_at ASC

@@ -1,10 +1,18 @@
 """Who may do what on which ticket (DESIGN.md): requesters on their own tickets, agents on the
-tickets of their groups and levels, managers (and admins, services) on all."""
+tickets of their groups and levels, managers (and admins, services) on all.
+
+Reading follows the same lines: an agent reads the tickets whose current group is one of its
+groups, except the agents of the single desk, who follow up every ticket (seeds 000 and 001:
+the desk "assure le suivi quotidien de tous les tickets").
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from helpdesk_shared.auth import Principal, Role
 from helpdesk_ticket.application.errors import Forbidden
+from helpdesk_ticket.domain.policy import DESK_GROUP
 from helpdesk_ticket.domain.state import Ticket
 
 #: The only commands a requester may send, on its own tickets.
@@ -13,13 +21,42 @@ REQUESTER_COMMANDS = frozenset({"comment", "reopen", "rate"})
 REQUESTER_ONLY = frozenset({"rate"})
 
 
+@dataclass(frozen=True)
+class ReadScope:
+    """The tickets a caller who does not see everything may read: its own, and those whose
+    current group is one of `groups`. Lists filter on it in SQL, so that pages and cursors
+    count only what the caller may see."""
+
+    requester: str
+    groups: frozenset[str]
+
+    def covers(self, requester: str, group: str) -> bool:
+        return requester == self.requester or group in self.groups
+
+
 def owns(principal: Principal, ticket: Ticket) -> bool:
     return principal.sub == ticket.requester
 
 
+def reads_everything(principal: Principal) -> bool:
+    """Managers, admins and services; and the desk's agents, who follow up every ticket."""
+    if principal.sees_everything:
+        return True
+    return principal.has(Role.AGENT) and DESK_GROUP in principal.groups
+
+
+def read_scope(principal: Principal) -> ReadScope | None:
+    """What `principal` may read; None for everything. A `groups` claim means nothing without
+    the agent role: a requester reads only its own tickets whatever its token says."""
+    if reads_everything(principal):
+        return None
+    groups = principal.groups if principal.has(Role.AGENT) else frozenset[str]()
+    return ReadScope(requester=principal.sub, groups=groups)
+
+
 def can_read(principal: Principal, ticket: Ticket) -> bool:
-    """Staff read every ticket (the desk follows them all up); requesters only their own."""
-    return principal.is_staff or owns(principal, ticket)
+    scope = read_scope(principal)
+    return scope is None or scope.covers(ticket.requester, ticket.group)
 
 
 def agent_holds(principal: Principal, ticket: Ticket) -> bool:

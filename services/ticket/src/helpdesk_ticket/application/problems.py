@@ -20,6 +20,7 @@ from helpdesk_shared.eventstore.model import (
 )
 from helpdesk_shared.eventstore.store import EventStore
 from helpdesk_shared.http.idempotency import IdempotencyGuard, StoredResponse
+from helpdesk_ticket.application.authorization import can_read
 from helpdesk_ticket.application.errors import Forbidden, PreconditionFailed
 from helpdesk_ticket.application.tickets import Clock, matches, rebuild, ticket_stream
 from helpdesk_ticket.domain.errors import InvalidCommand, ProblemNotFound
@@ -74,10 +75,15 @@ class ProblemService:
             raise ProblemNotFound(f"no problem {problem_id}")
         return LoadedProblem(state, events[-1].version, events)
 
-    async def check_incidents(self, ticket_ids: tuple[uuid.UUID, ...]) -> None:
+    async def check_incidents(
+        self, principal: Principal, ticket_ids: tuple[uuid.UUID, ...]
+    ) -> None:
+        """Each incident exists and the caller may read it: a problem (and the draft article
+        made with it) copies its incidents' references and subjects, so linking a ticket one
+        may not read would show it; such a ticket is unknown, as its own routes answer 404."""
         for ticket_id in ticket_ids:
             ticket = rebuild(await self.store.read_stream(ticket_stream(ticket_id)))
-            if ticket is None:
+            if ticket is None or not can_read(principal, ticket):
                 raise InvalidCommand("ticket_id", f"no ticket {ticket_id}")
             if ticket.type is not TicketType.INCIDENT:
                 raise InvalidCommand("ticket_id", f"{ticket.reference} is not an incident")
@@ -92,7 +98,7 @@ class ProblemService:
     ) -> StoredResponse:
         """Create a problem; a retry with the same key answers the first answer again."""
         self.authorize(principal)
-        await self.check_incidents(command.incidents)
+        await self.check_incidents(principal, command.incidents)
         events = decide_problem(command, None)
         metadata = EventMetadata(actor=principal.sub)
         stream = problem_stream(command.problem_id)
@@ -124,7 +130,7 @@ class ProblemService:
             raise PreconditionFailed(if_match or "", loaded.version)
         command = build(principal.sub, self.clock())
         if isinstance(command, LinkIncident):
-            await self.check_incidents((command.ticket_id,))
+            await self.check_incidents(principal, (command.ticket_id,))
         events = decide_problem(command, loaded.problem)
         if not events:
             return loaded

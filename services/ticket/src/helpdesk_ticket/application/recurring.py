@@ -90,7 +90,7 @@ class RecurringIncidents:
         if (found := await self.existing(group)) is not None:
             raise GroupHasProblem(*found)
         ticket_ids = await self._ticket_ids(group)
-        await self.problems.check_incidents(ticket_ids)
+        await self.problems.check_incidents(principal, ticket_ids)
         tickets = [(await self.articles.tickets.load(t)).ticket for t in ticket_ids]
         now, by = self.problems.clock(), principal.sub
         create = CreateProblem(

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from helpdesk_shared.auth import CurrentPrincipal, Principal
 from helpdesk_shared.http.problems import Problem
 from helpdesk_ticket.adapters.queries import InvalidCursor, TicketFilter, follow_up, list_tickets
+from helpdesk_ticket.application.authorization import read_scope
 from helpdesk_ticket.application.tickets import TicketService
 
 router = APIRouter(prefix="/v1/tickets", tags=["tickets"])
@@ -65,9 +66,15 @@ def _engine(request: Request) -> AsyncEngine:
     return engine
 
 
-def _own_only(principal: Principal) -> str | None:
-    """Requesters see their own tickets only; staff see them all."""
-    return None if principal.is_staff else principal.sub
+def _readable(principal: Principal) -> tuple[str | None, tuple[str, ...]]:
+    """The list's bound, as `can_read` decides a single ticket: requesters see their own
+    tickets, agents also those of their groups (the desk's agents, managers, admins and
+    services see them all). A filter outside it (another requester, another group) finds
+    an empty page, as a ticket one may not read answers 404: nothing is revealed."""
+    scope = read_scope(principal)
+    if scope is None:
+        return None, ()
+    return scope.requester, tuple(sorted(scope.groups))
 
 
 @router.get("", summary="Tickets, filtered and searched (French full text), newest first")
@@ -87,20 +94,20 @@ async def get_tickets(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
 ) -> TicketPage:
-    own = _own_only(principal)
-    if own is not None and requester not in (None, own):
-        return TicketPage(items=[], next_cursor=None)
+    reader, reader_groups = _readable(principal)
     criteria = TicketFilter(
         statuses=tuple(status or ()),
         level=level,
         group=group,
         assignee=assignee,
-        requester=own or requester,
+        requester=requester,
         priority=priority,
         category=category,
         opened_from=opened_from,
         opened_to=opened_to,
         q=q,
+        reader=reader,
+        reader_groups=reader_groups,
     )
     try:
         page = await list_tickets(_engine(request), criteria, limit, cursor)
@@ -124,11 +131,13 @@ async def get_follow_up(
     due_within_hours: Annotated[float, Query(ge=0, le=24 * 30)] = 4,
 ) -> list[FollowUpItem]:
     tickets: TicketService = request.app.state.ticket_service
+    reader, reader_groups = _readable(principal)
     rows = await follow_up(
         _engine(request),
         tickets.clock(),
         timedelta(hours=idle_hours),
         timedelta(hours=due_within_hours),
-        requester=_own_only(principal),
+        reader=reader,
+        reader_groups=reader_groups,
     )
     return [FollowUpItem.model_validate(r) for r in rows]
