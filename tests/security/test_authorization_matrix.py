@@ -1,7 +1,12 @@
 """Every route of every service (read from its OpenAPI, so a new route is covered at once) x every
 kind of caller. Refused tokens (none, expired, forged, `alg: none`, tampered, garbage) get 401 on
 every protected route; no caller ever gets a 5xx; another requester never reads or changes the
-requester's ticket, through its own routes, lists, history, search, notifications or KPIs."""
+requester's ticket, through its own routes, lists, history, search, notifications or KPIs.
+
+Reading (DESIGN.md, auth claims): an agent reads the tickets of its groups, the single desk's
+agents and the managers read them all. The ticket is the desk's, so the agent of another group
+(`network`) finds nothing of it in the ticket service while the desk's agent, the manager and
+the service read it."""
 
 from __future__ import annotations
 
@@ -15,6 +20,13 @@ from helpdesk_shared.eventstore.store import EventStore
 PUBLIC = {"/healthz", "/readyz", "/metrics"}
 #: Routes naming the requester's own resources (filled in by `World.url`).
 OWNED = ("{ticket_id}", "{requester_id}", "{notification_id}")
+#: Callers who read the desk's ticket: its requester, the desk's agent, a manager, a service.
+READERS = ("requester", "agent", "manager", "service")
+#: Articles are the staff's shared knowledge, not ticket data: a draft the desk made from the
+#: ticket (in this matrix, by `POST .../draft-article`) carries its subject to every agent.
+SHARED_KNOWLEDGE = "/v1/articles"
+#: The ticket's reads (detail and history).
+TICKET_READS = {"/v1/tickets/{ticket_id}", "/v1/tickets/{ticket_id}/history"}
 
 
 async def test_route_x_caller(world: Any, route: tuple[str, str, str], caller: str) -> None:
@@ -34,6 +46,16 @@ async def test_route_x_caller(world: Any, route: tuple[str, str, str], caller: s
             assert response.status_code in {403, 404}, (response.status_code, response.text)
         for secret in world.secrets(path):
             assert secret not in response.text, f"{method} {path} shows {secret!r}"
+    if caller == "agent of another group" and service == "ticket":
+        if "{ticket_id}" in path:
+            assert response.status_code == 404, (response.status_code, response.text)
+        if path.startswith(SHARED_KNOWLEDGE):
+            return
+        for secret in world.secrets(path):
+            assert secret not in response.text, f"{method} {path} shows {secret!r}"
+    if caller in READERS and method == "GET" and path in TICKET_READS:
+        assert response.status_code == 200, (caller, response.status_code, response.text)
+        assert world.reference in response.text or path.endswith("/history")
 
 
 SEARCHES = [
@@ -69,6 +91,26 @@ async def test_another_requester_finds_nothing_of_the_ticket_through_lists_and_s
     if path in {"/v1/tickets", "/v1/notifications"} and not {"q", "recipient"} & set(params):
         # The owner's own view shows it: the list is not simply empty for everyone.
         assert world.ticket_id in seen_by_owner.text, seen_by_owner.text[:300]
+
+
+TICKET_SEARCHES = [(path, params) for service, path, params in SEARCHES if service == "ticket"]
+
+
+@pytest.mark.parametrize(("path", "params"), TICKET_SEARCHES)
+async def test_an_agent_of_another_group_finds_nothing_of_the_ticket_the_desk_finds_it(
+    world: Any, path: str, params: dict[str, str]
+) -> None:
+    params = {k: world.subject if k == "q" else v for k, v in params.items()}
+    client = world.clients["ticket"]
+    nina = world.callers["agent of another group"]
+    outsider = await client.get(path, params=params, headers=nina)
+    assert outsider.status_code == 200, outsider.text
+    for secret in world.secrets():
+        assert secret not in outsider.text
+    if path == "/v1/tickets":
+        for reader in ("agent", "manager", "service"):
+            seen = await client.get(path, params=params, headers=world.callers[reader])
+            assert world.ticket_id in seen.text, (reader, seen.text[:300])
 
 
 async def test_nobody_but_allowed_callers_ever_changed_the_ticket(world: Any) -> None:
