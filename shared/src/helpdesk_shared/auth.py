@@ -7,6 +7,8 @@ confusion are refused.
 
 from __future__ import annotations
 
+import time
+from collections import OrderedDict
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -50,10 +52,19 @@ class Principal:
         return self.has(Role.MANAGER, Role.ADMIN, Role.SERVICE)
 
 
+#: How long a verified token is answered from memory at most (never past its own expiry).
+REUSE_SECONDS = 60.0
+#: How many verified tokens are remembered (the least recently used are forgotten first).
+VERIFIED_TOKENS = 4096
+
+
 class TokenVerifier:
     """Checks a token's signature, expiry and claims and turns it into a `Principal`."""
 
-    def __init__(self, settings: CommonSettings) -> None:
+    def __init__(self, settings: CommonSettings, *, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+        #: Tokens already verified: token -> (principal, until when it may be reused).
+        self._verified: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
         self._algorithm = settings.helpdesk_jwt_algorithm
         self._audience = settings.helpdesk_jwt_audience
         self._issuer = settings.helpdesk_jwt_issuer
@@ -65,6 +76,25 @@ class TokenVerifier:
         )
 
     def verify(self, token: str) -> Principal:
+        """The caller of a valid token. A token verified before is answered from memory until it
+        expires or for `REUSE_SECONDS` at most: a client sends the same token with every
+        request, and checking its signature again cost a few percent of a command's CPU. Only
+        tokens that passed every check are remembered, so a forged or expired one is refused
+        each time it is sent; the bound keeps a key withdrawn from the JWKS honoured no longer
+        than the JWKS client's own key cache would."""
+        now = self._clock()
+        known = self._verified.pop(token, None)
+        if known is not None and now < known[1]:
+            self._verified[token] = known  # the most recently used, forgotten last
+            return known[0]
+        principal, expires = self._check(token)
+        self._verified[token] = (principal, min(expires, now + REUSE_SECONDS))
+        while len(self._verified) > VERIFIED_TOKENS:
+            self._verified.popitem(last=False)
+        return principal
+
+    def _check(self, token: str) -> tuple[Principal, float]:
+        """Signature, expiry and claims, checked by PyJWT: the principal and its token's expiry."""
         key: Any = self._secret
         if self._jwks is not None:
             key = self._jwks.get_signing_key_from_jwt(token).key
@@ -76,7 +106,7 @@ class TokenVerifier:
             issuer=self._issuer,
             options={"require": ["sub", "exp"], "verify_aud": self._audience is not None},
         )
-        return principal_from_claims(claims)
+        return principal_from_claims(claims), float(claims["exp"])
 
 
 def principal_from_claims(claims: dict[str, Any]) -> Principal:
@@ -106,8 +136,6 @@ def issue_token(
     ttl_seconds: int = 3600,
 ) -> str:
     """An HS256 token for development, demos and tests (production tokens come from the IdP)."""
-    import time
-
     now = int(time.time())
     claims: dict[str, Any] = {"sub": sub, "roles": roles, "iat": now, "exp": now + ttl_seconds}
     if level is not None:

@@ -99,3 +99,41 @@ async def test_operations_routes_need_no_token() -> None:
     assert health.json() == {"status": "ok"}
     assert ready.status_code == 200
     assert "http_requests_total" in metrics.text
+
+
+def test_a_verified_token_is_reused_until_it_expires_and_never_past_a_minute() -> None:
+    now = [time.time()]
+    verifier = TokenVerifier(SETTINGS, clock=lambda: now[0])
+    short = issue_token(SETTINGS, "alice", ["agent"], ttl_seconds=30)
+    long = issue_token(SETTINGS, "bob", ["agent"], ttl_seconds=3600)
+    assert verifier.verify(short).sub == "alice"
+    assert verifier.verify(long).sub == "bob"
+    checks: list[str] = []
+    real_check = verifier._check
+
+    def spied(token: str) -> tuple[Principal, float]:
+        checks.append(token)
+        return real_check(token)
+
+    verifier._check = spied  # type: ignore[method-assign]
+    assert verifier.verify(short).sub == "alice"  # from memory
+    assert checks == []
+    now[0] += 31  # past the short token's expiry (PyJWT's real clock still accepts it)
+    assert verifier.verify(long).sub == "bob"  # within the minute: from memory
+    verifier.verify(short)
+    assert checks == [short]  # checked again
+    now[0] += 30  # past a minute: the long token is checked again too
+    verifier.verify(long)
+    assert checks == [short, long]
+
+
+def test_a_refused_token_is_refused_every_time() -> None:
+    verifier = TokenVerifier(SETTINGS)
+    forged = issue_token(
+        CommonSettings(helpdesk_jwt_secret="another-secret-0123456789abcdefgh"), "eve", ["admin"]
+    )
+    expired = issue_token(SETTINGS, "bob", ["agent"], ttl_seconds=-1)
+    for _ in range(3):
+        for token in (forged, expired):
+            with pytest.raises(jwt.PyJWTError):
+                verifier.verify(token)
