@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from sqlalchemy import event, exc
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry
 
 #: A writer that opens a transaction and stalls holds back every reader of the all-events log
 #: (they only read below the oldest running transaction), so no session may idle in one for long.
@@ -13,11 +17,10 @@ def create_engine(
     database_url: str, *, pool_size: int = 10, application_name: str = "helpdesk"
 ) -> AsyncEngine:
     """An asyncpg-backed SQLAlchemy engine with the settings the event store relies on."""
-    return create_async_engine(
+    engine = create_async_engine(
         database_url,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
         connect_args={
             "server_settings": {
                 "idle_in_transaction_session_timeout": str(IDLE_IN_TRANSACTION_TIMEOUT_MS),
@@ -30,6 +33,22 @@ def create_engine(
             }
         },
     )
+    event.listen(engine.sync_engine.pool, "checkout", _ping)
+    return engine
+
+
+def _ping(dbapi_connection: Any, _record: ConnectionPoolEntry, _proxy: Any) -> None:
+    """Every checkout proves the connection alive, so one broken by a PostgreSQL restart is
+    replaced before use instead of failing a request: `pool_pre_ping`'s guarantee, and its
+    reaction (the pool's older connections are dropped, the checkout retried on a new one).
+    `pool_pre_ping` with asyncpg wraps its ping in BEGIN and ROLLBACK (three round trips, for
+    pgbouncer's transaction mode and its prepared statements); a query in the simple protocol
+    prepares nothing, so one round trip does (bench/ticket/README.md). Not `;`: asyncpg fails on
+    the empty query's answer in the simple protocol."""
+    try:
+        dbapi_connection.run_async(lambda driver: driver.execute("SELECT 1"))
+    except Exception as error:  # any failure means the connection is unusable
+        raise exc.InvalidatePoolError(f"ping failed: {type(error).__name__}: {error}") from error
 
 
 def asyncpg_dsn(database_url: str) -> str:
