@@ -11,6 +11,7 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from helpdesk_intake.domain.demo_contracts import CONTRACT_1, CONTRACT_2
 from helpdesk_shared.events.ticket import TicketOpened
 from helpdesk_shared.eventstore.store import EventStore
 
@@ -264,3 +265,25 @@ async def test_concurrent_openings_get_consecutive_references(
     )
     numbers = sorted(int(r.json()["reference"].rsplit("-", 1)[1]) for r in responses)
     assert numbers == list(range(numbers[0], numbers[0] + 8))
+
+
+async def test_the_contract_check_follows_the_organisation_corrected_at_this_contact(
+    intake_client: httpx.AsyncClient, auth: Any
+) -> None:
+    """The entry is read with its organisation's contracts; a correction re-reads them."""
+    login = f"mutation.{uuid.uuid4().hex[:8]}"
+    office = {"category": "office_software"}
+
+    async def open_for(**requester: str) -> dict[str, Any]:
+        body = form(requester={"login": login, **requester}, **office)
+        response = await intake_client.post("/v1/requests", json=body, headers=auth(*AGENT))
+        assert response.status_code == 201, response.text
+        answer: dict[str, Any] = response.json()
+        return answer
+
+    first = await open_for(name="Anne Mutée", organisation="Entreprise Alpha")
+    assert (first["outcome"], first["contract_id"]) == ("admissible", str(CONTRACT_1.id))
+    moved = await open_for(organisation="Entreprise Bêta")
+    assert (moved["outcome"], moved["contract_id"]) == ("to_route", str(CONTRACT_2.id))
+    again = await open_for()
+    assert (again["outcome"], again["contract_id"]) == ("to_route", str(CONTRACT_2.id))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -70,6 +71,32 @@ async def requester_by_login(
     sql = _BY_LOGIN[for_update]
     row = (await conn.execute(sql, {"login": login})).first()
     return _requester(row) if row else None
+
+
+@dataclass(frozen=True)
+class EntryRead:
+    """A directory entry and its organisation's contracts, read in one statement."""
+
+    requester: Requester
+    contracts: list[Contract]
+
+
+_BY_LOGIN_WITH_CONTRACTS = text(
+    f"""SELECT {_REQUESTER_COLUMNS}, ARRAY(
+        SELECT c.data::text FROM intake.contracts c
+        WHERE r.data->>'organisation' IS NULL OR lower(c.client) = lower(r.data->>'organisation')
+        ORDER BY c.created_at, c.id) AS contracts
+    FROM intake.requesters r WHERE login = :login"""  # noqa: S608
+)
+
+
+async def requester_and_contracts_by_login(conn: AsyncConnection, login: str) -> EntryRead | None:
+    """The entry and what `contracts_for_client(entry.organisation)` would answer, in one round
+    trip: the opening of a known requester needs both."""
+    row = (await conn.execute(_BY_LOGIN_WITH_CONTRACTS, {"login": login})).first()
+    if row is None:
+        return None
+    return EntryRead(_requester(row), [_contract(data) for data in row.contracts])
 
 
 async def requester_by_email(conn: AsyncConnection, email: str) -> Requester | None:

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from helpdesk_intake.adapters import directory, tickets
+from helpdesk_intake.domain.contracts import Contract
 from helpdesk_intake.domain.prequalification import AssistanceRequest, prequalify, target_group
 from helpdesk_intake.domain.references import PREFIXES, format_reference
 from helpdesk_intake.domain.requesters import (
@@ -118,8 +119,8 @@ async def open_ticket(
     conn: AsyncConnection, store: EventStore, command: OpenRequest, timezone: str
 ) -> OpenedTicket:
     """Record the request as a new ticket stream (expected version: no stream)."""
-    requester, created = await resolve_requester(conn, command)
-    contracts = await directory.contracts_for_client(conn, requester.organisation)
+    requester, created, read = await resolve_requester(conn, command)
+    contracts = await _contracts_of(conn, requester, read)
     local = command.received_at.astimezone(_zone(timezone))
     pq = prequalify(command.facts, requester, contracts, local.date())
     group = target_group(pq, contracts)
@@ -179,12 +180,16 @@ def snapshot(requester: Requester) -> RequesterSnapshot:
     )
 
 
-async def resolve_requester(conn: AsyncConnection, command: OpenRequest) -> tuple[Requester, bool]:
-    """The directory entry, corrected with what the caller said; created (to verify) if unknown."""
+async def resolve_requester(
+    conn: AsyncConnection, command: OpenRequest
+) -> tuple[Requester, bool, directory.EntryRead | None]:
+    """The directory entry, corrected with what the caller said; created (to verify) if unknown.
+    An entry found by login comes with its organisation's contracts (read with it)."""
     details = command.requester
-    found: Requester | None = None
+    read: directory.EntryRead | None = None
     if details.login:
-        found = await directory.requester_by_login(conn, details.login)
+        read = await directory.requester_and_contracts_by_login(conn, details.login)
+        found = read.requester if read else None
     elif details.email:
         found = await directory.requester_by_email(conn, str(details.email))
     else:
@@ -192,9 +197,19 @@ async def resolve_requester(conn: AsyncConnection, command: OpenRequest) -> tupl
     if found is None:
         created = await _create_unknown(conn, details)
         if created is not None:
-            return created, True
+            return created, True, None
         return await resolve_requester(conn, command)  # a concurrent request created it first
-    return await _apply_corrections(conn, found, details, command), False
+    return await _apply_corrections(conn, found, details, command), False, read
+
+
+async def _contracts_of(
+    conn: AsyncConnection, requester: Requester, read: directory.EntryRead | None
+) -> list[Contract]:
+    """The contracts read with the entry, unless the entry's organisation was corrected since
+    (or it was not read with them): those of the organisation the request is checked for."""
+    if read is not None and read.requester.organisation == requester.organisation:
+        return read.contracts
+    return await directory.contracts_for_client(conn, requester.organisation)
 
 
 async def _create_unknown(conn: AsyncConnection, details: RequesterDetails) -> Requester | None:
