@@ -19,6 +19,8 @@ _OFFICE_DAY = ((time(8, 0), time(18, 0)),)
 DEFAULT_HOURS: dict[int, tuple[tuple[time, time], ...]] = dict.fromkeys(range(5), _OFFICE_DAY)
 #: A bound on searches forward, so a calendar with no working time at all fails instead of looping.
 _MAX_DAYS = 3 * 366
+#: Days whose intervals a calendar keeps (ten years of them: a ticket's life is far shorter).
+_DAYS_REMEMBERED = 3660
 
 
 @lru_cache(maxsize=64)
@@ -38,6 +40,12 @@ class BusinessCalendar:
     extra_holidays: frozenset[date] = frozenset()
     #: On-call periods (astreintes): they count as working time, holidays and nights included.
     on_call: tuple[Interval, ...] = ()
+    #: Each local day's intervals once worked out: every ticket answer computes its deadlines and
+    #: shares again, over the same few days (a fifth of a command's CPU before). The calendar is
+    #: immutable, so a day's intervals never change; the days remembered are bounded.
+    _days: dict[date, tuple[Interval, ...]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def is_holiday(self, day: date) -> bool:
         if day in self.extra_holidays:
@@ -46,8 +54,16 @@ class BusinessCalendar:
             str(self.holiday_country), day.year
         )
 
-    def intervals_on(self, day: date) -> list[Interval]:
+    def intervals_on(self, day: date) -> tuple[Interval, ...]:
         """The working intervals of one local day, merged, as aware datetimes."""
+        known = self._days.get(day)
+        if known is None:
+            if len(self._days) >= _DAYS_REMEMBERED:
+                self._days.clear()
+            known = self._days[day] = tuple(self._work_out(day))
+        return known
+
+    def _work_out(self, day: date) -> list[Interval]:
         tz = ZoneInfo(self.timezone)
         found: list[Interval] = []
         if not self.is_holiday(day):
