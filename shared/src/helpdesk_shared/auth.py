@@ -21,6 +21,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from helpdesk_shared.http.problems import Problem
 from helpdesk_shared.settings import CommonSettings
 
+#: The single desk's support group (DESIGN.md: a new ticket starts at level 1 in it).
+DESK_GROUP = "desk"
+
 
 class Role(StrEnum):
     REQUESTER = "requester"
@@ -50,6 +53,13 @@ class Principal:
     @property
     def sees_everything(self) -> bool:
         return self.has(Role.MANAGER, Role.ADMIN, Role.SERVICE)
+
+    @property
+    def reads_every_ticket(self) -> bool:
+        """Managers, admins and services; and the single desk's agents, who follow up every
+        ticket (seeds 000 and 001: the desk "assure le suivi quotidien de tous les tickets").
+        Other agents read the tickets of their groups only (DESIGN.md)."""
+        return self.sees_everything or (self.has(Role.AGENT) and DESK_GROUP in self.groups)
 
 
 #: How long a verified token is answered from memory at most (never past its own expiry).

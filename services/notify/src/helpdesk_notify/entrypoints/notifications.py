@@ -90,7 +90,9 @@ class _Scope:
 
 
 def _scope(principal: Principal) -> _Scope:
-    if principal.sees_everything:
+    """As in the ticket service: the desk's agents follow every ticket up, other agents their
+    groups' tickets, a requester its own."""
+    if principal.reads_every_ticket:
         return _Scope()
     if principal.has(Role.AGENT):
         return _Scope(groups=sorted(principal.groups))
@@ -109,8 +111,9 @@ async def list_notifications(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> NotificationPage:
-    """Managers see every notification; agents those of their groups' tickets; a requester
-    only the mails sent to it about its own tickets. Newest first."""
+    """Managers and the desk's agents see every notification; other agents those of their
+    groups' tickets; a requester only the mails sent to it about its own tickets. Newest
+    first."""
     scope = _scope(principal)
     engine: AsyncEngine = request.app.state.engine
     async with engine.connect() as conn:

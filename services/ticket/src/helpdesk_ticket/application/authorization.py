@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 from helpdesk_shared.auth import Principal, Role
 from helpdesk_ticket.application.errors import Forbidden
-from helpdesk_ticket.domain.policy import DESK_GROUP
 from helpdesk_ticket.domain.state import Ticket
 
 #: The only commands a requester may send, on its own tickets.
@@ -40,9 +39,7 @@ def owns(principal: Principal, ticket: Ticket) -> bool:
 
 def reads_everything(principal: Principal) -> bool:
     """Managers, admins and services; and the desk's agents, who follow up every ticket."""
-    if principal.sees_everything:
-        return True
-    return principal.has(Role.AGENT) and DESK_GROUP in principal.groups
+    return principal.reads_every_ticket
 
 
 def read_scope(principal: Principal) -> ReadScope | None:
