@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -167,7 +167,10 @@ def _zone(name: str) -> tzinfo:
     return ZoneInfo(name)
 
 
+@lru_cache(maxsize=2048)
 def snapshot(requester: Requester) -> RequesterSnapshot:
+    """The event's copy of the entry. Kept per entry (both are immutable): validating it again
+    re-checks the e-mail address (0.05 ms; 0.002 ms from the cache)."""
     return RequesterSnapshot(
         login=requester.login,
         name=requester.name,
