@@ -25,6 +25,7 @@ import httpx
 from sqlalchemy import text
 
 from bench.ticket.cycles import eventsourcing_cycle, list_pages, long_ticket, our_cycle
+from bench.ticket.raw_client import RawClient
 from bench.ticket.support import (
     SECRET,
     Make,
@@ -108,8 +109,7 @@ async def commands(quick: bool) -> list[str]:
         try:
             await wait_until_up(base, server)
             make = round_robin(base, headers, tickets)
-            limits = httpx.Limits(max_connections=64)
-            async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+            async with RawClient.for_url(base, max_connections=64) as client:
                 await closed_loop(client, make, 8, 1)  # warm-up
                 report.append(
                     (await closed_loop(client, make, 32, seconds)).line(f"{name}, 32 workers")

@@ -21,9 +21,8 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
-
 from bench.ticket.__main__ import round_robin
+from bench.ticket.raw_client import RawClient
 from bench.ticket.support import (
     SECRET,
     Make,
@@ -82,7 +81,7 @@ def launch(command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen(command, env={**os.environ, **env})
 
 
-async def warm_up(client: httpx.AsyncClient, make: Make, count: int) -> None:
+async def warm_up(client: RawClient, make: Make, count: int) -> None:
     """`count` commands, by default one per ticket so that the measured window finds every state
     in the cache (the benchmark's first pass over its 2,000 tickets does not: `--cold`)."""
     todo = iter(range(count))
@@ -114,7 +113,7 @@ async def run(args: argparse.Namespace) -> None:
     try:
         await wait_until_up(base, server)
         make = round_robin(base, headers, tickets)
-        async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=64)) as c:
+        async with RawClient.for_url(base, max_connections=64) as c:
             await warm_up(c, make, 200 if args.cold else len(tickets))
             server_before, client_before = process_cpu(server.pid), own_cpu()
             database_before = postgres_cpu()
