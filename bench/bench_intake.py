@@ -24,21 +24,17 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import statistics
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
 import httpx
-from fastapi import FastAPI
-from pydantic import BaseModel
 
+from bench.intake_servers import Server, free_port, serving
 from helpdesk_intake.demo import load
 from helpdesk_intake.settings import Settings
 from helpdesk_shared.auth import issue_token
@@ -47,6 +43,7 @@ from helpdesk_shared.migrations import upgrade_all
 from helpdesk_shared.testing.servers import create_database, drop_database, with_database
 
 RATIO_GOAL, P99_GOAL_MS = 0.5, 50.0
+BASELINE, INTAKE = "baseline (FastAPI + asyncpg insert)", "intake (POST /v1/requests)"
 SECRET = "bench-intake-secret-0123456789abcdef"  # noqa: S105 - a throwaway bench token key
 FORM: dict[str, Any] = {
     "type": "incident",
@@ -56,42 +53,6 @@ FORM: dict[str, Any] = {
     "requester": {"login": "demo.alpha"},
     "category": "printers",
 }
-
-
-class BaselineForm(BaseModel):
-    type: str
-    channel: str
-    subject: str
-    description: str
-    requester: dict[str, Any]
-    category: str | None = None
-
-
-def baseline() -> FastAPI:
-    """The plain baseline: validate the form, insert it, answer 201 (uvicorn `--factory`)."""
-    state: dict[str, asyncpg.Pool] = {}
-
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        state["pool"] = await asyncpg.create_pool(
-            asyncpg_dsn(os.environ["DATABASE_URL"]), min_size=10, max_size=10
-        )
-        yield
-        await state["pool"].close()
-
-    app = FastAPI(lifespan=lifespan)
-
-    @app.post("/v1/requests", status_code=201)
-    async def submit(form: BaselineForm) -> dict[str, str]:
-        ticket_id = uuid.uuid4()
-        await state["pool"].execute(
-            "INSERT INTO bench_baseline.requests (id, data) VALUES ($1, $2::jsonb)",
-            ticket_id,
-            form.model_dump_json(),
-        )
-        return {"ticket_id": str(ticket_id)}
-
-    return app
 
 
 @dataclass
@@ -104,6 +65,8 @@ class Result:
     seconds: float = 0.0
     latencies_ms: list[float] = field(default_factory=list)
     errors: int = 0
+    #: CPU seconds the server process used over the row (user + system).
+    server_cpu: float = 0.0
 
     @property
     def rate(self) -> float:
@@ -112,34 +75,10 @@ class Result:
     def percentile(self, q: int) -> float:
         return statistics.quantiles(self.latencies_ms, n=100, method="inclusive")[q - 1]
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@asynccontextmanager
-async def serving(name: str, argv: list[str], env: dict[str, str], port: int) -> AsyncIterator[str]:
-    """Start one server process, wait for it to answer, stop it at the end."""
-    process = await asyncio.create_subprocess_exec(
-        *argv, env={**os.environ, **env}, stdout=asyncio.subprocess.DEVNULL
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        async with httpx.AsyncClient() as client:
-            for _ in range(300):
-                if process.returncode is not None:
-                    raise RuntimeError(f"{name} exited with {process.returncode}")
-                try:
-                    await client.get(f"{url}/healthz" if name == "intake" else f"{url}/docs")
-                    break
-                except httpx.TransportError:
-                    await asyncio.sleep(0.1)
-        yield url
-    finally:
-        process.terminate()
-        await asyncio.wait_for(process.wait(), 15)
+    @property
+    def cpu_ms(self) -> float:
+        """The server's CPU per answered request."""
+        return self.server_cpu * 1000 / max(self.requests, 1)
 
 
 async def post(http: httpx.AsyncClient, result: Result, since: float) -> None:
@@ -156,18 +95,16 @@ async def post(http: httpx.AsyncClient, result: Result, since: float) -> None:
         result.errors += 1
 
 
-def client(url: str, headers: dict[str, str], connections: int) -> httpx.AsyncClient:
+def client(server: Server, connections: int) -> httpx.AsyncClient:
     limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-    return httpx.AsyncClient(base_url=url, headers=headers, limits=limits, timeout=30)
+    return httpx.AsyncClient(base_url=server.url, headers=server.headers, limits=limits, timeout=30)
 
 
-async def saturate(
-    name: str, url: str, headers: dict[str, str], clients: int, total: int
-) -> Result:
+async def saturate(server: Server, clients: int, total: int) -> Result:
     """Closed loop: `clients` concurrent clients post the form back to back until `total` were
     sent. The throughput the server sustains; its latencies are mostly queueing."""
-    result, remaining = Result(name, None), total
-    async with client(url, headers, clients) as http:
+    result, remaining = Result(server.name, None), total
+    async with client(server, clients) as http:
 
         async def one_client() -> None:
             nonlocal remaining
@@ -177,24 +114,23 @@ async def saturate(
 
         for _ in range(clients):  # warm-up: connections, prepared statements, caches
             await http.post("/v1/requests", json=FORM)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), server.cpu_seconds()
         await asyncio.gather(*(one_client() for _ in range(clients)))
         result.seconds = time.perf_counter() - started
+        result.server_cpu = server.cpu_seconds() - cpu
     return result
 
 
-async def at_rate(
-    name: str, url: str, headers: dict[str, str], rate: float, seconds: float
-) -> Result:
+async def at_rate(server: Server, rate: float, seconds: float) -> Result:
     """Open loop: one opening every 1/`rate` s whatever the answers' speed (as `bench/ticket`
     paces its commands). Each latency counts from the request's scheduled time, so a request
     that waited for a connection or for this process is not flattered (no coordinated
     omission)."""
-    result, tasks = Result(name, rate), []
-    async with client(url, headers, 64) as http:
+    result, tasks = Result(server.name, rate), []
+    async with client(server, 64) as http:
         for _ in range(8):  # warm-up: connections
             await http.post("/v1/requests", json=FORM)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), server.cpu_seconds()
         for i in range(int(rate * seconds)):
             scheduled = started + i / rate
             delay = scheduled - time.perf_counter()
@@ -203,6 +139,7 @@ async def at_rate(
             tasks.append(asyncio.create_task(post(http, result, scheduled)))
         await asyncio.gather(*tasks)
         result.seconds = time.perf_counter() - started
+        result.server_cpu = server.cpu_seconds() - cpu
     return result
 
 
@@ -223,9 +160,6 @@ async def prepare(database_url: str) -> None:
         )
     finally:
         await conn.close()
-
-
-BASELINE, INTAKE = "baseline (FastAPI + asyncpg insert)", "intake (POST /v1/requests)"
 
 
 @dataclass(frozen=True)
@@ -249,38 +183,35 @@ async def measure(database_url: str, plan: Plan) -> list[Result]:
     token = issue_token(Settings(helpdesk_jwt_secret=SECRET), "bench.agent", ["agent"])
     headers = {"Authorization": f"Bearer {token}"}
     base_port, intake_port = free_port(), free_port()
-    base_argv = [sys.executable, "-m", "uvicorn", "bench.bench_intake:baseline", "--factory",
+    base_argv = [sys.executable, "-m", "uvicorn", "bench.intake_servers:baseline", "--factory",
                  "--port", str(base_port), "--log-level", "warning", "--no-access-log"]  # fmt: skip
     intake_argv = [sys.executable, "-m", "helpdesk_intake"]
     intake_env = env | {"INTAKE_PORT": str(intake_port)}
     best: dict[str, Result] = {}
     fixed: list[Result] = []
     async with (
-        serving("baseline", base_argv, env, base_port) as base_url,
-        serving("intake", intake_argv, intake_env, intake_port) as intake_url,
+        serving(BASELINE, base_argv, env, base_port, {}, "/docs") as base,
+        serving(INTAKE, intake_argv, intake_env, intake_port, headers, "/healthz") as intake,
     ):
-        systems: list[tuple[str, str, dict[str, str]]] = [
-            (BASELINE, base_url, {}),
-            (INTAKE, intake_url, headers),
-        ]
         for _ in range(plan.rounds):
-            for name, url, auth in systems:
-                result = await saturate(name, url, auth, plan.clients, plan.total)
-                if name not in best or result.rate > best[name].rate:
-                    best[name] = result
+            for server in (base, intake):
+                result = await saturate(server, plan.clients, plan.total)
+                if server.name not in best or result.rate > best[server.name].rate:
+                    best[server.name] = result
         for rate in plan.rates:
-            for name, url, auth in systems:
-                fixed.append(await at_rate(name, url, auth, rate, plan.seconds))
+            for server in (base, intake):
+                fixed.append(await at_rate(server, rate, plan.seconds))
     return [best[BASELINE], best[INTAKE], *fixed]
 
 
 def report(results: list[Result]) -> dict[str, Any]:
     """Print the rows and each goal's verdict; the same as one JSON-able summary."""
-    print(f"{'system':<38} {'load':>14} {'req/s':>7} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6}")
+    print(f"{'system':<38} {'load':>14} {'req/s':>7} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6}"
+          f" {'server CPU ms/req':>17}")  # fmt: skip
     for r in results:
         load = "saturated" if r.offered is None else f"{r.offered:.0f}/s offered"
         print(f"{r.name:<38} {load:>14} {r.rate:>7.0f} {r.percentile(50):>8.1f} "
-              f"{r.percentile(99):>8.1f} {r.errors:>6}")  # fmt: skip
+              f"{r.percentile(99):>8.1f} {r.errors:>6} {r.cpu_ms:>17.2f}")  # fmt: skip
     base, intake, *fixed = results
     ratio = intake.rate / base.rate
     goals = [
@@ -300,6 +231,8 @@ def report(results: list[Result]) -> dict[str, Any]:
         "ratio": ratio,
         "intake_p50_ms": intake.percentile(50),
         "intake_p99_ms": intake.percentile(99),
+        "baseline_cpu_ms_per_request": base.cpu_ms,
+        "intake_cpu_ms_per_request": intake.cpu_ms,
         "fixed_rate": [_row(r) for r in fixed],
         "goals": goals,
         "goals_met": all(g["met"] for g in goals),
@@ -314,6 +247,7 @@ def _row(r: Result) -> dict[str, Any]:
         "p50_ms": r.percentile(50),
         "p99_ms": r.percentile(99),
         "errors": r.errors,
+        "server_cpu_ms_per_request": r.cpu_ms,
     }
 
 
