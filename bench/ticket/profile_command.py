@@ -30,6 +30,7 @@ from bench.ticket.support import (
     drop,
     free_port,
     fresh_database,
+    open_loop,
     open_tickets,
     percentile,
     wait_until_up,
@@ -119,7 +120,11 @@ async def run(args: argparse.Namespace) -> None:
             database_before = postgres_cpu()
             if args.profile:
                 server.send_signal(signal.SIGUSR1)
-            sample = await closed_loop(c, make, args.workers, args.seconds)
+            sample = await (
+                open_loop(c, make, args.rate, args.seconds)
+                if args.rate
+                else closed_loop(c, make, args.workers, args.seconds)
+            )
             server_cpu = process_cpu(server.pid) - server_before
             client_cpu = own_cpu() - client_before
             database_after = postgres_cpu()
@@ -154,6 +159,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--workers", type=int, default=32)
+    parser.add_argument("--rate", type=float, help="commands/s offered (open loop), not workers")
     parser.add_argument("--plain", action="store_true")
     parser.add_argument("--tickets", type=int, default=500)
     parser.add_argument("--cold", action="store_true", help="warm up with 200 commands only")
