@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 Connection = tuple[asyncio.StreamReader, asyncio.StreamWriter]
+#: Under uvicorn's keep-alive timeout (5 s): an idle connection older than this is not reused.
+IDLE_SECONDS = 4.0
 
 
 class TransportError(Exception):
@@ -39,7 +42,8 @@ class RawClient:
     host: str
     port: int
     max_connections: int = 64
-    _idle: list[Connection] = field(default_factory=list)
+    #: Idle connections with the moment each was last used, most recent last.
+    _idle: list[tuple[Connection, float]] = field(default_factory=list)
     _open: int = 0
     _freed: asyncio.Condition = field(default_factory=asyncio.Condition)
 
@@ -65,7 +69,7 @@ class RawClient:
         return answer
 
     async def aclose(self) -> None:
-        for _, writer in self._idle:
+        for (_, writer), _used in self._idle:
             writer.close()
         self._idle.clear()
 
@@ -79,8 +83,12 @@ class RawClient:
         async with self._freed:
             while not self._idle and self._open >= self.max_connections:
                 await self._freed.wait()
-            if self._idle:
-                return self._idle.pop()
+            while self._idle:
+                connection, used = self._idle.pop()
+                if time.monotonic() - used < IDLE_SECONDS and not connection[0].at_eof():
+                    return connection
+                connection[1].close()  # the server closes idle keep-alive connections
+                self._open -= 1
             self._open += 1
         try:
             return await asyncio.open_connection(self.host, self.port)
@@ -90,7 +98,7 @@ class RawClient:
 
     async def _give(self, connection: Connection) -> None:
         async with self._freed:
-            self._idle.append(connection)
+            self._idle.append((connection, time.monotonic()))
             self._freed.notify()
 
     async def _drop(self, connection: Connection | None) -> None:
