@@ -36,6 +36,10 @@ from helpdesk_ticket.entrypoints.errors import install_error_handlers
 from helpdesk_ticket.settings import Settings
 
 VERSION = "0.1.0"
+#: The list projection waits this long after projecting some events before looking again, so
+#: that under load it projects the commands of that moment together instead of one transaction
+#: per command (the projection lag's goal is 200 ms at p99).
+PROJECTION_SETTLE_SECONDS = 0.025
 
 
 @dataclass(frozen=True)
@@ -55,7 +59,12 @@ def build_components(
     store = EventStore(engine)
     policy = settings.policy()
     tickets = TicketService(store, policy, clock)
-    projection = CatchUpSubscription(store, SUBSCRIPTION_NAME, TicketListProjector(store, policy))
+    projection = CatchUpSubscription(
+        store,
+        SUBSCRIPTION_NAME,
+        TicketListProjector(store, policy),
+        settle_seconds=PROJECTION_SETTLE_SECONDS,
+    )
     tickets.appended = projection.wake
 
     async def due(now: datetime) -> list[uuid.UUID]:

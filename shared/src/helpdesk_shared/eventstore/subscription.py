@@ -80,6 +80,7 @@ class CatchUpSubscription:
         max_batch_seconds: float = 1.0,
         idle_backoff: Backoff = IDLE_BACKOFF,
         error_backoff: Backoff = ERROR_BACKOFF,
+        settle_seconds: float = 0.0,
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
@@ -90,6 +91,12 @@ class CatchUpSubscription:
         self._max_batch_seconds = max_batch_seconds
         self._idle_backoff = idle_backoff
         self._error_backoff = error_backoff
+        #: After a catch-up that handled events, wait this long before the next one, so that the
+        #: events written meanwhile are handled together. Without it, under a steady flow of
+        #: appends, each catch-up found the one or two events written during the previous one:
+        #: a transaction and a checkpoint per event (about as much CPU as the command itself in
+        #: the ticket service, bench/ticket/README.md).
+        self._settle_seconds = settle_seconds
         self._stopping = asyncio.Event()
         self._woken = asyncio.Event()
         self._running = asyncio.Lock()
@@ -128,6 +135,8 @@ class CatchUpSubscription:
                 idle = 0 if handled else idle + 1
                 if not handled:
                     await self._pause(self._idle_backoff.delay(idle - 1))
+                elif self._settle_seconds > 0:
+                    await self._settle()
 
     async def stop(self) -> None:
         """Ask `run()` to finish after the current batch, and wait until it has."""
@@ -180,6 +189,12 @@ class CatchUpSubscription:
             "global_position": position.global_position,
         }
         await conn.execute(_SAVE, params)
+
+    async def _settle(self) -> None:
+        """Wait `settle_seconds` (wakes do not shorten it; `stop()` does)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), self._settle_seconds)
+        self._woken.clear()  # the catch-up that follows serves every wake of the wait
 
     async def _pause(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):

@@ -53,6 +53,8 @@ class StateCache:
         if cached is None:
             cached = await load_snapshot(conn, stream, upto)
         version, state = cached if cached is not None else (0, None)
+        if upto is not None and version == upto and state is not None:
+            return version, state  # exactly the state asked for (the projection's usual case)
         events = await self._store.read_stream(stream, version + 1, upto, conn=conn)
         for recorded in events:
             state = evolve(state, recorded.to_domain())
