@@ -41,7 +41,7 @@ class BusinessCalendar:
     #: On-call periods (astreintes): they count as working time, holidays and nights included.
     on_call: tuple[Interval, ...] = ()
     #: Each local day's intervals once worked out: every ticket answer computes its deadlines and
-    #: shares again, over the same few days (a fifth of a command's CPU before). The calendar is
+    #: shares again, over the same few days (a tenth of a command's CPU before). The calendar is
     #: immutable, so a day's intervals never change; the days remembered are bounded.
     _days: dict[date, tuple[Interval, ...]] = field(
         default_factory=dict, init=False, repr=False, compare=False
