@@ -8,9 +8,11 @@ from typing import Any
 
 import pytest
 
+from helpdesk_metrics.domain.calendar import BusinessHours
 from helpdesk_metrics.domain.calls import evolve_call, fold_call
 from helpdesk_metrics.domain.facts import Status, evolve_ticket, fold_ticket
 from helpdesk_metrics.domain.records import EventRecord, Step, next_step
+from helpdesk_metrics.domain.totals import timed
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday, 10:00 in Paris
 TICKET = "7f9a0c1e-0000-4000-8000-000000000001"
@@ -172,3 +174,17 @@ def test_next_step_from_the_last_version_folded(
     last_version: int | None, version: int, step: Step
 ) -> None:
     assert next_step(last_version, version) is step
+
+
+def test_folding_with_the_calendar_sets_the_business_durations() -> None:
+    calendar = BusinessHours()  # 08:00-18:00 Paris, Monday to Friday
+    facts = fold_ticket(lifecycle(), calendar)
+    assert facts is not None
+    assert facts.take_business_seconds == 15 * 60  # received 5 min before T0, taken at T0+10
+    assert facts.resolve_business_seconds == 95 * 60
+    bare = fold_ticket(lifecycle())
+    assert bare is not None
+    assert bare.take_business_seconds is None
+    assert facts == timed(bare, calendar)
+    events = lifecycle()
+    assert evolve_ticket(fold_ticket(events[:-1], calendar), events[-1], calendar) == facts

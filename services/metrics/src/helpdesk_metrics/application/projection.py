@@ -21,7 +21,6 @@ from helpdesk_metrics.domain.calendar import BusinessHours
 from helpdesk_metrics.domain.calls import CallFacts, evolve_call, fold_call
 from helpdesk_metrics.domain.facts import TicketFacts, evolve_ticket, fold_ticket
 from helpdesk_metrics.domain.records import EventRecord, Step, next_step
-from helpdesk_metrics.domain.totals import timed
 from helpdesk_shared.eventstore.model import LogPosition, RecordedEvent
 from helpdesk_shared.eventstore.store import EventStore
 
@@ -34,8 +33,6 @@ class _Folding(Generic[F]):
 
     evolve: Callable[[F | None, EventRecord], F | None]
     fold: Callable[[list[EventRecord]], F | None]
-    #: What is derived from the folded facts before they are saved.
-    finish: Callable[[F], F] = lambda facts: facts
 
 
 _CALLS = _Folding[CallFacts](evolve_call, fold_call)
@@ -49,7 +46,7 @@ async def project(
 ) -> bool:
     """Apply one event to the facts; False when it changed nothing (ignored or redelivered).
 
-    Ticket facts are saved with their business durations on `calendar` (`timed`).
+    Ticket facts are saved with their business durations on `calendar`.
     """
     if record.category not in PROJECTED:
         return False
@@ -63,7 +60,8 @@ async def project(
     if record.category == "ticket":
         ticket = await repository.ticket(key)
         tickets = _Folding[TicketFacts](
-            evolve_ticket, fold_ticket, lambda facts: timed(facts, calendar)
+            lambda kept, event: evolve_ticket(kept, event, calendar),
+            lambda events: fold_ticket(events, calendar),
         )
         return await _advance(repository, history, record, ticket, tickets)
     call = await repository.call(key)
@@ -86,7 +84,7 @@ async def _advance(
     else:
         facts = folding.fold([record_of(e) for e in await history()])
     if facts is not None:
-        await repository.save(folding.finish(facts))
+        await repository.save(facts)
     return True
 
 
@@ -124,10 +122,7 @@ async def replay(
                 kept += 1
                 streams[event.stream_id].append(record_of(event))
     tickets = [
-        timed(t, calendar)
-        for s in streams.values()
-        if s[0].category == "ticket"
-        if (t := fold_ticket(s))
+        t for s in streams.values() if s[0].category == "ticket" if (t := fold_ticket(s, calendar))
     ]
     calls = [c for s in streams.values() if s[0].category == "call" if (c := fold_call(s))]
     await repository.load(tickets, calls)

@@ -16,6 +16,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from helpdesk_metrics.domain.calendar import BusinessHours
 from helpdesk_metrics.domain.records import EventRecord, as_text, as_time, in_stream_order, kind_of
 
 
@@ -64,8 +65,8 @@ class TicketFacts:
     first_contact: bool | None = None
     resolved_level: int | None = None
     last_version: int = 0
-    #: Business seconds from reception to the first take and to the resolution, set by
-    #: `totals.timed` with the desk's calendar (for `/metrics`' histograms, summed in SQL).
+    #: Business seconds from reception to the first take and to the resolution, set when the
+    #: facts are folded with the desk's calendar (for `/metrics`' histograms, summed in SQL).
     take_business_seconds: float | None = None
     resolve_business_seconds: float | None = None
 
@@ -99,11 +100,14 @@ class TicketFacts:
         return self.received_at <= moment and (self.closed_at is None or self.closed_at > moment)
 
 
-def fold_ticket(events: Iterable[EventRecord]) -> TicketFacts | None:
+def fold_ticket(
+    events: Iterable[EventRecord], calendar: BusinessHours | None = None
+) -> TicketFacts | None:
     """The facts of one ticket from its events; None until its `TicketOpened` is known.
 
-    The fold works on a private dict (one object per ticket rather than one per event, which
-    matters to the replay's rate) and freezes it at the end.
+    With a `calendar`, the business durations are set too. The fold works on a private dict
+    (one object per ticket rather than one per event, which matters to the replay's rate) and
+    freezes it at the end.
     """
     ordered = in_stream_order(events)
     opening = next((e for e in ordered if kind_of(e.type) == "opened"), None)
@@ -113,18 +117,34 @@ def fold_ticket(events: Iterable[EventRecord]) -> TicketFacts | None:
     for event in ordered:
         if event is not opening:
             _apply(state, event)
-    return TicketFacts(**state)
+    return _frozen(state, calendar)
 
 
-def evolve_ticket(facts: TicketFacts | None, event: EventRecord) -> TicketFacts | None:
+def evolve_ticket(
+    facts: TicketFacts | None, event: EventRecord, calendar: BusinessHours | None = None
+) -> TicketFacts | None:
     """The facts after the next event of the ticket's stream (version `facts.last_version + 1`).
 
     Costs one event whatever the ticket's length, where refolding the stream would cost them all.
     """
     if facts is None:
-        return fold_ticket([event])
+        return fold_ticket([event], calendar)
     state = {name: getattr(facts, name) for name in _FIELDS}
     _apply(state, event)
+    return _frozen(state, calendar)
+
+
+def _frozen(state: dict[str, Any], calendar: BusinessHours | None) -> TicketFacts:
+    """The facts of a folded state; with a calendar, business seconds from reception to the
+    first take and to the resolution (what `/metrics`' histograms count)."""
+    if calendar is not None:
+        received = state["received_at"]
+        for moment, duration in (
+            ("taken_at", "take_business_seconds"),
+            ("resolved_at", "resolve_business_seconds"),
+        ):
+            at = state[moment]
+            state[duration] = None if at is None else calendar.seconds_between(received, at)
     return TicketFacts(**state)
 
 

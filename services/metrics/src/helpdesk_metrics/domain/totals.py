@@ -2,9 +2,9 @@
 
 Prometheus counters and histograms only grow, so they are counted over every fact ever kept, not
 over a period. The database aggregates them (`adapters.totals`) from the facts' columns, the
-business durations included (`timed`), so a scrape reads a few hundred numbers whatever the
-number of tickets; `totals_of` is the same computation over facts in memory, the reference the
-database's aggregation is tested against.
+business durations included (folded with the desk's calendar), so a scrape reads a few hundred
+numbers whatever the number of tickets; `totals_of` is the same computation over facts in
+memory, the reference the database's aggregation is tested against.
 """
 
 from __future__ import annotations
@@ -63,14 +63,12 @@ class Totals:
 
 
 def timed(facts: TicketFacts, calendar: BusinessHours) -> TicketFacts:
-    """The facts with their business durations (to the first take, to the resolution) set."""
+    """The facts with their business durations set (as folding with a calendar does)."""
     take = resolve = None
     if facts.taken_at is not None:
         take = calendar.seconds_between(facts.received_at, facts.taken_at)
     if facts.resolved_at is not None:
         resolve = calendar.seconds_between(facts.received_at, facts.resolved_at)
-    if (take, resolve) == (facts.take_business_seconds, facts.resolve_business_seconds):
-        return facts
     return replace(facts, take_business_seconds=take, resolve_business_seconds=resolve)
 
 
