@@ -135,17 +135,24 @@ def evolve_ticket(
 
 
 def _frozen(state: dict[str, Any], calendar: BusinessHours | None) -> TicketFacts:
-    """The facts of a folded state; with a calendar, business seconds from reception to the
-    first take and to the resolution (what `/metrics`' histograms count)."""
+    """The facts of a folded state; with a calendar, their business durations too."""
     if calendar is not None:
-        received = state["received_at"]
-        for moment, duration in (
-            ("taken_at", "take_business_seconds"),
-            ("resolved_at", "resolve_business_seconds"),
-        ):
-            at = state[moment]
-            state[duration] = None if at is None else calendar.seconds_between(received, at)
+        state.update(business_durations(state, calendar))
     return TicketFacts(**state)
+
+
+def business_durations(facts: Mapping[str, Any], calendar: BusinessHours) -> dict[str, Any]:
+    """Business seconds from reception to the first take and to the resolution (what
+    `/metrics`' histograms count), from a ticket's `received_at`, `taken_at`, `resolved_at`."""
+    received = facts["received_at"]
+    return {
+        duration: None if at is None else calendar.seconds_between(received, at)
+        for moment, duration in _DURATIONS
+        for at in [facts[moment]]
+    }
+
+
+_DURATIONS = (("taken_at", "take_business_seconds"), ("resolved_at", "resolve_business_seconds"))
 
 
 def _opened(event: EventRecord) -> dict[str, Any]:

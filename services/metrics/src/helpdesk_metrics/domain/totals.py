@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 
 from helpdesk_metrics.domain.calendar import BusinessHours
 from helpdesk_metrics.domain.calls import CallFacts
-from helpdesk_metrics.domain.facts import TicketFacts
+from helpdesk_metrics.domain.facts import TicketFacts, business_durations
 from helpdesk_metrics.domain.indicators import UNSET
 
 TAKE_BUCKETS = (60.0, 300.0, 900.0, 1800.0, 3600.0, 7200.0, 14400.0, 36000.0)
@@ -64,12 +64,8 @@ class Totals:
 
 def timed(facts: TicketFacts, calendar: BusinessHours) -> TicketFacts:
     """The facts with their business durations set (as folding with a calendar does)."""
-    take = resolve = None
-    if facts.taken_at is not None:
-        take = calendar.seconds_between(facts.received_at, facts.taken_at)
-    if facts.resolved_at is not None:
-        resolve = calendar.seconds_between(facts.received_at, facts.resolved_at)
-    return replace(facts, take_business_seconds=take, resolve_business_seconds=resolve)
+    moments = {name: getattr(facts, name) for name in ("received_at", "taken_at", "resolved_at")}
+    return replace(facts, **business_durations(moments, calendar))
 
 
 def totals_of(tickets: Sequence[TicketFacts], calls: Sequence[CallFacts]) -> Totals:

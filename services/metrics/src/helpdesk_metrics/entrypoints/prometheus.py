@@ -80,10 +80,11 @@ class FiguresCollector(Collector):
         try:
             async with self._engine.connect() as conn:
                 totals = await read_totals(conn)
-                tickets = await FactsRepository(conn).tickets(
+                repository = FactsRepository(conn)
+                tickets = await repository.tickets(
                     now + timedelta(days=1), period.relevant_from(now)
                 )
-                calls = await FactsRepository(conn).calls(period.start, now + timedelta(days=1))
+                calls = await repository.calls(period.start, now + timedelta(days=1))
         except (SQLAlchemyError, OSError) as error:
             self.refresh_errors += 1
             log.warning("metrics: cannot read the facts for /metrics: %r", error)

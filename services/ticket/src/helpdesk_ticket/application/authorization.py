@@ -37,15 +37,11 @@ def owns(principal: Principal, ticket: Ticket) -> bool:
     return principal.sub == ticket.requester
 
 
-def reads_everything(principal: Principal) -> bool:
-    """Managers, admins and services; and the desk's agents, who follow up every ticket."""
-    return principal.reads_every_ticket
-
-
 def read_scope(principal: Principal) -> ReadScope | None:
     """What `principal` may read; None for everything. A `groups` claim means nothing without
-    the agent role: a requester reads only its own tickets whatever its token says."""
-    if reads_everything(principal):
+    the agent role: a requester reads only its own tickets whatever its token says. Managers,
+    admins, services and the desk's agents read everything (`Principal.reads_every_ticket`)."""
+    if principal.reads_every_ticket:
         return None
     groups = principal.groups if principal.has(Role.AGENT) else frozenset[str]()
     return ReadScope(requester=principal.sub, groups=groups)
