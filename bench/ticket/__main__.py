@@ -31,12 +31,11 @@ from bench.ticket.support import (
     Make,
     Sample,
     closed_loop,
-    drop,
     free_port,
-    fresh_database,
     open_loop,
     open_tickets,
     percentile,
+    scratch_database,
     start_server,
     wait_until_up,
 )
@@ -87,40 +86,40 @@ def round_robin(base: str, headers: dict[str, str], tickets: list[uuid.UUID]) ->
 
 async def commands(quick: bool) -> list[str]:
     seconds = 5 if quick else 20
-    url = await fresh_database()
-    engine = create_engine(url, pool_size=10)
-    settings = Settings(helpdesk_jwt_secret=SECRET)
-    headers = {"Authorization": f"Bearer {issue_token(settings, 'bench', ['manager'])}"}
-    tickets = await open_tickets(EventStore(engine), 2000)
-    await engine.dispose()
-    env = {"DATABASE_URL": url, "HELPDESK_JWT_SECRET": SECRET, "LOG_LEVEL": "WARNING"}
-    report = [
-        "| endpoint | requests | throughput | p50 | p99 | errors |",
-        "|---|---|---|---|---|---|",
-    ]
-    lags: list[float] = []
-    for name, module, factory in (
-        ("plain FastAPI + asyncpg insert", "bench.ticket.plain_app:app", False),
-        ("ticket command (comment)", "helpdesk_ticket.bootstrap:build_app", True),
-    ):
-        port = free_port()
-        server = start_server(module, port, env, factory)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            await wait_until_up(base, server)
-            make = round_robin(base, headers, tickets)
-            async with RawClient.for_url(base, max_connections=64) as client:
-                await closed_loop(client, make, 8, 1)  # warm-up
-                report.append(
-                    (await closed_loop(client, make, 32, seconds)).line(f"{name}, 32 workers")
-                )
-                report.append((await open_loop(client, make, 200, seconds)).line(f"{name}, 200/s"))
-            if factory:
-                lags = await projection_lag(url, base, headers, tickets, seconds / 2)
-        finally:
-            server.terminate()
-            server.wait(10)
-    await drop(url)
+    async with scratch_database() as url:
+        engine = create_engine(url, pool_size=10)
+        settings = Settings(helpdesk_jwt_secret=SECRET)
+        headers = {"Authorization": f"Bearer {issue_token(settings, 'bench', ['manager'])}"}
+        tickets = await open_tickets(EventStore(engine), 2000)
+        await engine.dispose()
+        env = {"DATABASE_URL": url, "HELPDESK_JWT_SECRET": SECRET, "LOG_LEVEL": "WARNING"}
+        report = [
+            "| endpoint | requests | throughput | p50 | p99 | errors |",
+            "|---|---|---|---|---|---|",
+        ]
+        lags: list[float] = []
+        for name, module, factory in (
+            ("plain FastAPI + asyncpg insert", "bench.ticket.plain_app:app", False),
+            ("ticket command (comment)", "helpdesk_ticket.bootstrap:build_app", True),
+        ):
+            port = free_port()
+            server = start_server(module, port, env, factory)
+            base = f"http://127.0.0.1:{port}"
+            try:
+                await wait_until_up(base, server)
+                make = round_robin(base, headers, tickets)
+                async with RawClient.for_url(base, max_connections=64) as client:
+                    await closed_loop(client, make, 8, 1)  # warm-up
+                    report.append(
+                        (await closed_loop(client, make, 32, seconds)).line(f"{name}, 32 workers")
+                    )
+                    paced = await open_loop(client, make, 200, seconds)
+                    report.append(paced.line(f"{name}, 200/s"))
+                if factory:
+                    lags = await projection_lag(url, base, headers, tickets, seconds / 2)
+            finally:
+                server.terminate()
+                server.wait(10)
     report.append("")
     report.append(
         f"Projection lag (answer -> row at that version), {len(lags)} samples: "

@@ -20,6 +20,7 @@ from bench.ticket.support import (
     fresh_database,
     open_tickets,
     percentile,
+    scratch_database,
     start_server,
     wait_until_up,
 )
@@ -52,34 +53,33 @@ def _ms(started: float) -> float:
 
 
 async def long_ticket() -> list[str]:
-    url = await fresh_database()
-    engine = create_engine(url, pool_size=4)
-    store = EventStore(engine)
-    (ticket,) = await open_tickets(store, 1)
-    for start in range(0, 1000, 100):
-        await store.append(
-            ticket_stream(ticket), start + 1, [_comment(ticket, start + i) for i in range(100)]
-        )
-    service = TicketService(store, DEFAULT_POLICY)
-    full: list[float] = []
-    for _ in range(30):
-        started = time.perf_counter()
-        await service.load(ticket)
-        full.append(_ms(started))
-    await service.current(ticket)
-    topped: list[float] = []
-    for n in range(30):
-        await store.append(ticket_stream(ticket), 1001 + n, [_comment(ticket, 1001 + n)])
-        started = time.perf_counter()
+    async with scratch_database() as url:
+        engine = create_engine(url, pool_size=4)
+        store = EventStore(engine)
+        (ticket,) = await open_tickets(store, 1)
+        for start in range(0, 1000, 100):
+            await store.append(
+                ticket_stream(ticket), start + 1, [_comment(ticket, start + i) for i in range(100)]
+            )
+        service = TicketService(store, DEFAULT_POLICY)
+        full: list[float] = []
+        for _ in range(30):
+            started = time.perf_counter()
+            await service.load(ticket)
+            full.append(_ms(started))
         await service.current(ticket)
-        topped.append(_ms(started))
-    cold: list[float] = []
-    for _ in range(30):
-        started = time.perf_counter()
-        await TicketService(store, DEFAULT_POLICY).current(ticket)  # a new process: snapshot
-        cold.append(_ms(started))
-    await engine.dispose()
-    await drop(url)
+        topped: list[float] = []
+        for n in range(30):
+            await store.append(ticket_stream(ticket), 1001 + n, [_comment(ticket, 1001 + n)])
+            started = time.perf_counter()
+            await service.current(ticket)
+            topped.append(_ms(started))
+        cold: list[float] = []
+        for _ in range(30):
+            started = time.perf_counter()
+            await TicketService(store, DEFAULT_POLICY).current(ticket)  # a new process: snapshot
+            cold.append(_ms(started))
+        await engine.dispose()
     return [
         "| load | p50 | p99 |",
         "|---|---|---|",
@@ -93,22 +93,21 @@ async def long_ticket() -> list[str]:
 
 
 async def our_cycle(count: int) -> Sample:
-    url = await fresh_database()
-    engine = create_engine(url, pool_size=4)
-    store = EventStore(engine)
-    tickets = await open_tickets(store, 100)
-    service = TicketService(store, DEFAULT_POLICY)
-    sample = Sample()
-    started_all = time.perf_counter()
-    for n in range(count):
-        started = time.perf_counter()
-        await service.execute(
-            MANAGER, tickets[n % 100], lambda by, at: Comment(by=by, at=at, text="relance")
-        )
-        sample.latencies.append(_ms(started))
-    sample.seconds = time.perf_counter() - started_all
-    await engine.dispose()
-    await drop(url)
+    async with scratch_database() as url:
+        engine = create_engine(url, pool_size=4)
+        store = EventStore(engine)
+        tickets = await open_tickets(store, 100)
+        service = TicketService(store, DEFAULT_POLICY)
+        sample = Sample()
+        started_all = time.perf_counter()
+        for n in range(count):
+            started = time.perf_counter()
+            await service.execute(
+                MANAGER, tickets[n % 100], lambda by, at: Comment(by=by, at=at, text="relance")
+            )
+            sample.latencies.append(_ms(started))
+        sample.seconds = time.perf_counter() - started_all
+        await engine.dispose()
     return sample
 
 
@@ -160,11 +159,8 @@ def _eventsourcing_run(database: str, count: int) -> Sample:
 
 
 async def eventsourcing_cycle(count: int) -> Sample:
-    url = await fresh_database()
-    try:
+    async with scratch_database() as url:
         return await asyncio.to_thread(_eventsourcing_run, url.rsplit("/", 1)[1], count)
-    finally:
-        await drop(url)
 
 
 _SYNTHETIC = text(

@@ -27,12 +27,11 @@ from bench.ticket.support import (
     SECRET,
     Make,
     closed_loop,
-    drop,
     free_port,
-    fresh_database,
     open_loop,
     open_tickets,
     percentile,
+    scratch_database,
     wait_until_up,
 )
 from helpdesk_shared.auth import issue_token
@@ -96,50 +95,49 @@ async def warm_up(client: RawClient, make: Make, count: int) -> None:
 
 
 async def run(args: argparse.Namespace) -> None:
-    url = await fresh_database()
-    engine = create_engine(url, pool_size=10)
-    settings = Settings(helpdesk_jwt_secret=SECRET)
-    headers = {"Authorization": f"Bearer {issue_token(settings, 'bench', ['manager'])}"}
-    tickets = await open_tickets(EventStore(engine), args.tickets)
-    await engine.dispose()
-    env = {"DATABASE_URL": url, "HELPDESK_JWT_SECRET": SECRET, "LOG_LEVEL": args.log_level}
-    module, factory = (
-        ("bench.ticket.plain_app:app", False)
-        if args.plain
-        else ("helpdesk_ticket.bootstrap:build_app", True)
-    )
-    port = free_port()
-    server = launch(server_command(module, port, factory, args.profile), env)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        await wait_until_up(base, server)
-        make = round_robin(base, headers, tickets)
-        async with RawClient.for_url(base, max_connections=64) as c:
-            await warm_up(c, make, 200 if args.cold else len(tickets))
-            server_before, client_before = process_cpu(server.pid), own_cpu()
-            database_before = postgres_cpu()
-            if args.profile:
-                server.send_signal(signal.SIGUSR1)
-            sample = await (
-                open_loop(c, make, args.rate, args.seconds)
-                if args.rate
-                else closed_loop(c, make, args.workers, args.seconds)
-            )
-            server_cpu = process_cpu(server.pid) - server_before
-            client_cpu = own_cpu() - client_before
-            database_after = postgres_cpu()
-            database_cpu = sum(
-                database_after[pid] - cpu
-                for pid, cpu in database_before.items()
-                if pid in database_after
-            )
-            if args.profile:
-                server.send_signal(signal.SIGUSR2)
-                await asyncio.sleep(2)  # the stats are written
-    finally:
-        server.terminate()
-        server.wait(30)
-    await drop(url)
+    async with scratch_database() as url:
+        engine = create_engine(url, pool_size=10)
+        settings = Settings(helpdesk_jwt_secret=SECRET)
+        headers = {"Authorization": f"Bearer {issue_token(settings, 'bench', ['manager'])}"}
+        tickets = await open_tickets(EventStore(engine), args.tickets)
+        await engine.dispose()
+        env = {"DATABASE_URL": url, "HELPDESK_JWT_SECRET": SECRET, "LOG_LEVEL": args.log_level}
+        module, factory = (
+            ("bench.ticket.plain_app:app", False)
+            if args.plain
+            else ("helpdesk_ticket.bootstrap:build_app", True)
+        )
+        port = free_port()
+        server = launch(server_command(module, port, factory, args.profile), env)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            await wait_until_up(base, server)
+            make = round_robin(base, headers, tickets)
+            async with RawClient.for_url(base, max_connections=64) as c:
+                await warm_up(c, make, 200 if args.cold else len(tickets))
+                server_before, client_before = process_cpu(server.pid), own_cpu()
+                database_before = postgres_cpu()
+                if args.profile:
+                    server.send_signal(signal.SIGUSR1)
+                sample = await (
+                    open_loop(c, make, args.rate, args.seconds)
+                    if args.rate
+                    else closed_loop(c, make, args.workers, args.seconds)
+                )
+                server_cpu = process_cpu(server.pid) - server_before
+                client_cpu = own_cpu() - client_before
+                database_after = postgres_cpu()
+                database_cpu = sum(
+                    database_after[pid] - cpu
+                    for pid, cpu in database_before.items()
+                    if pid in database_after
+                )
+                if args.profile:
+                    server.send_signal(signal.SIGUSR2)
+                    await asyncio.sleep(2)  # the stats are written
+        finally:
+            server.terminate()
+            server.wait(30)
     count = max(1, len(sample.latencies))
     print(
         f"{'plain' if args.plain else 'comment'}: {len(sample.latencies)} ok, "

@@ -9,7 +9,8 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -74,6 +75,17 @@ async def fresh_database() -> str:
 
 async def drop(url: str) -> None:
     await drop_database(ADMIN_URL, url.rsplit("/", 1)[1])
+
+
+@asynccontextmanager
+async def scratch_database() -> AsyncIterator[str]:
+    """A migrated database of its own for one step, dropped however the step ends (an
+    interrupted run would otherwise leave it on the shared server)."""
+    url = await fresh_database()
+    try:
+        yield url
+    finally:
+        await drop(url)
 
 
 def start_server(
