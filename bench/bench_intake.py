@@ -1,4 +1,4 @@
-"""Intake's opening rate (issue 4): requests opened per second, with p50/p99 latency, beside a
+"""Intake's opening rate: requests opened per second, with p50/p99 latency, beside a
 plain FastAPI + asyncpg insert of the same form, in the same run, over real HTTP.
 
 Both servers run as their own uvicorn process on a free port against a scratch database; the

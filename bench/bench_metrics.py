@@ -1,4 +1,4 @@
-"""The metrics service's rates (issue 6): a full rebuild, the consumer's throughput and its lag.
+"""The metrics service's rates: a full rebuild, the consumer's throughput and its lag.
 
 - `rebuild`: `--rebuild-events` ticket events (five per ticket) written straight into a scratch
   event store, then `python -m helpdesk_metrics.replay`'s rebuild timed. Goal: >= 20,000 events/s.

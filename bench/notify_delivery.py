@@ -1,4 +1,4 @@
-"""`python -m bench.notify_delivery [--quick]`: notify's delivery rate and latency (issue 5).
+"""`python -m bench.notify_delivery [--quick]`: notify's delivery rate and latency.
 
 The whole path runs for real: tickets opened in the event store, the relay publishing them to
 RabbitMQ, notify's consumer and handler (ledger rows, ticket views, SMTP with aiosmtplib) and a

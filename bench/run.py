@@ -37,7 +37,7 @@ APPEND_PLAIN_GOAL, APPEND_PEER_GOAL, READ_GOAL, RELAY_GOAL = 0.8, 3.0, 0.6, 0.9
 
 PREAMBLE = """# Performance
 
-The foundation benchmark (`bench/`, issue 2) measures, in one run on the same PostgreSQL and
+The foundation benchmark (`bench/`) measures, in one run on the same PostgreSQL and
 RabbitMQ, the event store's append and read-all rates and the relay's confirmed publish rate, each
 beside a plain baseline doing the same work with nothing on top (the limit) and, for appends, the
 `eventsourcing` library's PostgreSQL application recorder (a peer).

@@ -1,4 +1,4 @@
-"""`python -m bench.load [--minutes 10] [--rate N] [--quick]`: the load test of issue 9.
+"""`python -m bench.load [--minutes 10] [--rate N] [--quick]`: the load test.
 
 Starts a stack of its own (or drives the one at `--run-dir`, started by `make up` with the same
 environment), offers the mix at a fixed rate, prints the report and writes it into

@@ -1,1 +1,1 @@
-"""The ticket service benchmark (issue 3): `python -m bench.ticket [--quick]`."""
+"""The ticket service benchmark: `python -m bench.ticket [--quick]`."""

@@ -1,4 +1,4 @@
-"""The ticket service's benchmark (issue 3), against the real PostgreSQL, with baselines.
+"""The ticket service's benchmark, against the real PostgreSQL, with baselines.
 
 Run: `uv run --frozen python -m bench.ticket` (`--quick` for a short run).
 Prints a Markdown report. Each part uses a database of its own.

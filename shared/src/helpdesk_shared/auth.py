@@ -1,4 +1,4 @@
-"""Bearer-token auth for every service (claims in DESIGN.md: sub, roles, level, groups).
+"""Bearer-token auth for every service (claims in docs/contracts.md: sub, roles, level, groups).
 
 HS256 with a shared secret for development; RS256 with keys from a JWKS URL in production. The
 algorithm is fixed by configuration, never taken from the token, so `alg: none` and algorithm
@@ -21,7 +21,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from helpdesk_shared.http.problems import Problem
 from helpdesk_shared.settings import CommonSettings
 
-#: The single desk's support group (DESIGN.md: a new ticket starts at level 1 in it).
+#: The single desk's support group (a new ticket starts at level 1 in it: docs/contracts.md).
 DESK_GROUP = "desk"
 
 
@@ -57,8 +57,8 @@ class Principal:
     @property
     def reads_every_ticket(self) -> bool:
         """Managers, admins and services; and the single desk's agents, who follow up every
-        ticket (seeds 000 and 001: the desk "assure le suivi quotidien de tous les tickets").
-        Other agents read the tickets of their groups only (DESIGN.md)."""
+        ticket (the desk "assure le suivi quotidien de tous les tickets": docs/desk-rules.md).
+        Other agents read the tickets of their groups only (docs/contracts.md)."""
         return self.sees_everything or (self.has(Role.AGENT) and DESK_GROUP in self.groups)
 
 

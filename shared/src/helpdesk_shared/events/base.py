@@ -63,7 +63,7 @@ class DomainEvent(BaseModel):
 
 
 def routing_key_for(category: str, event_type: str) -> str:
-    """Routing key per DESIGN.md: `TicketOpened` in a `ticket` stream -> `ticket.opened`."""
+    """Routing key per docs/contracts.md: `TicketOpened` in a `ticket` stream -> `ticket.opened`."""
     snake = re.sub(r"(?<!^)(?=[A-Z])", "_", event_type).lower()
     prefix = category.lower() + "_"
     if snake.startswith(prefix):

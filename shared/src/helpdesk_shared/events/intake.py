@@ -1,7 +1,7 @@
 """Events recorded by intake beyond `TicketOpened`.
 
 - `CallRecorded` (`call-<uuid>` streams): one per call the telephony system reports. Metrics
-  computes the call commitments of seed 002 from it: the abandonment rate (abandoned / offered)
+  computes the call commitments of the service card (docs/desk-rules.md) from it: the abandonment rate (abandoned / offered)
   and the share answered within 30 s (`wait_seconds`).
 - `MailQuarantined` (`mail-<uuid>` streams, one per inbound message): a message that could not
   be parsed is kept with its reason, never lost. (A reply that threads onto a ticket is appended

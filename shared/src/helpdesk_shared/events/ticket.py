@@ -1,7 +1,7 @@
 """Events of the `ticket` stream category (`ticket-<uuid>`).
 
 `TicketOpened` is appended by intake; every other ticket event by the ticket service. The four
-named in DESIGN.md (`TicketOpened`, `Escalated`, `Routed`, `Closed`) are contracts with other DSI
+named in docs/contracts.md (`TicketOpened`, `Escalated`, `Routed`, `Closed`) are contracts with other DSI
 systems: rename nothing, add fields only with defaults, and bump `schema_version` with an upcaster
 for anything else.
 """
@@ -122,13 +122,13 @@ class Routed(TicketEvent):
 
 class ClosureCode(StrEnum):
     RESOLVED = "resolved"
-    OUT_OF_SCOPE = "out_of_scope"  # recorded, follow-up planned (seed 001 section 3)
+    OUT_OF_SCOPE = "out_of_scope"  # recorded, follow-up planned (docs/desk-rules.md, pre-qualification)
     DUPLICATE = "duplicate"
     CANCELLED = "cancelled"
 
 
 class Closed(TicketEvent):
-    """The ticket is closed; the requester is told by e-mail (seed 002)."""
+    """The ticket is closed; the requester is told by e-mail."""
 
     code: ClosureCode
     reason: str | None = None
@@ -229,7 +229,7 @@ class Resumed(TicketEvent):
 
 
 class RemoteMaintenanceConsentRecorded(TicketEvent):
-    """The requester formally agreed (or refused) to a remote-maintenance session (seed 002)."""
+    """The requester formally agreed (or refused) to a remote-maintenance session."""
 
     granted: bool
     #: How the consent was obtained: phone, e-mail, web form.

@@ -1,2 +1,2 @@
 """Events on the broker: the CloudEvents envelope, the topology, the consumer toolkit and the
-dead-letter tools (the contract is `notes/MESSAGING_API.md`; the design is in DESIGN.md)."""
+dead-letter tools (docs/architecture.md, "Consumers")."""

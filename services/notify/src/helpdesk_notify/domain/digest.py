@@ -1,4 +1,4 @@
-"""The daily follow-up (seed 001 "suivi quotidien"): per group, what needs a look today.
+"""The daily follow-up ("suivi quotidien", docs/desk-rules.md): per group, what needs a look today.
 
 For each support group: its open tickets without activity for a day, and those whose deadline is
 near or passed. Pure: the same views and day give the same digest, with an id fixed by (group,
