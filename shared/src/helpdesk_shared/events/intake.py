@@ -1,8 +1,8 @@
 """Events recorded by intake beyond `TicketOpened`.
 
 - `CallRecorded` (`call-<uuid>` streams): one per call the telephony system reports. Metrics
-  computes the call commitments of the service card (docs/desk-rules.md) from it: the abandonment rate (abandoned / offered)
-  and the share answered within 30 s (`wait_seconds`).
+  computes the call commitments of the service card (docs/desk-rules.md) from it: the
+  abandonment rate (abandoned / offered) and the share answered within 30 s (`wait_seconds`).
 - `MailQuarantined` (`mail-<uuid>` streams, one per inbound message): a message that could not
   be parsed is kept with its reason, never lost. (A reply that threads onto a ticket is appended
   to that ticket's stream as the ticket service's `CommentAdded`.)

@@ -1,9 +1,9 @@
 """Events of the `ticket` stream category (`ticket-<uuid>`).
 
 `TicketOpened` is appended by intake; every other ticket event by the ticket service. The four
-named in docs/contracts.md (`TicketOpened`, `Escalated`, `Routed`, `Closed`) are contracts with other DSI
-systems: rename nothing, add fields only with defaults, and bump `schema_version` with an upcaster
-for anything else.
+named in docs/contracts.md (`TicketOpened`, `Escalated`, `Routed`, `Closed`) are contracts with
+other DSI systems: rename nothing, add fields only with defaults, and bump `schema_version` with
+an upcaster for anything else.
 """
 
 from __future__ import annotations
@@ -122,7 +122,7 @@ class Routed(TicketEvent):
 
 class ClosureCode(StrEnum):
     RESOLVED = "resolved"
-    OUT_OF_SCOPE = "out_of_scope"  # recorded, follow-up planned (docs/desk-rules.md, pre-qualification)
+    OUT_OF_SCOPE = "out_of_scope"  # recorded, follow-up planned (docs/desk-rules.md)
     DUPLICATE = "duplicate"
     CANCELLED = "cancelled"
 

@@ -1,4 +1,5 @@
-"""Recurring incidents ("les dysfonctionnements répétitifs", docs/desk-rules.md): candidates for a problem.
+"""Recurring incidents ("les dysfonctionnements répétitifs", docs/desk-rules.md): candidates
+for a problem.
 
 Incidents of the same category on the same asset, or of the same category in the same department,
 that repeat at least `threshold` times over the window, are worth a problem record (ITIL): their
