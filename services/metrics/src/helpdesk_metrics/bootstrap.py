@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 import helpdesk_metrics
 from helpdesk_metrics.adapters.projection_unit import PostgresProjection
+from helpdesk_metrics.application.ports import FactsReading
 from helpdesk_metrics.entrypoints import http
 from helpdesk_metrics.entrypoints.consumer import CONSUMER_NAME, build_consumer
 from helpdesk_metrics.entrypoints.prometheus import FiguresCollector
@@ -116,6 +117,7 @@ def build_app(
 
     app.state.engine = engine
     app.state.consumer = consumer
-    app.state.facts_reading = projection.reading
+    facts_reading: FactsReading = projection.reading
+    app.state.facts_reading = facts_reading
     app.state.figures = figures
     return app
