@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from helpdesk_intake.application.ports import EntryRead
 from helpdesk_intake.domain.contracts import Contract
 from helpdesk_intake.domain.requesters import Requester
 
@@ -71,14 +71,6 @@ async def requester_by_login(
     sql = _BY_LOGIN[for_update]
     row = (await conn.execute(sql, {"login": login})).first()
     return _requester(row) if row else None
-
-
-@dataclass(frozen=True)
-class EntryRead:
-    """A directory entry and its organisation's contracts, read in one statement."""
-
-    requester: Requester
-    contracts: list[Contract]
 
 
 _BY_LOGIN_WITH_CONTRACTS = text(
