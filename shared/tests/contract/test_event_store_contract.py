@@ -81,7 +81,8 @@ async def test_reappending_stored_ids_returns_the_original_positions(store: Even
     first = await store.append(stream, ExpectedVersion.NO_STREAM, events)
     await store.append(stream, 2, _events(1))
     again = await store.append(stream, 0, events)
-    assert again.already_stored and not first.already_stored
+    assert again.already_stored
+    assert not first.already_stored
     assert again.global_positions == first.global_positions
     assert (again.first_version, again.last_version) == (1, 2)
     assert await store.stream_version(stream) == 3
@@ -125,7 +126,8 @@ async def test_read_all_gives_the_log_in_commit_order_after_a_position(
     ours = [(e.stream_id, e.version) for e in after if e.stream_id in (a, b)]
     assert ours == [(b, 1), (b, 2), (a, 2)]
     positions = [e.log_position for e in after]
-    assert positions == sorted(positions) and all(p > start for p in positions)
+    assert positions == sorted(positions)
+    assert all(p > start for p in positions)
     assert len(await store.read_all(start, limit=2)) == 2
     assert await store.read_all(positions[-1]) == []
 
