@@ -10,16 +10,18 @@ import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from helpdesk_shared.auth import Principal
-from helpdesk_shared.eventstore.model import EventMetadata, ExpectedVersion, NewEvent
-from helpdesk_ticket.application.articles import ArticleService, LoadedArticle
+from helpdesk_shared.eventstore.model import EventMetadata
+from helpdesk_shared.kernel import Loaded
+from helpdesk_ticket.application.articles import ArticleService
 from helpdesk_ticket.application.errors import GroupHasProblem
-from helpdesk_ticket.application.problems import LoadedProblem, ProblemService, problem_stream
-from helpdesk_ticket.domain.article import DraftArticle, decide_article
-from helpdesk_ticket.domain.article_prefill import content_from_group
+from helpdesk_ticket.application.problems import ProblemService
+from helpdesk_ticket.domain.article import Article, DraftArticle
+from helpdesk_ticket.domain.article.prefill import content_from_group
 from helpdesk_ticket.domain.errors import InvalidCommand
-from helpdesk_ticket.domain.problem import CreateProblem, Problem, decide_problem, evolve_problem
+from helpdesk_ticket.domain.problem import CreateProblem, Problem
 
 _CLAIM = text(
     """INSERT INTO ticket.recurring_groups (category, group_key, problem_id, article_id)
@@ -52,15 +54,20 @@ class RecurringGroup:
 
 @dataclass(frozen=True)
 class ProblemWithArticle:
-    problem: LoadedProblem
-    article: LoadedArticle
+    problem: Loaded[Problem]
+    article: Loaded[Article]
 
 
 class RecurringIncidents:
-    def __init__(self, problems: ProblemService, articles: ArticleService) -> None:
+    """Stays on PostgreSQL: the group claim and the ticket references are SQL of its own, in
+    the transaction of the event store that appends both streams."""
+
+    def __init__(
+        self, problems: ProblemService, articles: ArticleService, engine: AsyncEngine
+    ) -> None:
         self.problems = problems
         self.articles = articles
-        self.engine = problems.store.engine
+        self.engine = engine
 
     async def existing(self, group: RecurringGroup) -> tuple[uuid.UUID, uuid.UUID] | None:
         params = {"category": group.category, "key": group.group_key}
@@ -91,7 +98,7 @@ class RecurringIncidents:
             raise GroupHasProblem(*found)
         ticket_ids = await self._ticket_ids(group)
         await self.problems.check_incidents(principal, ticket_ids)
-        tickets = [(await self.articles.tickets.load(t)).ticket for t in ticket_ids]
+        tickets = [(await self.articles.tickets.current(t)).state for t in ticket_ids]
         now, by = self.problems.clock(), principal.sub
         create = CreateProblem(
             by=by,
@@ -110,26 +117,20 @@ class RecurringIncidents:
             from_tickets=ticket_ids,
             problem_id=create.problem_id,
         )
-        problem_events = decide_problem(create, None)
-        article_events = decide_article(draft, None)
         params = {
             "category": group.category,
             "key": group.group_key,
             "problem_id": create.problem_id,
             "article_id": draft.article_id,
         }
-        async with self.engine.begin() as conn:
+        async with self.problems.store.transaction() as conn:
             if (await conn.execute(_CLAIM, params)).first() is None:
                 found = (await conn.execute(_EXISTING, params)).one()
                 raise GroupHasProblem(found.problem_id, found.article_id)
-            new = [NewEvent.from_domain(e, EventMetadata(actor=by)) for e in problem_events]
-            stream = problem_stream(create.problem_id)
-            result = await self.problems.store.append(
-                stream, ExpectedVersion.NO_STREAM, new, conn=conn
+            problem = await self.problems.aggregates.create(
+                create.problem_id, create, metadata=EventMetadata(actor=by), conn=conn
             )
-            article = await self.articles.append(conn, None, draft.article_id, article_events, by)
-        state: Problem | None = None
-        for event in problem_events:
-            state = evolve_problem(state, event)
-        assert state is not None
-        return ProblemWithArticle(LoadedProblem(state, result.last_version, []), article)
+            article = await self.articles.create_in(conn, draft)
+        self.problems.aggregates.committed(create.problem_id, problem)
+        self.articles.aggregates.committed(draft.article_id, article)
+        return ProblemWithArticle(problem, article)
