@@ -78,7 +78,9 @@ async def long_ticket() -> list[str]:
         cold: list[float] = []
         for _ in range(30):
             started = time.perf_counter()
-            await TicketService(store, DEFAULT_POLICY, snapshots=TicketSnapshots()).current(ticket)  # a new process: snapshot
+            await TicketService(store, DEFAULT_POLICY, snapshots=TicketSnapshots()).current(
+                ticket
+            )  # a new process: snapshot
             cold.append(_ms(started))
         await engine.dispose()
     return [

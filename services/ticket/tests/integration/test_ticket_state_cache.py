@@ -61,7 +61,9 @@ async def test_a_cold_process_starts_from_the_snapshot_and_ignores_a_bad_one(
         assert (await conn.execute(snapshot, {"s": stream})).scalar() == 151
 
     await event_store.append(stream, 151, [comment(event.ticket_id, 151)])
-    cold = await TicketService(event_store, DEFAULT_POLICY, snapshots=TicketSnapshots()).current(event.ticket_id)
+    cold = await TicketService(event_store, DEFAULT_POLICY, snapshots=TicketSnapshots()).current(
+        event.ticket_id
+    )
     assert cold.version == 152
     assert cold.state == (await first.load(event.ticket_id)).state
     assert cold.state.comments == warm.state.comments + 1
@@ -71,5 +73,7 @@ async def test_a_cold_process_starts_from_the_snapshot_and_ignores_a_bad_one(
             text("UPDATE ticket.snapshots SET state = '{\"id\": 1}' WHERE stream_id = :s"),
             {"s": stream},
         )
-    again = await TicketService(event_store, DEFAULT_POLICY, snapshots=TicketSnapshots()).current(event.ticket_id)
+    again = await TicketService(event_store, DEFAULT_POLICY, snapshots=TicketSnapshots()).current(
+        event.ticket_id
+    )
     assert again.state == cold.state

@@ -16,6 +16,7 @@ from helpdesk_shared.events.ticket import (
     TicketType,
     Urgency,
 )
+from helpdesk_ticket.domain.errors import InvalidCommand, TicketNotFound, TransitionNotAllowed
 from helpdesk_ticket.domain.ticket.commands import (
     Assign,
     Close,
@@ -32,7 +33,6 @@ from helpdesk_ticket.domain.ticket.commands import (
     Take,
 )
 from helpdesk_ticket.domain.ticket.decide import decide
-from helpdesk_ticket.domain.errors import InvalidCommand, TicketNotFound, TransitionNotAllowed
 from helpdesk_ticket.domain.ticket.policy import DEFAULT_POLICY, TicketPolicy
 from helpdesk_ticket.domain.ticket.state import Status
 from helpdesk_ticket.domain.ticket.transitions import allowed_commands

@@ -12,7 +12,15 @@ from helpdesk_shared.events.ticket import (
     Urgency,
 )
 from helpdesk_ticket.domain.calendar import BusinessCalendar
-from helpdesk_ticket.domain.ticket.commands import CheckSla, Hold, Qualify, Resolve, Resume, Route, Take
+from helpdesk_ticket.domain.ticket.commands import (
+    CheckSla,
+    Hold,
+    Qualify,
+    Resolve,
+    Resume,
+    Route,
+    Take,
+)
 from helpdesk_ticket.domain.ticket.policy import DEFAULT_POLICY, TicketPolicy
 from helpdesk_ticket.domain.ticket.sla import deadline, shares, target_view
 from helpdesk_ticket.domain.ticket.state import Ticket

@@ -23,13 +23,15 @@ class ConcurrencyConflict(Exception):
     """The stream was not at the expected version: someone else appended first (HTTP 409).
 
     `actual` is the stream's version when known, -1 when a race was lost inside the caller's
-    transaction (which is then aborted and cannot read it).
+    transaction (which is then aborted and cannot read it). `allowed`, when the handler knows
+    them, are the commands the aggregate takes now (the 409 names them).
     """
 
     def __init__(self, stream_id: str, expected: int | ExpectedVersion, actual: int) -> None:
         self.stream_id = stream_id
         self.expected = expected
         self.actual = actual
+        self.allowed: list[str] | None = None
         shown = expected.value if isinstance(expected, ExpectedVersion) else expected
         super().__init__(f"stream {stream_id}: expected version {shown}, found {actual}")
 

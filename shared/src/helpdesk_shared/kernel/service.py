@@ -124,13 +124,21 @@ class AggregateService(Generic[C, S, E]):
         if_match: str | None = None,
         check: Check[C, S] | None = None,
         after: After[S] | None = None,
+        allowed: Callable[[S], list[str]] | None = None,
     ) -> Loaded[S]:
         """Run one command on an existing aggregate; the state and version after it.
 
         Without `after`, the read and the one append run in autocommit on one connection (no
-        transaction needed: the append names its version); with it, in one transaction.
+        transaction needed: the append names its version); with it, in one transaction. A
+        conflict that outlives the retries (or any, with `If-Match`) names what `allowed` says
+        the aggregate takes now.
         """
-        loaded = await self._run(aggregate_id, prepare, metadata, if_match, check, after, None)
+        try:
+            loaded = await self._run(aggregate_id, prepare, metadata, if_match, check, after, None)
+        except ConcurrencyConflict as conflict:
+            if allowed is not None:
+                conflict.allowed = allowed((await self.current(aggregate_id)).state)
+            raise
         assert loaded is not None
         return loaded
 

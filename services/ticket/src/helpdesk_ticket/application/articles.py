@@ -27,6 +27,7 @@ from helpdesk_ticket.domain.article import (
     DraftArticle,
     RecordResolution,
     RecordSuggestion,
+    allowed_article_commands,
 )
 from helpdesk_ticket.domain.article.prefill import content_from_ticket
 from helpdesk_ticket.domain.errors import ArticleNotFound, InvalidCommand, TransitionNotAllowed
@@ -54,8 +55,8 @@ class ArticleService:
         self.tickets = tickets
         self.index = index
         self.clock = clock
-        self.aggregates: AggregateService[ArticleCommand, Article, ArticleEvent] = (
-            AggregateService(DECIDER, store, _not_found)
+        self.aggregates: AggregateService[ArticleCommand, Article, ArticleEvent] = AggregateService(
+            DECIDER, store, _not_found
         )
 
     @staticmethod
@@ -127,6 +128,7 @@ class ArticleService:
             metadata=EventMetadata(actor=principal.sub),
             if_match=if_match,
             after=self.index.project,
+            allowed=allowed_article_commands,
         )
 
     async def check_usable(self, article_id: uuid.UUID) -> None:

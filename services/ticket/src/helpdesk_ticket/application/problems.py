@@ -24,6 +24,7 @@ from helpdesk_ticket.domain.problem import (
     LinkIncident,
     Problem,
     ProblemCommand,
+    allowed_problem_commands,
 )
 
 ProblemFactory = Callable[[str, datetime], ProblemCommand]
@@ -46,8 +47,8 @@ class ProblemService:
         self.tickets = tickets
         self.idempotency = idempotency
         self.clock = clock
-        self.aggregates: AggregateService[ProblemCommand, Problem, ProblemEvent] = (
-            AggregateService(DECIDER, store, _not_found)
+        self.aggregates: AggregateService[ProblemCommand, Problem, ProblemEvent] = AggregateService(
+            DECIDER, store, _not_found
         )
 
     @staticmethod
@@ -120,4 +121,5 @@ class ProblemService:
             metadata=EventMetadata(actor=principal.sub),
             if_match=if_match,
             check=linkable,
+            allowed=allowed_problem_commands,
         )

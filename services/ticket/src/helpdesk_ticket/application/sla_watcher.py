@@ -18,8 +18,8 @@ from datetime import datetime
 
 from helpdesk_shared.eventstore.model import ConcurrencyConflict, EventMetadata
 from helpdesk_ticket.application.tickets import TicketService
-from helpdesk_ticket.domain.ticket.commands import CheckSla
 from helpdesk_ticket.domain.errors import TicketNotFound
+from helpdesk_ticket.domain.ticket.commands import CheckSla
 
 WATCHER = "sla-watcher"
 DueTickets = Callable[[datetime], Awaitable[list[uuid.UUID]]]

@@ -96,7 +96,8 @@ class TicketService:
         correlation_id: str | None = None,
     ) -> Loaded[Ticket]:
         """Run one command: 404 for a ticket the caller may not read, 403 for a command it may
-        not send, 412 for a stale `If-Match`, then the ticket's rules."""
+        not send, 412 for a stale `If-Match`, then the ticket's rules; a lost race the retries
+        did not win is a conflict naming what the caller may do now."""
 
         def prepare(loaded: Loaded[Ticket]) -> Command:
             if not can_read(principal, loaded.state):
@@ -111,6 +112,7 @@ class TicketService:
             metadata=EventMetadata(correlation_id=correlation_id, actor=principal.sub),
             if_match=if_match,
             check=None if principal.is_staff else _requesters_speak_publicly,
+            allowed=lambda ticket: self.allowed_for(principal, ticket),
         )
 
 

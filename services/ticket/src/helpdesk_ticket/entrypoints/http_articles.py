@@ -15,12 +15,12 @@ from helpdesk_shared.kernel import Loaded
 from helpdesk_ticket.application.articles import ArticleService
 from helpdesk_ticket.application.ports import ArticleFilter
 from helpdesk_ticket.domain import article as a
+from helpdesk_ticket.entrypoints.article_views import ArticleSummary, ArticleView, summary, view
 from helpdesk_ticket.entrypoints.command_routes import (
     CommandBody,
     CommandRoute,
     add_command_routes,
 )
-from helpdesk_ticket.entrypoints.article_views import ArticleSummary, ArticleView, summary, view
 
 router = APIRouter(prefix="/v1/articles", tags=["articles"])
 drafting = APIRouter(prefix="/v1/tickets", tags=["articles"])
@@ -213,6 +213,4 @@ COMMANDS = {
     "publish": CommandRoute(PublishBody, "Offer the current version to its audience"),
     "retire": CommandRoute(RetireBody, "Withdraw an obsolete article (history kept)"),
 }
-add_command_routes(
-    router, resource="article", table=COMMANDS, run=_run, response_model=ArticleView
-)
+add_command_routes(router, resource="article", table=COMMANDS, run=_run, response_model=ArticleView)

@@ -179,6 +179,4 @@ COMMANDS = {
     "workaround": CommandRoute(WorkaroundBody, "Record a workaround or a known error"),
     "resolve": CommandRoute(ResolveBody, "The cause is removed"),
 }
-add_command_routes(
-    router, resource="problem", table=COMMANDS, run=_run, response_model=ProblemView
-)
+add_command_routes(router, resource="problem", table=COMMANDS, run=_run, response_model=ProblemView)

@@ -2,11 +2,11 @@
 (`evolve_article`), and its `DECIDER` for the kernel."""
 
 from helpdesk_ticket.domain.article.aggregate import (
+    DECIDER,
     Article,
     ArticleCommand,
     ArticleStatus,
     ContentVersion,
-    DECIDER,
     DraftArticle,
     PublishArticle,
     RecordResolution,
@@ -19,11 +19,11 @@ from helpdesk_ticket.domain.article.aggregate import (
 )
 
 __all__ = [
+    "DECIDER",
     "Article",
     "ArticleCommand",
     "ArticleStatus",
     "ContentVersion",
-    "DECIDER",
     "DraftArticle",
     "PublishArticle",
     "RecordResolution",

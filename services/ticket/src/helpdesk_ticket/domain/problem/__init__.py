@@ -2,8 +2,8 @@
 (`evolve_problem`), and its `DECIDER` for the kernel."""
 
 from helpdesk_ticket.domain.problem.aggregate import (
-    CreateProblem,
     DECIDER,
+    CreateProblem,
     LinkIncident,
     Problem,
     ProblemCommand,
@@ -17,8 +17,8 @@ from helpdesk_ticket.domain.problem.aggregate import (
 )
 
 __all__ = [
-    "CreateProblem",
     "DECIDER",
+    "CreateProblem",
     "LinkIncident",
     "Problem",
     "ProblemCommand",

@@ -26,6 +26,7 @@ from helpdesk_shared.events.ticket import (
     TicketResolved,
     TicketTaken,
 )
+from helpdesk_ticket.domain.errors import InvalidCommand, TicketNotFound, TransitionNotAllowed
 from helpdesk_ticket.domain.ticket.commands import (
     COMMAND_NAMES,
     Assign,
@@ -45,7 +46,6 @@ from helpdesk_ticket.domain.ticket.commands import (
     Schedule,
     Take,
 )
-from helpdesk_ticket.domain.errors import InvalidCommand, TicketNotFound, TransitionNotAllowed
 from helpdesk_ticket.domain.ticket.policy import DEFAULT_POLICY, MANAGEMENT_GROUP, TicketPolicy
 from helpdesk_ticket.domain.ticket.sla_check import check_sla
 from helpdesk_ticket.domain.ticket.state import Status, Ticket
