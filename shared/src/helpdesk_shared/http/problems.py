@@ -97,7 +97,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     async def on_conflict(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ConcurrencyConflict)
-        named = {} if exc.allowed is None else {"allowed": exc.allowed}
+        named: dict[str, Any] = {} if exc.allowed is None else {"allowed": exc.allowed}
         problem = Problem(
             409,
             "Conflit de version",
