@@ -22,6 +22,7 @@ from helpdesk_shared.http.serve import broker_check, database_check
 from helpdesk_ticket.adapters.article_search import PostgresArticleIndex
 from helpdesk_ticket.adapters.projection import SUBSCRIPTION_NAME, TicketListProjector
 from helpdesk_ticket.adapters.queries import due_for_sla_check
+from helpdesk_ticket.adapters.recurring_groups import PostgresRecurringGroups
 from helpdesk_ticket.adapters.snapshots import TicketSnapshots
 from helpdesk_ticket.application.articles import ArticleService
 from helpdesk_ticket.application.problems import ProblemService
@@ -147,7 +148,7 @@ def build_app(
     )
     app.state.article_service = ArticleService(store, parts.tickets, index, clock)
     app.state.recurring_incidents = RecurringIncidents(
-        app.state.problem_service, app.state.article_service, parts.engine
+        app.state.problem_service, app.state.article_service, PostgresRecurringGroups(parts.engine)
     )
     app.state.components = parts
     return app

@@ -1,6 +1,6 @@
-"""The ticket service's ports besides the event store: what the article handlers need from the
-knowledge base's search index. PostgreSQL implements it (`adapters.article_search`), memory too
-(`adapters.memory`, for handler tests)."""
+"""The ticket service's ports besides the event store: the knowledge base's search index (on
+PostgreSQL in `adapters.article_search`, in memory in `adapters.memory` for handler tests) and the
+claims of recurring-incident groups (`adapters.recurring_groups`)."""
 
 from __future__ import annotations
 
@@ -57,4 +57,27 @@ class ArticleIndex(Protocol):
 
     async def article_ids(self) -> list[uuid.UUID]:
         """Every article ever drafted, oldest first (to rebuild the index)."""
+        ...
+
+
+class RecurringGroups(Protocol):
+    """One problem per group of recurring incidents, and tickets found by their reference."""
+
+    async def existing(self, category: str, key: str) -> tuple[uuid.UUID, uuid.UUID] | None:
+        """The group's (problem, article), if it has them."""
+        ...
+
+    async def claim(
+        self,
+        conn: Connection,
+        category: str,
+        key: str,
+        problem_id: uuid.UUID,
+        article_id: uuid.UUID,
+    ) -> tuple[uuid.UUID, uuid.UUID] | None:
+        """Claim the group in the unit of work; None when claimed, else who holds it."""
+        ...
+
+    async def ticket_ids(self, references: list[str]) -> dict[str, uuid.UUID]:
+        """The ids of the tickets with these references (unknown ones are left out)."""
         ...
