@@ -28,7 +28,9 @@ SERVICES = (
     ServiceSpec("metrics", "helpdesk_metrics", 8004),
 )
 RELAY_MODULE = "helpdesk_shared.relay"
-DEMO_MODULE = "helpdesk_intake.demo"
+#: Intake's tools; `DEMO_COMMAND` loads the demo data.
+DEMO_MODULE = "helpdesk_intake.entrypoints.cli"
+DEMO_COMMAND = ("demo-data",)
 SMTP_CATCHER_DEFAULT_PORT = 1025
 RELAY_METRICS_DEFAULT_PORT = 8005
 

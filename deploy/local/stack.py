@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from deploy.local.parts import (
+    DEMO_COMMAND,
     DEMO_MODULE,
     RELAY_MODULE,
     SERVICES,
@@ -301,7 +302,7 @@ def _run_demo(stack: Stack, env: dict[str, str], timeout: float) -> None:
     log = stack.run_dir / "logs" / "demo.log"
     with log.open("ab") as out:
         result = subprocess.run(  # noqa: S603 - fixed module name
-            [sys.executable, "-m", DEMO_MODULE],
+            [sys.executable, "-m", DEMO_MODULE, *DEMO_COMMAND],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from helpdesk_intake.demo import load
+from helpdesk_intake.application.demo_data import load
 from helpdesk_shared.auth import issue_token
 from helpdesk_shared.messaging.topology import delete_topology
 

@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from helpdesk_intake.demo import load
+from helpdesk_intake.application.demo_data import load
 from helpdesk_notify.application.handle_event import NotifyHandler
 from helpdesk_notify.domain.notifications import Routing
 from helpdesk_shared.auth import issue_token

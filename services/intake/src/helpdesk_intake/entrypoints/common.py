@@ -1,43 +1,29 @@
 """What every intake route shares: the engine and store, role checks, the body size limit.
 
-Dependencies are `async def` so FastAPI does not hop to a worker thread to run them.
+The parts the bootstrap wired reach the routes through `from_state` dependencies.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends
 from fastapi.responses import JSONResponse
-from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from helpdesk_intake.adapters.knowledge import KnowledgeBase
 from helpdesk_intake.settings import Settings
 from helpdesk_shared.auth import Principal, Role, require_roles
 from helpdesk_shared.eventstore.store import EventStore
+from helpdesk_shared.http.dependencies import from_state
 from helpdesk_shared.http.problems import PROBLEM_JSON, Problem
 
 STAFF = (Role.AGENT, Role.MANAGER, Role.ADMIN)
 
 
-async def _engine(request: Request) -> AsyncEngine:
-    engine: AsyncEngine = request.app.state.engine
-    return engine
-
-
-async def _store(request: Request) -> EventStore:
-    store: EventStore = request.app.state.event_store
-    return store
-
-
-async def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-Engine = Annotated[AsyncEngine, Depends(_engine)]
-Store = Annotated[EventStore, Depends(_store)]
-IntakeSettings = Annotated[Settings, Depends(_settings)]
+Store = Annotated[EventStore, from_state("event_store")]
+IntakeSettings = Annotated[Settings, from_state("settings")]
+Knowledge = Annotated[KnowledgeBase, from_state("knowledge_base")]
 StaffPrincipal = Annotated[Principal, Depends(require_roles(*STAFF))]
 ManagerPrincipal = Annotated[Principal, Depends(require_roles(Role.MANAGER, Role.ADMIN))]
 

@@ -9,14 +9,13 @@ from fastapi.responses import JSONResponse
 
 from helpdesk_intake.adapters import tickets
 from helpdesk_intake.application.inbound_mail import MailContext, MailHandled, receive_mail
-from helpdesk_intake.entrypoints.common import (
-    Engine,
-    IntakeSettings,
+from helpdesk_intake.entrypoints.common import (IntakeSettings,
     StaffPrincipal,
     Store,
     invalid,
 )
 from helpdesk_intake.entrypoints.metrics import Metrics
+from helpdesk_shared.http.dependencies import Engine
 from helpdesk_shared.auth import Principal, Role, require_roles
 
 PATH = "/v1/inbound-emails"
