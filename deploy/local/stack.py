@@ -26,11 +26,13 @@ from deploy.local.parts import (
     RELAY_MODULE,
     SERVICES,
     ServiceSpec,
+    consumer_queues,
     free_ports,
     module_available,
     module_exists,
     parse_ports,
     port_open,
+    relay_consumers,
     resolve_ports,
 )
 from deploy.local.processes import Launched, is_alive, read_pid_file, spawn, stop, tail
@@ -240,6 +242,7 @@ def _start_relay(stack: Stack, env: dict[str, str], metrics_port: int) -> None:
         return
     url = f"http://{stack.host}:{metrics_port}/metrics"
     own_env = {**env, "RELAY_METRICS_PORT": str(metrics_port)}
+    own_env.setdefault("RELAY_CONSUMERS", relay_consumers(consumer_queues()))
     _launch(stack, "relay", [sys.executable, "-m", RELAY_MODULE], own_env, url, url)
     stack.relay_metrics_url = url
 

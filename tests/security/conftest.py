@@ -18,6 +18,7 @@ import aio_pika
 import httpx
 import jwt
 import pytest
+from deploy.local.parts import consumer_queues
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -272,7 +273,12 @@ async def _delete_broker_names(amqp_url: str, names: str) -> None:
     connection = await aio_pika.connect(amqp_url)
     async with connection:
         channel = await connection.channel()
-        await delete_topology(channel, exchange=f"helpdesk.events.{names}", queue_prefix=names)
+        await delete_topology(
+            channel,
+            exchange=f"helpdesk.events.{names}",
+            queue_prefix=names,
+            consumers=consumer_queues(),
+        )
 
 
 async def _notify(engine: AsyncEngine, ticket_id: str) -> list[str]:

@@ -3,7 +3,8 @@
 `FaultRun.verify` waits until the backend settled, then counts: accepted requests and commands
 without their event, stored events the witness queue never received, expected mails the SMTP
 server never got (or got twice), events the metrics projection did not apply, and whether
-`/v1/kpis` equals the figures rebuilt from the store by `python -m helpdesk_metrics.replay`.
+`/v1/kpis` equals the figures rebuilt from the store by
+`python -m helpdesk_metrics.entrypoints.cli replay`.
 """
 
 from __future__ import annotations
@@ -264,7 +265,7 @@ class FaultRun:
         period = {"from": (now - timedelta(days=2)).isoformat(), "to": now.isoformat()}
         live = await self._kpis(period)
         replay = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "helpdesk_metrics.replay", env=self.env,
+            sys.executable, "-m", "helpdesk_metrics.entrypoints.cli", "replay", env=self.env,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
         )  # fmt: skip
         output, _ = await replay.communicate()

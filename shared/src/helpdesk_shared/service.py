@@ -1,4 +1,4 @@
-"""The one shape of a service: every `bootstrap.py` wires its parts and hands them to `build_service`.
+"""One shape for every service: each `bootstrap.py` wires its parts, `build_service` runs them.
 
 The builder owns what used to be written four times: the lifespan (start the background tasks and
 the consumers, stop them in order, close what the service opened, dispose of the engine it
@@ -99,6 +99,7 @@ def build_service(
         description=description,
     )
     app.state.engine = engine
+    app.state.consumers = tuple(consuming.consumers) if consuming is not None else ()
     for name, value in (state or {}).items():
         setattr(app.state, name, value)
     return app

@@ -81,4 +81,3 @@ def build_app(settings: Settings | None = None, engine: AsyncEngine | None = Non
         verifier=app.state.token_verifier,
     )
     return app
-

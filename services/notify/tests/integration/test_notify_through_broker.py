@@ -179,7 +179,7 @@ async def test_opening_and_closure_mails_through_the_broker_and_no_resend_on_red
             "Adressez-vous au service cartographie." in closure.get_body(("plain",)).get_content()
         )
 
-        consumer = app.state.consumer
+        consumer = app.state.consumers[0]
         await publish_events(world.amqp_url, world.exchange, recorded, "ticket.opened")
         await eventually(lambda: consumer.duplicates >= 2, what="redeliveries skipped")
         assert len(smtp_server.messages(to=address)) == 2

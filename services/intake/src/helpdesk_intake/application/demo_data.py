@@ -42,4 +42,3 @@ async def load(engine: AsyncEngine) -> tuple[int, int]:
         for requester in DEMO_REQUESTERS:
             requesters += await directory.insert_requester(conn, requester)
     return contracts, requesters
-

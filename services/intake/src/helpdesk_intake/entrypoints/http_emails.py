@@ -9,14 +9,15 @@ from fastapi.responses import JSONResponse
 
 from helpdesk_intake.adapters import tickets
 from helpdesk_intake.application.inbound_mail import MailContext, MailHandled, receive_mail
-from helpdesk_intake.entrypoints.common import (IntakeSettings,
+from helpdesk_intake.entrypoints.common import (
+    IntakeSettings,
     StaffPrincipal,
     Store,
     invalid,
 )
 from helpdesk_intake.entrypoints.metrics import Metrics
-from helpdesk_shared.http.dependencies import Engine
 from helpdesk_shared.auth import Principal, Role, require_roles
+from helpdesk_shared.http.dependencies import Engine
 
 PATH = "/v1/inbound-emails"
 router = APIRouter(prefix="/v1", tags=["inbound e-mail"])

@@ -18,12 +18,13 @@ from helpdesk_intake.domain.requesters import (
     changes_between,
     corrected,
 )
-from helpdesk_intake.entrypoints.common import (ManagerPrincipal,
+from helpdesk_intake.entrypoints.common import (
+    ManagerPrincipal,
     StaffPrincipal,
     not_found,
 )
-from helpdesk_shared.http.dependencies import Engine
 from helpdesk_shared.auth import CurrentPrincipal
+from helpdesk_shared.http.dependencies import Engine
 from helpdesk_shared.http.idempotency import HEADER, IdempotencyGuard
 from helpdesk_shared.http.problems import Problem
 

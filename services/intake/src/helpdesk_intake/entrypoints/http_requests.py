@@ -20,9 +20,9 @@ from helpdesk_intake.application.open_request import (
 from helpdesk_intake.domain.prequalification import AssistanceRequest
 from helpdesk_intake.entrypoints.common import IntakeSettings, Knowledge, Store, invalid
 from helpdesk_intake.entrypoints.metrics import Metrics
-from helpdesk_shared.http.dependencies import Engine
 from helpdesk_shared.auth import Principal, Role, require_roles
 from helpdesk_shared.events.ticket import Channel, Reason, TicketType
+from helpdesk_shared.http.dependencies import Engine
 from helpdesk_shared.http.idempotency import HEADER, IdempotencyGuard
 from helpdesk_shared.http.problems import Problem
 
@@ -113,7 +113,10 @@ async def submit_request(
             body, location = opened.body(), f"/v1/tickets/{opened.ticket_id}"
             await guard.remember(201, body, location)
     if replay is not None:
-        body = {**replay.body, "suggested_articles": await _suggest(knowledge, request, form, replay.body)}
+        body = {
+            **replay.body,
+            "suggested_articles": await _suggest(knowledge, request, form, replay.body),
+        }
         return _answer(replay.status_code, body, replay.location, True)
     metrics.tickets_opened.labels(form.channel.value, body["outcome"]).inc()
     body["suggested_articles"] = await _suggest(knowledge, request, form, body)

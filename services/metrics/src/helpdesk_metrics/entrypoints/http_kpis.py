@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
-from sqlalchemy.ext.asyncio import AsyncEngine
+from fastapi import APIRouter, Depends, Query
 
 from helpdesk_metrics.application.queries import kpis
 from helpdesk_metrics.domain.commitments import Filters, Period
@@ -14,10 +13,12 @@ from helpdesk_metrics.entrypoints.schemas import KpisOut
 from helpdesk_metrics.settings import Settings
 from helpdesk_shared.auth import Principal, Role, require_roles
 from helpdesk_shared.events.ticket import Channel
+from helpdesk_shared.http.dependencies import Engine, from_state
 from helpdesk_shared.http.problems import Problem
 
 router = APIRouter(prefix="/v1", tags=["kpis"])
 
+MetricsSettings = Annotated[Settings, from_state("settings")]
 Reader = Annotated[
     Principal, Depends(require_roles(Role.AGENT, Role.MANAGER, Role.ADMIN, Role.SERVICE))
 ]
@@ -31,8 +32,9 @@ Reader = Annotated[
     responses={403: {"description": "Requesters may not read the indicators"}},
 )
 async def get_kpis(
-    request: Request,
     _reader: Reader,
+    engine: Engine,
+    settings: MetricsSettings,
     from_: Annotated[
         datetime | None, Query(alias="from", description="Start (inclusive); default `to` - 30 d")
     ] = None,
@@ -40,8 +42,6 @@ async def get_kpis(
     group: Annotated[str | None, Query(max_length=100, description="Current support group")] = None,
     channel: Annotated[Channel | None, Query(description="Channel the request came by")] = None,
 ) -> KpisOut:
-    settings: Settings = request.app.state.settings
-    engine: AsyncEngine = request.app.state.engine
     now = datetime.now(UTC)
     end = _aware(to, "to") if to is not None else now
     start = _aware(from_, "from") if from_ is not None else end - timedelta(days=30)
