@@ -1,4 +1,4 @@
-"""The relay learns the consumers' queues from `RELAY_CONSUMERS`; nothing is hard-coded in shared."""
+"""The relay learns the consumers' queues from `RELAY_CONSUMERS`: shared hard-codes none."""
 
 from __future__ import annotations
 
