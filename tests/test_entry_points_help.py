@@ -83,13 +83,28 @@ def _runs_as_main(path: Path) -> bool:
     return False
 
 
-def discover_modules() -> list[str]:
-    found: set[str] = set()
+def _sub_commands(path: Path) -> tuple[str, ...]:
+    """The argparse sub-commands the module declares (`add_parser("name", ...)`)."""
+    return tuple(
+        node.args[0].value
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "add_parser"
+        and node.args
+        and isinstance(node.args[0], ast.Constant)
+        and isinstance(node.args[0].value, str)
+    )
+
+
+def discover_modules() -> dict[str, tuple[str, ...]]:
+    """Each module `python -m` runs, with its sub-commands (each is asked for `--help` too)."""
+    found: dict[str, tuple[str, ...]] = {}
     for top in SEARCHED:
         for path in (REPO_ROOT / top).rglob("*.py"):
             if SKIPPED_PARTS.isdisjoint(path.relative_to(REPO_ROOT).parts) and _runs_as_main(path):
-                found.add(_module_name(path))
-    return sorted(found)
+                found[_module_name(path)] = _sub_commands(path)
+    return dict(sorted(found.items()))
 
 
 def discover_scripts() -> list[str]:
@@ -105,13 +120,15 @@ MODULES = discover_modules()
 SCRIPTS = discover_scripts()
 COMMANDS = [
     *([sys.executable, "-m", module] for module in MODULES),
-    *([sys.executable, "-m", module, tool] for module, tools in KNOWN.items() for tool in tools),
+    *([sys.executable, "-m", module, tool] for module, tools in MODULES.items() for tool in tools),
     *([str(Path(sys.executable).parent / script)] for script in SCRIPTS),
 ]
 
 
 def test_the_discovery_finds_every_kind_of_command() -> None:
     assert set(KNOWN) <= set(MODULES), set(KNOWN) - set(MODULES)
+    for module, tools in KNOWN.items():
+        assert set(tools) <= set(MODULES[module]), (module, MODULES[module])
     assert set(SCRIPTS) >= KNOWN_SCRIPTS
     profiles = [m for m in MODULES if m.startswith("bench.") and "profile" in m]
     assert len(profiles) >= 3, profiles  # bench.profile_append, bench.profile_intake, ...
