@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from deploy.local.parts import consumer_queues, relay_consumers
 from deploy.local.processes import is_alive, spawn, tail
 from deploy.local.stack import SERVICES, Stack, http_ok
 from fault_servers import SwitchableMailbox
@@ -88,7 +89,9 @@ class FaultRun:
         host = self.stack.host
         for spec in SERVICES:
             env[f"HELPDESK_{spec.name.upper()}_URL"] = self.stack.urls[spec.name]
-        if name != "relay":
+        if name == "relay":
+            env.setdefault("RELAY_CONSUMERS", relay_consumers(consumer_queues()))
+        else:
             port = env[f"{name.upper()}_PORT"]
             env.update({"HOST": host, "PORT": port, f"{name.upper()}_HOST": host})
         return env
