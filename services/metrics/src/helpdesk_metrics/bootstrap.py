@@ -2,26 +2,22 @@
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import helpdesk_metrics
 from helpdesk_metrics.entrypoints import http_kpis
 from helpdesk_metrics.entrypoints.consumer import build_consumer
-from helpdesk_metrics.entrypoints.prometheus import FiguresCollector
+from helpdesk_metrics.entrypoints.prometheus import FiguresCollector, refresh_on_scrape
 from helpdesk_metrics.settings import Settings
 from helpdesk_shared.db import create_engine
 from helpdesk_shared.service import Consuming, build_service
 
 VERSION = "0.1.0"
-
-log = logging.getLogger(__name__)
 
 
 def build_app(
@@ -62,14 +58,5 @@ def build_app(
         description=helpdesk_metrics.__doc__ or "",
         state={"figures": figures},
     )
-
-    @app.middleware("http")
-    async def fresh_figures(
-        request: Request, call_next: Callable[[Request], Awaitable[Any]]
-    ) -> Any:
-        """A scrape reads the facts again (at most every `metrics_scrape_cache_seconds`)."""
-        if request.url.path == "/metrics":
-            await figures.refresh()
-        return await call_next(request)
-
+    refresh_on_scrape(app, figures)
     return app

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry, Counter
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -20,8 +18,6 @@ from helpdesk_shared.db import create_engine
 from helpdesk_shared.service import Background, Closer, Consuming, build_service
 
 VERSION = "0.1.0"
-
-log = logging.getLogger(__name__)
 
 
 def smtp_sender(settings: Settings) -> SmtpSender:
