@@ -20,7 +20,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from deploy.local.parts import free_port  # noqa: E402
+from deploy.local.parts import consumer_queues, free_port  # noqa: E402
 from deploy.local.stack import SERVICES, stop_stack  # noqa: E402
 
 from helpdesk_shared.messaging.topology import delete_topology  # noqa: E402
@@ -41,7 +41,9 @@ async def own_broker_names(
     connection = await aio_pika.connect(amqp_url)
     async with connection:
         channel = await connection.channel()
-        await delete_topology(channel, exchange=names[0], queue_prefix=names[1])
+        await delete_topology(
+            channel, exchange=names[0], queue_prefix=names[1], consumers=consumer_queues()
+        )
 
 
 @pytest.fixture

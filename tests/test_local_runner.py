@@ -92,7 +92,7 @@ def test_start_stack_gives_urls_and_a_working_mail_catcher(
         run_dir, env=runner_env, ports=free_ports(), services=one_service, demo=True, timeout=120
     ) as stack:
         assert set(stack.urls) == {s.name for s in one_service}
-        if importlib.util.find_spec("helpdesk_intake.demo") is not None:
+        if importlib.util.find_spec("helpdesk_intake.entrypoints.cli") is not None:
             assert stack.demo is not None, stack.skipped
         for url in stack.urls.values():
             assert get(f"{url}/readyz") == 200

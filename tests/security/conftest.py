@@ -18,10 +18,11 @@ import aio_pika
 import httpx
 import jwt
 import pytest
+from deploy.local.parts import consumer_queues
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from helpdesk_intake.demo import load
+from helpdesk_intake.application.demo_data import load
 from helpdesk_notify.adapters.unit_of_work import PostgresNotifyUnits
 from helpdesk_notify.application.handle_event import NotifyHandler
 from helpdesk_notify.domain.notifications import Routing
@@ -273,7 +274,12 @@ async def _delete_broker_names(amqp_url: str, names: str) -> None:
     connection = await aio_pika.connect(amqp_url)
     async with connection:
         channel = await connection.channel()
-        await delete_topology(channel, exchange=f"helpdesk.events.{names}", queue_prefix=names)
+        await delete_topology(
+            channel,
+            exchange=f"helpdesk.events.{names}",
+            queue_prefix=names,
+            consumers=consumer_queues(),
+        )
 
 
 async def _notify(engine: AsyncEngine, ticket_id: str) -> list[str]:

@@ -94,7 +94,7 @@ async def test_figures_arrive_through_the_broker(
         queue_prefix=service.settings.helpdesk_queue_prefix,
     )
     relaying = asyncio.create_task(relay.run())
-    consumer = service.app.state.consumer
+    consumer = service.app.state.consumers[0]
     try:
         await eventually(lambda: consumer.handled == len(desk.events), what="the consumer")
     finally:

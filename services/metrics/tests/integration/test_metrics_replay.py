@@ -1,8 +1,8 @@
 """The projection against the real PostgreSQL: idempotent, order-independent, and rebuildable.
 
 The live path (the consumer's handler, `project`) and the replay (`replay`, as run by
-`python -m helpdesk_metrics.replay`) must give the same figures for the same stored events,
-whatever the order and number of deliveries.
+`python -m helpdesk_metrics.entrypoints.cli replay`) must give the same figures for the same
+stored events, whatever the order and number of deliveries.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from helpdesk_metrics.domain.facts import fold_ticket
 from helpdesk_metrics.domain.records import EventRecord
 from helpdesk_metrics.domain.report import KpiReport
 from helpdesk_metrics.domain.totals import bounded, timed, totals_of
-from helpdesk_metrics.replay import rebuild
+from helpdesk_metrics.entrypoints.cli import rebuild
 from helpdesk_metrics.settings import Settings
 from helpdesk_shared.db import create_engine
 from helpdesk_shared.eventstore.model import EventMetadata, ExpectedVersion, RecordedEvent

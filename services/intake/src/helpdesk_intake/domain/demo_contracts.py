@@ -1,7 +1,7 @@
 """The three example contracts of seed 000, each with the exclusions of seed 003, as demo data.
 
 Their ids are fixed (uuid5 of their names), so loading them twice changes nothing.
-`python -m helpdesk_intake.demo` writes them to the database.
+`python -m helpdesk_intake.entrypoints.cli demo-data` writes them to the database.
 """
 
 from __future__ import annotations

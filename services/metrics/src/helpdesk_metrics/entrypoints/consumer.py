@@ -18,10 +18,10 @@ from helpdesk_metrics.domain.records import EventRecord
 from helpdesk_metrics.settings import Settings
 from helpdesk_shared.messaging.consumer import Consumer
 from helpdesk_shared.messaging.envelope import ReceivedEvent
+from helpdesk_shared.messaging.topology import ConsumerQueue
 
-CONSUMER_NAME = "metrics"
-#: Figures come from tickets and calls; the other categories are acknowledged and ignored.
-BINDINGS = ("ticket.#", "call.#")
+#: Metrics' queue: figures come from tickets and calls.
+QUEUE = ConsumerQueue("metrics", ("ticket.#", "call.#"))
 
 
 #: The projection's unit of work inside the consumer's transaction (wired by `bootstrap`).
@@ -45,11 +45,11 @@ def handler(
 
 def build_consumer(settings: Settings, engine: AsyncEngine, unit_within: UnitWithin) -> Consumer:
     return Consumer(
-        name=CONSUMER_NAME,
+        name=QUEUE.name,
         engine=engine,
         amqp_url=settings.amqp_url,
         exchange=settings.helpdesk_exchange,
         queue_prefix=settings.helpdesk_queue_prefix,
         handler=handler(unit_within, settings.business_hours()),
-        bindings=BINDINGS,
+        bindings=QUEUE.bindings,
     )

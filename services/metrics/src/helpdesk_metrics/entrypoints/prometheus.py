@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
+from fastapi import FastAPI, Request
 from prometheus_client.core import (
     CounterMetricFamily,
     GaugeMetricFamily,
@@ -117,6 +119,18 @@ class FiguresCollector(Collector):
         yield from _call_metrics(snapshot)
         yield from _commitment_gauges(snapshot)
         yield from _backlog_gauges(snapshot)
+
+
+def refresh_on_scrape(app: FastAPI, figures: FiguresCollector) -> None:
+    """A scrape of `/metrics` reads the facts again (at most every `max_age` seconds)."""
+
+    @app.middleware("http")
+    async def fresh_figures(
+        request: Request, call_next: Callable[[Request], Awaitable[Any]]
+    ) -> Any:
+        if request.url.path == "/metrics":
+            await figures.refresh()
+        return await call_next(request)
 
 
 def _ticket_counters(s: Snapshot) -> Iterator[Metric]:

@@ -10,7 +10,8 @@ from fastapi.responses import JSONResponse
 
 from helpdesk_intake.adapters import directory
 from helpdesk_intake.domain.contracts import Contract
-from helpdesk_intake.entrypoints.common import Engine, ManagerPrincipal, StaffPrincipal, not_found
+from helpdesk_intake.entrypoints.common import ManagerPrincipal, StaffPrincipal, not_found
+from helpdesk_shared.http.dependencies import Engine
 from helpdesk_shared.http.idempotency import HEADER, IdempotencyGuard
 from helpdesk_shared.http.problems import Problem
 

@@ -18,10 +18,11 @@ from helpdesk_intake.application.open_request import (
     open_ticket,
 )
 from helpdesk_intake.domain.prequalification import AssistanceRequest
-from helpdesk_intake.entrypoints.common import Engine, IntakeSettings, UnitWithin, invalid
+from helpdesk_intake.entrypoints.common import IntakeSettings, Knowledge, UnitWithin, invalid
 from helpdesk_intake.entrypoints.metrics import Metrics
 from helpdesk_shared.auth import Principal, Role, require_roles
 from helpdesk_shared.events.ticket import Channel, Reason, TicketType
+from helpdesk_shared.http.dependencies import Engine
 from helpdesk_shared.http.idempotency import HEADER, IdempotencyGuard
 from helpdesk_shared.http.problems import Problem
 
@@ -94,6 +95,7 @@ async def submit_request(
     unit_within: UnitWithin,
     settings: IntakeSettings,
     metrics: Metrics,
+    knowledge: Knowledge,
     idempotency_key: Annotated[str | None, Header(alias=HEADER)] = None,
 ) -> JSONResponse:
     command = _command(form, principal)
@@ -111,18 +113,20 @@ async def submit_request(
             body, location = opened.body(), f"/v1/tickets/{opened.ticket_id}"
             await guard.remember(201, body, location)
     if replay is not None:
-        body = {**replay.body, "suggested_articles": await _suggest(request, form, replay.body)}
+        body = {
+            **replay.body,
+            "suggested_articles": await _suggest(knowledge, request, form, replay.body),
+        }
         return _answer(replay.status_code, body, replay.location, True)
     metrics.tickets_opened.labels(form.channel.value, body["outcome"]).inc()
-    body["suggested_articles"] = await _suggest(request, form, body)
+    body["suggested_articles"] = await _suggest(knowledge, request, form, body)
     return _answer(201, body, location, False)
 
 
 async def _suggest(
-    request: Request, form: AssistanceForm, body: dict[str, Any]
+    knowledge: KnowledgeBase, request: Request, form: AssistanceForm, body: dict[str, Any]
 ) -> list[dict[str, Any]]:
     """Articles the ticket service suggests (after the commit: never holds the transaction)."""
-    knowledge: KnowledgeBase = request.app.state.knowledge_base
     if "ticket_id" not in body:
         return []
     return await knowledge.suggestions(

@@ -10,7 +10,6 @@ from fastapi.responses import JSONResponse
 from helpdesk_intake.adapters import tickets
 from helpdesk_intake.application.inbound_mail import MailContext, MailHandled, receive_mail
 from helpdesk_intake.entrypoints.common import (
-    Engine,
     IntakeSettings,
     StaffPrincipal,
     Units,
@@ -18,6 +17,7 @@ from helpdesk_intake.entrypoints.common import (
 )
 from helpdesk_intake.entrypoints.metrics import Metrics
 from helpdesk_shared.auth import Principal, Role, require_roles
+from helpdesk_shared.http.dependencies import Engine
 
 PATH = "/v1/inbound-emails"
 router = APIRouter(prefix="/v1", tags=["inbound e-mail"])

@@ -1,11 +1,10 @@
-"""`python -m helpdesk_intake.demo`: load the demo contracts (seed 000 + seed 003 exclusions).
+"""The demo data: the demo contracts and three demo requesters (`cli demo-data` loads them).
 
 Idempotent: the contracts have fixed ids and are upserted; the demo requesters are added once.
 """
 
 from __future__ import annotations
 
-import asyncio
 from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -13,8 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from helpdesk_intake.adapters import directory
 from helpdesk_intake.domain.demo_contracts import DEMO_CONTRACTS
 from helpdesk_intake.domain.requesters import Equipment, Requester
-from helpdesk_intake.settings import Settings
-from helpdesk_shared.db import create_engine
 
 DEMO_REQUESTERS = (
     Requester(
@@ -45,19 +42,3 @@ async def load(engine: AsyncEngine) -> tuple[int, int]:
         for requester in DEMO_REQUESTERS:
             requesters += await directory.insert_requester(conn, requester)
     return contracts, requesters
-
-
-async def _main() -> None:
-    engine = create_engine(Settings().database_url, pool_size=1, application_name="intake-demo")
-    try:
-        contracts, requesters = await load(engine)
-    finally:
-        await engine.dispose()
-    print(
-        f"demo data loaded: {len(DEMO_CONTRACTS)} contracts ({contracts} new), "
-        f"{len(DEMO_REQUESTERS)} requesters ({requesters} new)"
-    )
-
-
-if __name__ == "__main__":
-    asyncio.run(_main())

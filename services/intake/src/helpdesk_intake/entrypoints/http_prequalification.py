@@ -17,9 +17,10 @@ from helpdesk_intake.adapters import directory
 from helpdesk_intake.application.open_request import RequesterDetails
 from helpdesk_intake.domain.prequalification import AssistanceRequest, prequalify, target_group
 from helpdesk_intake.domain.requesters import Requester
-from helpdesk_intake.entrypoints.common import Engine, invalid
+from helpdesk_intake.entrypoints.common import invalid
 from helpdesk_shared.auth import Principal, Role, require_roles
 from helpdesk_shared.events.ticket import PreQualification
+from helpdesk_shared.http.dependencies import Engine
 
 router = APIRouter(prefix="/v1", tags=["requests"])
 
