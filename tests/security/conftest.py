@@ -22,6 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from helpdesk_intake.demo import load
+from helpdesk_metrics.application.projection import replay
 from helpdesk_notify.application.handle_event import NotifyHandler
 from helpdesk_notify.domain.notifications import Routing
 from helpdesk_shared.auth import issue_token
@@ -169,6 +170,11 @@ class World:
     notification_ids: list[str]
     engine: AsyncEngine
     settings: Any
+    #: A problem the desk's agent created from the ticket (the ticket is one of its incidents).
+    problem_id: str
+    #: A draft article the desk's agent made from another ticket of the same requester, resolved.
+    article_id: str
+    article_subject: str
 
     routes: tuple[tuple[str, str, str], ...] = tuple(ROUTES)
     refused_kinds: tuple[str, ...] = REFUSED_KINDS
@@ -233,6 +239,10 @@ async def world(
         assert said.status_code == 200, said.text
         await _listed(apps["ticket"], engine, ticket_id)
         notifications = await _notify(engine, ticket_id)
+        problem_id = await _problem_of(clients["ticket"], agent, ticket_id)
+        article_subject = f"Imprimante muette {uuid.uuid4().hex[:8]}"
+        article_id = await _drafted_article(clients, callers, article_subject)
+        await _fold_metrics(engine, service_settings("metrics", url, amqp_url, names))
         yield World(
             clients=clients,
             callers=callers,
@@ -243,6 +253,9 @@ async def world(
             notification_ids=notifications,
             engine=engine,
             settings=settings,
+            problem_id=problem_id,
+            article_id=article_id,
+            article_subject=article_subject,
         )
     finally:
         for client in clients.values():
@@ -265,6 +278,55 @@ async def _listed(app: Any, engine: AsyncEngine, ticket_id: str) -> None:
                 return
         await asyncio.sleep(0.02)
     raise AssertionError("the list did not catch up")
+
+
+async def _problem_of(client: httpx.AsyncClient, agent: dict[str, str], ticket_id: str) -> str:
+    """The desk's agent makes a problem of the ticket: `/v1/problems` has something to refuse."""
+    created = await client.post(
+        "/v1/problems",
+        json={"title": "Écrans noirs", "description": "Plusieurs postes", "incidents": [ticket_id]},
+        headers=agent,
+    )
+    assert created.status_code == 201, created.text
+    return str(created.json()["id"])
+
+
+async def _drafted_article(
+    clients: dict[str, httpx.AsyncClient], callers: dict[str, dict[str, str]], subject: str
+) -> str:
+    """Another ticket of the requester, resolved by the desk, drafted into an article (with its
+    subject): `/v1/articles` has something to refuse."""
+    opened = await clients["intake"].post(
+        "/v1/requests",
+        json={"channel": "web", "subject": subject, "description": "Rien ne sort."},
+        headers=callers["requester"],
+    )
+    assert opened.status_code == 201, opened.text
+    base = f"/v1/tickets/{opened.json()['ticket_id']}"
+    agent, ticket = callers["agent"], clients["ticket"]
+    for command in ("take", "resolve"):
+        done = await ticket.post(f"{base}/{command}", json=BODIES[command], headers=agent)
+        assert done.status_code == 200, done.text
+    drafted = await ticket.post(f"{base}/draft-article", json={}, headers=agent)
+    assert drafted.status_code == 201, drafted.text
+    return str(drafted.json()["id"])
+
+
+async def _fold_metrics(engine: AsyncEngine, settings: Any) -> None:
+    """Metrics folds the log into its facts: `/v1/kpis` has figures to refuse. Like the list, the
+    log may stop short of the newest events while another transaction of the cluster runs: fold
+    again until every ticket event is in."""
+    store = EventStore(engine)
+    query = text("SELECT count(*) FROM eventstore.events WHERE stream_id LIKE 'ticket-%'")
+    async with engine.connect() as conn:
+        stored = int((await conn.execute(query)).scalar_one())
+    for _ in range(500):
+        async with engine.begin() as conn:
+            result = await replay(store, conn, settings.business_hours())
+        if result.events_kept >= stored and result.tickets >= 2:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"metrics did not fold the world's {stored} ticket events: {result}")
 
 
 async def _delete_broker_names(amqp_url: str, names: str) -> None:
