@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import Any
 
 import aio_pika
@@ -148,7 +149,10 @@ BODIES: dict[str, Any] = {
     "hold": {"reason": "waiting_requester"},
     "resume": {},
     "record-consent": {"granted": True, "channel": "phone"},
-    "schedule": {"kind": "remote", "starts_at": "2030-01-07T09:00:00+01:00"},
+    "schedule": {
+        "kind": "remote",
+        "starts_at": f"{date.today() + timedelta(days=30)}T09:00:00+01:00",
+    },
     "resolve": {"solution": "Rien", "resolution_code": "fixed"},
     "close": {"code": "resolved"},
     "reopen": {"reason": "Toujours en panne"},

@@ -74,10 +74,7 @@ def _lost_race(answer: httpx.Response) -> bool:
     body = answer.json()
     if answer.status_code == 412:
         return answer.headers["etag"] == '"2"' and body["current_version"] == 2
-    return (
-        answer.status_code == 409
-        and body["type"] == "urn:helpdesk:problem:concurrency-conflict"
-    )
+    return answer.status_code == 409 and body["type"] == "urn:helpdesk:problem:concurrency-conflict"
 
 
 async def test_concurrent_commands_never_overwrite(
