@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
 
 from helpdesk_intake.domain.contracts import Contract, Exclusion, RoutedDomain
-from helpdesk_intake.domain.demo_contracts import CONTRACT_1, CONTRACT_2, DEMO_CONTRACTS
+from helpdesk_intake.domain.demo_contracts import (
+    CONTRACT_1,
+    CONTRACT_2,
+    DEMO_CONTRACTS,
+    DEMO_VALID_UNTIL,
+)
 from helpdesk_intake.domain.prequalification import (
     AssistanceRequest,
     Rule,
@@ -74,14 +79,14 @@ CASES = [
         req(domain="printers"),
         OUT,
         (Rule.CONTRACT_NOT_VALID,),
-        on=date(2025, 12, 31),
+        on=CONTRACT_1.valid_from - timedelta(days=1),
     ),
     Case(
         "contract expired",
         req(domain="printers"),
         OUT,
         (Rule.CONTRACT_NOT_VALID,),
-        on=date(2029, 1, 1),
+        on=DEMO_VALID_UNTIL + timedelta(days=1),
     ),
     Case("domain not in scope", req(domain="telephony"), OUT, (Rule.DOMAIN_NOT_IN_SCOPE,)),
     Case("servers routed", req(domain="servers"), R, (Rule.DOMAIN_ROUTED,)),

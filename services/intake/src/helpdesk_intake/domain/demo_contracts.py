@@ -14,6 +14,11 @@ from helpdesk_intake.domain.contracts import SupportDomain as D
 
 _NAMESPACE = uuid.UUID("5b0f3c2e-6a51-4d0e-9c55-0f1d2b3a4c5d")
 
+#: The demo contracts run to the end of the year after next, counted from the day they are
+#: loaded: a fixed end date would make the demo (and every test on it) refuse requests as out of
+#: contract once it passed. Loading them again moves the end on (they are upserted).
+DEMO_VALID_UNTIL = date(date.today().year + 2, 12, 31)
+
 #: Seed 003: every exclusion of the "Assistance aux utilisateurs" service.
 SEED_003_EXCLUSIONS: tuple[Exclusion, ...] = tuple(Exclusion)
 
@@ -49,7 +54,7 @@ def _contract(number: int, client: str, **scope: object) -> Contract:
             "client": client,
             "signed_on": date(2026, 1, 5),
             "valid_from": date(2026, 1, 5),
-            "valid_until": date(2028, 12, 31),
+            "valid_until": DEMO_VALID_UNTIL,
             "supported_operating_systems": _SYSTEMS,
             "covered_hardware": _HARDWARE,
             "obsolete_operating_systems": OBSOLETE_OPERATING_SYSTEMS,
