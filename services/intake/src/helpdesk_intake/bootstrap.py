@@ -13,6 +13,7 @@ import helpdesk_intake
 from helpdesk_intake.adapters.knowledge import KnowledgeBase
 from helpdesk_intake.entrypoints import (
     calls,
+    categories,
     contracts,
     emails,
     prequalification,
@@ -65,6 +66,7 @@ def build_app(settings: Settings | None = None, engine: AsyncEngine | None = Non
             contracts.router,
             calls.router,
             emails.router,
+            categories.router,
         ],
         readiness_checks={
             "database": database_check(engine, "intake.reference_counters"),

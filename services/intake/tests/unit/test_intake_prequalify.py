@@ -83,7 +83,9 @@ CASES = [
         (Rule.CONTRACT_NOT_VALID,),
         on=date(2029, 1, 1),
     ),
-    Case("domain not in scope", req(domain="telephony"), OUT, (Rule.DOMAIN_NOT_IN_SCOPE,)),
+    Case(
+        "domain not in scope", req(domain="hardware_maintenance"), OUT, (Rule.DOMAIN_NOT_IN_SCOPE,)
+    ),
     Case("servers routed", req(domain="servers"), R, (Rule.DOMAIN_ROUTED,)),
     Case(
         "non-standard software routed",
@@ -187,7 +189,7 @@ CASES = [
     ),
     Case(
         "out of scope domain and exclusion together",
-        req(domain="telephony", private=True),
+        req(domain="hardware_maintenance", private=True),
         OUT,
         (Rule.DOMAIN_NOT_IN_SCOPE, Rule.PRIVATE_REQUEST),
     ),
@@ -223,7 +225,7 @@ def test_routed_request_names_its_domain_and_group() -> None:
 
 def test_admissible_and_out_of_scope_requests_start_at_the_desk() -> None:
     ok = prequalify(req(domain="printers"), alpha(), DEMO_CONTRACTS, TODAY)
-    out = prequalify(req(domain="telephony"), alpha(), DEMO_CONTRACTS, TODAY)
+    out = prequalify(req(domain="hardware_maintenance"), alpha(), DEMO_CONTRACTS, TODAY)
     assert target_group(ok, DEMO_CONTRACTS) == "desk"
     assert target_group(out, DEMO_CONTRACTS) == "desk"
 

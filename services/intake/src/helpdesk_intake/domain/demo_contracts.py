@@ -11,6 +11,7 @@ from datetime import date
 
 from helpdesk_intake.domain.contracts import Contract, Exclusion, RoutedDomain
 from helpdesk_intake.domain.contracts import SupportDomain as D
+from helpdesk_shared import catalogue
 
 _NAMESPACE = uuid.UUID("5b0f3c2e-6a51-4d0e-9c55-0f1d2b3a4c5d")
 
@@ -28,15 +29,15 @@ _HARDWARE = ("PC sous Windows 2000 ou XP", "Imprimantes locales et en réseau")
 
 
 def _routes(*domains: D) -> tuple[RoutedDomain, ...]:
-    groups = {
-        D.SERVERS: ("servers", "Serveurs"),
-        D.NETWORK: ("network", "Réseau"),
-        D.BUSINESS_APPLICATIONS: ("business-apps", "Applications métier"),
-        D.NON_STANDARD_OFFICE_SOFTWARE: ("office-apps", "Applications bureautiques non standard"),
-        D.OFFICE_SOFTWARE: ("office-apps", "Applications bureautiques"),
-    }
+    """Each domain to the group the catalogue routes it to (office software, a desk domain in
+    the catalogue, goes to the office-applications team where a contract routes it)."""
+    entries = [catalogue.category(d) for d in domains]
     return tuple(
-        RoutedDomain(domain=d.value, group=groups[d][0], label=groups[d][1]) for d in domains
+        RoutedDomain(
+            domain=c.code, group=c.group if not c.level_one else "office-apps", label=c.label
+        )
+        for c in entries
+        if c is not None
     )
 
 

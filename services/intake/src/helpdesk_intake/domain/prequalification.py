@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from helpdesk_intake.domain.contracts import Contract, Exclusion, named_in
 from helpdesk_intake.domain.requesters import Equipment, Requester
+from helpdesk_shared import catalogue
+from helpdesk_shared.catalogue import DESK_GROUP
 from helpdesk_shared.events.ticket import Admissibility, PreQualification, Reason
-
-DESK_GROUP = "desk"
 
 
 class Rule(StrEnum):
@@ -49,12 +49,18 @@ class AssistanceRequest(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    #: A code of the shared catalogue (an older alias is read as today's code).
     domain: str | None = Field(default=None, max_length=80)
     software: str | None = Field(default=None, max_length=120)
     asset_tag: str | None = Field(default=None, max_length=80)
     operating_system: str | None = Field(default=None, max_length=80)
     private: bool = False
     personal_training: bool = False
+
+    @field_validator("domain")
+    @classmethod
+    def _in_the_catalogue(cls, domain: str | None) -> str | None:
+        return None if domain is None else catalogue.known(domain)
 
 
 @dataclass(frozen=True)

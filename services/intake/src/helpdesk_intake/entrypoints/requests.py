@@ -8,7 +8,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
 from helpdesk_intake.adapters.knowledge import KnowledgeBase
 from helpdesk_intake.application.open_request import (
@@ -20,6 +27,7 @@ from helpdesk_intake.application.open_request import (
 from helpdesk_intake.domain.prequalification import AssistanceRequest
 from helpdesk_intake.entrypoints.common import Engine, IntakeSettings, Store, invalid
 from helpdesk_intake.entrypoints.metrics import Metrics
+from helpdesk_shared import catalogue
 from helpdesk_shared.auth import Principal, Role, require_roles
 from helpdesk_shared.events.ticket import Channel, Reason, TicketType
 from helpdesk_shared.http.idempotency import HEADER, IdempotencyGuard
@@ -46,8 +54,8 @@ class AssistanceForm(BaseModel):
     ]
     #: For whom: a requester may leave it out (the request is its own); an agent must fill it.
     requester: RequesterDetails | None = None
-    #: The support domain (`printers`, `office_software`, `servers`...), checked against
-    #: the contract.
+    #: The support domain, a code of `GET /v1/categories` (`printers`, `office_software`,
+    #: `servers`...), checked against the contract.
     category: str | None = Field(default=None, min_length=1, max_length=80)
     software: str | None = Field(default=None, max_length=120)
     asset_tag: str | None = Field(default=None, max_length=80)
@@ -56,6 +64,11 @@ class AssistanceForm(BaseModel):
     personal_training: bool = Field(default=False, description="Relève d'une formation personnelle")
     #: When the request reached the desk (a phone call's start); defaults to now.
     received_at: AwareDatetime | None = None
+
+    @field_validator("category")
+    @classmethod
+    def _in_the_catalogue(cls, category: str | None) -> str | None:
+        return None if category is None else catalogue.known(category)
 
 
 class RequesterOut(BaseModel):

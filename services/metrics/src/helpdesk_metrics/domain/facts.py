@@ -18,6 +18,7 @@ from typing import Any
 
 from helpdesk_metrics.domain.calendar import BusinessHours
 from helpdesk_metrics.domain.records import EventRecord, as_text, as_time, in_stream_order, kind_of
+from helpdesk_shared import catalogue
 
 
 class Status(StrEnum):
@@ -174,7 +175,7 @@ def _opened(event: EventRecord) -> dict[str, Any]:
         "group": group,
         "level": level,
         "priority": as_text(data.get("priority")),
-        "category": as_text(data.get("category")),
+        "category": _category(data.get("category")),
         "asset_tag": as_text(data.get("asset_tag")),
         "department": as_text(requester.get("department")),
         "admissibility": as_text(pre.get("outcome")),
@@ -188,7 +189,7 @@ def _apply(state: dict[str, Any], event: EventRecord) -> None:
     state["last_version"] = event.version
     for key in ("priority", "category", "asset_tag"):  # any event stating them qualifies
         if value := as_text(data.get(key)):
-            state[key] = value
+            state[key] = _category(value) if key == "category" else value
     kind = kind_of(event.type)
     if kind == "qualified":
         state["type"] = str(data.get("type") or state["type"])
@@ -250,6 +251,12 @@ _REOPENED: dict[str, Any] = {
     "first_contact": None,
     "resolved_level": None,
 }
+
+
+def _category(value: Any) -> str | None:
+    """The shared catalogue's code: tickets qualified with an older alias count with the rest."""
+    text = as_text(value)
+    return None if text is None else catalogue.canonical(text)
 
 
 def _resolved(state: dict[str, Any], at: datetime) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import singledispatch
 
+from helpdesk_shared.catalogue import UnknownCategory
 from helpdesk_shared.events.ticket import (
     AppointmentScheduled,
     Closed,
@@ -74,15 +75,15 @@ def _decide(command: Command, state: Ticket, policy: TicketPolicy) -> list[Ticke
 
 @_decide.register
 def _(command: Qualify, state: Ticket, policy: TicketPolicy) -> list[TicketEvent]:
-    if policy.category(command.category) is None:
-        codes = ", ".join(c.code for c in policy.categories)
-        raise InvalidCommand("category", f"unknown category; one of: {codes}")
+    category = policy.category(command.category)
+    if category is None:
+        raise InvalidCommand("category", str(UnknownCategory(command.category, policy.categories)))
     return [
         TicketQualified(
             ticket_id=state.id,
             occurred_at=command.at,
             type=command.type,
-            category=command.category,
+            category=category.code,
             impact=command.impact,
             urgency=command.urgency,
             priority=policy.priority(command.impact, command.urgency),

@@ -1,0 +1,171 @@
+"""The desk's rules across intake and the ticket service, over HTTP, on one real database.
+
+Both services run in process (their real apps) on this run's database: a request opened by intake
+is the ticket the ticket service then qualifies, refuses or closes, as the front ends see it.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from helpdesk_intake.bootstrap import build_app as build_intake
+from helpdesk_intake.demo import load
+from helpdesk_intake.settings import Settings as IntakeSettings
+from helpdesk_shared import catalogue
+from helpdesk_shared.auth import issue_token
+from helpdesk_ticket.bootstrap import build_app as build_ticket
+from helpdesk_ticket.settings import Settings as TicketSettings
+
+SECRET = "desk-rules-tests-secret-0123456789abcdef"
+#: A requester of the demo directory (Entreprise Alpha, contract n°1).
+REQUESTER = "demo.alpha"
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+@dataclass
+class Desk:
+    intake: httpx.AsyncClient
+    ticket: httpx.AsyncClient
+    settings: IntakeSettings
+
+    def auth(
+        self, sub: str, *roles: str, level: int = 1, groups: tuple[str, ...] = ("desk",)
+    ) -> dict[str, str]:
+        token = issue_token(self.settings, sub, list(roles), level=level, groups=list(groups))
+        return {"Authorization": f"Bearer {token}"}
+
+    @property
+    def agent(self) -> dict[str, str]:
+        return self.auth("agent.n1", "agent")
+
+    @property
+    def manager(self) -> dict[str, str]:
+        """Acts on tickets of every group (routed domains start in their own group)."""
+        return self.auth("chef.desk", "manager")
+
+    async def open_request(self, **form: Any) -> dict[str, Any]:
+        body = {
+            "subject": "Demande",
+            "description": "Décrite au guichet",
+            "requester": {"login": REQUESTER},
+            **form,
+        }
+        answer = await self.intake.post("/v1/requests", json=body, headers=self.agent)
+        assert answer.status_code == 201, answer.text
+        opened: dict[str, Any] = answer.json()
+        return opened
+
+    async def command(
+        self, ticket_id: str, name: str, headers: dict[str, str] | None = None, **body: Any
+    ) -> httpx.Response:
+        return await self.ticket.post(
+            f"/v1/tickets/{ticket_id}/{name}", json=body, headers=headers or self.agent
+        )
+
+
+@pytest.fixture
+async def desk(database_url: str, engine: AsyncEngine) -> AsyncIterator[Desk]:
+    await load(engine)
+    intake_settings = IntakeSettings(
+        database_url=database_url,
+        helpdesk_jwt_secret=SECRET,
+        intake_ticket_url=f"http://127.0.0.1:{_closed_port()}",
+        intake_rate_limit_per_minute=0,
+    )
+    ticket_settings = TicketSettings(
+        database_url=database_url, helpdesk_jwt_secret=SECRET, ticket_background_tasks=False
+    )
+    intake_app = build_intake(intake_settings, engine=engine)
+    ticket_app = build_ticket(ticket_settings, engine=engine)
+    async with (
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=intake_app), base_url="http://intake"
+        ) as intake,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=ticket_app), base_url="http://ticket"
+        ) as ticket,
+    ):
+        yield Desk(intake, ticket, intake_settings)
+
+
+async def test_the_catalogue_is_served_read_only_to_authenticated_callers(desk: Desk) -> None:
+    anonymous = await desk.intake.get("/v1/categories")
+    assert anonymous.status_code == 401
+    requester = desk.auth(REQUESTER, "requester")
+    served = await desk.intake.get("/v1/categories", headers=requester)
+    assert served.status_code == 200, served.text
+    items = {c["code"]: c for c in served.json()["items"]}
+    assert list(items) == list(catalogue.codes())
+    assert items["office_software"]["group"] == "desk"
+    assert items["servers"] == {
+        "code": "servers",
+        "label": "Serveurs",
+        "group": "servers",
+        "level_one": False,
+    }
+    refused = await desk.intake.post("/v1/categories", json={}, headers=desk.agent)
+    assert refused.status_code == 405
+
+
+async def test_a_ticket_opened_with_a_category_is_qualified_with_the_same_category(
+    desk: Desk,
+) -> None:
+    for served in (await desk.intake.get("/v1/categories", headers=desk.agent)).json()["items"]:
+        opened = await desk.open_request(category=served["code"])
+        qualified = await desk.command(
+            opened["ticket_id"],
+            "qualify",
+            desk.manager,
+            type="incident",
+            category=served["code"],
+            impact="low",
+            urgency="low",
+        )
+        assert qualified.status_code == 200, (served["code"], qualified.text)
+        assert qualified.json()["category"] == served["code"]
+
+
+async def test_unknown_categories_are_refused_by_both_services_listing_the_catalogue(
+    desk: Desk,
+) -> None:
+    refused_form = await desk.intake.post(
+        "/v1/requests",
+        json={
+            "subject": "Café",
+            "description": "La machine à café",
+            "category": "coffee",
+            "requester": {"login": REQUESTER},
+        },
+        headers=desk.agent,
+    )
+    assert refused_form.status_code == 422, refused_form.text
+    assert refused_form.json()["errors"][0]["field"] == "category"
+    assert "office_software" in refused_form.text
+    opened = await desk.open_request(category="printers")
+    refused = await desk.command(
+        opened["ticket_id"],
+        "qualify",
+        type="incident",
+        category="coffee",
+        impact="low",
+        urgency="low",
+    )
+    assert refused.status_code == 422
+    error = refused.json()["errors"][0]
+    assert error["field"] == "category"
+    assert "unknown category" in error["message"]
+    for code in catalogue.codes():
+        assert code in error["message"]
