@@ -199,7 +199,7 @@ class Timing:
     def __init__(self, store: EventStore, fold: bool = True) -> None:
         self.appended: dict[uuid.UUID, float] = {}
         self.handled: dict[uuid.UUID, float] = {}
-        self._handle = handler(store, Settings().business_hours()) if fold else _nothing
+        self._handle = handler(store, Settings().business_calendar()) if fold else _nothing
 
     async def handler(self, event: ReceivedEvent, conn: AsyncConnection) -> None:
         await self._handle(event, conn)

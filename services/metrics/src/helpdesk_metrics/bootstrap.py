@@ -46,7 +46,7 @@ def build_app(
     consumer = build_consumer(settings, engine)
     figures = FiguresCollector(
         engine,
-        calendar=settings.business_hours(),
+        calendar=settings.business_calendar(),
         window=timedelta(days=settings.metrics_window_days),
         recurrence_threshold=settings.metrics_recurrence_threshold,
         max_age=settings.metrics_scrape_cache_seconds,

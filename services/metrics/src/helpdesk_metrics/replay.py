@@ -18,7 +18,7 @@ async def rebuild(settings: Settings) -> ReplayResult:
     engine = create_engine(settings.database_url, pool_size=1, application_name="metrics-replay")
     try:
         async with engine.begin() as conn:
-            return await replay(EventStore(engine), conn, settings.business_hours())
+            return await replay(EventStore(engine), conn, settings.business_calendar())
     finally:
         await engine.dispose()
 

@@ -20,7 +20,6 @@ from helpdesk_metrics.adapters.repository import FactsRepository
 from helpdesk_metrics.adapters.totals import read_totals
 from helpdesk_metrics.application.projection import project, record_of, replay
 from helpdesk_metrics.application.queries import kpis
-from helpdesk_metrics.domain.calendar import BusinessHours
 from helpdesk_metrics.domain.commitments import Filters, Period
 from helpdesk_metrics.domain.facts import fold_ticket
 from helpdesk_metrics.domain.records import EventRecord
@@ -28,6 +27,7 @@ from helpdesk_metrics.domain.report import KpiReport
 from helpdesk_metrics.domain.totals import bounded, timed, totals_of
 from helpdesk_metrics.replay import rebuild
 from helpdesk_metrics.settings import Settings
+from helpdesk_shared.calendar import BusinessCalendar
 from helpdesk_shared.db import create_engine
 from helpdesk_shared.eventstore.model import EventMetadata, ExpectedVersion, RecordedEvent
 from helpdesk_shared.eventstore.store import EventStore
@@ -42,7 +42,7 @@ class Desk(Protocol):
 
 MARCH = Period(datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 4, 1, tzinfo=UTC))
 NOON = datetime(2026, 3, 2, 11, 0, tzinfo=UTC)
-CALENDAR = BusinessHours()
+CALENDAR = BusinessCalendar()
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from helpdesk_metrics.domain.calendar import BusinessHours
 from helpdesk_metrics.domain.calls import CallFacts
 from helpdesk_metrics.domain.commitments import (
     Filters,
@@ -28,10 +27,11 @@ from helpdesk_metrics.domain.indicators import (
 )
 from helpdesk_metrics.domain.recurring import recurring_incidents
 from helpdesk_metrics.domain.report import kpi_report
+from helpdesk_shared.calendar import BusinessCalendar
 
 MON = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # Monday 10:00 Paris
 MARCH = Period(datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 4, 1, tzinfo=UTC))
-ALWAYS = BusinessHours.always_open()
+ALWAYS = BusinessCalendar.always_open()
 
 
 def ticket(n: int, minutes_to_take: float | None = None, **changes: object) -> TicketFacts:
@@ -102,7 +102,7 @@ def test_mail_and_web_taken_within_30_minutes() -> None:
 def test_taken_within_30_minutes_counts_business_time() -> None:
     friday_evening = datetime(2026, 3, 6, 16, 50, tzinfo=UTC)  # 17:50 Paris
     t = ticket(1, received_at=friday_evening, taken_at=datetime(2026, 3, 9, 7, 10, tzinfo=UTC))
-    result = mail_web_taken_within_30min([t], MARCH, MON + timedelta(days=10), BusinessHours())
+    result = mail_web_taken_within_30min([t], MARCH, MON + timedelta(days=10), BusinessCalendar())
     assert result.value == 1.0
 
 
@@ -176,7 +176,7 @@ def test_rates_satisfaction_and_volumes() -> None:
     assert r.sla_breaches == 2
     s = satisfaction(tickets, MARCH)
     assert (s.responses, s.average, s.satisfied.value) == (2, 3.5, 0.5)
-    days = opened_per_day(tickets, MARCH, BusinessHours())
+    days = opened_per_day(tickets, MARCH, BusinessCalendar())
     assert days == {date(2026, 3, 2): {"email": 1, "web": 2}, date(2026, 3, 3): {"email": 1}}
 
 

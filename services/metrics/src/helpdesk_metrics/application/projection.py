@@ -17,10 +17,10 @@ from typing import Generic, TypeVar
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from helpdesk_metrics.adapters.repository import FactsRepository
-from helpdesk_metrics.domain.calendar import BusinessHours
 from helpdesk_metrics.domain.calls import CallFacts, evolve_call, fold_call
 from helpdesk_metrics.domain.facts import TicketFacts, evolve_ticket, fold_ticket
 from helpdesk_metrics.domain.records import EventRecord, Step, next_step
+from helpdesk_shared.calendar import BusinessCalendar
 from helpdesk_shared.eventstore.model import LogPosition, RecordedEvent
 from helpdesk_shared.eventstore.store import EventStore
 
@@ -42,7 +42,7 @@ PROJECTED = frozenset({"ticket", "call"})
 
 
 async def project(
-    conn: AsyncConnection, store: EventStore, record: EventRecord, calendar: BusinessHours
+    conn: AsyncConnection, store: EventStore, record: EventRecord, calendar: BusinessCalendar
 ) -> bool:
     """Apply one event to the facts; False when it changed nothing (ignored or redelivered).
 
@@ -101,7 +101,7 @@ class ReplayResult:
 
 
 async def replay(
-    store: EventStore, conn: AsyncConnection, calendar: BusinessHours, page_size: int = 5000
+    store: EventStore, conn: AsyncConnection, calendar: BusinessCalendar, page_size: int = 5000
 ) -> ReplayResult:
     """Rebuild every fact from the event store from scratch, inside the caller's transaction.
 

@@ -7,9 +7,9 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from helpdesk_metrics.adapters.repository import FactsRepository
-from helpdesk_metrics.domain.calendar import BusinessHours
 from helpdesk_metrics.domain.commitments import Filters, Period
 from helpdesk_metrics.domain.report import KpiReport, kpi_report
+from helpdesk_shared.calendar import BusinessCalendar
 
 
 async def kpis(
@@ -18,7 +18,7 @@ async def kpis(
     filters: Filters,
     *,
     as_of: datetime,
-    calendar: BusinessHours,
+    calendar: BusinessCalendar,
     recurrence_threshold: int,
 ) -> KpiReport:
     """Every indicator over `period` for the tickets kept by `filters`."""

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from helpdesk_metrics.domain.calendar import BusinessHours
 from helpdesk_metrics.domain.calls import CallFacts
 from helpdesk_metrics.domain.facts import TicketFacts
 from helpdesk_metrics.domain.stats import ratio
+from helpdesk_shared.calendar import BusinessCalendar
 
 
 @dataclass(frozen=True)
@@ -126,7 +126,7 @@ def calls_answered_within_30s(calls: Sequence[CallFacts], period: Period) -> Com
 
 
 def mail_web_taken_within_30min(
-    tickets: Sequence[TicketFacts], period: Period, as_of: datetime, calendar: BusinessHours
+    tickets: Sequence[TicketFacts], period: Period, as_of: datetime, calendar: BusinessCalendar
 ) -> Commitment:
     """Mail and web requests received in the period taken into account within 30 business min.
 
@@ -175,7 +175,7 @@ def commitments(
     calls: Sequence[CallFacts],
     period: Period,
     as_of: datetime,
-    calendar: BusinessHours,
+    calendar: BusinessCalendar,
 ) -> tuple[Commitment, ...]:
     """The four commitments, in the order of seed 002."""
     return (

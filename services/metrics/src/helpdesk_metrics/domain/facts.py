@@ -16,9 +16,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from helpdesk_metrics.domain.calendar import BusinessHours
 from helpdesk_metrics.domain.records import EventRecord, as_text, as_time, in_stream_order, kind_of
 from helpdesk_shared import catalogue
+from helpdesk_shared.calendar import BusinessCalendar
 
 
 class Status(StrEnum):
@@ -102,7 +102,7 @@ class TicketFacts:
 
 
 def fold_ticket(
-    events: Iterable[EventRecord], calendar: BusinessHours | None = None
+    events: Iterable[EventRecord], calendar: BusinessCalendar | None = None
 ) -> TicketFacts | None:
     """The facts of one ticket from its events; None until its `TicketOpened` is known.
 
@@ -122,7 +122,7 @@ def fold_ticket(
 
 
 def evolve_ticket(
-    facts: TicketFacts | None, event: EventRecord, calendar: BusinessHours | None = None
+    facts: TicketFacts | None, event: EventRecord, calendar: BusinessCalendar | None = None
 ) -> TicketFacts | None:
     """The facts after the next event of the ticket's stream (version `facts.last_version + 1`).
 
@@ -135,14 +135,14 @@ def evolve_ticket(
     return _frozen(state, calendar)
 
 
-def _frozen(state: dict[str, Any], calendar: BusinessHours | None) -> TicketFacts:
+def _frozen(state: dict[str, Any], calendar: BusinessCalendar | None) -> TicketFacts:
     """The facts of a folded state; with a calendar, their business durations too."""
     if calendar is not None:
         state.update(business_durations(state, calendar))
     return TicketFacts(**state)
 
 
-def business_durations(facts: Mapping[str, Any], calendar: BusinessHours) -> dict[str, Any]:
+def business_durations(facts: Mapping[str, Any], calendar: BusinessCalendar) -> dict[str, Any]:
     """Business seconds from reception to the first take and to the resolution (what
     `/metrics`' histograms count), from a ticket's `received_at`, `taken_at`, `resolved_at`."""
     received = facts["received_at"]

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from helpdesk_metrics.domain.calendar import BusinessHours
 from helpdesk_metrics.domain.calls import CallFacts
 from helpdesk_metrics.domain.commitments import Commitment, Filters, Period, commitments
 from helpdesk_metrics.domain.facts import TicketFacts
@@ -27,6 +26,7 @@ from helpdesk_metrics.domain.recurring import (
     ProblemCandidate,
     recurring_incidents,
 )
+from helpdesk_shared.calendar import BusinessCalendar
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ def kpi_report(
     filters: Filters,
     *,
     as_of: datetime,
-    calendar: BusinessHours,
+    calendar: BusinessCalendar,
     recurrence_threshold: int = DEFAULT_THRESHOLD,
 ) -> KpiReport:
     """All indicators over `period` for the tickets kept by `filters`.

@@ -12,9 +12,9 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from helpdesk_metrics.application.projection import project
-from helpdesk_metrics.domain.calendar import BusinessHours
 from helpdesk_metrics.domain.records import EventRecord
 from helpdesk_metrics.settings import Settings
+from helpdesk_shared.calendar import BusinessCalendar
 from helpdesk_shared.eventstore.store import EventStore
 from helpdesk_shared.messaging.consumer import Consumer
 from helpdesk_shared.messaging.envelope import ReceivedEvent
@@ -25,7 +25,7 @@ BINDINGS = ("ticket.#", "call.#")
 
 
 def handler(
-    store: EventStore, calendar: BusinessHours
+    store: EventStore, calendar: BusinessCalendar
 ) -> Callable[[ReceivedEvent, AsyncConnection], Awaitable[None]]:
     """The handler folding each event into its ticket's or call's facts (by event time)."""
 
@@ -45,6 +45,6 @@ def build_consumer(settings: Settings, engine: AsyncEngine) -> Consumer:
         amqp_url=settings.amqp_url,
         exchange=settings.helpdesk_exchange,
         queue_prefix=settings.helpdesk_queue_prefix,
-        handler=handler(EventStore(engine), settings.business_hours()),
+        handler=handler(EventStore(engine), settings.business_calendar()),
         bindings=BINDINGS,
     )

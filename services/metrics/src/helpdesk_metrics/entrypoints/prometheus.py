@@ -28,10 +28,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from helpdesk_metrics.adapters.repository import FactsRepository
 from helpdesk_metrics.adapters.totals import read_totals
-from helpdesk_metrics.domain.calendar import BusinessHours
 from helpdesk_metrics.domain.commitments import Filters, Period
 from helpdesk_metrics.domain.report import KpiReport, kpi_report
 from helpdesk_metrics.domain.totals import Histogram, Totals, bounded
+from helpdesk_shared.calendar import BusinessCalendar
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ class FiguresCollector(Collector):
         self,
         engine: AsyncEngine,
         *,
-        calendar: BusinessHours,
+        calendar: BusinessCalendar,
         window: timedelta,
         recurrence_threshold: int,
         max_age: float,
