@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from helpdesk_metrics.domain.commitments import AnswerDenominator, CommitmentRules
 from helpdesk_shared.settings import CalendarSettings
 
 
@@ -22,5 +23,14 @@ class Settings(CalendarSettings):
     metrics_window_days: int = 30
     #: How many incidents of the same category on one asset or department make a problem candidate.
     metrics_recurrence_threshold: int = 3
+    #: The denominator of "answered within 30 s": `answered_and_abandoned_after_30s` (calls
+    #: answered plus calls abandoned after waiting more than 30 s) or `answered` (calls answered
+    #: only). See `docs/commitments.md`.
+    metrics_calls_answered_denominator: AnswerDenominator = (
+        AnswerDenominator.ANSWERED_AND_ABANDONED_AFTER_30S
+    )
     #: Seconds a computed `/metrics` snapshot is reused before the facts are read again.
     metrics_scrape_cache_seconds: float = 5.0
+
+    def commitment_rules(self) -> CommitmentRules:
+        return CommitmentRules(answer_denominator=self.metrics_calls_answered_denominator)

@@ -9,6 +9,8 @@ import pytest
 
 from helpdesk_metrics.domain.calls import CallFacts
 from helpdesk_metrics.domain.commitments import (
+    AnswerDenominator,
+    CommitmentRules,
     Filters,
     Period,
     call_abandonment,
@@ -70,10 +72,44 @@ def test_call_commitments() -> None:
     assert (abandonment.numerator, abandonment.denominator) == (2, 20)
     assert abandonment.value == pytest.approx(0.10)
     assert abandonment.met is False
+    # Default denominator: the 18 answered plus the call abandoned after 60 s (not answered
+    # within 30 s); the call abandoned after 5 s is call loss, not counted here.
     answered = calls_answered_within_30s(calls, MARCH)
-    assert (answered.numerator, answered.denominator) == (17, 18)
-    assert answered.value == pytest.approx(0.9444, abs=1e-4)
-    assert answered.met is True
+    assert (answered.numerator, answered.denominator) == (17, 19)
+    assert answered.value == pytest.approx(0.8947, abs=1e-4)
+    assert answered.met is False
+    only_answered = calls_answered_within_30s(calls, MARCH, AnswerDenominator.ANSWERED)
+    assert (only_answered.numerator, only_answered.denominator) == (17, 18)
+    assert only_answered.value == pytest.approx(0.9444, abs=1e-4)
+    assert only_answered.met is True
+
+
+@pytest.mark.parametrize(
+    ("denominator", "expected"),
+    [
+        (AnswerDenominator.ANSWERED_AND_ABANDONED_AFTER_30S, (1, 3)),
+        (AnswerDenominator.ANSWERED, (1, 2)),
+    ],
+)
+def test_the_30_second_line_between_call_loss_and_a_late_answer(
+    denominator: AnswerDenominator, expected: tuple[int, int]
+) -> None:
+    calls = [
+        call(1, 30, True),  # answered at 30 s: in time
+        call(2, 31, True),  # answered at 31 s: late
+        call(3, 30, False),  # abandoned at 30 s: call loss only
+        call(4, 30.5, False),  # abandoned after 30 s: not answered within 30 s
+    ]
+    result = calls_answered_within_30s(calls, MARCH, denominator)
+    assert (result.numerator, result.denominator) == expected
+    rules = CommitmentRules(answer_denominator=denominator)
+    report = kpi_report([], calls, MARCH, Filters(), as_of=MON, calendar=ALWAYS, rules=rules)
+    by_name = {c.name: c for c in report.commitments}
+    assert (
+        by_name["calls_answered_within_30s"].numerator,
+        by_name["calls_answered_within_30s"].denominator,
+    ) == expected
+    assert by_name["call_abandonment"].numerator == 2
 
 
 def test_no_calls_means_no_value_and_no_verdict() -> None:
@@ -256,3 +292,13 @@ def test_tickets_closed_before_the_relevant_moment_change_no_figure(as_of: datet
     needed = [t for t in tickets if t.closed_at is None or t.closed_at >= bound]
     assert len(needed) < len(tickets)
     assert kpi_report(needed, [], MARCH, Filters(), as_of=as_of, calendar=ALWAYS) == everything
+
+
+def test_the_answer_denominator_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    from helpdesk_metrics.settings import Settings
+
+    assert Settings().commitment_rules().answer_denominator is (
+        AnswerDenominator.ANSWERED_AND_ABANDONED_AFTER_30S
+    )
+    monkeypatch.setenv("METRICS_CALLS_ANSWERED_DENOMINATOR", "answered")
+    assert Settings().commitment_rules().answer_denominator is AnswerDenominator.ANSWERED

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from helpdesk_metrics.adapters.repository import FactsRepository
-from helpdesk_metrics.domain.commitments import Filters, Period
+from helpdesk_metrics.domain.commitments import DEFAULT_RULES, CommitmentRules, Filters, Period
 from helpdesk_metrics.domain.report import KpiReport, kpi_report
 from helpdesk_shared.calendar import BusinessCalendar
 
@@ -20,6 +20,7 @@ async def kpis(
     as_of: datetime,
     calendar: BusinessCalendar,
     recurrence_threshold: int,
+    rules: CommitmentRules = DEFAULT_RULES,
 ) -> KpiReport:
     """Every indicator over `period` for the tickets kept by `filters`."""
     repository = FactsRepository(conn)
@@ -35,4 +36,5 @@ async def kpis(
         as_of=as_of,
         calendar=calendar,
         recurrence_threshold=recurrence_threshold,
+        rules=rules,
     )

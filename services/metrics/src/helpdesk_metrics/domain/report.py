@@ -7,7 +7,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from helpdesk_metrics.domain.calls import CallFacts
-from helpdesk_metrics.domain.commitments import Commitment, Filters, Period, commitments
+from helpdesk_metrics.domain.commitments import (
+    DEFAULT_RULES,
+    Commitment,
+    CommitmentRules,
+    Filters,
+    Period,
+    commitments,
+)
 from helpdesk_metrics.domain.facts import TicketFacts
 from helpdesk_metrics.domain.indicators import (
     Backlog,
@@ -53,6 +60,7 @@ def kpi_report(
     as_of: datetime,
     calendar: BusinessCalendar,
     recurrence_threshold: int = DEFAULT_THRESHOLD,
+    rules: CommitmentRules = DEFAULT_RULES,
 ) -> KpiReport:
     """All indicators over `period` for the tickets kept by `filters`.
 
@@ -65,7 +73,7 @@ def kpi_report(
         period=period,
         filters=filters,
         as_of=as_of,
-        commitments=commitments(kept, measured_calls, period, as_of, calendar),
+        commitments=commitments(kept, measured_calls, period, as_of, calendar, rules),
         backlog=backlog(kept, period.backlog_at(as_of)),
         time_to_take_into_account=time_to_take_into_account(kept, period, calendar),
         time_to_resolve=time_to_resolve(kept, period, calendar),

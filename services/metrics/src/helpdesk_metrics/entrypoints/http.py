@@ -56,6 +56,7 @@ async def get_kpis(
             as_of=now,
             calendar=calendar,
             recurrence_threshold=settings.metrics_recurrence_threshold,
+            rules=settings.commitment_rules(),
         )
     return KpisOut.of(report, calendar.describe())
 

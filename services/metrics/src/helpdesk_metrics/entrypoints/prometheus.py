@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from helpdesk_metrics.adapters.repository import FactsRepository
 from helpdesk_metrics.adapters.totals import read_totals
-from helpdesk_metrics.domain.commitments import Filters, Period
+from helpdesk_metrics.domain.commitments import DEFAULT_RULES, CommitmentRules, Filters, Period
 from helpdesk_metrics.domain.report import KpiReport, kpi_report
 from helpdesk_metrics.domain.totals import Histogram, Totals, bounded
 from helpdesk_shared.calendar import BusinessCalendar
@@ -55,6 +55,7 @@ class FiguresCollector(Collector):
         calendar: BusinessCalendar,
         window: timedelta,
         recurrence_threshold: int,
+        rules: CommitmentRules = DEFAULT_RULES,
         max_age: float,
         clock: Callable[[], datetime],
     ) -> None:
@@ -62,6 +63,7 @@ class FiguresCollector(Collector):
         self._calendar = calendar
         self._window = window
         self._threshold = recurrence_threshold
+        self._rules = rules
         self._max_age = max_age
         self._clock = clock
         self.snapshot: Snapshot | None = None
@@ -97,6 +99,7 @@ class FiguresCollector(Collector):
             as_of=now,
             calendar=self._calendar,
             recurrence_threshold=self._threshold,
+            rules=self._rules,
         )
         self.snapshot = Snapshot(bounded(totals, MAX_LABEL_VALUES), report, time.monotonic())
 
