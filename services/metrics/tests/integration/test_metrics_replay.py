@@ -98,7 +98,8 @@ async def test_live_figures_have_the_worked_values(
     figures = {c.name: c for c in (await report(own_engine)).commitments}
     worked = {
         "call_abandonment": (2, 10, False),
-        "calls_answered_within_30s": (7, 8, False),
+        # 8 answered (7 within 30 s) + 1 abandoned after 40 s; the one abandoned at 3 s is loss.
+        "calls_answered_within_30s": (7, 9, False),
         "mail_web_taken_within_30min": (8, 10, False),
         "resolved_by_single_desk": (4, 6, True),
     }

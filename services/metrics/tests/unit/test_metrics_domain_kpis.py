@@ -48,6 +48,7 @@ def ticket(n: int, minutes_to_take: float | None = None, **changes: object) -> T
         initial_level=1,
         group="desk",
         level=1,
+        admissibility="admissible",
         taken_at=None if minutes_to_take is None else MON + timedelta(minutes=minutes_to_take),
     )
     return replace(base, **changes)  # type: ignore[arg-type]
@@ -152,10 +153,42 @@ def test_resolved_by_single_desk() -> None:
     result = resolved_by_single_desk(tickets, MARCH)
     assert (result.numerator, result.denominator) == (7, 10)
     assert result.met is True  # 70 % > 65 %
-    tickets += [ticket(11, 5, resolved_at=resolved, first_contact=False)]  # later call-back
+    tickets += [ticket(11, 5, resolved_at=resolved, reopenings=1)]  # reopened: not by the desk
     result = resolved_by_single_desk(tickets, MARCH)
     assert (result.numerator, result.denominator) == (7, 11)
     assert result.met is False  # 63.6 %
+
+
+RESOLVED = MON + timedelta(hours=1)
+DESK_CASES = [
+    ("solved at the desk", {}, True),
+    ("put on hold, then solved at the desk", {"first_contact": False}, True),
+    ("escalated to level 2", {"escalations": 1, "level": 2, "resolved_level": 2}, False),
+    ("escalated to management", {"escalations": 1, "group": "management"}, False),
+    ("routed to another team", {"routings": 1, "group": "network"}, False),
+    ("assigned to another team", {"group": "network"}, False),
+    ("reopened, then solved again", {"reopenings": 1}, False),
+    ("opened in a routed domain", {"initial_group": "servers", "group": "servers"}, False),
+]
+
+
+@pytest.mark.parametrize(("case", "changes", "by_desk"), DESK_CASES, ids=[c[0] for c in DESK_CASES])
+def test_what_breaks_a_resolution_by_the_single_desk(
+    case: str, changes: dict[str, object], by_desk: bool
+) -> None:
+    """A hold or a comment keeps the ticket at the desk (the ticket service's `first_contact`
+    says False after a hold: it is not what this commitment measures); a hand-over or a
+    reopening does not."""
+    t = ticket(1, 5, resolved_at=RESOLVED, **changes)
+    result = resolved_by_single_desk([t], MARCH)
+    assert (result.numerator, result.denominator) == (int(by_desk), 1)
+
+
+@pytest.mark.parametrize("outcome", ["out_of_scope", "to_route", None])
+def test_only_admissible_tickets_count_for_the_single_desk(outcome: str | None) -> None:
+    t = ticket(1, 5, resolved_at=RESOLVED, admissibility=outcome)
+    result = resolved_by_single_desk([t, ticket(2, 5, resolved_at=RESOLVED)], MARCH)
+    assert (result.numerator, result.denominator) == (1, 1)
 
 
 def test_backlog_by_dimension_at_a_moment() -> None:

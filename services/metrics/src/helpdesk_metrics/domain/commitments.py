@@ -192,9 +192,16 @@ def mail_web_taken_within_30min(
 
 
 def resolved_by_single_desk(tickets: Sequence[TicketFacts], period: Period) -> Commitment:
-    """Of the tickets resolved in the period, those solved at level 1 by the desk (> 65 %):
-    opened at the desk at level 1, never escalated or routed, resolved at first contact."""
-    resolved = [t for t in tickets if period.contains(t.resolved_at)]
+    """"Taux de résolution en ligne par le guichet unique" (> 65 %).
+
+    Denominator: the admissible tickets (in the contract's scope at the desk: pre-qualified
+    `admissible`) last resolved in the period. Numerator: those resolved by the desk, i.e.
+    opened at the desk (group `desk`) at level 1 and resolved there at level 1 without any
+    hand-over to another level or team and without reopening: an escalation, a routing, a move
+    to another group or a reopening breaks it; a hold or a comment does not. Out-of-scope and
+    routed requests are not counted at all (the desk is not meant to resolve them).
+    """
+    resolved = [t for t in tickets if t.admissible and period.contains(t.resolved_at)]
     by_desk = sum(1 for t in resolved if t.resolved_by_desk)
     return Commitment(
         "resolved_by_single_desk",

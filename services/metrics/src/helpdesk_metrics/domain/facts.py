@@ -18,6 +18,7 @@ from typing import Any
 
 from helpdesk_metrics.domain.records import EventRecord, as_text, as_time, in_stream_order, kind_of
 from helpdesk_shared import catalogue
+from helpdesk_shared.catalogue import DESK_GROUP
 from helpdesk_shared.calendar import BusinessCalendar
 
 
@@ -30,6 +31,9 @@ class Status(StrEnum):
 
 
 OPEN_STATUSES = frozenset({Status.NEW, Status.IN_PROGRESS, Status.ON_HOLD, Status.RESOLVED})
+#: Pre-qualification outcomes that put a request in the desk's scope (`in_scope` is the name
+#: admissibility decisions may also carry).
+ADMISSIBLE_OUTCOMES = frozenset({"admissible", "in_scope"})
 
 
 @dataclass(frozen=True)
@@ -82,17 +86,25 @@ class TicketFacts:
             self.escalations > 0
             or self.routings > 0
             or self.initial_level != 1
-            or self.initial_group != "desk"
+            or self.initial_group != DESK_GROUP
         )
 
     @property
+    def admissible(self) -> bool:
+        """In the support contract's scope at the desk (pre-qualified admissible / in scope)."""
+        return self.admissibility in ADMISSIBLE_OUTCOMES
+
+    @property
     def resolved_by_desk(self) -> bool:
-        """Solved at level 1 by the single desk at first contact: never handed over, and not
-        said otherwise by the resolution itself."""
+        """Resolved by the single desk: opened at the desk at level 1 and resolved there, with
+        no hand-over to another level or team (no escalation, no routing, no move to another
+        group) and no reopening. A hold or a comment does not break it: the desk kept the
+        ticket. (`first_contact`, which a hold does break, is not what this measures.)"""
         return (
             self.resolved_at is not None
             and not self.handed_over
-            and self.first_contact is not False
+            and self.reopenings == 0
+            and (self.group, self.level) == (DESK_GROUP, 1)
             and self.resolved_level in (None, 1)
         )
 
