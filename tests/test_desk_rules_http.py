@@ -169,3 +169,30 @@ async def test_unknown_categories_are_refused_by_both_services_listing_the_catal
     assert "unknown category" in error["message"]
     for code in catalogue.codes():
         assert code in error["message"]
+
+
+async def test_an_out_of_scope_request_is_not_resolved_at_level_one(desk: Desk) -> None:
+    opened = await desk.open_request(category="printers", private=True)
+    assert opened["outcome"] == "out_of_scope"
+    assert (opened["group"], opened["level"]) == ("desk", 1)
+    ticket_id = opened["ticket_id"]
+    refused = await desk.command(
+        ticket_id, "resolve", solution="Imprimante perso réparée", resolution_code="fix"
+    )
+    assert refused.status_code == 409, refused.text
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    problem = refused.json()
+    assert {"route", "escalate", "close"} <= set(problem["allowed"])
+    assert "resolve" not in problem["allowed"]
+    assert "out-of-scope" in problem["detail"]
+    view = await desk.ticket.get(f"/v1/tickets/{ticket_id}", headers=desk.agent)
+    assert "resolve" not in view.json()["allowed_commands"]
+    closed = await desk.command(
+        ticket_id,
+        "close",
+        code="out_of_scope",
+        reason="Matériel personnel",
+        follow_up="Orienté vers le revendeur",
+    )
+    assert closed.status_code == 200, closed.text
+    assert closed.json()["status"] == "closed"

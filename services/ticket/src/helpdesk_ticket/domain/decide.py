@@ -50,7 +50,13 @@ from helpdesk_ticket.domain.errors import InvalidCommand, TicketNotFound, Transi
 from helpdesk_ticket.domain.policy import DEFAULT_POLICY, MANAGEMENT_GROUP, TicketPolicy
 from helpdesk_ticket.domain.sla_check import check_sla
 from helpdesk_ticket.domain.state import Status, Ticket
-from helpdesk_ticket.domain.transitions import allowed_commands, first_contact, refusal
+from helpdesk_ticket.domain.transitions import (
+    OUT_OF_SCOPE_REFUSAL,
+    allowed_commands,
+    first_contact,
+    out_of_scope_at_the_desk,
+    refusal,
+)
 
 
 def decide(
@@ -127,6 +133,13 @@ def _taken(state: Ticket, command: Command) -> TicketTaken:
 def _(command: Escalate, state: Ticket, policy: TicketPolicy) -> list[TicketEvent]:
     if command.to_management:
         to_level, group = state.level, command.group or state.group
+    elif out_of_scope_at_the_desk(state):
+        raise TransitionNotAllowed(
+            "escalate",
+            state.status.value,
+            allowed_commands(state, policy, command.at),
+            OUT_OF_SCOPE_REFUSAL + " (escalate with to_management, not to a support level)",
+        )
     else:
         to_level = command.to_level or state.level + 1
         group = command.group or state.group
