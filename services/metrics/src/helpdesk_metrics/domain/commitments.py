@@ -192,7 +192,7 @@ def mail_web_taken_within_30min(
 
 
 def resolved_by_single_desk(tickets: Sequence[TicketFacts], period: Period) -> Commitment:
-    """"Taux de résolution en ligne par le guichet unique" (> 65 %).
+    """ "Taux de résolution en ligne par le guichet unique" (> 65 %).
 
     Denominator: the admissible tickets (in the contract's scope at the desk: pre-qualified
     `admissible`) last resolved in the period. Numerator: those resolved by the desk, i.e.

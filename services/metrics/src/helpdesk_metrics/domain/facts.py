@@ -18,8 +18,8 @@ from typing import Any
 
 from helpdesk_metrics.domain.records import EventRecord, as_text, as_time, in_stream_order, kind_of
 from helpdesk_shared import catalogue
-from helpdesk_shared.catalogue import DESK_GROUP
 from helpdesk_shared.calendar import BusinessCalendar
+from helpdesk_shared.catalogue import DESK_GROUP
 
 
 class Status(StrEnum):
