@@ -196,3 +196,23 @@ async def test_an_out_of_scope_request_is_not_resolved_at_level_one(desk: Desk) 
     )
     assert closed.status_code == 200, closed.text
     assert closed.json()["status"] == "closed"
+
+
+async def test_a_complaint_is_its_own_type_for_management(desk: Desk) -> None:
+    requester = desk.auth(REQUESTER, "requester")
+    answer = await desk.intake.post(
+        "/v1/requests",
+        json={"subject": "Réclamation", "description": "Mon ticket traîne depuis un mois"},
+        headers=requester,
+    )
+    assert answer.status_code == 201, answer.text
+    opened = answer.json()
+    assert opened["reference"].startswith("REC-")
+    assert opened["group"] == "management"
+    taken_by_desk = await desk.command(opened["ticket_id"], "take")
+    assert taken_by_desk.status_code == 403  # not the desk's to handle: management's
+    view = await desk.ticket.get(f"/v1/tickets/{opened['ticket_id']}", headers=desk.manager)
+    assert (view.json()["type"], view.json()["group"]) == ("complaint", "management")
+    chosen = await desk.open_request(type="incident", subject="Plainte", category="printers")
+    assert chosen["reference"].startswith("INC-")
+    assert chosen["group"] == "desk"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import AliasChoices, Field
 
+from helpdesk_intake.domain.complaints import DEFAULT_COMPLAINT_KEYWORDS
 from helpdesk_shared.http.rate_limit import Rate
 from helpdesk_shared.settings import CommonSettings
 
@@ -19,6 +20,9 @@ class Settings(CommonSettings):
     intake_max_email_bytes: int = 10 * 1024 * 1024
     #: Mail domains of the IT staff: their replies may land on any ticket.
     intake_staff_domains: tuple[str, ...] = ("dsi.example.fr",)
+    #: Words that make a request a complaint (type `complaint`, to management) when the caller
+    #: did not choose the type: whole words, any case, accents optional, plural too.
+    intake_complaint_keywords: tuple[str, ...] = DEFAULT_COMPLAINT_KEYWORDS
     #: The time zone whose calendar dates the contract checks and the reference years.
     intake_timezone: str = "Europe/Paris"
     #: The ticket service, asked for knowledge articles matching a new request

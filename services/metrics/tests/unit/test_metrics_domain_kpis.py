@@ -335,3 +335,21 @@ def test_the_answer_denominator_is_a_setting(monkeypatch: pytest.MonkeyPatch) ->
     )
     monkeypatch.setenv("METRICS_CALLS_ANSWERED_DENOMINATOR", "answered")
     assert Settings().commitment_rules().answer_denominator is AnswerDenominator.ANSWERED
+
+
+def test_complaints_are_counted_apart() -> None:
+    complaint = ticket(1, 5, type="complaint", resolved_at=RESOLVED, group="management")
+    pending = ticket(2, None, type="complaint", group="management", status=Status.NEW)
+    incident = ticket(3, 5, resolved_at=RESOLVED)
+    result = resolved_by_single_desk([complaint, pending, incident], MARCH)
+    assert (result.numerator, result.denominator) == (1, 1)
+    report = kpi_report(
+        [complaint, pending, incident],
+        [],
+        MARCH,
+        Filters(),
+        as_of=MON + timedelta(hours=2),
+        calendar=ALWAYS,
+    )
+    assert (report.complaints.received, report.complaints.resolved) == (2, 1)
+    assert report.complaints.open == 2  # neither is closed

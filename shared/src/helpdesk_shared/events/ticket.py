@@ -21,6 +21,8 @@ from helpdesk_shared.events.base import DomainEvent
 class TicketType(StrEnum):
     INCIDENT = "incident"
     SERVICE_REQUEST = "service_request"
+    #: "Plainte, réclamation": handled by management, counted apart in the KPIs.
+    COMPLAINT = "complaint"
 
 
 class Channel(StrEnum):

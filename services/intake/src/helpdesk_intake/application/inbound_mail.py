@@ -22,6 +22,7 @@ from helpdesk_intake.application.open_request import (
     RequesterDetails,
     open_ticket,
 )
+from helpdesk_intake.domain.complaints import DEFAULT_COMPLAINT_KEYWORDS, ticket_type
 from helpdesk_intake.domain.mail import (
     InboundMessage,
     Unparseable,
@@ -30,7 +31,7 @@ from helpdesk_intake.domain.mail import (
 )
 from helpdesk_intake.domain.prequalification import AssistanceRequest
 from helpdesk_shared.events.intake import MailQuarantined
-from helpdesk_shared.events.ticket import Channel, CommentAdded, TicketType, Visibility
+from helpdesk_shared.events.ticket import Channel, CommentAdded, Visibility
 from helpdesk_shared.eventstore.model import (
     ConcurrencyConflict,
     EventMetadata,
@@ -68,6 +69,7 @@ class MailContext:
     timezone: str
     staff_domains: tuple[str, ...]
     actor: str
+    complaint_keywords: tuple[str, ...] = DEFAULT_COMPLAINT_KEYWORDS
 
 
 async def receive_mail(ctx: MailContext, raw: bytes) -> MailHandled:
@@ -188,11 +190,13 @@ async def _open(
     mail_id: uuid.UUID,
     detail: str | None,
 ) -> MailHandled:
+    subject = (message.subject or "(sans objet)")[:MAX_SUBJECT]
+    description = message.body or "(message vide)"
     command = OpenRequest(
-        type=TicketType.INCIDENT,
+        type=ticket_type(None, subject, description, ctx.complaint_keywords),
         channel=Channel.EMAIL,
-        subject=(message.subject or "(sans objet)")[:MAX_SUBJECT],
-        description=message.body or "(message vide)",
+        subject=subject,
+        description=description,
         facts=AssistanceRequest(),
         requester=RequesterDetails(email=message.from_address, name=message.from_name or None),
         received_at=datetime.now(tz=UTC),

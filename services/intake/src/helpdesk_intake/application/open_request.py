@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from helpdesk_intake.adapters import directory, tickets
+from helpdesk_intake.domain.complaints import starting_group
 from helpdesk_intake.domain.contracts import Contract
 from helpdesk_intake.domain.prequalification import AssistanceRequest, prequalify, target_group
 from helpdesk_intake.domain.references import PREFIXES, format_reference
@@ -123,7 +124,7 @@ async def open_ticket(
     contracts = await _contracts_of(conn, requester, read)
     local = command.received_at.astimezone(_zone(timezone))
     pq = prequalify(command.facts, requester, contracts, local.date())
-    group = target_group(pq, contracts)
+    group = starting_group(command.type, target_group(pq, contracts))
     ticket_id = uuid.uuid4()
     email = str(requester.email) if requester.email else None
     number, reference = await tickets.number_and_index(

@@ -59,6 +59,7 @@ async def inbound_email(
         timezone=settings.intake_timezone,
         staff_domains=tuple(settings.intake_staff_domains),
         actor=principal.sub,
+        complaint_keywords=tuple(settings.intake_complaint_keywords),
     )
     handled = await receive_mail(ctx, raw)
     if not handled.duplicate:

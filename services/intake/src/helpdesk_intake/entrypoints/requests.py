@@ -24,6 +24,7 @@ from helpdesk_intake.application.open_request import (
     RequesterUnidentified,
     open_ticket,
 )
+from helpdesk_intake.domain.complaints import ticket_type
 from helpdesk_intake.domain.prequalification import AssistanceRequest
 from helpdesk_intake.entrypoints.common import Engine, IntakeSettings, Store, invalid
 from helpdesk_intake.entrypoints.metrics import Metrics
@@ -46,6 +47,8 @@ class AssistanceForm(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    #: Left out: `complaint` when the subject or description says "plainte" or "réclamation"
+    #: (`INTAKE_COMPLAINT_KEYWORDS`), else `incident`.
     type: TicketType = TicketType.INCIDENT
     channel: Channel = Channel.WEB
     subject: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -109,7 +112,7 @@ async def submit_request(
     metrics: Metrics,
     idempotency_key: Annotated[str | None, Header(alias=HEADER)] = None,
 ) -> JSONResponse:
-    command = _command(form, principal)
+    command = _command(form, principal, tuple(settings.intake_complaint_keywords))
     scope = f"POST /v1/requests:{principal.sub}"
     async with engine.begin() as conn:
         guard = await IdempotencyGuard.claim(
@@ -155,12 +158,15 @@ def _answer(
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-def _command(form: AssistanceForm, principal: Principal) -> OpenRequest:
+def _command(
+    form: AssistanceForm, principal: Principal, complaint_keywords: tuple[str, ...]
+) -> OpenRequest:
     received_at = form.received_at or datetime.now(tz=UTC)
     if received_at > datetime.now(tz=UTC) + timedelta(minutes=5):
         raise invalid("received_at", "must not be in the future")
+    chosen = form.type if "type" in form.model_fields_set else None
     return OpenRequest(
-        type=form.type,
+        type=ticket_type(chosen, form.subject, form.description, complaint_keywords),
         channel=form.channel,
         subject=form.subject,
         description=form.description,

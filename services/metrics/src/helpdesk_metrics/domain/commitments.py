@@ -199,9 +199,12 @@ def resolved_by_single_desk(tickets: Sequence[TicketFacts], period: Period) -> C
     opened at the desk (group `desk`) at level 1 and resolved there at level 1 without any
     hand-over to another level or team and without reopening: an escalation, a routing, a move
     to another group or a reopening breaks it; a hold or a comment does not. Out-of-scope and
-    routed requests are not counted at all (the desk is not meant to resolve them).
+    routed requests are not counted at all (the desk is not meant to resolve them), nor are
+    complaints (management's, counted apart).
     """
-    resolved = [t for t in tickets if t.admissible and period.contains(t.resolved_at)]
+    resolved = [
+        t for t in tickets if t.admissible and not t.is_complaint and period.contains(t.resolved_at)
+    ]
     by_desk = sum(1 for t in resolved if t.resolved_by_desk)
     return Commitment(
         "resolved_by_single_desk",

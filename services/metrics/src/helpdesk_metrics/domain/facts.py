@@ -34,6 +34,7 @@ OPEN_STATUSES = frozenset({Status.NEW, Status.IN_PROGRESS, Status.ON_HOLD, Statu
 #: Pre-qualification outcomes that put a request in the desk's scope (`in_scope` is the name
 #: admissibility decisions may also carry).
 ADMISSIBLE_OUTCOMES = frozenset({"admissible", "in_scope"})
+COMPLAINT = "complaint"
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,11 @@ class TicketFacts:
             or self.initial_level != 1
             or self.initial_group != DESK_GROUP
         )
+
+    @property
+    def is_complaint(self) -> bool:
+        """A complaint: management's, counted apart (not in the single desk's rate)."""
+        return self.type == COMPLAINT
 
     @property
     def admissible(self) -> bool:

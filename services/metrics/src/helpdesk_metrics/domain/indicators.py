@@ -147,3 +147,22 @@ def opened_per_day(
         if period.contains(t.received_at):
             days[calendar.local_date(t.received_at)][t.channel] += 1
     return {day: dict(sorted(days[day].items())) for day in sorted(days)}
+
+
+@dataclass(frozen=True)
+class Complaints:
+    """Complaints ("plainte, réclamation"), counted apart from the desk's incidents and requests:
+    received in the period, resolved in the period, and still open at the backlog's moment."""
+
+    received: int
+    resolved: int
+    open: int
+
+
+def complaints(tickets: Sequence[TicketFacts], period: Period, at: datetime) -> Complaints:
+    mine = [t for t in tickets if t.is_complaint]
+    return Complaints(
+        received=sum(1 for t in mine if period.contains(t.received_at)),
+        resolved=sum(1 for t in mine if period.contains(t.resolved_at)),
+        open=sum(1 for t in mine if t.open_at(at)),
+    )

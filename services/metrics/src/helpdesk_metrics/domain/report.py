@@ -18,10 +18,12 @@ from helpdesk_metrics.domain.commitments import (
 from helpdesk_metrics.domain.facts import TicketFacts
 from helpdesk_metrics.domain.indicators import (
     Backlog,
+    Complaints,
     Durations,
     Rates,
     Satisfaction,
     backlog,
+    complaints,
     opened_per_day,
     rates,
     satisfaction,
@@ -49,6 +51,7 @@ class KpiReport:
     satisfaction: Satisfaction
     opened_per_day: dict[date, dict[str, int]]
     problem_candidates: list[ProblemCandidate]
+    complaints: Complaints
 
 
 def kpi_report(
@@ -81,4 +84,5 @@ def kpi_report(
         satisfaction=satisfaction(kept, period),
         opened_per_day=opened_per_day(kept, period, calendar),
         problem_candidates=recurring_incidents(kept, period, recurrence_threshold),
+        complaints=complaints(kept, period, period.backlog_at(as_of)),
     )
