@@ -5,6 +5,11 @@ from __future__ import annotations
 from pydantic import AliasChoices, Field
 
 from helpdesk_intake.domain.complaints import DEFAULT_COMPLAINT_KEYWORDS
+from helpdesk_intake.domain.systems import (
+    OBSOLETE_BY_DEFAULT,
+    SUPPORTED_BY_DEFAULT,
+    OperatingSystems,
+)
 from helpdesk_shared.http.rate_limit import Rate
 from helpdesk_shared.settings import CommonSettings
 
@@ -23,6 +28,10 @@ class Settings(CommonSettings):
     #: Words that make a request a complaint (type `complaint`, to management) when the caller
     #: did not choose the type: whole words, any case, accents optional, plural too.
     intake_complaint_keywords: tuple[str, ...] = DEFAULT_COMPLAINT_KEYWORDS
+    #: Operating systems a workstation may not run (out of scope: obsolete), and the ones the
+    #: desk supports (empty: any system not obsolete). Contracts may add their own.
+    intake_obsolete_operating_systems: tuple[str, ...] = OBSOLETE_BY_DEFAULT
+    intake_supported_operating_systems: tuple[str, ...] = SUPPORTED_BY_DEFAULT
     #: The time zone whose calendar dates the contract checks and the reference years.
     intake_timezone: str = "Europe/Paris"
     #: The ticket service, asked for knowledge articles matching a new request
@@ -44,6 +53,12 @@ class Settings(CommonSettings):
     #: The same for staff and services (the desk types in calls, the mail gateway pushes bursts).
     intake_rate_limit_staff_per_minute: float = Field(default=0, ge=0)
     intake_rate_limit_staff_burst: int = Field(default=200, ge=1)
+
+    def operating_systems(self) -> OperatingSystems:
+        return OperatingSystems(
+            obsolete=tuple(self.intake_obsolete_operating_systems),
+            supported=tuple(self.intake_supported_operating_systems),
+        )
 
     def public_rate(self) -> Rate:
         return Rate(self.intake_rate_limit_per_minute, self.intake_rate_limit_burst)

@@ -17,10 +17,11 @@ from helpdesk_intake.domain.prequalification import (
     target_group,
 )
 from helpdesk_intake.domain.requesters import Equipment, Requester
+from helpdesk_intake.domain.systems import OperatingSystems
 from helpdesk_shared.events.ticket import Admissibility
 
 TODAY = date(2026, 3, 2)
-PC = Equipment(asset_tag="PC-001", kind="pc", operating_system="Windows XP")
+PC = Equipment(asset_tag="PC-001", kind="pc", operating_system="Windows 11")
 
 
 def alpha(**extra: Any) -> Requester:
@@ -183,9 +184,21 @@ CASES = [
     ),
     Case(
         "workstation under a covered system",
-        req(domain="workstation", operating_system="windows xp"),
+        req(domain="workstation", operating_system="windows 11"),
         A,
         (Rule.IN_SCOPE,),
+    ),
+    Case(
+        "Windows XP is obsolete by default",
+        req(domain="workstation", operating_system="Windows XP"),
+        OUT,
+        (Rule.OBSOLETE_OS,),
+    ),
+    Case(
+        "Windows 7 is neither obsolete nor supported by default",
+        req(domain="workstation", operating_system="Windows 7"),
+        OUT,
+        (Rule.OS_NOT_COVERED,),
     ),
     Case(
         "out of scope domain and exclusion together",
@@ -289,3 +302,23 @@ def test_seed_001_4_2_amended_contract_covers_the_printer() -> None:
 def test_seed_001_4_2_existing_pc_is_covered() -> None:
     request = req(domain="hardware_maintenance", asset_tag="PC-1")
     assert prequalify(request, CLIENT, [HARDWARE_MAINTENANCE], date(2026, 9, 1)).outcome is A
+
+
+def test_the_operating_systems_are_configuration() -> None:
+    legacy = OperatingSystems(obsolete=("Windows 95",), supported=("Windows XP", "Windows 11"))
+    xp = req(domain="workstation", operating_system="Windows XP")
+    assert prequalify(xp, alpha(), DEMO_CONTRACTS, TODAY).outcome is OUT
+    assert prequalify(xp, alpha(), DEMO_CONTRACTS, TODAY, legacy).outcome is A
+    anything = OperatingSystems(obsolete=(), supported=())
+    seven = req(domain="workstation", operating_system="Windows 7")
+    assert prequalify(seven, alpha(), DEMO_CONTRACTS, TODAY, anything).outcome is A
+
+
+def test_intake_settings_carry_the_lists(monkeypatch: pytest.MonkeyPatch) -> None:
+    from helpdesk_intake.settings import Settings
+
+    systems = Settings().operating_systems()
+    assert "Windows XP" in systems.obsolete
+    assert systems.supported == ("Windows 10", "Windows 11")
+    monkeypatch.setenv("INTAKE_OBSOLETE_OPERATING_SYSTEMS", '["Windows 7"]')
+    assert Settings().operating_systems().obsolete == ("Windows 7",)

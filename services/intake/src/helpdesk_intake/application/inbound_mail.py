@@ -30,6 +30,7 @@ from helpdesk_intake.domain.mail import (
     parse_message,
 )
 from helpdesk_intake.domain.prequalification import AssistanceRequest
+from helpdesk_intake.domain.systems import DEFAULT_SYSTEMS, OperatingSystems
 from helpdesk_shared.events.intake import MailQuarantined
 from helpdesk_shared.events.ticket import Channel, CommentAdded, Visibility
 from helpdesk_shared.eventstore.model import (
@@ -70,6 +71,7 @@ class MailContext:
     staff_domains: tuple[str, ...]
     actor: str
     complaint_keywords: tuple[str, ...] = DEFAULT_COMPLAINT_KEYWORDS
+    systems: OperatingSystems = DEFAULT_SYSTEMS
 
 
 async def receive_mail(ctx: MailContext, raw: bytes) -> MailHandled:
@@ -204,7 +206,7 @@ async def _open(
         verified_by_staff=False,
         corrects_directory=False,
     )
-    opened = await open_ticket(conn, ctx.store, command, ctx.timezone)
+    opened = await open_ticket(conn, ctx.store, command, ctx.timezone, ctx.systems)
     return MailHandled(
         mail_id,
         message.message_id,

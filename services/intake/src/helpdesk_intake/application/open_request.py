@@ -27,6 +27,7 @@ from helpdesk_intake.domain.requesters import (
     changes_between,
     corrected,
 )
+from helpdesk_intake.domain.systems import DEFAULT_SYSTEMS, OperatingSystems
 from helpdesk_shared.events.ticket import (
     Channel,
     PreQualification,
@@ -117,13 +118,17 @@ class RequesterUnidentified(ValueError):
 
 
 async def open_ticket(
-    conn: AsyncConnection, store: EventStore, command: OpenRequest, timezone: str
+    conn: AsyncConnection,
+    store: EventStore,
+    command: OpenRequest,
+    timezone: str,
+    systems: OperatingSystems = DEFAULT_SYSTEMS,
 ) -> OpenedTicket:
     """Record the request as a new ticket stream (expected version: no stream)."""
     requester, created, read = await resolve_requester(conn, command)
     contracts = await _contracts_of(conn, requester, read)
     local = command.received_at.astimezone(_zone(timezone))
-    pq = prequalify(command.facts, requester, contracts, local.date())
+    pq = prequalify(command.facts, requester, contracts, local.date(), systems)
     group = starting_group(command.type, target_group(pq, contracts))
     ticket_id = uuid.uuid4()
     email = str(requester.email) if requester.email else None

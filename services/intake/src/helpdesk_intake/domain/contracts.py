@@ -65,8 +65,10 @@ class Contract(ContractPart):
     routed_domains: tuple[RoutedDomain, ...] = ()
     covered_software: tuple[str, ...] = ()
     covered_hardware: tuple[str, ...] = ()
-    #: Operating systems the contract supports (e.g. "Windows 2000", "Windows XP").
+    #: Operating systems the contract supports, when it names its own; empty: the configured
+    #: ones (`domain/systems.py`, intake settings).
     supported_operating_systems: tuple[str, ...] = ()
+    #: Systems the contract declares obsolete besides the configured ones.
     obsolete_operating_systems: tuple[str, ...] = ()
     obsolete_software: tuple[str, ...] = ()
     #: The approved software set; empty means the contract does not restrict software.

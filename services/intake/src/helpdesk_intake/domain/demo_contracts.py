@@ -18,14 +18,13 @@ _NAMESPACE = uuid.UUID("5b0f3c2e-6a51-4d0e-9c55-0f1d2b3a4c5d")
 #: Seed 003: every exclusion of the "Assistance aux utilisateurs" service.
 SEED_003_EXCLUSIONS: tuple[Exclusion, ...] = tuple(Exclusion)
 
-#: Systems and software declared obsolete by the security policy (PSSI) the seed refers to.
-OBSOLETE_OPERATING_SYSTEMS = ("Windows 95", "Windows 98", "Windows ME", "Windows NT 4.0")
+#: Software declared obsolete by the security policy (the obsolete operating systems are intake
+#: settings, `domain/systems.py`, not contract text).
 OBSOLETE_SOFTWARE = ("Office 97", "Internet Explorer 6", "Outlook Express")
 
 _OFFICE = ("Word", "Excel", "Outlook")
 _APPROVED = (*_OFFICE, "Firefox", "Adobe Reader", "Antivirus")
-_SYSTEMS = ("Windows 2000", "Windows XP")
-_HARDWARE = ("PC sous Windows 2000 ou XP", "Imprimantes locales et en réseau")
+_HARDWARE = ("PC sous un système d'exploitation supporté", "Imprimantes locales et en réseau")
 
 
 def _routes(*domains: D) -> tuple[RoutedDomain, ...]:
@@ -51,9 +50,7 @@ def _contract(number: int, client: str, **scope: object) -> Contract:
             "signed_on": date(2026, 1, 5),
             "valid_from": date(2026, 1, 5),
             "valid_until": date(2028, 12, 31),
-            "supported_operating_systems": _SYSTEMS,
             "covered_hardware": _HARDWARE,
-            "obsolete_operating_systems": OBSOLETE_OPERATING_SYSTEMS,
             "obsolete_software": OBSOLETE_SOFTWARE,
             "exclusions": SEED_003_EXCLUSIONS,
             **scope,

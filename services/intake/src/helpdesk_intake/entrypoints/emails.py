@@ -60,6 +60,7 @@ async def inbound_email(
         staff_domains=tuple(settings.intake_staff_domains),
         actor=principal.sub,
         complaint_keywords=tuple(settings.intake_complaint_keywords),
+        systems=settings.operating_systems(),
     )
     handled = await receive_mail(ctx, raw)
     if not handled.duplicate:

@@ -121,7 +121,9 @@ async def submit_request(
         replay = guard.replay
         if replay is None:
             try:
-                opened = await open_ticket(conn, store, command, settings.intake_timezone)
+                opened = await open_ticket(
+                    conn, store, command, settings.intake_timezone, settings.operating_systems()
+                )
             except RequesterUnidentified as error:
                 raise invalid("requester", str(error)) from None
             body, location = opened.body(), f"/v1/tickets/{opened.ticket_id}"
