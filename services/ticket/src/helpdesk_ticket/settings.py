@@ -25,6 +25,10 @@ class Settings(CalendarSettings):
     #: How long after a resolution the requester may dispute it (reopen).
     ticket_reopen_window_days: int = 10
     #: Per priority: [minutes to take into account, minutes to resolve], in business time.
+    #: The support contracts make no time commitment (their response times depend on the load
+    #: and the request's complexity; priority follows criticality and how many are affected):
+    #: the defaults (`DEFAULT_SLA`: P1 15 min / 4 h, P2 30 min / 8 h, P3 30 min / 20 h,
+    #: P4 1 h / 40 h) are the desk's own choice, to be set here to what the desk commits to.
     ticket_sla_minutes: dict[Priority, tuple[int, int]] = Field(default_factory=dict)
     #: How often the SLA watcher looks for deadlines passed or near.
     ticket_sla_watch_seconds: float = 30.0

@@ -42,6 +42,9 @@ class SlaTargets:
     resolution: timedelta
 
 
+#: The desk's own default targets: the support contracts commit to no response or resolution
+#: time, so these are a choice of the desk, not a contract term. Deployments set theirs with
+#: `TICKET_SLA_MINUTES` (see `settings.py` and docs/commitments.md).
 DEFAULT_SLA: dict[Priority, SlaTargets] = {
     Priority.CRITICAL: SlaTargets(timedelta(minutes=15), timedelta(hours=4)),
     Priority.HIGH: SlaTargets(timedelta(minutes=30), timedelta(hours=8)),
