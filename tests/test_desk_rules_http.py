@@ -7,8 +7,10 @@ is the ticket the ticket service then qualifies, refuses or closes, as the front
 from __future__ import annotations
 
 import socket
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -216,3 +218,66 @@ async def test_a_complaint_is_its_own_type_for_management(desk: Desk) -> None:
     chosen = await desk.open_request(type="incident", subject="Plainte", category="printers")
     assert chosen["reference"].startswith("INC-")
     assert chosen["group"] == "desk"
+
+
+async def test_remote_maintenance_for_an_eple_with_consent_only(desk: Desk) -> None:
+    login = f"prof.{uuid.uuid4().hex[:8]}"
+    school = {
+        "login": login,
+        "name": "Paul Lefèvre",
+        "organisation": "Collège Victor Hugo",
+        "organisation_kind": "eple",
+        "academy": "Paris",
+    }
+    created = await desk.intake.post("/v1/requesters", json=school, headers=desk.agent)
+    assert created.status_code == 201, created.text
+    answer = await desk.intake.post(
+        "/v1/requests",
+        json={"subject": "Poste lent", "description": "Très lent", "requester": {"login": login}},
+        headers=desk.agent,
+    )
+    assert answer.status_code == 201, answer.text
+    ticket_id = answer.json()["ticket_id"]
+    appointment = {
+        "kind": "remote",
+        "starts_at": (datetime.now(UTC) + timedelta(days=1)).isoformat(),
+    }
+
+    first = await desk.command(ticket_id, "schedule", **appointment)
+    assert first.status_code == 409, first.text
+    assert "consent" in first.json()["detail"]
+    assert "record-consent" in first.json()["allowed"]
+
+    granted = await desk.command(ticket_id, "record-consent", granted=True, channel="phone")
+    assert granted.status_code == 200, granted.text
+    view = granted.json()
+    assert (view["requester_organisation_kind"], view["requester_academy"]) == ("eple", "Paris")
+    assert view["consent"]["granted"] is True
+    assert view["consent"]["channel"] == "phone"
+    scheduled = await desk.command(ticket_id, "schedule", **appointment)
+    assert scheduled.status_code == 200, scheduled.text
+
+    withdrawn = await desk.command(ticket_id, "record-consent", granted=False, channel="email")
+    assert withdrawn.json()["consent"]["granted"] is False
+    again = await desk.command(ticket_id, "schedule", **appointment)
+    assert again.status_code == 409
+    assert "withdrew" in again.json()["detail"]
+    history = await desk.ticket.get(f"/v1/tickets/{ticket_id}/history", headers=desk.agent)
+    summaries = [e["summary"] for e in history.json() if e["type"].startswith("RemoteMaint")]
+    assert summaries == [
+        "Accord de télémaintenance enregistré (phone)",
+        "Refus de télémaintenance enregistré (email)",
+    ]
+
+
+async def test_remote_maintenance_is_refused_outside_an_eple(desk: Desk) -> None:
+    opened = await desk.open_request(category="workstation")
+    await desk.command(opened["ticket_id"], "record-consent", granted=True, channel="phone")
+    refused = await desk.command(
+        opened["ticket_id"],
+        "schedule",
+        kind="remote",
+        starts_at=(datetime.now(UTC) + timedelta(days=1)).isoformat(),
+    )
+    assert refused.status_code == 409
+    assert "EPLE" in refused.json()["detail"]

@@ -141,7 +141,7 @@ BODIES: dict[str, Any] = {
     "hold": {"reason": "waiting_requester"},
     "resume": {},
     "record-consent": {"granted": True, "channel": "phone"},
-    "schedule": {"kind": "remote", "starts_at": "2030-01-07T09:00:00+01:00"},
+    "schedule": {"kind": "on_site", "starts_at": "2030-01-07T09:00:00+01:00"},
     "resolve": {"solution": "Rien", "resolution_code": "fixed"},
     "close": {"code": "resolved"},
     "reopen": {"reason": "Toujours en panne"},

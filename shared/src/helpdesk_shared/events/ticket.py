@@ -52,6 +52,10 @@ class RequesterSnapshot(ValueObject):
     email: EmailStr | None = None
     phone: str | None = None
     organisation: str | None = None
+    #: `person`, `company` or `eple` (a school: remote maintenance with consent is offered).
+    organisation_kind: str | None = None
+    #: The academy of an EPLE.
+    academy: str | None = None
     department: str | None = None
     office: str | None = None
     preferred_language: str = "fr"

@@ -51,6 +51,7 @@ class RequesterDetails(BaseModel):
     phone: str | None = Field(default=None, max_length=40)
     organisation: str | None = Field(default=None, max_length=200)
     organisation_kind: OrganisationKind | None = None
+    academy: str | None = Field(default=None, max_length=120)
     role: str | None = Field(default=None, max_length=120)
     department: str | None = Field(default=None, max_length=120)
     office: str | None = Field(default=None, max_length=40)
@@ -78,7 +79,7 @@ class OpenRequest:
 
 
 #: What only staff may change on an existing entry at a contact.
-STAFF_VERIFIED_FIELDS = frozenset({"organisation", "organisation_kind", "role"})
+STAFF_VERIFIED_FIELDS = frozenset({"organisation", "organisation_kind", "academy", "role"})
 
 
 @dataclass(frozen=True)
@@ -183,6 +184,8 @@ def snapshot(requester: Requester) -> RequesterSnapshot:
         email=requester.email,
         phone=requester.phone,
         organisation=requester.organisation,
+        organisation_kind=requester.organisation_kind.value,
+        academy=requester.academy,
         department=requester.department,
         office=requester.office,
         preferred_language=requester.preferred_language,

@@ -10,6 +10,7 @@ from functools import singledispatch
 
 from helpdesk_shared.catalogue import UnknownCategory
 from helpdesk_shared.events.ticket import (
+    AppointmentKind,
     AppointmentScheduled,
     Closed,
     ClosureCode,
@@ -48,6 +49,7 @@ from helpdesk_ticket.domain.commands import (
 )
 from helpdesk_ticket.domain.errors import InvalidCommand, TicketNotFound, TransitionNotAllowed
 from helpdesk_ticket.domain.policy import DEFAULT_POLICY, MANAGEMENT_GROUP, TicketPolicy
+from helpdesk_ticket.domain.remote_maintenance import remote_maintenance_refusal
 from helpdesk_ticket.domain.sla_check import check_sla
 from helpdesk_ticket.domain.state import Status, Ticket
 from helpdesk_ticket.domain.transitions import (
@@ -227,6 +229,11 @@ def _(command: RecordConsent, state: Ticket, policy: TicketPolicy) -> list[Ticke
 def _(command: Schedule, state: Ticket, policy: TicketPolicy) -> list[TicketEvent]:
     if command.ends_at is not None and command.ends_at <= command.starts_at:
         raise InvalidCommand("ends_at", "must be after starts_at")
+    if command.kind is AppointmentKind.REMOTE:
+        refused = remote_maintenance_refusal(state)
+        if refused is not None:
+            allowed = allowed_commands(state, policy, command.at)
+            raise TransitionNotAllowed("schedule", state.status.value, allowed, refused)
     return [
         AppointmentScheduled(
             ticket_id=state.id,

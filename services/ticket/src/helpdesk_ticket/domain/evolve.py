@@ -84,6 +84,8 @@ def _opened(event: TicketOpened) -> Ticket:
         status=Status.OPENED,
         requester=event.requester.login,
         requester_name=event.requester.name,
+        requester_organisation_kind=event.requester.organisation_kind,
+        requester_academy=event.requester.academy,
         subject=event.subject,
         description=event.description,
         channel=event.channel.value,

@@ -90,6 +90,9 @@ class Ticket:
     opened_at: datetime
     group: str
     level: int
+    #: The requester's organisation kind (`eple` for a school) and academy, as at the opening.
+    requester_organisation_kind: str | None = None
+    requester_academy: str | None = None
     category: str | None = None
     impact: Impact | None = None
     urgency: Urgency | None = None
