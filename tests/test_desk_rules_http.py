@@ -281,3 +281,82 @@ async def test_remote_maintenance_is_refused_outside_an_eple(desk: Desk) -> None
     )
     assert refused.status_code == 409
     assert "EPLE" in refused.json()["detail"]
+
+
+def _reply(reference: str, body: str) -> bytes:
+    """The requester's answer to the closure e-mail, quoting it."""
+    lines = [
+        "From: Alice Martin <alice.martin@alpha.example>",
+        "To: support@dsi.example.fr",
+        f"Subject: Re: [{reference}] Clôture de votre ticket",
+        f"Message-ID: <{uuid.uuid4()}@alpha.example>",
+        "Content-Type: text/plain; charset=utf-8",
+        "",
+        body,
+        "",
+        "Le lundi, Guichet DSI a écrit :",
+        "> Si le problème persiste, répondez à ce courriel.",
+    ]
+    return "\r\n".join(lines).encode()
+
+
+async def _resolved_and_closed(desk: Desk) -> dict[str, Any]:
+    opened = await desk.open_request(category="printers")
+    resolved = await desk.command(
+        opened["ticket_id"], "resolve", solution="Pilote réinstallé", resolution_code="fix"
+    )
+    assert resolved.status_code == 200, resolved.text
+    closed = await desk.command(opened["ticket_id"], "close", code="resolved")
+    assert closed.status_code == 200, closed.text
+    return opened
+
+
+async def _mail(intake: httpx.AsyncClient, desk: Desk, raw: bytes) -> dict[str, Any]:
+    headers = desk.auth("mail-gateway", "service") | {"content-type": "message/rfc822"}
+    answer = await intake.post("/v1/inbound-emails", content=raw, headers=headers)
+    assert answer.status_code in (200, 201), answer.text
+    handled: dict[str, Any] = answer.json()
+    return handled
+
+
+async def test_a_reply_that_the_problem_persists_reopens_within_the_window(desk: Desk) -> None:
+    opened = await _resolved_and_closed(desk)
+    thanks = await _mail(desk.intake, desk, _reply(opened["reference"], "Merci !"))
+    assert thanks["disposition"] == "reply"  # the quoted "persiste" is not the requester's
+    handled = await _mail(
+        desk.intake, desk, _reply(opened["reference"], "Bonjour, le problème persiste.")
+    )
+    assert (handled["disposition"], handled["ticket_id"]) == ("reopened", opened["ticket_id"])
+    view = await desk.ticket.get(f"/v1/tickets/{opened['ticket_id']}", headers=desk.agent)
+    assert view.json()["status"] not in ("resolved", "closed")
+    assert view.json()["reopenings"] == 1
+    history = (
+        await desk.ticket.get(f"/v1/tickets/{opened['ticket_id']}/history", headers=desk.agent)
+    ).json()
+    reopened = [e for e in history if e["type"] == "TicketReopened"]
+    assert len(reopened) == 1
+    assert "le problème persiste" in reopened[0]["data"]["reason"]
+    assert reopened[0]["by"] == REQUESTER
+
+
+async def test_after_the_window_the_reply_opens_a_linked_ticket(
+    desk: Desk, database_url: str, engine: AsyncEngine
+) -> None:
+    opened = await _resolved_and_closed(desk)
+    no_window = IntakeSettings(
+        database_url=database_url,
+        helpdesk_jwt_secret=SECRET,
+        intake_ticket_url=f"http://127.0.0.1:{_closed_port()}",
+        intake_reopen_window_days=0,
+    )
+    transport = httpx.ASGITransport(app=build_intake(no_window, engine=engine))
+    async with httpx.AsyncClient(transport=transport, base_url="http://intake") as late_intake:
+        raw = _reply(opened["reference"], "Ça ne fonctionne toujours pas.")
+        handled = await _mail(late_intake, desk, raw)
+    assert handled["disposition"] == "opened"
+    assert handled["ticket_id"] != opened["ticket_id"]
+    new = await desk.ticket.get(f"/v1/tickets/{handled['ticket_id']}", headers=desk.agent)
+    assert new.json()["follows_reference"] == opened["reference"]
+    assert opened["reference"] in new.json()["description"]
+    old = await desk.ticket.get(f"/v1/tickets/{opened['ticket_id']}", headers=desk.agent)
+    assert old.json()["status"] == "closed"

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from pydantic import AliasChoices, Field
 
 from helpdesk_intake.domain.complaints import DEFAULT_COMPLAINT_KEYWORDS
+from helpdesk_intake.domain.reopening import DEFAULT_PERSISTING_PHRASES, ReopeningRules
 from helpdesk_intake.domain.systems import (
     OBSOLETE_BY_DEFAULT,
     SUPPORTED_BY_DEFAULT,
@@ -32,6 +35,15 @@ class Settings(CommonSettings):
     #: desk supports (empty: any system not obsolete). Contracts may add their own.
     intake_obsolete_operating_systems: tuple[str, ...] = OBSOLETE_BY_DEFAULT
     intake_supported_operating_systems: tuple[str, ...] = SUPPORTED_BY_DEFAULT
+    #: How long after a resolution the requester's reply "le problème persiste" reopens the
+    #: ticket (the ticket service's reopening window: the same `TICKET_REOPEN_WINDOW_DAYS` is
+    #: read); after it, the reply opens a new ticket linked to the old one.
+    intake_reopen_window_days: int = Field(
+        default=10,
+        validation_alias=AliasChoices("intake_reopen_window_days", "ticket_reopen_window_days"),
+    )
+    #: What such a reply says (accents and case do not matter; quoted text is not read).
+    intake_persisting_phrases: tuple[str, ...] = DEFAULT_PERSISTING_PHRASES
     #: The time zone whose calendar dates the contract checks and the reference years.
     intake_timezone: str = "Europe/Paris"
     #: The ticket service, asked for knowledge articles matching a new request
@@ -58,6 +70,11 @@ class Settings(CommonSettings):
         return OperatingSystems(
             obsolete=tuple(self.intake_obsolete_operating_systems),
             supported=tuple(self.intake_supported_operating_systems),
+        )
+
+    def reopening_rules(self) -> ReopeningRules:
+        return ReopeningRules(
+            timedelta(days=self.intake_reopen_window_days), tuple(self.intake_persisting_phrases)
         )
 
     def public_rate(self) -> Rate:

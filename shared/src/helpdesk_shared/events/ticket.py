@@ -103,6 +103,10 @@ class TicketOpened(TicketEvent):
     #: When the request reached the desk (the 30-minute commitment counts from here).
     received_at: datetime
     opened_by: str | None = None
+    #: The earlier ticket this one follows up (a problem that came back after the reopening
+    #: window, reported by replying to that ticket's mails).
+    follows_ticket_id: uuid.UUID | None = None
+    follows_reference: str | None = None
 
 
 class Escalated(TicketEvent):

@@ -76,6 +76,8 @@ class OpenRequest:
     verified_by_staff: bool = True
     #: False for e-mail: a From header's display name is no correction of the directory.
     corrects_directory: bool = True
+    #: The earlier ticket this request follows up: (ticket id, reference).
+    follows: tuple[uuid.UUID, str] | None = None
 
 
 #: What only staff may change on an existing entry at a contact.
@@ -157,6 +159,8 @@ async def open_ticket(
         level=1,
         received_at=command.received_at,
         opened_by=command.opened_by,
+        follows_ticket_id=command.follows[0] if command.follows else None,
+        follows_reference=command.follows[1] if command.follows else None,
     )
     metadata = EventMetadata(correlation_id=correlation_id.get(), actor=command.opened_by)
     await store.append(

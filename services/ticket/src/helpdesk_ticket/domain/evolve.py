@@ -86,6 +86,7 @@ def _opened(event: TicketOpened) -> Ticket:
         requester_name=event.requester.name,
         requester_organisation_kind=event.requester.organisation_kind,
         requester_academy=event.requester.academy,
+        follows_reference=event.follows_reference,
         subject=event.subject,
         description=event.description,
         channel=event.channel.value,

@@ -93,6 +93,8 @@ class Ticket:
     #: The requester's organisation kind (`eple` for a school) and academy, as at the opening.
     requester_organisation_kind: str | None = None
     requester_academy: str | None = None
+    #: The earlier ticket this one follows up (its problem came back after reopening was over).
+    follows_reference: str | None = None
     category: str | None = None
     impact: Impact | None = None
     urgency: Urgency | None = None

@@ -90,6 +90,8 @@ class TicketView(BaseModel):
     #: The requester's organisation kind (`eple`: remote maintenance may be offered) and academy.
     requester_organisation_kind: str | None = None
     requester_academy: str | None = None
+    #: The earlier ticket this one follows up, if any.
+    follows_reference: str | None = None
     appointments: list[dict[str, Any]]
     comments: int
     escalations: int
@@ -177,6 +179,7 @@ def ticket_view(
         consent=ConsentView(**vars(ticket.consent)) if ticket.consent else None,
         requester_organisation_kind=ticket.requester_organisation_kind,
         requester_academy=ticket.requester_academy,
+        follows_reference=ticket.follows_reference,
         appointments=[vars(a) for a in ticket.appointments],
         comments=ticket.comments if staff else ticket.public_comments,
         escalations=ticket.escalations,
