@@ -201,7 +201,7 @@ class Timing:
     def __init__(self, projection: PostgresProjection, fold: bool = True) -> None:
         self.appended: dict[uuid.UUID, float] = {}
         self.handled: dict[uuid.UUID, float] = {}
-        calendar = Settings().business_hours()
+        calendar = Settings().business_calendar()
         self._handle = handler(projection.within, calendar) if fold else _nothing
 
     async def handler(self, event: ReceivedEvent, conn: AsyncConnection) -> None:

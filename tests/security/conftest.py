@@ -158,7 +158,7 @@ BODIES: dict[str, Any] = {
     "resume": {},
     "record-consent": {"granted": True, "channel": "phone"},
     "schedule": {
-        "kind": "remote",
+        "kind": "on_site",
         "starts_at": f"{date.today() + timedelta(days=30)}T09:00:00+01:00",
     },
     "resolve": {"solution": "Rien", "resolution_code": "fixed"},

@@ -81,7 +81,7 @@ async def fold_metrics(engine: AsyncEngine, settings: Any) -> None:
         stored = int((await conn.execute(query)).scalar_one())
     for _ in range(500):
         async with projection.begin() as unit:
-            result = await replay(unit, settings.business_hours())
+            result = await replay(unit, settings.business_calendar())
         if result.events_kept >= stored and result.tickets >= 2:
             return
         await asyncio.sleep(0.02)

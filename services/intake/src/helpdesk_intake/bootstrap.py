@@ -12,6 +12,7 @@ from helpdesk_intake.adapters.unit_of_work import PostgresIntakeUnits
 from helpdesk_intake.application.ports import IntakeUnits
 from helpdesk_intake.entrypoints import (
     http_calls,
+    http_categories,
     http_contracts,
     http_emails,
     http_prequalification,
@@ -62,6 +63,7 @@ def build_app(settings: Settings | None = None, engine: AsyncEngine | None = Non
             http_contracts.router,
             http_calls.router,
             http_emails.router,
+            http_categories.router,
         ],
         closers=[knowledge.close],
         freeze_heap=True,

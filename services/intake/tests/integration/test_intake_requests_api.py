@@ -169,7 +169,7 @@ async def test_out_of_scope_and_routed_requests_are_still_recorded(
     intake_client: httpx.AsyncClient, auth: Any, event_store: EventStore
 ) -> None:
     out = await intake_client.post(
-        "/v1/requests", json=form(category="telephony"), headers=auth(*AGENT)
+        "/v1/requests", json=form(category="hardware_maintenance"), headers=auth(*AGENT)
     )
     assert out.status_code == 201
     assert out.json()["admissible"] is False

@@ -22,10 +22,11 @@ from helpdesk_intake.domain.prequalification import (
     target_group,
 )
 from helpdesk_intake.domain.requesters import Equipment, Requester
+from helpdesk_intake.domain.systems import OperatingSystems
 from helpdesk_shared.events.ticket import Admissibility
 
 TODAY = date(2026, 3, 2)
-PC = Equipment(asset_tag="PC-001", kind="pc", operating_system="Windows XP")
+PC = Equipment(asset_tag="PC-001", kind="pc", operating_system="Windows 11")
 
 
 def alpha(**extra: Any) -> Requester:
@@ -88,7 +89,9 @@ CASES = [
         (Rule.CONTRACT_NOT_VALID,),
         on=DEMO_VALID_UNTIL + timedelta(days=1),
     ),
-    Case("domain not in scope", req(domain="telephony"), OUT, (Rule.DOMAIN_NOT_IN_SCOPE,)),
+    Case(
+        "domain not in scope", req(domain="hardware_maintenance"), OUT, (Rule.DOMAIN_NOT_IN_SCOPE,)
+    ),
     Case("servers routed", req(domain="servers"), R, (Rule.DOMAIN_ROUTED,)),
     Case(
         "non-standard software routed",
@@ -186,13 +189,25 @@ CASES = [
     ),
     Case(
         "workstation under a covered system",
-        req(domain="workstation", operating_system="windows xp"),
+        req(domain="workstation", operating_system="windows 11"),
         A,
         (Rule.IN_SCOPE,),
     ),
     Case(
+        "Windows XP is obsolete by default",
+        req(domain="workstation", operating_system="Windows XP"),
+        OUT,
+        (Rule.OBSOLETE_OS,),
+    ),
+    Case(
+        "Windows 7 is neither obsolete nor supported by default",
+        req(domain="workstation", operating_system="Windows 7"),
+        OUT,
+        (Rule.OS_NOT_COVERED,),
+    ),
+    Case(
         "out of scope domain and exclusion together",
-        req(domain="telephony", private=True),
+        req(domain="hardware_maintenance", private=True),
         OUT,
         (Rule.DOMAIN_NOT_IN_SCOPE, Rule.PRIVATE_REQUEST),
     ),
@@ -228,7 +243,7 @@ def test_routed_request_names_its_domain_and_group() -> None:
 
 def test_admissible_and_out_of_scope_requests_start_at_the_desk() -> None:
     ok = prequalify(req(domain="printers"), alpha(), DEMO_CONTRACTS, TODAY)
-    out = prequalify(req(domain="telephony"), alpha(), DEMO_CONTRACTS, TODAY)
+    out = prequalify(req(domain="hardware_maintenance"), alpha(), DEMO_CONTRACTS, TODAY)
     assert target_group(ok, DEMO_CONTRACTS) == "desk"
     assert target_group(out, DEMO_CONTRACTS) == "desk"
 
@@ -292,3 +307,23 @@ def test_seed_001_4_2_amended_contract_covers_the_printer() -> None:
 def test_seed_001_4_2_existing_pc_is_covered() -> None:
     request = req(domain="hardware_maintenance", asset_tag="PC-1")
     assert prequalify(request, CLIENT, [HARDWARE_MAINTENANCE], date(2026, 9, 1)).outcome is A
+
+
+def test_the_operating_systems_are_configuration() -> None:
+    legacy = OperatingSystems(obsolete=("Windows 95",), supported=("Windows XP", "Windows 11"))
+    xp = req(domain="workstation", operating_system="Windows XP")
+    assert prequalify(xp, alpha(), DEMO_CONTRACTS, TODAY).outcome is OUT
+    assert prequalify(xp, alpha(), DEMO_CONTRACTS, TODAY, legacy).outcome is A
+    anything = OperatingSystems(obsolete=(), supported=())
+    seven = req(domain="workstation", operating_system="Windows 7")
+    assert prequalify(seven, alpha(), DEMO_CONTRACTS, TODAY, anything).outcome is A
+
+
+def test_intake_settings_carry_the_lists(monkeypatch: pytest.MonkeyPatch) -> None:
+    from helpdesk_intake.settings import Settings
+
+    systems = Settings().operating_systems()
+    assert "Windows XP" in systems.obsolete
+    assert systems.supported == ("Windows 10", "Windows 11")
+    monkeypatch.setenv("INTAKE_OBSOLETE_OPERATING_SYSTEMS", '["Windows 7"]')
+    assert Settings().operating_systems().obsolete == ("Windows 7",)

@@ -44,9 +44,10 @@ def build_app(
     facts_reading: FactsReading = projection.reading
     figures = FiguresCollector(
         engine,
-        calendar=settings.business_hours(),
+        calendar=settings.business_calendar(),
         window=timedelta(days=settings.metrics_window_days),
         recurrence_threshold=settings.metrics_recurrence_threshold,
+        rules=settings.commitment_rules(),
         max_age=settings.metrics_scrape_cache_seconds,
         clock=clock or (lambda: datetime.now(UTC)),
     )

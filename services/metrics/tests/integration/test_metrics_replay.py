@@ -21,7 +21,6 @@ from helpdesk_metrics.adapters.repository import FactsRepository
 from helpdesk_metrics.adapters.totals import read_totals
 from helpdesk_metrics.application.projection import project, record_of, replay
 from helpdesk_metrics.application.queries import kpis
-from helpdesk_metrics.domain.calendar import BusinessHours
 from helpdesk_metrics.domain.commitments import Filters, Period
 from helpdesk_metrics.domain.facts import fold_ticket
 from helpdesk_metrics.domain.records import EventRecord
@@ -29,6 +28,7 @@ from helpdesk_metrics.domain.report import KpiReport
 from helpdesk_metrics.domain.totals import bounded, timed, totals_of
 from helpdesk_metrics.entrypoints.cli import rebuild
 from helpdesk_metrics.settings import Settings
+from helpdesk_shared.calendar import BusinessCalendar
 from helpdesk_shared.db import create_engine
 from helpdesk_shared.eventstore.model import EventMetadata, ExpectedVersion, RecordedEvent
 from helpdesk_shared.eventstore.store import EventStore
@@ -43,7 +43,7 @@ class Desk(Protocol):
 
 MARCH = Period(datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 4, 1, tzinfo=UTC))
 NOON = datetime(2026, 3, 2, 11, 0, tzinfo=UTC)
-CALENDAR = BusinessHours()
+CALENDAR = BusinessCalendar()
 
 
 @pytest.fixture
@@ -100,7 +100,8 @@ async def test_live_figures_have_the_worked_values(
     figures = {c.name: c for c in (await report(own_engine)).commitments}
     worked = {
         "call_abandonment": (2, 10, False),
-        "calls_answered_within_30s": (7, 8, False),
+        # 8 answered (7 within 30 s) + 1 abandoned after 40 s; the one abandoned at 3 s is loss.
+        "calls_answered_within_30s": (7, 9, False),
         "mail_web_taken_within_30min": (8, 10, False),
         "resolved_by_single_desk": (4, 6, True),
     }

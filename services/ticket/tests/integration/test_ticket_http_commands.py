@@ -12,7 +12,7 @@ IN_A_MONTH = date.today() + timedelta(days=30)
 async def test_hold_consent_schedule_and_reopen(
     client: httpx.AsyncClient, auth, open_ticket
 ) -> None:
-    ticket_id = await open_ticket(requester="alice")
+    ticket_id = await open_ticket(requester="alice", organisation_kind="eple")
     base = f"/v1/tickets/{ticket_id}"
     boss = auth("max", "manager")
     bob = auth("bob", "agent", groups=["desk"], level=1)

@@ -23,7 +23,7 @@ DEMO_REQUESTERS = (
         office="B-104",
         equipment=(
             Equipment(
-                asset_tag="PC-A-001", operating_system="Windows XP", acquired_on=date(2025, 3, 1)
+                asset_tag="PC-A-001", operating_system="Windows 11", acquired_on=date(2025, 3, 1)
             ),
             Equipment(asset_tag="LASER-A-002", kind="printer", acquired_on=date(2026, 5, 20)),
         ),

@@ -14,22 +14,10 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from helpdesk_shared.catalogue import CategoryCode
 
-class SupportDomain(StrEnum):
-    """The domains the seeds name (free strings are accepted too: contracts may add their own)."""
-
-    WORKSTATION = "workstation"  # poste de travail, périphériques et leur connexion au réseau
-    PRINTERS = "printers"  # imprimantes locales et en réseau
-    OFFICE_SOFTWARE = "office_software"  # applications bureautiques standards
-    INTERNET_ACCESS = "internet_access"  # accès Internet
-    LOCAL_NETWORK = "local_network"  # réseau local Ethernet
-    SOFTWARE_INSTALLATION = "software_installation"
-    SOFTWARE_MAINTENANCE = "software_maintenance"
-    HARDWARE_MAINTENANCE = "hardware_maintenance"
-    SERVERS = "servers"
-    NETWORK = "network"
-    BUSINESS_APPLICATIONS = "business_applications"
-    NON_STANDARD_OFFICE_SOFTWARE = "non_standard_office_software"
+#: The support domains are the shared catalogue's codes (one vocabulary with the ticket service).
+SupportDomain = CategoryCode
 
 
 class Exclusion(StrEnum):
@@ -77,8 +65,10 @@ class Contract(ContractPart):
     routed_domains: tuple[RoutedDomain, ...] = ()
     covered_software: tuple[str, ...] = ()
     covered_hardware: tuple[str, ...] = ()
-    #: Operating systems the contract supports (e.g. "Windows 2000", "Windows XP").
+    #: Operating systems the contract supports, when it names its own; empty: the configured
+    #: ones (`domain/systems.py`, intake settings).
     supported_operating_systems: tuple[str, ...] = ()
+    #: Systems the contract declares obsolete besides the configured ones.
     obsolete_operating_systems: tuple[str, ...] = ()
     obsolete_software: tuple[str, ...] = ()
     #: The approved software set; empty means the contract does not restrict software.

@@ -11,6 +11,7 @@ from datetime import date
 
 from helpdesk_intake.domain.contracts import Contract, Exclusion, RoutedDomain
 from helpdesk_intake.domain.contracts import SupportDomain as D
+from helpdesk_shared import catalogue
 
 _NAMESPACE = uuid.UUID("5b0f3c2e-6a51-4d0e-9c55-0f1d2b3a4c5d")
 
@@ -22,26 +23,25 @@ DEMO_VALID_UNTIL = date(date.today().year + 2, 12, 31)
 #: Seed 003: every exclusion of the "Assistance aux utilisateurs" service.
 SEED_003_EXCLUSIONS: tuple[Exclusion, ...] = tuple(Exclusion)
 
-#: Systems and software declared obsolete by the security policy (PSSI) the seed refers to.
-OBSOLETE_OPERATING_SYSTEMS = ("Windows 95", "Windows 98", "Windows ME", "Windows NT 4.0")
+#: Software declared obsolete by the security policy (the obsolete operating systems are intake
+#: settings, `domain/systems.py`, not contract text).
 OBSOLETE_SOFTWARE = ("Office 97", "Internet Explorer 6", "Outlook Express")
 
 _OFFICE = ("Word", "Excel", "Outlook")
 _APPROVED = (*_OFFICE, "Firefox", "Adobe Reader", "Antivirus")
-_SYSTEMS = ("Windows 2000", "Windows XP")
-_HARDWARE = ("PC sous Windows 2000 ou XP", "Imprimantes locales et en réseau")
+_HARDWARE = ("PC sous un système d'exploitation supporté", "Imprimantes locales et en réseau")
 
 
 def _routes(*domains: D) -> tuple[RoutedDomain, ...]:
-    groups = {
-        D.SERVERS: ("servers", "Serveurs"),
-        D.NETWORK: ("network", "Réseau"),
-        D.BUSINESS_APPLICATIONS: ("business-apps", "Applications métier"),
-        D.NON_STANDARD_OFFICE_SOFTWARE: ("office-apps", "Applications bureautiques non standard"),
-        D.OFFICE_SOFTWARE: ("office-apps", "Applications bureautiques"),
-    }
+    """Each domain to the group the catalogue routes it to (office software, a desk domain in
+    the catalogue, goes to the office-applications team where a contract routes it)."""
+    entries = [catalogue.category(d) for d in domains]
     return tuple(
-        RoutedDomain(domain=d.value, group=groups[d][0], label=groups[d][1]) for d in domains
+        RoutedDomain(
+            domain=c.code, group=c.group if not c.level_one else "office-apps", label=c.label
+        )
+        for c in entries
+        if c is not None
     )
 
 
@@ -55,9 +55,7 @@ def _contract(number: int, client: str, **scope: object) -> Contract:
             "signed_on": date(2026, 1, 5),
             "valid_from": date(2026, 1, 5),
             "valid_until": DEMO_VALID_UNTIL,
-            "supported_operating_systems": _SYSTEMS,
             "covered_hardware": _HARDWARE,
-            "obsolete_operating_systems": OBSOLETE_OPERATING_SYSTEMS,
             "obsolete_software": OBSOLETE_SOFTWARE,
             "exclusions": SEED_003_EXCLUSIONS,
             **scope,

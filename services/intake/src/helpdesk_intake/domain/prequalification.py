@@ -15,13 +15,14 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from helpdesk_intake.domain.contracts import Contract, Exclusion, named_in
 from helpdesk_intake.domain.requesters import Equipment, Requester
+from helpdesk_intake.domain.systems import DEFAULT_SYSTEMS, OperatingSystems
+from helpdesk_shared import catalogue
+from helpdesk_shared.catalogue import DESK_GROUP
 from helpdesk_shared.events.ticket import Admissibility, PreQualification, Reason
-
-DESK_GROUP = "desk"
 
 
 class Rule(StrEnum):
@@ -49,12 +50,18 @@ class AssistanceRequest(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    #: A code of the shared catalogue (an older alias is read as today's code).
     domain: str | None = Field(default=None, max_length=80)
     software: str | None = Field(default=None, max_length=120)
     asset_tag: str | None = Field(default=None, max_length=80)
     operating_system: str | None = Field(default=None, max_length=80)
     private: bool = False
     personal_training: bool = False
+
+    @field_validator("domain")
+    @classmethod
+    def _in_the_catalogue(cls, domain: str | None) -> str | None:
+        return None if domain is None else catalogue.known(domain)
 
 
 @dataclass(frozen=True)
@@ -63,6 +70,17 @@ class _Facts:
     requester: Requester
     contract: Contract
     asset: Equipment | None
+    systems: OperatingSystems = DEFAULT_SYSTEMS
+
+    @property
+    def obsolete_systems(self) -> tuple[str, ...]:
+        """The configured obsolete systems and any the contract adds."""
+        return (*self.systems.obsolete, *self.contract.obsolete_operating_systems)
+
+    @property
+    def supported_systems(self) -> tuple[str, ...]:
+        """The systems the contract names, else the configured supported ones."""
+        return self.contract.supported_operating_systems or self.systems.supported
 
     @property
     def operating_system(self) -> str | None:
@@ -80,8 +98,10 @@ def prequalify(
     requester: Requester,
     contracts: Sequence[Contract],
     on_date: date,
+    systems: OperatingSystems = DEFAULT_SYSTEMS,
 ) -> PreQualification:
-    """Decide the request's admissibility on `on_date` against the organisation's contracts."""
+    """Decide the request's admissibility on `on_date` against the organisation's contracts,
+    with the configured obsolete and supported operating systems."""
     own = [c for c in contracts if requester.organisation and _same_client(c, requester)]
     if not own:
         who = requester.organisation or "organisation inconnue"
@@ -93,7 +113,7 @@ def prequalify(
         return _out(own[0].id, _reason(Rule.CONTRACT_NOT_VALID, message))
     contract = valid[0]
     asset = _asset(request, requester)
-    facts = _Facts(request, requester, contract, asset)
+    facts = _Facts(request, requester, contract, asset, systems)
     excluded = [reason for rule in _OUT_OF_SCOPE_RULES if (reason := rule(facts)) is not None]
     scope = _scope(facts)
     if scope.outcome is Admissibility.OUT_OF_SCOPE:
@@ -192,7 +212,7 @@ def _personal_training(f: _Facts) -> Reason | None:
 
 def _obsolete_os(f: _Facts) -> Reason | None:
     os_name = f.operating_system
-    if not os_name or not named_in(os_name, f.contract.obsolete_operating_systems):
+    if not os_name or not named_in(os_name, f.obsolete_systems):
         return None
     return _reason(Rule.OBSOLETE_OS, f"Poste sous un système d'exploitation obsolète ({os_name}).")
 
@@ -236,17 +256,15 @@ def _acquired_after_contract(f: _Facts) -> Reason | None:
 
 
 def _os_not_covered(f: _Facts) -> Reason | None:
-    """Seed 000: "PC sous Windows 2000 ou XP": a workstation under another system is not covered."""
-    os_name, contract = f.operating_system, f.contract
-    if not os_name or not contract.supported_operating_systems:
+    """A workstation under a system outside the supported ones is not covered."""
+    os_name, contract, supported = f.operating_system, f.contract, f.supported_systems
+    if not os_name or not supported:
         return None
-    if named_in(os_name, contract.supported_operating_systems):
+    if named_in(os_name, supported):
         return None
-    if named_in(os_name, contract.obsolete_operating_systems) and contract.excludes(
-        Exclusion.OBSOLETE_OS
-    ):
+    if named_in(os_name, f.obsolete_systems) and contract.excludes(Exclusion.OBSOLETE_OS):
         return None  # already said, more precisely, by the obsolete-OS exclusion
-    covered = ", ".join(contract.supported_operating_systems)
+    covered = ", ".join(supported)
     return _reason(
         Rule.OS_NOT_COVERED,
         f"Poste sous {os_name} : le contrat ne couvre que les postes sous {covered}.",

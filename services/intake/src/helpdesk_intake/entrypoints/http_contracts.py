@@ -10,7 +10,9 @@ from fastapi.responses import JSONResponse
 
 from helpdesk_intake.adapters import directory
 from helpdesk_intake.domain.contracts import Contract
-from helpdesk_intake.entrypoints.common import ManagerPrincipal, StaffPrincipal, not_found
+from helpdesk_intake.entrypoints.common import ManagerPrincipal, StaffPrincipal, invalid, not_found
+from helpdesk_shared import catalogue
+from helpdesk_shared.catalogue import UnknownCategory
 from helpdesk_shared.http.dependencies import Engine
 from helpdesk_shared.http.idempotency import HEADER, IdempotencyGuard
 from helpdesk_shared.http.problems import Problem
@@ -25,6 +27,7 @@ async def create_contract(
     engine: Engine,
     idempotency_key: Annotated[str | None, Header(alias=HEADER)] = None,
 ) -> JSONResponse:
+    _domains_in_the_catalogue(contract)
     scope = f"POST /v1/contracts:{principal.sub}"
     payload = contract.model_dump(mode="json")
     async with engine.begin() as conn:
@@ -62,10 +65,24 @@ async def get_contract(contract_id: uuid.UUID, _: StaffPrincipal, engine: Engine
 async def replace_contract(
     contract_id: uuid.UUID, contract: Contract, _: ManagerPrincipal, engine: Engine
 ) -> Contract:
+    _domains_in_the_catalogue(contract)
     contract = contract.model_copy(update={"id": contract_id})
     async with engine.begin() as conn:
         await directory.save_contract(conn, contract)
     return contract
+
+
+def _domains_in_the_catalogue(contract: Contract) -> None:
+    """A contract's level-1 and routed domains are codes of the shared catalogue (422 naming
+    the field otherwise), so every request's category can be checked against them."""
+    named = (
+        ("level1_domains", contract.level1_domains),
+        ("routed_domains", tuple(r.domain for r in contract.routed_domains)),
+    )
+    for field, domains in named:
+        for domain in domains:
+            if catalogue.category(domain) is None:
+                raise invalid(field, str(UnknownCategory(domain)))
 
 
 @router.delete("/{contract_id}", status_code=204, summary="Remove a contract")

@@ -38,7 +38,10 @@ _STATUS = {"opened": 201, "quarantined": 202}
     },
     responses={
         201: {"description": "A new ticket was opened"},
-        200: {"description": "A reply, an automatic message, or a message handled before"},
+        200: {
+            "description": "A reply (a comment, or the reopening of a resolved ticket whose "
+            "problem persists), an automatic message, or a message handled before"
+        },
         202: {"description": "Unreadable: kept in quarantine with the reason"},
     },
 )
@@ -57,6 +60,9 @@ async def inbound_email(
         timezone=settings.intake_timezone,
         staff_domains=tuple(settings.intake_staff_domains),
         actor=principal.sub,
+        complaint_keywords=tuple(settings.intake_complaint_keywords),
+        systems=settings.operating_systems(),
+        reopening=settings.reopening_rules(),
     )
     handled = await receive_mail(ctx, raw)
     if not handled.duplicate:

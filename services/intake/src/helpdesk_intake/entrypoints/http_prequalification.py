@@ -17,7 +17,7 @@ from helpdesk_intake.adapters import directory
 from helpdesk_intake.application.open_request import RequesterDetails
 from helpdesk_intake.domain.prequalification import AssistanceRequest, prequalify, target_group
 from helpdesk_intake.domain.requesters import Requester
-from helpdesk_intake.entrypoints.common import invalid
+from helpdesk_intake.entrypoints.common import IntakeSettings, invalid
 from helpdesk_shared.auth import Principal, Role, require_roles
 from helpdesk_shared.events.ticket import PreQualification
 from helpdesk_shared.http.dependencies import Engine
@@ -51,7 +51,7 @@ class PrequalificationAnswer(BaseModel):
     summary="Check a request against the contract (nothing is recorded)",
 )
 async def check(
-    query: PrequalificationQuery, principal: Asker, engine: Engine
+    query: PrequalificationQuery, principal: Asker, engine: Engine, settings: IntakeSettings
 ) -> PrequalificationAnswer:
     details = query.requester or RequesterDetails()
     if not principal.is_staff:
@@ -61,7 +61,7 @@ async def check(
         requester = known or _unknown(details)
         contracts = await directory.contracts_for_client(conn, requester.organisation)
     on_date = query.on_date or datetime.now(tz=UTC).date()
-    pq = prequalify(query.request, requester, contracts, on_date)
+    pq = prequalify(query.request, requester, contracts, on_date, settings.operating_systems())
     return PrequalificationAnswer(
         pre_qualification=pq,
         admissible=pq.outcome.value == "admissible",

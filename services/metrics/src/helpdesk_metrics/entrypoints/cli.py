@@ -25,7 +25,7 @@ async def rebuild(settings: Settings) -> ReplayResult:
     engine = create_engine(settings.database_url, pool_size=1, application_name="metrics-replay")
     try:
         async with projection_on(engine).begin() as unit:
-            return await replay(unit, settings.business_hours())
+            return await replay(unit, settings.business_calendar())
     finally:
         await engine.dispose()
 

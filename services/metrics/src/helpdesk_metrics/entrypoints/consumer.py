@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from helpdesk_metrics.application.ports import ProjectionUnit
 from helpdesk_metrics.application.projection import project
-from helpdesk_metrics.domain.calendar import BusinessHours
 from helpdesk_metrics.domain.records import EventRecord
 from helpdesk_metrics.settings import Settings
+from helpdesk_shared.calendar import BusinessCalendar
 from helpdesk_shared.messaging.consumer import Consumer
 from helpdesk_shared.messaging.envelope import ReceivedEvent
 from helpdesk_shared.messaging.topology import ConsumerQueue
@@ -29,7 +29,7 @@ UnitWithin = Callable[[AsyncConnection], ProjectionUnit]
 
 
 def handler(
-    unit_within: UnitWithin, calendar: BusinessHours
+    unit_within: UnitWithin, calendar: BusinessCalendar
 ) -> Callable[[ReceivedEvent, AsyncConnection], Awaitable[None]]:
     """The handler folding each event into its ticket's or call's facts (by event time), in
     the consumer's transaction: the one that claims the event in the inbox."""
@@ -50,6 +50,6 @@ def build_consumer(settings: Settings, engine: AsyncEngine, unit_within: UnitWit
         amqp_url=settings.amqp_url,
         exchange=settings.helpdesk_exchange,
         queue_prefix=settings.helpdesk_queue_prefix,
-        handler=handler(unit_within, settings.business_hours()),
+        handler=handler(unit_within, settings.business_calendar()),
         bindings=QUEUE.bindings,
     )

@@ -49,7 +49,7 @@ async def get_kpis(
     start = _aware(from_, "from") if from_ is not None else end - timedelta(days=30)
     if end <= start:
         raise _invalid("from", "must be before `to`")
-    calendar = settings.business_hours()
+    calendar = settings.business_calendar()
     async with reading() as facts:
         report = await kpis(
             facts,
@@ -58,13 +58,9 @@ async def get_kpis(
             as_of=now,
             calendar=calendar,
             recurrence_threshold=settings.metrics_recurrence_threshold,
+            rules=settings.commitment_rules(),
         )
-    hours = (
-        "24/7"
-        if calendar.is_always_open
-        else (f"{calendar.opens:%H:%M}-{calendar.closes:%H:%M} {calendar.timezone}")
-    )
-    return KpisOut.of(report, hours)
+    return KpisOut.of(report, calendar.describe())
 
 
 def _aware(moment: datetime, field: str) -> datetime:

@@ -30,10 +30,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from helpdesk_metrics.adapters.repository import FactsRepository
 from helpdesk_metrics.adapters.totals import read_totals
-from helpdesk_metrics.domain.calendar import BusinessHours
-from helpdesk_metrics.domain.commitments import Filters, Period
+from helpdesk_metrics.domain.commitments import DEFAULT_RULES, CommitmentRules, Filters, Period
 from helpdesk_metrics.domain.report import KpiReport, kpi_report
 from helpdesk_metrics.domain.totals import Histogram, Totals, bounded
+from helpdesk_shared.calendar import BusinessCalendar
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +54,10 @@ class FiguresCollector(Collector):
         self,
         engine: AsyncEngine,
         *,
-        calendar: BusinessHours,
+        calendar: BusinessCalendar,
         window: timedelta,
         recurrence_threshold: int,
+        rules: CommitmentRules = DEFAULT_RULES,
         max_age: float,
         clock: Callable[[], datetime],
     ) -> None:
@@ -64,6 +65,7 @@ class FiguresCollector(Collector):
         self._calendar = calendar
         self._window = window
         self._threshold = recurrence_threshold
+        self._rules = rules
         self._max_age = max_age
         self._clock = clock
         self.snapshot: Snapshot | None = None
@@ -99,6 +101,7 @@ class FiguresCollector(Collector):
             as_of=now,
             calendar=self._calendar,
             recurrence_threshold=self._threshold,
+            rules=self._rules,
         )
         self.snapshot = Snapshot(bounded(totals, MAX_LABEL_VALUES), report, time.monotonic())
 
