@@ -28,10 +28,10 @@ from helpdesk_shared.messaging.envelope import (
     parse_envelope,
     to_cloudevent_message,
 )
-from helpdesk_shared.messaging.testkit import eventually
 from helpdesk_shared.messaging.topology import ConsumerQueue, delete_topology
 from helpdesk_shared.relay.relay import Relay
-from helpdesk_shared.testing.upcasting import schema_bumped
+from helpdesk_testkit.broker import eventually
+from helpdesk_testkit.upcasting import schema_bumped
 
 TICKET = uuid.uuid4()
 AT = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)

@@ -32,7 +32,7 @@ from helpdesk_shared.calendar import BusinessCalendar
 from helpdesk_shared.db import create_engine
 from helpdesk_shared.eventstore.model import EventMetadata, ExpectedVersion, RecordedEvent
 from helpdesk_shared.eventstore.store import EventStore
-from helpdesk_shared.messaging.testkit import eventually
+from helpdesk_testkit.broker import eventually
 
 
 class Desk(Protocol):

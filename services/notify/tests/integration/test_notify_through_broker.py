@@ -38,9 +38,9 @@ from helpdesk_shared.events.ticket import (
 from helpdesk_shared.eventstore.model import ExpectedVersion, NewEvent, RecordedEvent
 from helpdesk_shared.eventstore.store import EventStore
 from helpdesk_shared.messaging.dead_letters import list_dead_letters
-from helpdesk_shared.messaging.testkit import eventually, publish_events
 from helpdesk_shared.messaging.topology import delete_topology
 from helpdesk_shared.relay.relay import Relay
+from helpdesk_testkit.broker import eventually, publish_events
 
 SECRET = "notify-e2e-test-secret-0123456789abcdef"
 
