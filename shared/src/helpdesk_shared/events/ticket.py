@@ -11,11 +11,16 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
-from helpdesk_shared.events.base import DomainEvent
+from helpdesk_shared.events.admissibility import (
+    AdmissibilityEvidence,
+    evidence_from_summary,
+    with_both_forms,
+)
+from helpdesk_shared.events.base import DomainEvent, register_upcaster
 
 
 class TicketType(StrEnum):
@@ -36,6 +41,7 @@ class Admissibility(StrEnum):
     ADMISSIBLE = "admissible"  # handled by the desk at level 1
     TO_ROUTE = "to_route"  # in the contract, but belongs to another team
     OUT_OF_SCOPE = "out_of_scope"  # no contract, not in scope or excluded: recorded, never dropped
+    TO_VERIFY = "to_verify"  # who asks, or the asset, must be checked by the desk first
 
 
 class ValueObject(BaseModel):
@@ -81,7 +87,13 @@ class TicketEvent(DomainEvent):
 
 
 class TicketOpened(TicketEvent):
-    """A request was recorded on the assistance form at the single point of contact."""
+    """A request was recorded on the assistance form at the single point of contact.
+
+    Version 2 adds `admissibility`, the decision as evidence (contract version, rules); the
+    version-1 summary `pre_qualification` stays, derived from it.
+    """
+
+    schema_version: ClassVar[int] = 2
 
     reference: str
     type: TicketType
@@ -92,11 +104,23 @@ class TicketOpened(TicketEvent):
     category: str | None = None
     asset_tag: str | None = None
     pre_qualification: PreQualification
+    admissibility: AdmissibilityEvidence
     group: str = "desk"
     level: int = Field(default=1, ge=1, le=3)
     #: When the request reached the desk (the 30-minute commitment counts from here).
     received_at: datetime
     opened_by: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _either_form(cls, data: Any) -> Any:
+        return with_both_forms(data)
+
+
+@register_upcaster("TicketOpened", 1)
+def _opened_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 kept only the summary: the evidence is what it implies, version not recorded."""
+    return {**data, "admissibility": evidence_from_summary(data["pre_qualification"])}
 
 
 class Escalated(TicketEvent):
