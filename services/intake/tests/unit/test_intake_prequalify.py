@@ -8,7 +8,13 @@ from typing import Any
 
 import pytest
 
-from helpdesk_intake.domain.contracts import Contract, Exclusion, RoutedDomain
+from helpdesk_intake.domain.contracts import (
+    Contract,
+    CoverageItem,
+    CoverageKind,
+    Exclusion,
+    RoutedDomain,
+)
 from helpdesk_intake.domain.demo_contracts import CONTRACT_1, CONTRACT_2, DEMO_CONTRACTS
 from helpdesk_intake.domain.prequalification import (
     AssistanceRequest,
@@ -239,7 +245,10 @@ SOFTWARE_SUPPORT = Contract(
     client="Société Cliente",
     signed_on=date(2026, 1, 10),
     valid_from=date(2026, 1, 10),
-    level1_domains=("software_maintenance", "software_installation"),
+    coverage=(
+        CoverageItem(kind=CoverageKind.DOMAIN, name="software_maintenance"),
+        CoverageItem(kind=CoverageKind.DOMAIN, name="software_installation"),
+    ),
     routed_domains=(RoutedDomain(domain="on_site_installation", group="field"),),
 )
 # ... and a hardware-maintenance contract for the equipment existing when it was signed.
@@ -248,7 +257,7 @@ HARDWARE_MAINTENANCE = Contract(
     client="Société Cliente",
     signed_on=date(2026, 1, 10),
     valid_from=date(2026, 1, 10),
-    level1_domains=("hardware_maintenance",),
+    coverage=(CoverageItem(kind=CoverageKind.DOMAIN, name="hardware_maintenance"),),
     exclusions=tuple(Exclusion),
 )
 CLIENT = Requester(

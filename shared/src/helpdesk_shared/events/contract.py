@@ -14,9 +14,9 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from helpdesk_shared.events.base import DomainEvent
 
@@ -114,6 +114,13 @@ class ContractTerms(_Value):
     obsolete_software: tuple[str, ...] = ()
     #: The approved software set; empty means the contract does not restrict software.
     approved_software: tuple[str, ...] = ()
+
+    @field_validator("client", mode="before")
+    @classmethod
+    def _organisation_by_name(cls, value: Any) -> Any:
+        """A bare name is an organisation's (the shape contracts had before persons could hold
+        one)."""
+        return {"name": value} if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _dates_in_order(self) -> ContractTerms:

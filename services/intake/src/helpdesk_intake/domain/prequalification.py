@@ -89,7 +89,7 @@ def prequalify(
     valid = [c for c in own if c.is_valid_on(on_date)]
     if not valid:
         day = on_date.strftime("%d/%m/%Y")
-        message = f"Aucun contrat de « {own[0].client} » n'est en vigueur le {day}."
+        message = f"Aucun contrat de « {own[0].client.name} » n'est en vigueur le {day}."
         return _out(own[0].id, _reason(Rule.CONTRACT_NOT_VALID, message))
     contract = valid[0]
     asset = _asset(request, requester)
@@ -113,7 +113,7 @@ def target_group(pre_qualification: PreQualification, contracts: Sequence[Contra
 
 
 def _same_client(contract: Contract, requester: Requester) -> bool:
-    return named_in(contract.client, (requester.organisation or "",))
+    return contract.is_held_by(requester.login, requester.organisation)
 
 
 def _asset(request: AssistanceRequest, requester: Requester) -> Equipment | None:
