@@ -128,6 +128,8 @@ def with_both_forms(data: Any) -> Any:
         return data
     has_evidence = data.get("admissibility") is not None
     has_summary = data.get("pre_qualification") is not None
+    if not (has_evidence or has_summary):
+        raise ValueError("pre_qualification or admissibility is required")
     if has_summary and not has_evidence:
         return {**data, "admissibility": evidence_from_summary(_as_dict(data["pre_qualification"]))}
     if has_evidence and not has_summary:

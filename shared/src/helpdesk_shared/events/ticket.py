@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
 from helpdesk_shared.events.admissibility import (
     AdmissibilityEvidence,
+    Decision,
     evidence_from_summary,
     with_both_forms,
 )
@@ -103,8 +104,10 @@ class TicketOpened(TicketEvent):
     description: str
     category: str | None = None
     asset_tag: str | None = None
-    pre_qualification: PreQualification
-    admissibility: AdmissibilityEvidence
+    #: The version-1 summary, derived from `admissibility` when not given (and the other way
+    #: round): one of the two is required, the defaults only satisfy type checkers.
+    pre_qualification: PreQualification = PreQualification(outcome=Admissibility.TO_VERIFY)
+    admissibility: AdmissibilityEvidence = AdmissibilityEvidence(decision=Decision.TO_VERIFY)
     group: str = "desk"
     level: int = Field(default=1, ge=1, le=3)
     #: When the request reached the desk (the 30-minute commitment counts from here).

@@ -21,6 +21,7 @@ from helpdesk_shared.events.contract import (
     ContractTerms,
     CoverageItem,
     CoverageKind,
+    CoverageRef,
     CoveredAsset,
     RoutedDomain,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "ContractTerms",
     "CoverageItem",
     "CoverageKind",
+    "CoverageRef",
     "CoveredAsset",
     "Exclusion",
     "RoutedDomain",
