@@ -45,7 +45,12 @@ from helpdesk_ticket.domain.commands import (
     Schedule,
     Take,
 )
-from helpdesk_ticket.domain.errors import InvalidCommand, TicketNotFound, TransitionNotAllowed
+from helpdesk_ticket.domain.errors import (
+    BeyondCoverage,
+    InvalidCommand,
+    TicketNotFound,
+    TransitionNotAllowed,
+)
 from helpdesk_ticket.domain.policy import DEFAULT_POLICY, MANAGEMENT_GROUP, TicketPolicy
 from helpdesk_ticket.domain.sla_check import check_sla
 from helpdesk_ticket.domain.state import Status, Ticket
@@ -131,6 +136,11 @@ def _(command: Escalate, state: Ticket, policy: TicketPolicy) -> list[TicketEven
         group = command.group or state.group
         if to_level <= state.level or to_level > 3:
             raise InvalidCommand("to_level", f"must be above {state.level} and at most 3")
+        limit = state.coverage_limit
+        if limit is not None and to_level > limit:
+            allowed = allowed_commands(state, policy, command.at)
+            item = state.coverage_item or "this request"
+            raise BeyondCoverage(state.status.value, allowed, limit, item)
     return [
         Escalated(
             ticket_id=state.id,
