@@ -41,7 +41,7 @@ def test_escalating_past_the_coverage_is_refused_naming_the_limit() -> None:
 
 
 def test_escalating_within_the_coverage_is_allowed() -> None:
-    state, events = run(opened_under(2), Escalate(by="bob", at=MONDAY_9, reason="N2"))
+    state, _ = run(opened_under(2), Escalate(by="bob", at=MONDAY_9, reason="N2"))
     assert state.level == 2
     with pytest.raises(BeyondCoverage):
         run(state, Escalate(by="bob", at=MONDAY_9, reason="N3"))
