@@ -1,20 +1,24 @@
-"""`python -m helpdesk_intake.demo`: load the demo contracts (seed 000 + seed 003 exclusions).
+"""`python -m helpdesk_intake.demo`: sign the three example contracts, add the demo requesters.
 
-Idempotent: the contracts have fixed ids and are upserted; the demo requesters are added once.
+Idempotent: the contracts have fixed ids and are signed only when their stream does not exist
+yet (signing twice is refused); the demo requesters are added once.
 """
 
 from __future__ import annotations
 
 import asyncio
-from datetime import date
+from datetime import UTC, date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from helpdesk_intake.adapters import directory
+from helpdesk_intake.application.contracts import handle
+from helpdesk_intake.domain.contract import ContractAlreadySigned, Sign
 from helpdesk_intake.domain.demo_contracts import DEMO_CONTRACTS
 from helpdesk_intake.domain.requesters import Equipment, Requester
 from helpdesk_intake.settings import Settings
 from helpdesk_shared.db import create_engine
+from helpdesk_shared.eventstore.store import EventStore
 
 DEMO_REQUESTERS = (
     Requester(
@@ -37,11 +41,17 @@ DEMO_REQUESTERS = (
 
 
 async def load(engine: AsyncEngine) -> tuple[int, int]:
-    """Write the demo data; returns (contracts added, requesters added)."""
+    """Write the demo data; returns (contracts signed, requesters added)."""
+    store = EventStore(engine)
     contracts = requesters = 0
+    for contract in DEMO_CONTRACTS:
+        sign = Sign(contract.id, contract.terms(), datetime.now(tz=UTC), "demo")
+        try:
+            await handle(engine, store, sign)
+        except ContractAlreadySigned:
+            continue
+        contracts += 1
     async with engine.begin() as conn:
-        for contract in DEMO_CONTRACTS:
-            contracts += await directory.save_contract(conn, contract)
         for requester in DEMO_REQUESTERS:
             requesters += await directory.insert_requester(conn, requester)
     return contracts, requesters
@@ -54,7 +64,7 @@ async def _main() -> None:
     finally:
         await engine.dispose()
     print(
-        f"demo data loaded: {len(DEMO_CONTRACTS)} contracts ({contracts} new), "
+        f"demo data loaded: {len(DEMO_CONTRACTS)} contracts ({contracts} signed now), "
         f"{len(DEMO_REQUESTERS)} requesters ({requesters} new)"
     )
 

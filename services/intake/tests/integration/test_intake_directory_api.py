@@ -90,38 +90,6 @@ async def test_verification_flag_is_cleared_and_logged(
     assert "needs_verification" in changes.json()[-1]["changes"]
 
 
-async def test_contract_crud(intake_client: httpx.AsyncClient, auth: Any) -> None:
-    contract = {
-        "name": "Contrat de test",
-        "client": f"Client {uuid.uuid4().hex[:6]}",
-        "signed_on": "2026-01-01",
-        "valid_from": "2026-01-01",
-        "valid_until": "2026-12-31",
-        "level1_domains": ["printers"],
-        "routed_domains": [{"domain": "servers", "group": "servers"}],
-        "exclusions": ["private_request"],
-    }
-    refused = await intake_client.post("/v1/contracts", json=contract, headers=auth(*AGENT))
-    assert refused.status_code == 403
-    created = await intake_client.post("/v1/contracts", json=contract, headers=auth(*MANAGER))
-    assert created.status_code == 201, created.text
-    contract_id = created.json()["id"]
-    amended = created.json() | {"covers_assets_acquired_later": True}
-    put = await intake_client.put(
-        f"/v1/contracts/{contract_id}", json=amended, headers=auth(*MANAGER)
-    )
-    assert put.json()["covers_assets_acquired_later"] is True
-    listed = await intake_client.get(
-        "/v1/contracts", params={"client": contract["client"]}, headers=auth(*AGENT)
-    )
-    assert [c["id"] for c in listed.json()] == [contract_id]
-    bad = contract | {"valid_until": "2025-01-01"}
-    invalid = await intake_client.post("/v1/contracts", json=bad, headers=auth(*MANAGER))
-    assert invalid.status_code == 422
-    deleted = await intake_client.delete(f"/v1/contracts/{contract_id}", headers=auth(*MANAGER))
-    assert deleted.status_code == 204
-
-
 async def test_demo_contracts_load_idempotently(
     intake_client: httpx.AsyncClient, auth: Any, engine: AsyncEngine
 ) -> None:

@@ -137,14 +137,14 @@ def test_a_person_can_hold_a_contract_by_login() -> None:
     namesake = member(None, login="pdurand2", name="Paul", organisation_kind="person")
     refused = judge(req(domain="printers"), namesake, (own,), TODAY).evidence
     assert refused.decision is Decision.OUT_OF_SCOPE
-    assert [r.rule for r in refused.rules if r.outcome is RuleOutcome.FAILED] == ["contract_held"]
+    assert [r.rule for r in refused.rules if r.outcome is RuleOutcome.FAILED] == ["no_contract"]
 
 
 def test_no_contract_is_out_of_scope_with_the_rule_that_failed() -> None:
     judgement = judge(req(domain="printers"), member("Inconnue SA"), EVERY, TODAY)
     assert judgement.evidence.decision is Decision.OUT_OF_SCOPE
     assert judgement.evidence.contract_id is None
-    assert [r.rule for r in judgement.summary().reasons] == ["contract_held"]
+    assert [r.rule for r in judgement.summary().reasons] == ["no_contract"]
 
 
 def test_a_contract_not_in_force_that_day_is_out_of_scope() -> None:
@@ -152,7 +152,7 @@ def test_a_contract_not_in_force_that_day_is_out_of_scope() -> None:
     assert evidence.decision is Decision.OUT_OF_SCOPE
     assert evidence.contract_id == ALPHA.contract_id
     assert evidence.contract_version is None
-    assert [r.outcome for r in evidence.rules if r.rule == "contract_in_force"] == [
+    assert [r.outcome for r in evidence.rules if r.rule == "contract_not_valid"] == [
         RuleOutcome.FAILED
     ]
 
@@ -189,6 +189,9 @@ def test_rules_are_recorded_in_the_order_evaluated() -> None:
     evidence = judge(req(domain="servers", private=True), member(), EVERY, TODAY).evidence
     names = [r.rule for r in evidence.rules]
     assert names[:3] == ["requester_verified", "contract_held", "contract_in_force"]
+    assert judge(req(domain="printers"), member(), EVERY, TODAY).summary().reasons[0].rule == (
+        "in_scope"
+    )
     assert names.index("excluded_private_request") < names.index("domain_routed")
     assert evidence.decision is Decision.OUT_OF_SCOPE
     assert all(r.detail for r in evidence.rules)

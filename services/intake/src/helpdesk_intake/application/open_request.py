@@ -16,9 +16,11 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from helpdesk_intake.adapters import contracts as contract_store
 from helpdesk_intake.adapters import directory, tickets
-from helpdesk_intake.domain.contracts import Contract
-from helpdesk_intake.domain.prequalification import AssistanceRequest, prequalify, target_group
+from helpdesk_intake.domain.admissibility import Judgement, judge
+from helpdesk_intake.domain.contract import ContractState
+from helpdesk_intake.domain.prequalification import AssistanceRequest
 from helpdesk_intake.domain.references import PREFIXES, format_reference
 from helpdesk_intake.domain.requesters import (
     OrganisationKind,
@@ -83,6 +85,7 @@ STAFF_VERIFIED_FIELDS = frozenset({"organisation", "organisation_kind", "role"})
 class OpenedTicket:
     ticket_id: uuid.UUID
     reference: str
+    judgement: Judgement
     pre_qualification: PreQualification
     group: str
     level: int
@@ -100,6 +103,7 @@ class OpenedTicket:
             "reasons": [r.model_dump(mode="json") for r in pq.reasons],
             "routed_domain": pq.routed_domain,
             "contract_id": str(pq.contract_id) if pq.contract_id else None,
+            "admissibility": self.judgement.evidence.model_dump(mode="json"),
             "group": self.group,
             "level": self.level,
             "requester": {
@@ -122,8 +126,8 @@ async def open_ticket(
     requester, created, read = await resolve_requester(conn, command)
     contracts = await _contracts_of(conn, requester, read)
     local = command.received_at.astimezone(_zone(timezone))
-    pq = prequalify(command.facts, requester, contracts, local.date())
-    group = target_group(pq, contracts)
+    judgement = judge(command.facts, requester, contracts, local.date())
+    pq, group = judgement.summary(), judgement.group
     ticket_id = uuid.uuid4()
     email = str(requester.email) if requester.email else None
     number, reference = await tickets.number_and_index(
@@ -146,6 +150,7 @@ async def open_ticket(
         category=command.facts.domain,
         asset_tag=command.facts.asset_tag,
         pre_qualification=pq,
+        admissibility=judgement.evidence,
         group=group,
         level=1,
         received_at=command.received_at,
@@ -158,7 +163,7 @@ async def open_ticket(
         [NewEvent.from_domain(event, metadata)],
         conn=conn,
     )
-    return OpenedTicket(ticket_id, reference, pq, group, 1, requester, created)
+    return OpenedTicket(ticket_id, reference, judgement, pq, group, 1, requester, created)
 
 
 @cache
@@ -207,12 +212,12 @@ async def resolve_requester(
 
 async def _contracts_of(
     conn: AsyncConnection, requester: Requester, read: directory.EntryRead | None
-) -> list[Contract]:
+) -> list[ContractState]:
     """The contracts read with the entry, unless the entry's organisation was corrected since
-    (or it was not read with them): those of the organisation the request is checked for."""
+    (or it was not read with them): those the requester holds as the request is checked."""
     if read is not None and read.requester.organisation == requester.organisation:
         return read.contracts
-    return await directory.contracts_for_client(conn, requester.organisation)
+    return await contract_store.held_by(conn, requester.login, requester.organisation)
 
 
 async def _create_unknown(conn: AsyncConnection, details: RequesterDetails) -> Requester | None:

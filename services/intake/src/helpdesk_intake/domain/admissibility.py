@@ -2,9 +2,11 @@
 
 Pure. On the request's day, each contract the requester holds (its organisation's, or its own as
 a person) is taken at the version then in force, and every rule is evaluated in order and
-recorded with its outcome: who asks, whether the asset is known, which contracts are held and in
-force, then for each contract in force its exclusions, the asset's purchase date, the operating
-system, and the coverage of the domain, the software and the hardware with its depth. The
+recorded with its outcome, under the code of what it found (`no_contract`, `in_scope`,
+`domain_routed`, `excluded_private_request`...): who asks, whether the asset is known, which
+contracts are held and in force, then for each contract in force its exclusions, the asset's
+purchase date, the operating system, and the coverage of the domain, the software and the
+hardware with its depth. The
 contract that covers the request is kept (the deepest coverage first); the decision names it and
 the version applied, so it can be audited after the contract changes.
 
@@ -45,7 +47,7 @@ TO_VERIFY, NOT_APPLICABLE = RuleOutcome.TO_VERIFY, RuleOutcome.NOT_APPLICABLE
 
 
 #: The rules whose passing puts a request in scope (the summary's reasons for `in_scope`).
-_SCOPE_RULES = frozenset({"domain_covered", "domain_routed"})
+_SCOPE_RULES = frozenset({"in_scope", "domain_routed", "domain_to_qualify"})
 
 
 @dataclass(frozen=True)
@@ -170,7 +172,7 @@ def _asset_known(request: AssistanceRequest, requester: Requester) -> RuleEvalua
 def _held(held: list[ContractState], requester: Requester) -> RuleEvaluation:
     if not held:
         who = requester.organisation or requester.login
-        return rule("contract_held", FAILED, f"Aucun contrat de support pour « {who} ».")
+        return rule("no_contract", FAILED, f"Aucun contrat de support pour « {who} ».")
     names = ", ".join(f"« {s.current.terms.name} »" for s in held)
     return rule("contract_held", PASSED, f"Contrat(s) : {names}.")
 
@@ -180,13 +182,11 @@ def _in_force(state: ContractState, contract: Contract | None, day: date) -> Rul
     name = state.current.terms.name
     if contract is None:
         detail = f"Le contrat « {name} » n'est pas en vigueur le {when}."
-        outcome = FAILED
+        code, outcome = "contract_not_valid", FAILED
     else:
         detail = f"Contrat « {name} » en vigueur le {when} (version {contract.version})."
-        outcome = PASSED
-    return RuleEvaluation(
-        rule="contract_in_force", outcome=outcome, detail=detail, contract_id=state.contract_id
-    )
+        code, outcome = "contract_in_force", PASSED
+    return RuleEvaluation(rule=code, outcome=outcome, detail=detail, contract_id=state.contract_id)
 
 
 def _verdict(request: AssistanceRequest, requester: Requester, contract: Contract) -> _Verdict:

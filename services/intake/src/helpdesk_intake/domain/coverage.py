@@ -33,17 +33,17 @@ def domain_rule(
     domain, name = request.domain, contract.name
     if domain is None:
         detail = f"Contrat « {name} » : domaine à qualifier par le guichet."
-        return rule("domain_covered", RuleOutcome.NOT_APPLICABLE, detail, contract), None
+        return rule("domain_to_qualify", RuleOutcome.NOT_APPLICABLE, detail, contract), None
     item = contract.coverage_of(CoverageKind.DOMAIN, domain)
     if item is not None:
         detail = f"Domaine « {domain} » couvert ({_levels(item)}) par le contrat « {name} »."
-        return rule("domain_covered", RuleOutcome.PASSED, detail, contract), None
+        return rule("in_scope", RuleOutcome.PASSED, detail, contract), None
     routed = contract.routed(domain)
     if routed is not None:
         detail = f"Domaine « {domain} » à router vers le groupe « {routed.group} »."
         return rule("domain_routed", RuleOutcome.PASSED, detail, contract), routed
     detail = f"Le domaine « {domain} » n'entre pas dans le périmètre du contrat « {name} »."
-    return rule("domain_covered", RuleOutcome.FAILED, detail, contract), None
+    return rule("domain_not_in_scope", RuleOutcome.FAILED, detail, contract), None
 
 
 def depth_rules(
