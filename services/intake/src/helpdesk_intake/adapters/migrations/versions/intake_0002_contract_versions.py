@@ -13,6 +13,7 @@ Create Date: 2026-12-06
 
 import json
 import uuid
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
@@ -98,12 +99,12 @@ def _carry_over(bind: Any, contract_id: uuid.UUID, old: dict[str, Any], created_
             "metadata": json.dumps({"actor": "intake_0002"}),
         },
     )
-    first_day = min(terms["signed_on"], terms["valid_from"])
+    first_day = date.fromisoformat(min(terms["signed_on"], terms["valid_from"]))
     bind.execute(
         sa.text(
             """INSERT INTO intake.contract_versions (contract_id, version, client_kind,
                 client_key, effective_from, cause, recorded_at, recorded_by, terms)
-            VALUES (:id, 1, 'organisation', lower(:client), CAST(:day AS date), 'signed',
+            VALUES (:id, 1, 'organisation', lower(trim(:client)), :day, 'signed',
                     :at, 'intake_0002', CAST(:terms AS jsonb))"""
         ),
         {
