@@ -10,11 +10,17 @@ RUN := uv run --frozen --no-sync
 HELPDESK_RUNNER ?= auto
 USE_DOCKER := { [ "$(HELPDESK_RUNNER)" = docker ] || { [ "$(HELPDESK_RUNNER)" = auto ] && docker info >/dev/null 2>&1; }; }
 
-.PHONY: install check-servers migrate up up-local up-docker down status test lint typecheck unit bench openapi
+.PHONY: install install-bench check-servers migrate up up-local up-docker down status test lint typecheck unit bench openapi
 
 install:
 	@scripts/ensure-uv
-	@uv sync --all-packages --frozen --quiet
+	@uv sync --all-packages --frozen --quiet --inexact
+
+# The benchmarks' peer library too (the `bench` dependency group): for `make bench`, and for
+# `make test`, which runs the benchmarks' smoke tests.
+install-bench:
+	@scripts/ensure-uv
+	@uv sync --all-packages --frozen --quiet --inexact --group bench
 
 check-servers: install
 	@$(RUN) python -m deploy.local.servers
@@ -44,11 +50,11 @@ down:
 status:
 	@$(RUN) python -m deploy.local.runner status
 
-lint: install
+lint: install-bench
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 
-typecheck: install
+typecheck: install-bench
 	$(RUN) mypy shared/src services/intake/src services/ticket/src services/notify/src services/metrics/src deploy bench
 
 test: lint typecheck check-servers
@@ -57,5 +63,5 @@ test: lint typecheck check-servers
 unit: install
 	$(RUN) pytest -m "not slow" -k "unit" $(PYTEST_ARGS)
 
-bench: migrate
+bench: install-bench migrate
 	$(RUN) python -m bench.run

@@ -34,6 +34,7 @@ import aio_pika
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from helpdesk_metrics.adapters.projection_unit import PostgresProjection
 from helpdesk_metrics.entrypoints.consumer import handler
 from helpdesk_metrics.replay import rebuild
 from helpdesk_metrics.settings import Settings
@@ -196,10 +197,11 @@ async def _until_visible(url: str, count: int) -> None:
 class Timing:
     """Append and handle times per event id, on one monotonic clock."""
 
-    def __init__(self, store: EventStore, fold: bool = True) -> None:
+    def __init__(self, projection: PostgresProjection, fold: bool = True) -> None:
         self.appended: dict[uuid.UUID, float] = {}
         self.handled: dict[uuid.UUID, float] = {}
-        self._handle = handler(store, Settings().business_hours()) if fold else _nothing
+        calendar = Settings().business_hours()
+        self._handle = handler(projection.within, calendar) if fold else _nothing
 
     async def handler(self, event: ReceivedEvent, conn: AsyncConnection) -> None:
         await self._handle(event, conn)
@@ -230,7 +232,7 @@ async def measure_pipeline(
     exchange, prefix = f"bench.metrics.{suffix}", f"bench-metrics-{suffix}"
     engine = create_engine(url, pool_size=16, application_name="bench-metrics")
     store = EventStore(engine)
-    timing = Timing(store, fold)
+    timing = Timing(PostgresProjection(engine, store), fold)
     consumer = Consumer(
         name="metrics",
         engine=engine,

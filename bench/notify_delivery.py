@@ -37,6 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.notify_baseline import PlainSender
 from helpdesk_notify.adapters.smtp import SmtpSender
+from helpdesk_notify.adapters.unit_of_work import PostgresNotifyUnits
 from helpdesk_notify.application.handle_event import NotifyHandler
 from helpdesk_notify.domain.notifications import Routing
 from helpdesk_shared.db import create_engine
@@ -246,7 +247,7 @@ def pipeline(engine: AsyncEngine, target: Target) -> tuple[Consumer, Relay, Smtp
         amqp_url=target.amqp_url,
         exchange=target.exchange,
         queue_prefix=target.prefix,
-        handler=NotifyHandler(engine=engine, sender=sender, routing=Routing()),
+        handler=NotifyHandler(units=PostgresNotifyUnits(engine), sender=sender, routing=Routing()),
         bindings=("ticket.#",),
         prefetch=8,  # as the service: two connections per message in flight
     )

@@ -29,9 +29,10 @@ from helpdesk_shared.db import create_engine
 from helpdesk_shared.events.ticket import CommentAdded, Visibility
 from helpdesk_shared.eventstore.model import NewEvent
 from helpdesk_shared.eventstore.store import EventStore
+from helpdesk_ticket.adapters.snapshots import TicketSnapshots
 from helpdesk_ticket.application.tickets import TicketService, ticket_stream
-from helpdesk_ticket.domain.commands import Comment
-from helpdesk_ticket.domain.policy import DEFAULT_POLICY
+from helpdesk_ticket.domain.ticket.commands import Comment
+from helpdesk_ticket.domain.ticket.policy import DEFAULT_POLICY
 from helpdesk_ticket.settings import Settings
 
 MANAGER = Principal(sub="bench", roles=frozenset({Role.MANAGER}))
@@ -61,7 +62,7 @@ async def long_ticket() -> list[str]:
             await store.append(
                 ticket_stream(ticket), start + 1, [_comment(ticket, start + i) for i in range(100)]
             )
-        service = TicketService(store, DEFAULT_POLICY)
+        service = TicketService(store, DEFAULT_POLICY, snapshots=TicketSnapshots())
         full: list[float] = []
         for _ in range(30):
             started = time.perf_counter()
@@ -77,7 +78,9 @@ async def long_ticket() -> list[str]:
         cold: list[float] = []
         for _ in range(30):
             started = time.perf_counter()
-            await TicketService(store, DEFAULT_POLICY).current(ticket)  # a new process: snapshot
+            await TicketService(store, DEFAULT_POLICY, snapshots=TicketSnapshots()).current(
+                ticket
+            )  # a new process: snapshot
             cold.append(_ms(started))
         await engine.dispose()
     return [
@@ -97,7 +100,7 @@ async def our_cycle(count: int) -> Sample:
         engine = create_engine(url, pool_size=4)
         store = EventStore(engine)
         tickets = await open_tickets(store, 100)
-        service = TicketService(store, DEFAULT_POLICY)
+        service = TicketService(store, DEFAULT_POLICY, snapshots=TicketSnapshots())
         sample = Sample()
         started_all = time.perf_counter()
         for n in range(count):

@@ -18,6 +18,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from helpdesk_notify.adapters.smtp import SmtpSender
+from helpdesk_notify.adapters.unit_of_work import PostgresNotifyUnits
 from helpdesk_notify.application.handle_event import NotifyHandler
 from helpdesk_notify.bootstrap import build_app as build_notify
 from helpdesk_notify.domain.notifications import Routing
@@ -154,7 +155,7 @@ async def test_crlf_in_subject_and_name_never_becomes_a_mail_header(engine: Asyn
     controller.start()
     try:
         sender = SmtpSender(host="127.0.0.1", port=port, sender="helpdesk@helpdesk.local")
-        handler = NotifyHandler(engine=engine, sender=sender, routing=Routing())
+        handler = NotifyHandler(units=PostgresNotifyUnits(engine), sender=sender, routing=Routing())
         ticket_id = uuid.uuid4()
         address = f"eve.{ticket_id.hex[:8]}@ac-paris.fr"
         async with engine.begin() as conn:

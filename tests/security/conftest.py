@@ -22,6 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from helpdesk_intake.demo import load
+from helpdesk_notify.adapters.unit_of_work import PostgresNotifyUnits
 from helpdesk_notify.application.handle_event import NotifyHandler
 from helpdesk_notify.domain.notifications import Routing
 from helpdesk_shared.auth import issue_token
@@ -277,7 +278,9 @@ async def _delete_broker_names(amqp_url: str, names: str) -> None:
 
 async def _notify(engine: AsyncEngine, ticket_id: str) -> list[str]:
     """Notify records the ticket's notifications (nothing is sent: no SMTP is needed)."""
-    handler = NotifyHandler(engine=engine, sender=_NoSender(), routing=Routing())
+    handler = NotifyHandler(
+        units=PostgresNotifyUnits(engine), sender=_NoSender(), routing=Routing()
+    )
     ids: list[str] = []
     for stored in await EventStore(engine).read_stream(f"ticket-{ticket_id}"):
         received = ReceivedEvent(

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 import helpdesk_intake
+from helpdesk_intake.adapters.contracts import contract_service
 from helpdesk_intake.adapters.knowledge import KnowledgeBase
+from helpdesk_intake.adapters.unit_of_work import PostgresIntakeUnits
+from helpdesk_intake.application.ports import IntakeUnit, IntakeUnits
 from helpdesk_intake.entrypoints import (
     calls,
     contracts,
@@ -75,6 +78,12 @@ def build_app(settings: Settings | None = None, engine: AsyncEngine | None = Non
     )
     app.state.engine = engine
     app.state.event_store = EventStore(engine)
+    units = PostgresIntakeUnits(engine, app.state.event_store)
+    intake_units: IntakeUnits = units
+    unit_within: Callable[[AsyncConnection], IntakeUnit] = units.within
+    app.state.intake_units = intake_units
+    app.state.intake_unit_within = unit_within
+    app.state.contracts = contract_service(app.state.event_store)
     app.state.knowledge_base = knowledge
     app.state.intake_metrics = IntakeMetrics(app.state.metrics_registry)
     app.add_middleware(

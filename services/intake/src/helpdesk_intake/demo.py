@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from helpdesk_intake.adapters import directory
-from helpdesk_intake.application.contracts import handle
+from helpdesk_intake.adapters.contracts import contract_service
 from helpdesk_intake.domain.contract import ContractAlreadySigned, Sign
 from helpdesk_intake.domain.demo_contracts import DEMO_CONTRACTS
 from helpdesk_intake.domain.requesters import Equipment, Requester
@@ -42,12 +42,12 @@ DEMO_REQUESTERS = (
 
 async def load(engine: AsyncEngine) -> tuple[int, int]:
     """Write the demo data; returns (contracts signed, requesters added)."""
-    store = EventStore(engine)
+    service = contract_service(EventStore(engine))
     contracts = requesters = 0
     for contract in DEMO_CONTRACTS:
         sign = Sign(contract.id, contract.terms(), datetime.now(tz=UTC), "demo")
         try:
-            await handle(engine, store, sign)
+            await service.sign(sign, None, {}, lambda state: ({}, ""))
         except ContractAlreadySigned:
             continue
         contracts += 1

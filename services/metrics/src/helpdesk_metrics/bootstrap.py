@@ -16,6 +16,8 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import helpdesk_metrics
+from helpdesk_metrics.adapters.projection_unit import PostgresProjection
+from helpdesk_metrics.application.ports import FactsReading
 from helpdesk_metrics.entrypoints import http
 from helpdesk_metrics.entrypoints.consumer import CONSUMER_NAME, build_consumer
 from helpdesk_metrics.entrypoints.prometheus import FiguresCollector
@@ -28,6 +30,11 @@ from helpdesk_shared.messaging.dead_letters import dead_letter_router
 VERSION = "0.1.0"
 
 log = logging.getLogger(__name__)
+
+
+def projection_on(engine: AsyncEngine) -> PostgresProjection:
+    """The projection's units of work and fact readers on PostgreSQL."""
+    return PostgresProjection(engine)
 
 
 def build_app(
@@ -43,7 +50,8 @@ def build_app(
     owned = engine is None
     engine = engine or create_engine(settings.database_url, application_name="helpdesk-metrics")
     registry = CollectorRegistry()
-    consumer = build_consumer(settings, engine)
+    projection = projection_on(engine)
+    consumer = build_consumer(settings, engine, projection.within)
     figures = FiguresCollector(
         engine,
         calendar=settings.business_hours(),
@@ -109,5 +117,7 @@ def build_app(
 
     app.state.engine = engine
     app.state.consumer = consumer
+    facts_reading: FactsReading = projection.reading
+    app.state.facts_reading = facts_reading
     app.state.figures = figures
     return app

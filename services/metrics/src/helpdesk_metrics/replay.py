@@ -9,16 +9,16 @@ import asyncio
 import time
 
 from helpdesk_metrics.application.projection import ReplayResult, replay
+from helpdesk_metrics.bootstrap import projection_on
 from helpdesk_metrics.settings import Settings
 from helpdesk_shared.db import create_engine
-from helpdesk_shared.eventstore.store import EventStore
 
 
 async def rebuild(settings: Settings) -> ReplayResult:
     engine = create_engine(settings.database_url, pool_size=1, application_name="metrics-replay")
     try:
-        async with engine.begin() as conn:
-            return await replay(EventStore(engine), conn, settings.business_hours())
+        async with projection_on(engine).begin() as unit:
+            return await replay(unit, settings.business_hours())
     finally:
         await engine.dispose()
 

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from helpdesk_metrics.adapters.projection_unit import PostgresProjection
 from helpdesk_metrics.adapters.repository import FactsRepository
 from helpdesk_metrics.adapters.totals import read_totals
 from helpdesk_metrics.application.projection import project, record_of, replay
@@ -71,9 +72,9 @@ async def store_events(store: EventStore, desk: Desk) -> list[RecordedEvent]:
 
 
 async def report(engine: AsyncEngine, filters: Filters | None = None) -> KpiReport:
-    async with engine.connect() as conn:
+    async with PostgresProjection(engine).reading() as facts:
         return await kpis(
-            conn,
+            facts,
             MARCH,
             filters or Filters(),
             as_of=NOON,
@@ -84,9 +85,10 @@ async def report(engine: AsyncEngine, filters: Filters | None = None) -> KpiRepo
 
 async def deliver(engine: AsyncEngine, events: list[RecordedEvent]) -> int:
     changed = 0
+    projection = PostgresProjection(engine)
     for event in events:
-        async with engine.begin() as conn:
-            changed += await project(conn, EventStore(engine), record_of(event), CALENDAR)
+        async with projection.begin() as unit:
+            changed += await project(unit, record_of(event), CALENDAR)
     return changed
 
 
@@ -148,8 +150,8 @@ async def test_replay_rebuilds_the_live_figures(
     assert await report(own_engine) == live
     assert await report(own_engine, Filters(group="n2-poste")) == live_by_group
 
-    async with own_engine.begin() as conn:  # small pages give the same figures
-        await replay(EventStore(own_engine), conn, CALENDAR, page_size=3)
+    async with PostgresProjection(own_engine).begin() as unit:  # small pages: same figures
+        await replay(unit, CALENDAR, page_size=3)
     assert await report(own_engine) == live
 
 
@@ -168,8 +170,8 @@ async def test_events_of_other_categories_are_ignored(own_engine: AsyncEngine) -
             recorded_at=NOON - timedelta(hours=1),
         )
     )
-    async with own_engine.begin() as conn:
-        assert not await project(conn, EventStore(own_engine), record, CALENDAR)
+    async with PostgresProjection(own_engine).begin() as unit:
+        assert not await project(unit, record, CALENDAR)
 
 
 async def test_an_event_ahead_of_a_missing_one_folds_the_stream_from_the_store(

@@ -16,9 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 import helpdesk_notify
 from helpdesk_notify.adapters.smtp import DeliveryError, SmtpSender
+from helpdesk_notify.adapters.unit_of_work import PostgresNotifyUnits
 from helpdesk_notify.application.delivery import MailSender
 from helpdesk_notify.application.digest import run_daily
 from helpdesk_notify.application.handle_event import NotifyHandler
+from helpdesk_notify.application.ports import NotifyUnits
 from helpdesk_notify.domain.mail import Mail
 from helpdesk_notify.entrypoints import notifications
 from helpdesk_notify.settings import Settings
@@ -49,6 +51,11 @@ def smtp_sender(settings: Settings) -> SmtpSender:
     )
 
 
+def units_on(engine: AsyncEngine) -> NotifyUnits:
+    """Notify's units of work on PostgreSQL (views, ledger and the store's past events)."""
+    return PostgresNotifyUnits(engine)
+
+
 class CountingSender:
     """Counts the mails the SMTP server accepted or refused, for `/metrics`."""
 
@@ -77,6 +84,7 @@ class _Parts:
     owns_engine: bool
     sender: MailSender
     consumer: Consumer
+    units: NotifyUnits
     #: The SMTP sender the app made (its connections are closed at shutdown); None when given.
     own_smtp: SmtpSender | None = None
 
@@ -130,7 +138,8 @@ def _wire(
         pool_size=2 * settings.notify_consumer_prefetch + 2,
         application_name="helpdesk-notify",
     )
-    handler = NotifyHandler(engine=engine, sender=sender, routing=settings.routing())
+    units = units_on(engine)
+    handler = NotifyHandler(units=units, sender=sender, routing=settings.routing())
     consumer = Consumer(
         name=CONSUMER_NAME,
         engine=engine,
@@ -143,7 +152,7 @@ def _wire(
         max_attempts=settings.notify_consumer_max_attempts,
         backoff_seconds=settings.notify_consumer_backoff_seconds,
     )
-    return _Parts(settings, engine, owns_engine, sender, consumer, own_smtp)
+    return _Parts(settings, engine, owns_engine, sender, consumer, units, own_smtp)
 
 
 def _lifespan(parts: _Parts) -> Lifespan:
@@ -156,7 +165,7 @@ def _lifespan(parts: _Parts) -> Lifespan:
             tasks.append(asyncio.create_task(parts.consumer.start_when_broker_answers()))
         if settings.notify_digest_hour is not None:
             routing, hour = settings.routing(), settings.notify_digest_hour
-            tasks.append(asyncio.create_task(run_daily(parts.engine, parts.sender, routing, hour)))
+            tasks.append(asyncio.create_task(run_daily(parts.units, parts.sender, routing, hour)))
         try:
             yield
         finally:

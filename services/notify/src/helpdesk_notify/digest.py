@@ -11,7 +11,7 @@ import asyncio
 import sys
 
 from helpdesk_notify.application.digest import send_digests
-from helpdesk_notify.bootstrap import smtp_sender
+from helpdesk_notify.bootstrap import smtp_sender, units_on
 from helpdesk_notify.settings import Settings
 from helpdesk_shared.db import create_engine
 from helpdesk_shared.logging import configure_logging
@@ -21,7 +21,7 @@ async def run(settings: Settings) -> int:
     engine = create_engine(settings.database_url, pool_size=2, application_name="notify-digest")
     sender = smtp_sender(settings)
     try:
-        report = await send_digests(engine, sender, settings.routing())
+        report = await send_digests(units_on(engine), sender, settings.routing())
     finally:
         await sender.close()
         await engine.dispose()

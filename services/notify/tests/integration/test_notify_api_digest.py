@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from helpdesk_notify.adapters.smtp import SmtpSender
+from helpdesk_notify.adapters.unit_of_work import PostgresNotifyUnits
 from helpdesk_notify.application.digest import send_digests
 from helpdesk_notify.application.handle_event import NotifyHandler
 from helpdesk_notify.bootstrap import build_app
@@ -80,7 +81,7 @@ def routed(ticket_id: uuid.UUID, to_group: str) -> ReceivedEvent:
 
 async def feed(engine: AsyncEngine, port: int, *events: ReceivedEvent) -> None:
     sender = SmtpSender(host="127.0.0.1", port=port, sender="helpdesk@helpdesk.local")
-    handler = NotifyHandler(engine=engine, sender=sender, routing=Routing())
+    handler = NotifyHandler(units=PostgresNotifyUnits(engine), sender=sender, routing=Routing())
     for event in events:
         async with engine.begin() as conn:
             await handler(event, conn)
@@ -185,8 +186,10 @@ async def test_daily_digest_reaches_each_group_once_per_day(
         await feed(engine, smtp_server.port, routed(busy, "servers"))
         sender = SmtpSender(host="127.0.0.1", port=smtp_server.port, sender="h@helpdesk.local")
         later = NOW + timedelta(days=2)
-        first = await send_digests(engine, sender, Routing(), now=later)
-        again = await send_digests(engine, sender, Routing(), now=later + timedelta(hours=1))
+        first = await send_digests(PostgresNotifyUnits(engine), sender, Routing(), now=later)
+        again = await send_digests(
+            PostgresNotifyUnits(engine), sender, Routing(), now=later + timedelta(hours=1)
+        )
         assert len(first.sent) == 2
         assert again.sent == []
         (desk,) = smtp_server.messages(to="desk@helpdesk.local")

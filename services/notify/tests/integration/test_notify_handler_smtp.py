@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from helpdesk_notify.adapters import ledger
 from helpdesk_notify.adapters.smtp import SmtpSender
+from helpdesk_notify.adapters.unit_of_work import PostgresNotifyUnits
 from helpdesk_notify.application.delivery import DeliveryFailed
 from helpdesk_notify.application.handle_event import NotifyHandler
 from helpdesk_notify.domain.notifications import Routing
@@ -82,7 +83,9 @@ def sender_for(port: int) -> SmtpSender:
 
 
 def handler_for(engine: AsyncEngine, port: int, routing: Routing | None = None) -> NotifyHandler:
-    return NotifyHandler(engine=engine, sender=sender_for(port), routing=routing or Routing())
+    return NotifyHandler(
+        units=PostgresNotifyUnits(engine), sender=sender_for(port), routing=routing or Routing()
+    )
 
 
 async def handle(handler: NotifyHandler, engine: AsyncEngine, event: ReceivedEvent) -> None:

@@ -17,20 +17,24 @@ from helpdesk_shared.db import create_engine
 from helpdesk_shared.eventstore.store import EventStore
 from helpdesk_shared.eventstore.subscription import CatchUpSubscription
 from helpdesk_shared.http.app import create_app
+from helpdesk_shared.http.idempotency import PostgresIdempotencyKeys
 from helpdesk_shared.http.serve import broker_check, database_check
+from helpdesk_ticket.adapters.article_search import PostgresArticleIndex
 from helpdesk_ticket.adapters.projection import SUBSCRIPTION_NAME, TicketListProjector
 from helpdesk_ticket.adapters.queries import due_for_sla_check
+from helpdesk_ticket.adapters.recurring_groups import PostgresRecurringGroups
+from helpdesk_ticket.adapters.snapshots import TicketSnapshots
 from helpdesk_ticket.application.articles import ArticleService
 from helpdesk_ticket.application.problems import ProblemService
 from helpdesk_ticket.application.recurring import RecurringIncidents
 from helpdesk_ticket.application.sla_watcher import SlaWatcher
 from helpdesk_ticket.application.tickets import Clock, TicketService, utc_now
 from helpdesk_ticket.entrypoints import (
-    articles_http,
-    list_http,
-    problems_http,
-    recurring_http,
-    tickets_http,
+    http_articles,
+    http_list,
+    http_problems,
+    http_recurring,
+    http_tickets,
 )
 from helpdesk_ticket.entrypoints.errors import install_error_handlers
 from helpdesk_ticket.settings import Settings
@@ -58,17 +62,17 @@ def build_components(
     engine = engine or create_engine(settings.database_url, application_name="helpdesk-ticket")
     store = EventStore(engine)
     policy = settings.policy()
-    tickets = TicketService(store, policy, clock)
+    tickets = TicketService(store, policy, clock, TicketSnapshots())
     projection = CatchUpSubscription(
         store,
         SUBSCRIPTION_NAME,
         TicketListProjector(store, policy),
         settle_seconds=PROJECTION_SETTLE_SECONDS,
     )
-    tickets.appended = projection.wake
+    tickets.aggregates.appended = projection.wake
 
     async def due(now: datetime) -> list[uuid.UUID]:
-        return await due_for_sla_check(store.engine, now)
+        return await due_for_sla_check(engine, now)
 
     watcher = SlaWatcher(tickets, due, settings.ticket_sla_watch_seconds)
     return Components(engine, tickets, projection, watcher)
@@ -120,12 +124,12 @@ def build_app(
         # The list router first: `/v1/tickets/follow-up` is not a ticket id.
         # `/v1/problems/recurring` and `/v1/articles/faq` before the routes taking an id.
         routers=[
-            list_http.router,
-            tickets_http.router,
-            articles_http.drafting,
-            recurring_http.router,
-            problems_http.router,
-            articles_http.router,
+            http_list.router,
+            http_tickets.router,
+            http_articles.drafting,
+            http_recurring.router,
+            http_problems.router,
+            http_articles.router,
         ],
         readiness_checks={
             "database": database_check(parts.engine, "ticket.tickets"),
@@ -137,10 +141,14 @@ def build_app(
     install_error_handlers(app)
     app.state.ticket_service = parts.tickets
     app.state.engine = parts.engine
-    app.state.problem_service = ProblemService(parts.tickets.store, clock)
-    app.state.article_service = ArticleService(parts.tickets.store, parts.tickets, clock)
+    store = parts.tickets.store
+    index = PostgresArticleIndex(parts.engine)
+    app.state.problem_service = ProblemService(
+        store, parts.tickets, PostgresIdempotencyKeys(), clock
+    )
+    app.state.article_service = ArticleService(store, parts.tickets, index, clock)
     app.state.recurring_incidents = RecurringIncidents(
-        app.state.problem_service, app.state.article_service
+        app.state.problem_service, app.state.article_service, PostgresRecurringGroups(parts.engine)
     )
     app.state.components = parts
     return app

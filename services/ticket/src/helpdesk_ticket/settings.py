@@ -9,7 +9,7 @@ from pydantic import AwareDatetime, Field
 from helpdesk_shared.events.ticket import Priority
 from helpdesk_shared.settings import CommonSettings
 from helpdesk_ticket.domain.calendar import BusinessCalendar
-from helpdesk_ticket.domain.policy import DEFAULT_SLA, SlaTargets, TicketPolicy
+from helpdesk_ticket.domain.ticket.policy import DEFAULT_SLA, SlaTargets, TicketPolicy
 
 
 class Settings(CommonSettings):

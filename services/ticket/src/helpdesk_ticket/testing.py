@@ -14,11 +14,11 @@ from helpdesk_shared.events.ticket import (
     TicketOpened,
     TicketType,
 )
-from helpdesk_ticket.domain.commands import Command
-from helpdesk_ticket.domain.decide import decide
-from helpdesk_ticket.domain.evolve import evolve
-from helpdesk_ticket.domain.policy import DEFAULT_POLICY, TicketPolicy
-from helpdesk_ticket.domain.state import Ticket
+from helpdesk_ticket.domain.ticket.commands import Command
+from helpdesk_ticket.domain.ticket.decide import decide
+from helpdesk_ticket.domain.ticket.evolve import evolve
+from helpdesk_ticket.domain.ticket.policy import DEFAULT_POLICY, TicketPolicy
+from helpdesk_ticket.domain.ticket.state import Ticket
 
 # Monday 2 December 2024, 09:00 in Paris (08:00 UTC): a working day.
 MONDAY_9 = datetime(2024, 12, 2, 8, 0, tzinfo=UTC)

@@ -16,9 +16,9 @@ from helpdesk_shared.events.article import (
     Audience,
 )
 from helpdesk_ticket.domain import article as a
-from helpdesk_ticket.domain.article_prefill import content_from_group, content_from_ticket, steps_of
-from helpdesk_ticket.domain.commands import Resolve, Take
+from helpdesk_ticket.domain.article.prefill import content_from_group, content_from_ticket, steps_of
 from helpdesk_ticket.domain.errors import ArticleNotFound, InvalidCommand, TransitionNotAllowed
+from helpdesk_ticket.domain.ticket.commands import Resolve, Take
 from helpdesk_ticket.testing import run, start
 
 AT = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)

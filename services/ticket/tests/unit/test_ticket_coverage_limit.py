@@ -6,9 +6,9 @@ import pytest
 
 from helpdesk_shared.events.admissibility import AdmissibilityEvidence, Decision
 from helpdesk_shared.events.contract import CoverageItem, CoverageKind
-from helpdesk_ticket.domain.commands import Escalate
 from helpdesk_ticket.domain.errors import BeyondCoverage
-from helpdesk_ticket.domain.state import Ticket
+from helpdesk_ticket.domain.ticket.commands import Escalate
+from helpdesk_ticket.domain.ticket.state import Ticket
 from helpdesk_ticket.testing import MONDAY_9, opened, run, start
 
 EXCEL_N1 = CoverageItem(

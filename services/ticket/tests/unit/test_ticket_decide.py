@@ -16,7 +16,8 @@ from helpdesk_shared.events.ticket import (
     TicketType,
     Urgency,
 )
-from helpdesk_ticket.domain.commands import (
+from helpdesk_ticket.domain.errors import InvalidCommand, TicketNotFound, TransitionNotAllowed
+from helpdesk_ticket.domain.ticket.commands import (
     Assign,
     Close,
     Comment,
@@ -31,11 +32,10 @@ from helpdesk_ticket.domain.commands import (
     Schedule,
     Take,
 )
-from helpdesk_ticket.domain.decide import decide
-from helpdesk_ticket.domain.errors import InvalidCommand, TicketNotFound, TransitionNotAllowed
-from helpdesk_ticket.domain.policy import DEFAULT_POLICY, TicketPolicy
-from helpdesk_ticket.domain.state import Status
-from helpdesk_ticket.domain.transitions import allowed_commands
+from helpdesk_ticket.domain.ticket.decide import decide
+from helpdesk_ticket.domain.ticket.policy import DEFAULT_POLICY, TicketPolicy
+from helpdesk_ticket.domain.ticket.state import Status
+from helpdesk_ticket.domain.ticket.transitions import allowed_commands
 from helpdesk_ticket.testing import MONDAY_9, opened, run, start
 
 T = MONDAY_9

@@ -12,10 +12,18 @@ from helpdesk_shared.events.ticket import (
     Urgency,
 )
 from helpdesk_ticket.domain.calendar import BusinessCalendar
-from helpdesk_ticket.domain.commands import CheckSla, Hold, Qualify, Resolve, Resume, Route, Take
-from helpdesk_ticket.domain.policy import DEFAULT_POLICY, TicketPolicy
-from helpdesk_ticket.domain.sla import deadline, shares, target_view
-from helpdesk_ticket.domain.state import Ticket
+from helpdesk_ticket.domain.ticket.commands import (
+    CheckSla,
+    Hold,
+    Qualify,
+    Resolve,
+    Resume,
+    Route,
+    Take,
+)
+from helpdesk_ticket.domain.ticket.policy import DEFAULT_POLICY, TicketPolicy
+from helpdesk_ticket.domain.ticket.sla import deadline, shares, target_view
+from helpdesk_ticket.domain.ticket.state import Ticket
 from helpdesk_ticket.testing import opened, run, start
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -195,7 +203,7 @@ def test_a_late_taking_into_account_is_recorded_as_breached() -> None:
 
 
 def test_the_receiving_team_clock_restarts_on_transfer() -> None:
-    from helpdesk_ticket.domain.sla import current_holding
+    from helpdesk_ticket.domain.ticket.sla import current_holding
 
     t0 = paris(2024, 12, 2, 9, 0)
     state, _ = run(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -22,15 +23,42 @@ class ConcurrencyConflict(Exception):
     """The stream was not at the expected version: someone else appended first (HTTP 409).
 
     `actual` is the stream's version when known, -1 when a race was lost inside the caller's
-    transaction (which is then aborted and cannot read it).
+    transaction (which is then aborted and cannot read it). `allowed`, when the handler knows
+    them, are the commands the aggregate takes now (the 409 names them).
     """
 
     def __init__(self, stream_id: str, expected: int | ExpectedVersion, actual: int) -> None:
         self.stream_id = stream_id
         self.expected = expected
         self.actual = actual
+        self.allowed: list[str] | None = None
         shown = expected.value if isinstance(expected, ExpectedVersion) else expected
         super().__init__(f"stream {stream_id}: expected version {shown}, found {actual}")
+
+
+class DuplicateEventIds(ValueError):
+    """One batch names the same event id twice: a caller's mistake, refused before any write
+    (not a conflict, so never retried as a lost race)."""
+
+    def __init__(self, stream_id: str, event_ids: list[uuid.UUID]) -> None:
+        self.stream_id = stream_id
+        self.event_ids = event_ids
+        shown = ", ".join(str(e) for e in event_ids)
+        super().__init__(f"stream {stream_id}: one append repeats event ids {shown}")
+
+
+def check_batch(stream_id: str, events: Sequence[NewEvent]) -> None:
+    """What every store refuses before writing: an empty batch, an event id named twice."""
+    if not events:
+        raise ValueError("append needs at least one event")
+    seen: set[uuid.UUID] = set()
+    repeated: list[uuid.UUID] = []
+    for event in events:
+        if event.event_id in seen:
+            repeated.append(event.event_id)
+        seen.add(event.event_id)
+    if repeated:
+        raise DuplicateEventIds(stream_id, repeated)
 
 
 class StreamNotFound(LookupError):

@@ -14,7 +14,7 @@ import json
 import re
 import uuid
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, NamedTuple
 
 import asyncpg
@@ -30,6 +30,7 @@ from helpdesk_shared.eventstore.model import (
     LogPosition,
     NewEvent,
     RecordedEvent,
+    check_batch,
 )
 
 _APPEND = text(
@@ -123,6 +124,18 @@ class EventStore:
     def engine(self) -> AsyncEngine:
         return self._engine
 
+    def transaction(self) -> AbstractAsyncContextManager[AsyncConnection]:
+        """One transaction: what is appended and written on it commits together or not at all."""
+        return self._engine.begin()
+
+    @asynccontextmanager
+    async def autocommit(self) -> AsyncIterator[AsyncConnection]:
+        """A pooled connection on which each statement commits by itself: no BEGIN and COMMIT
+        round trips around reads, or around a single append (atomic on its own)."""
+        async with self._engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            yield conn
+
     async def append(
         self,
         stream_id: str,
@@ -138,9 +151,9 @@ class EventStore:
         when the retry races the original. `ExpectedVersion.ANY` appends at the end and does not
         conflict with other ANY appends. Inside the caller's transaction (`conn`), a race lost to
         a concurrent commit aborts that transaction and raises `ConcurrencyConflict` (actual -1).
+        A batch naming one event id twice raises `DuplicateEventIds` before any write.
         """
-        if not events:
-            raise ValueError("append needs at least one event")
+        check_batch(stream_id, events)
         if conn is not None:
             try:
                 return await _append_once(conn, stream_id, expected_version, events)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -75,6 +75,35 @@ def validate_key(key: str | None) -> str | None:
     return key
 
 
+def _reused() -> Problem:
+    return Problem(
+        422,
+        "Clé d'idempotence réutilisée",
+        f"This {HEADER} was already used for a different request.",
+        type_="urn:helpdesk:problem:idempotency-key-reused",
+        errors=[{"field": HEADER, "location": f"header.{HEADER}", "message": "reused"}],
+    )
+
+
+class Claim(Protocol):
+    """A key claimed in a unit of work: the stored answer, or where to store the new one."""
+
+    @property
+    def replay(self) -> StoredResponse | None: ...
+
+    async def remember(
+        self, status_code: int, body: dict[str, Any], location: str | None = None
+    ) -> None: ...
+
+
+class IdempotencyKeys(Protocol):
+    """The port handlers use: claim a key in the unit of work that does the work."""
+
+    async def claim(
+        self, conn: Any, scope: str, key: str | None, payload: bytes | str | dict[str, Any]
+    ) -> Claim: ...
+
+
 @dataclass
 class IdempotencyGuard:
     """One claimed key inside one transaction. A guard without a key does nothing."""
@@ -103,13 +132,7 @@ class IdempotencyGuard:
         if row is None:
             return guard
         if row.request_hash != guard.request_hash:
-            raise Problem(
-                422,
-                "Clé d'idempotence réutilisée",
-                f"This {HEADER} was already used for a different request.",
-                type_="urn:helpdesk:problem:idempotency-key-reused",
-                errors=[{"field": HEADER, "location": f"header.{HEADER}", "message": "reused"}],
-            )
+            raise _reused()
         guard.replay = StoredResponse(row.status_code, json.loads(row.body), row.location)
         return guard
 
@@ -130,3 +153,50 @@ class IdempotencyGuard:
                 "location": location,
             },
         )
+
+
+class PostgresIdempotencyKeys:
+    """`IdempotencyKeys` on `infra.idempotency_keys` (an `IdempotencyGuard` per claim)."""
+
+    async def claim(
+        self,
+        conn: AsyncConnection,
+        scope: str,
+        key: str | None,
+        payload: bytes | str | dict[str, Any],
+    ) -> IdempotencyGuard:
+        return await IdempotencyGuard.claim(conn, scope, key, payload)
+
+
+@dataclass
+class _MemoryClaim:
+    keys: MemoryIdempotencyKeys
+    scope: str
+    key: str | None
+    request_hash: str
+    replay: StoredResponse | None = None
+
+    async def remember(
+        self, status_code: int, body: dict[str, Any], location: str | None = None
+    ) -> None:
+        if self.key is not None:
+            answer = StoredResponse(status_code, body, location)
+            self.keys.answers[(self.scope, self.key)] = (self.request_hash, answer)
+
+
+class MemoryIdempotencyKeys:
+    """`IdempotencyKeys` in a dict, for handler tests: same validation, replay and refusal."""
+
+    def __init__(self) -> None:
+        self.answers: dict[tuple[str, str], tuple[str, StoredResponse]] = {}
+
+    async def claim(
+        self, conn: Any, scope: str, key: str | None, payload: bytes | str | dict[str, Any]
+    ) -> _MemoryClaim:
+        claim = _MemoryClaim(self, scope, validate_key(key), request_fingerprint(payload))
+        stored = self.answers.get((scope, claim.key)) if claim.key is not None else None
+        if stored is not None:
+            if stored[0] != claim.request_hash:
+                raise _reused()
+            claim.replay = stored[1]
+        return claim

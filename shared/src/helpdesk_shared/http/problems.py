@@ -97,11 +97,13 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     async def on_conflict(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ConcurrencyConflict)
+        named: dict[str, Any] = {} if exc.allowed is None else {"allowed": exc.allowed}
         problem = Problem(
             409,
             "Conflit de version",
             str(exc),
             type_="urn:helpdesk:problem:concurrency-conflict",
+            **named,
         )
         return problem_response(problem, request)
 

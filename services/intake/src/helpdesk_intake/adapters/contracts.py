@@ -18,11 +18,13 @@ from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from helpdesk_intake.application.contracts import ContractService
 from helpdesk_intake.domain.contract import ContractState, ContractVersion, replay
 from helpdesk_intake.domain.contracts import ClientKind, ContractTerms
 from helpdesk_shared.events.contract import ContractEvent
 from helpdesk_shared.eventstore.model import RecordedEvent, stream_id
 from helpdesk_shared.eventstore.store import EventStore
+from helpdesk_shared.http.idempotency import PostgresIdempotencyKeys
 
 CATEGORY = "contract"
 
@@ -163,3 +165,17 @@ def states_from_json(documents: Iterable[str]) -> list[ContractState]:
 def _terms(data: str) -> ContractTerms:
     """Terms are immutable: one validation per distinct version read."""
     return ContractTerms.model_validate_json(data)
+
+
+class PostgresContractVersions:
+    """The `ContractVersions` port on `intake.contract_versions`."""
+
+    async def record(
+        self, conn: AsyncConnection, state: ContractState, versions: Sequence[ContractVersion]
+    ) -> None:
+        await record_versions(conn, state, versions)
+
+
+def contract_service(store: EventStore) -> ContractService:
+    """The contract commands on PostgreSQL: the store, the read model, idempotency keys."""
+    return ContractService(store, PostgresContractVersions(), PostgresIdempotencyKeys())

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -16,7 +15,7 @@ from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from helpdesk_intake.adapters import contracts
-from helpdesk_intake.domain.contract import ContractState
+from helpdesk_intake.application.ports import EntryRead
 from helpdesk_intake.domain.requesters import Requester
 
 _REQUESTER_COLUMNS = "data::text AS data, id, login, needs_verification, version"
@@ -68,14 +67,6 @@ async def requester_by_login(
     sql = _BY_LOGIN[for_update]
     row = (await conn.execute(sql, {"login": login})).first()
     return _requester(row) if row else None
-
-
-@dataclass(frozen=True)
-class EntryRead:
-    """A directory entry and the contracts it holds, read in one statement."""
-
-    requester: Requester
-    contracts: list[ContractState]
 
 
 _HELD = contracts.HELD_BY.replace(_VERSION_SELECT, f"SELECT {contracts.AS_JSON}").format(

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+from helpdesk_intake.application.ports import InboundMail, IndexedTicket
 
 _NUMBER_AND_INDEX = text(
     """WITH counter AS (
@@ -27,16 +28,6 @@ _NUMBER_AND_INDEX = text(
     )
     SELECT counter.last_value, indexed.reference FROM counter, indexed"""
 )
-
-
-@dataclass(frozen=True)
-class IndexedTicket:
-    """What intake remembers of a ticket it opened: enough to thread replies safely."""
-
-    ticket_id: uuid.UUID
-    reference: str
-    requester_login: str
-    requester_email: str | None
 
 
 async def number_and_index(
@@ -97,19 +88,6 @@ async def ticket_by_message_ids(
         ORDER BY array_position(CAST(:ids AS text[]), m.message_id) LIMIT 1"""
     row = (await conn.execute(text(sql), {"ids": message_ids})).first()
     return _indexed(row) if row else None
-
-
-@dataclass(frozen=True)
-class InboundMail:
-    """How one inbound message was handled (its Message-ID is the deduplication key)."""
-
-    message_id: str
-    mail_id: uuid.UUID
-    disposition: str
-    detail: str | None = None
-    ticket_id: uuid.UUID | None = None
-    from_address: str | None = None
-    subject: str | None = None
 
 
 async def claim_message(conn: AsyncConnection, mail: InboundMail) -> InboundMail | None:

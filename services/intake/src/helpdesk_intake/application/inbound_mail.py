@@ -14,14 +14,12 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-
-from helpdesk_intake.adapters import tickets
 from helpdesk_intake.application.open_request import (
     OpenRequest,
     RequesterDetails,
     open_ticket,
 )
+from helpdesk_intake.application.ports import InboundMail, IndexedTicket, IntakeUnit, IntakeUnits
 from helpdesk_intake.domain.mail import (
     InboundMessage,
     Unparseable,
@@ -38,7 +36,6 @@ from helpdesk_shared.eventstore.model import (
     NewEvent,
     stream_id,
 )
-from helpdesk_shared.eventstore.store import EventStore
 from helpdesk_shared.logging import correlation_id
 
 _NAMESPACE = uuid.UUID("9d3c1a7e-5b2f-4c8d-a6e1-7f0b2c4d6e8a")
@@ -63,8 +60,8 @@ class MailHandled:
 
 @dataclass(frozen=True)
 class MailContext:
-    engine: AsyncEngine
-    store: EventStore
+    #: Each message is handled in a unit of work of its own (claim included).
+    units: IntakeUnits
     timezone: str
     staff_domains: tuple[str, ...]
     actor: str
@@ -88,20 +85,19 @@ async def receive_mail(ctx: MailContext, raw: bytes) -> MailHandled:
 
 async def _receive(ctx: MailContext, message: InboundMessage) -> MailHandled:
     mail_id = uuid.uuid5(_NAMESPACE, message.message_id)
-    claim = tickets.InboundMail(
+    claim = InboundMail(
         message.message_id, mail_id, "pending", None, None, message.from_address, message.subject
     )
-    async with ctx.engine.begin() as conn:
-        prior = await tickets.claim_message(conn, claim)
+    async with ctx.units() as unit:
+        prior = await unit.mailroom.claim_message(claim)
         if prior is not None:
             return MailHandled(
                 prior.mail_id, prior.message_id, prior.disposition, prior.ticket_id,
                 detail=prior.detail, duplicate=True,
             )  # fmt: skip
-        handled = await _handle(ctx, conn, message, mail_id)
-        await tickets.settle_message(
-            conn,
-            tickets.InboundMail(
+        handled = await _handle(ctx, unit, message, mail_id)
+        await unit.mailroom.settle_message(
+            InboundMail(
                 message.message_id, mail_id, handled.disposition, handled.detail, handled.ticket_id
             ),
         )
@@ -109,14 +105,14 @@ async def _receive(ctx: MailContext, message: InboundMessage) -> MailHandled:
 
 
 async def _handle(
-    ctx: MailContext, conn: AsyncConnection, message: InboundMessage, mail_id: uuid.UUID
+    ctx: MailContext, unit: IntakeUnit, message: InboundMessage, mail_id: uuid.UUID
 ) -> MailHandled:
     if message.automatic is not None:
         ignored = f"automatic message ({message.automatic}) from {message.from_address}: ignored"
         return MailHandled(mail_id, message.message_id, message.automatic, detail=ignored)
-    thread = await _thread(conn, message)
+    thread = await _thread(unit, message)
     if thread is not None and _may_reply(thread, message, ctx.staff_domains):
-        await _append_reply(ctx, conn, message, mail_id, thread)
+        await _append_reply(ctx, unit, message, mail_id, thread)
         return MailHandled(mail_id, message.message_id, "reply", thread.ticket_id, thread.reference)
     detail: str | None = None
     if thread is not None:
@@ -124,28 +120,29 @@ async def _handle(
             f"{message.from_address} is neither the requester of {thread.reference} nor staff:"
             " opened as a new request"
         )
-    return await _open(ctx, conn, message, mail_id, detail)
+    return await _open(ctx, unit, message, mail_id, detail)
 
 
-async def _thread(conn: AsyncConnection, message: InboundMessage) -> tickets.IndexedTicket | None:
+async def _thread(unit: IntakeUnit, message: InboundMessage) -> IndexedTicket | None:
     """The ticket this message answers: In-Reply-To/References (earlier inbound mail, then
     notify's `<ticket-<uuid>...>` ids), then a reference in the subject."""
-    found = await tickets.ticket_by_message_ids(conn, message.thread_ids)
+    index = unit.tickets
+    found = await index.ticket_by_message_ids(message.thread_ids)
     if found is not None:
         return found
     for ticket_id in message.notified_ticket_ids:
-        found = await tickets.ticket_by_id(conn, ticket_id)
+        found = await index.ticket_by_id(ticket_id)
         if found is not None:
             return found
     for reference in message.subject_references:
-        found = await tickets.ticket_by_reference(conn, reference)
+        found = await index.ticket_by_reference(reference)
         if found is not None:
             return found
     return None
 
 
 def _may_reply(
-    ticket: tickets.IndexedTicket, message: InboundMessage, staff_domains: tuple[str, ...]
+    ticket: IndexedTicket, message: InboundMessage, staff_domains: tuple[str, ...]
 ) -> bool:
     """Only the ticket's requester and staff write on a ticket (never another customer)."""
     sender = message.from_address.lower()
@@ -157,10 +154,10 @@ def _may_reply(
 
 async def _append_reply(
     ctx: MailContext,
-    conn: AsyncConnection,
+    unit: IntakeUnit,
     message: InboundMessage,
     mail_id: uuid.UUID,
-    ticket: tickets.IndexedTicket,
+    ticket: IndexedTicket,
 ) -> None:
     """The reply becomes a public comment at the end of the ticket's stream."""
     is_requester = (ticket.requester_email or "").lower() == message.from_address
@@ -178,12 +175,12 @@ async def _append_reply(
     )
     new = NewEvent.from_domain(event, metadata, event_id=uuid.uuid5(_NAMESPACE, f"reply-{mail_id}"))
     ticket_stream = stream_id("ticket", ticket.ticket_id)
-    await ctx.store.append(ticket_stream, ExpectedVersion.ANY, [new], conn=conn)
+    await unit.events.append(ticket_stream, ExpectedVersion.ANY, [new])
 
 
 async def _open(
     ctx: MailContext,
-    conn: AsyncConnection,
+    unit: IntakeUnit,
     message: InboundMessage,
     mail_id: uuid.UUID,
     detail: str | None,
@@ -200,7 +197,7 @@ async def _open(
         verified_by_staff=False,
         corrects_directory=False,
     )
-    opened = await open_ticket(conn, ctx.store, command, ctx.timezone)
+    opened = await open_ticket(unit, command, ctx.timezone)
     return MailHandled(
         mail_id,
         message.message_id,
@@ -223,18 +220,18 @@ async def _quarantine(ctx: MailContext, raw: bytes, reason: str) -> MailHandled:
         reason=reason,
         size_bytes=len(raw),
     )
-    async with ctx.engine.begin() as conn:
-        await tickets.quarantine(conn, mail_id, message_id, reason, raw)
-        await _append(ctx, conn, mail_id, event)
+    async with ctx.units() as unit:
+        await unit.mailroom.quarantine(mail_id, message_id, reason, raw)
+        await _append(ctx, unit, mail_id, event)
     return MailHandled(mail_id, message_id, "quarantined", detail=reason)
 
 
 async def _append(
     ctx: MailContext,
-    conn: AsyncConnection,
+    unit: IntakeUnit,
     mail_id: uuid.UUID,
     event: MailQuarantined,
 ) -> None:
     metadata = EventMetadata(correlation_id=correlation_id.get(), actor=ctx.actor)
     new = NewEvent.from_domain(event, metadata, event_id=uuid.uuid5(_NAMESPACE, f"event-{mail_id}"))
-    await ctx.store.append(stream_id("mail", mail_id), ExpectedVersion.NO_STREAM, [new], conn=conn)
+    await unit.events.append(stream_id("mail", mail_id), ExpectedVersion.NO_STREAM, [new])

@@ -1,6 +1,6 @@
 """Open a ticket for a request from any channel: identify, pre-qualify, number, append.
 
-Everything happens in the caller's transaction: the requester's corrections and change log, the
+Everything happens in the caller's unit of work: the requester's corrections and change log, the
 reference counter, the `TicketOpened` event and the ticket index commit together or not at all.
 """
 
@@ -14,10 +14,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from helpdesk_intake.adapters import contracts as contract_store
-from helpdesk_intake.adapters import directory, tickets
+from helpdesk_intake.application.ports import Directory, EntryRead, IndexedTicket, IntakeUnit
 from helpdesk_intake.domain.admissibility import Judgement, judge
 from helpdesk_intake.domain.contract import ContractState
 from helpdesk_intake.domain.prequalification import AssistanceRequest
@@ -36,7 +34,6 @@ from helpdesk_shared.events.ticket import (
     TicketType,
 )
 from helpdesk_shared.eventstore.model import EventMetadata, ExpectedVersion, NewEvent, stream_id
-from helpdesk_shared.eventstore.store import EventStore
 from helpdesk_shared.logging import correlation_id
 
 
@@ -119,22 +116,19 @@ class RequesterUnidentified(ValueError):
     """Neither a login nor an e-mail address says who the request is for."""
 
 
-async def open_ticket(
-    conn: AsyncConnection, store: EventStore, command: OpenRequest, timezone: str
-) -> OpenedTicket:
-    """Record the request as a new ticket stream (expected version: no stream)."""
-    requester, created, read = await resolve_requester(conn, command)
-    contracts = await _contracts_of(conn, requester, read)
+async def open_ticket(unit: IntakeUnit, command: OpenRequest, timezone: str) -> OpenedTicket:
+    """Record the request as a new ticket stream (expected version: no stream), in `unit`."""
+    requester, created, read = await resolve_requester(unit.directory, command)
+    contracts = await _contracts_of(unit.directory, requester, read)
     local = command.received_at.astimezone(_zone(timezone))
     judgement = judge(command.facts, requester, contracts, local.date())
     pq, group = judgement.summary(), judgement.group
     ticket_id = uuid.uuid4()
     email = str(requester.email) if requester.email else None
-    number, reference = await tickets.number_and_index(
-        conn,
+    number, reference = await unit.tickets.number_and_index(
         PREFIXES[command.type],
         local.year,
-        tickets.IndexedTicket(ticket_id, "", requester.login, email),
+        IndexedTicket(ticket_id, "", requester.login, email),
         command.channel.value,
     )
     assert reference == format_reference(command.type, local.year, number)
@@ -157,11 +151,10 @@ async def open_ticket(
         opened_by=command.opened_by,
     )
     metadata = EventMetadata(correlation_id=correlation_id.get(), actor=command.opened_by)
-    await store.append(
+    await unit.events.append(
         stream_id("ticket", ticket_id),
         ExpectedVersion.NO_STREAM,
         [NewEvent.from_domain(event, metadata)],
-        conn=conn,
     )
     return OpenedTicket(ticket_id, reference, judgement, pq, group, 1, requester, created)
 
@@ -189,46 +182,46 @@ def snapshot(requester: Requester) -> RequesterSnapshot:
 
 
 async def resolve_requester(
-    conn: AsyncConnection, command: OpenRequest
-) -> tuple[Requester, bool, directory.EntryRead | None]:
+    directory: Directory, command: OpenRequest
+) -> tuple[Requester, bool, EntryRead | None]:
     """The directory entry, corrected with what the caller said; created (to verify) if unknown.
     An entry found by login comes with its organisation's contracts (read with it)."""
     details = command.requester
-    read: directory.EntryRead | None = None
+    read: EntryRead | None = None
     if details.login:
-        read = await directory.requester_and_contracts_by_login(conn, details.login)
+        read = await directory.requester_and_contracts_by_login(details.login)
         found = read.requester if read else None
     elif details.email:
-        found = await directory.requester_by_email(conn, str(details.email))
+        found = await directory.requester_by_email(str(details.email))
     else:
         raise RequesterUnidentified("requester.login or requester.email is required")
     if found is None:
-        created = await _create_unknown(conn, details)
+        created = await _create_unknown(directory, details)
         if created is not None:
             return created, True, None
-        return await resolve_requester(conn, command)  # a concurrent request created it first
-    return await _apply_corrections(conn, found, details, command), False, read
+        return await resolve_requester(directory, command)  # a concurrent request created it
+    return await _apply_corrections(directory, found, details, command), False, read
 
 
 async def _contracts_of(
-    conn: AsyncConnection, requester: Requester, read: directory.EntryRead | None
+    directory: Directory, requester: Requester, read: EntryRead | None
 ) -> list[ContractState]:
     """The contracts read with the entry, unless the entry's organisation was corrected since
     (or it was not read with them): those the requester holds as the request is checked."""
     if read is not None and read.requester.organisation == requester.organisation:
         return read.contracts
-    return await contract_store.held_by(conn, requester.login, requester.organisation)
+    return await directory.contracts_held_by(requester.login, requester.organisation)
 
 
-async def _create_unknown(conn: AsyncConnection, details: RequesterDetails) -> Requester | None:
+async def _create_unknown(directory: Directory, details: RequesterDetails) -> Requester | None:
     login = details.login or str(details.email).lower()
     fields = {"name": details.name or login, **details.corrections()}
     requester = Requester.model_validate({**fields, "login": login, "needs_verification": True})
-    return requester if await directory.insert_requester(conn, requester) else None
+    return requester if await directory.insert_requester(requester) else None
 
 
 async def _apply_corrections(
-    conn: AsyncConnection, found: Requester, details: RequesterDetails, command: OpenRequest
+    directory: Directory, found: Requester, details: RequesterDetails, command: OpenRequest
 ) -> Requester:
     """Write what the caller corrected. The entry is locked only when something changes, so a
     requester's concurrent openings do not queue behind each other."""
@@ -239,7 +232,7 @@ async def _apply_corrections(
         corrections = {k: v for k, v in corrections.items() if k not in STAFF_VERIFIED_FIELDS}
     if not corrections or not changes_between(found, corrected(found, corrections)):
         return found
-    locked = await directory.requester_by_id(conn, found.id, for_update=True)
+    locked = await directory.requester_by_id(found.id, for_update=True)
     if locked is None:  # removed meanwhile: keep what this contact knew
         return found
     updated = corrected(locked, corrections)
@@ -247,5 +240,5 @@ async def _apply_corrections(
     if not changes:
         return locked
     return await directory.update_requester(
-        conn, updated, changes=changes, changed_by=command.opened_by, channel=command.channel.value
+        updated, changes=changes, changed_by=command.opened_by, channel=command.channel.value
     )

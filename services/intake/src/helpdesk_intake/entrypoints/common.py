@@ -5,13 +5,15 @@ Dependencies are `async def` so FastAPI does not hop to a worker thread to run t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from helpdesk_intake.application.ports import IntakeUnit, IntakeUnits
 from helpdesk_intake.settings import Settings
 from helpdesk_shared.auth import Principal, Role, require_roles
 from helpdesk_shared.eventstore.store import EventStore
@@ -30,6 +32,16 @@ async def _store(request: Request) -> EventStore:
     return store
 
 
+async def _units(request: Request) -> IntakeUnits:
+    units: IntakeUnits = request.app.state.intake_units
+    return units
+
+
+async def _unit_within(request: Request) -> Callable[[AsyncConnection], IntakeUnit]:
+    within: Callable[[AsyncConnection], IntakeUnit] = request.app.state.intake_unit_within
+    return within
+
+
 async def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
@@ -37,6 +49,10 @@ async def _settings(request: Request) -> Settings:
 
 Engine = Annotated[AsyncEngine, Depends(_engine)]
 Store = Annotated[EventStore, Depends(_store)]
+#: Intake's units of work, each in a transaction of its own (wired by `bootstrap`).
+Units = Annotated[IntakeUnits, Depends(_units)]
+#: A unit of work in a transaction the route opened (with its `Idempotency-Key` claim).
+UnitWithin = Annotated[Callable[[AsyncConnection], IntakeUnit], Depends(_unit_within)]
 IntakeSettings = Annotated[Settings, Depends(_settings)]
 StaffPrincipal = Annotated[Principal, Depends(require_roles(*STAFF))]
 ManagerPrincipal = Annotated[Principal, Depends(require_roles(Role.MANAGER, Role.ADMIN))]

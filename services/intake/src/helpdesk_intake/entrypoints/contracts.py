@@ -4,23 +4,20 @@ terminated, each a new version; never overwritten (PUT and DELETE answer 405).""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from helpdesk_intake.adapters import contracts as contract_store
-from helpdesk_intake.application.contracts import Handled, handle
+from helpdesk_intake.application.contracts import ContractService, Render
 from helpdesk_intake.domain import contract as domain
 from helpdesk_intake.domain.contract import ContractState, version_as_of
 from helpdesk_intake.entrypoints.common import (
     Engine,
     ManagerPrincipal,
     StaffPrincipal,
-    Store,
     invalid,
     not_found,
 )
@@ -35,7 +32,7 @@ from helpdesk_intake.entrypoints.contract_bodies import (
     TerminateContract,
     view,
 )
-from helpdesk_shared.http.idempotency import HEADER, IdempotencyGuard
+from helpdesk_shared.http.idempotency import HEADER, StoredResponse
 from helpdesk_shared.http.problems import Problem
 
 router = APIRouter(prefix="/v1/contracts", tags=["contracts"])
@@ -64,53 +61,45 @@ def _refusal(error: domain.ContractError) -> Problem:
     )
 
 
-async def _record(
-    engine: Engine,
-    store: Store,
-    command: domain.ContractCommand,
-    answer: Callable[[ContractState], tuple[dict[str, Any], str]],
-    scope: str,
-    key: str | None,
-    payload: dict[str, Any],
-) -> JSONResponse:
-    """Run a creating command under its Idempotency-Key: a retry gets the first answer back."""
-    guard: IdempotencyGuard | None = None
-
-    async def before(conn: AsyncConnection) -> JSONResponse | None:
-        nonlocal guard
-        guard = await IdempotencyGuard.claim(conn, scope, key, payload)
-        if guard.replay is None:
-            return None
-        headers = {"Location": guard.replay.location} if guard.replay.location else {}
-        return JSONResponse(
-            guard.replay.body, status_code=guard.replay.status_code, headers=headers
-        )
-
-    async def after(conn: AsyncConnection, state: ContractState) -> None:
-        assert guard is not None
-        body, location = answer(state)
-        await guard.remember(201, body, location)
-
-    try:
-        result = await handle(engine, store, command, before=before, after=after)
-    except domain.ContractError as error:
-        raise _refusal(error) from error
-    if isinstance(result, JSONResponse):
-        return result
-    assert isinstance(result, Handled)
-    body, location = answer(result.state)
-    return JSONResponse(body, status_code=201, headers={"Location": location})
-
-
-def _latest(state: ContractState) -> tuple[dict[str, Any], str]:
+def _latest_rendered(state: ContractState) -> tuple[dict[str, Any], str]:
     latest = state.current
     location = f"/v1/contracts/{state.contract_id}/versions/{latest.number}"
     return view(state, latest).model_dump(mode="json"), location
 
 
+async def _service(request: Request) -> ContractService:
+    service: ContractService = request.app.state.contracts
+    return service
+
+
+Contracts = Annotated[ContractService, Depends(_service)]
+
+
+def _answer(stored: StoredResponse) -> JSONResponse:
+    headers = {"Location": stored.location} if stored.location else {}
+    return JSONResponse(stored.body, status_code=stored.status_code, headers=headers)
+
+
+async def _change(
+    contracts: Contracts,
+    command: domain.ContractCommand,
+    what: str,
+    key: str | None,
+    payload: dict[str, Any],
+    render: Render = _latest_rendered,
+) -> JSONResponse:
+    """Run a creating command on an existing contract under its Idempotency-Key."""
+    scope = f"POST /v1/contracts/{command.contract_id}/{what}:{command.by}"
+    try:
+        stored = await contracts.change(command, scope, key, payload, render)
+    except domain.ContractError as error:
+        raise _refusal(error) from error
+    return _answer(stored)
+
+
 @router.post("", status_code=201, response_model=ContractView, responses=_CREATED)
 async def sign(
-    body: SignContract, principal: ManagerPrincipal, engine: Engine, store: Store,
+    body: SignContract, principal: ManagerPrincipal, contracts: Contracts,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:  # fmt: skip
     """Sign a contract: its terms become version 1 of a new `contract-<id>` stream."""
@@ -120,15 +109,18 @@ async def sign(
     def answer(state: ContractState) -> tuple[dict[str, Any], str]:
         return view(state, state.current).model_dump(mode="json"), f"/v1/contracts/{contract_id}"
 
-    scope = f"POST /v1/contracts:{principal.sub}"
     payload = body.model_dump(mode="json")
-    return await _record(engine, store, command, answer, scope, idempotency_key, payload)
+    try:
+        stored = await contracts.sign(command, idempotency_key, payload, answer)
+    except domain.ContractError as error:
+        raise _refusal(error) from error
+    return _answer(stored)
 
 
 @router.post("/{contract_id}/amendments", status_code=201, response_model=ContractView)
 async def amend(
-    contract_id: uuid.UUID, body: AmendContract, principal: ManagerPrincipal, engine: Engine,
-    store: Store, idempotency_key: IdempotencyKey = None,
+    contract_id: uuid.UUID, body: AmendContract, principal: ManagerPrincipal,
+    contracts: Contracts, idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:  # fmt: skip
     """Amend the terms from `effective_from` on: a new version, the earlier ones kept."""
     changes = set(AmendContract.model_fields) - {"effective_from", "reason"}
@@ -136,34 +128,31 @@ async def amend(
     command = domain.Amend(
         contract_id, body.effective_from, body.reason, _now(), principal.sub, **fields
     )
-    scope = f"POST /v1/contracts/{contract_id}/amendments:{principal.sub}"
     payload = body.model_dump(mode="json")
-    return await _record(engine, store, command, _latest, scope, idempotency_key, payload)
+    return await _change(contracts, command, "amendments", idempotency_key, payload)
 
 
 @router.post("/{contract_id}/renewals", status_code=201, response_model=ContractView)
 async def renew(
-    contract_id: uuid.UUID, body: RenewContract, principal: ManagerPrincipal, engine: Engine,
-    store: Store, idempotency_key: IdempotencyKey = None,
+    contract_id: uuid.UUID, body: RenewContract, principal: ManagerPrincipal,
+    contracts: Contracts, idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:  # fmt: skip
     """Run the contract on to a new end date: a new version from `effective_from` (today)."""
     effective = body.effective_from or _now().date()
     command = domain.Renew(contract_id, effective, body.valid_until, _now(), principal.sub)
-    scope = f"POST /v1/contracts/{contract_id}/renewals:{principal.sub}"
     payload = body.model_dump(mode="json")
-    return await _record(engine, store, command, _latest, scope, idempotency_key, payload)
+    return await _change(contracts, command, "renewals", idempotency_key, payload)
 
 
 @router.post("/{contract_id}/terminations", status_code=201, response_model=ContractView)
 async def terminate(
-    contract_id: uuid.UUID, body: TerminateContract, principal: ManagerPrincipal, engine: Engine,
-    store: Store, idempotency_key: IdempotencyKey = None,
+    contract_id: uuid.UUID, body: TerminateContract, principal: ManagerPrincipal,
+    contracts: Contracts, idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:  # fmt: skip
     """End the contract after `last_day`: a last version; no change is taken afterwards."""
     command = domain.Terminate(contract_id, body.last_day, body.reason, _now(), principal.sub)
-    scope = f"POST /v1/contracts/{contract_id}/terminations:{principal.sub}"
     payload = body.model_dump(mode="json")
-    return await _record(engine, store, command, _latest, scope, idempotency_key, payload)
+    return await _change(contracts, command, "terminations", idempotency_key, payload)
 
 
 @router.get("", response_model=list[ContractView], summary="List contracts (latest versions)")
@@ -176,19 +165,19 @@ async def list_contracts(
     return [view(s, s.current) for s in states]
 
 
-async def _state(store: Store, contract_id: uuid.UUID) -> ContractState:
-    state, _ = await contract_store.load(store, contract_id)
-    if state is None:
-        raise not_found("contract")
-    return state
+async def _state(contracts: Contracts, contract_id: uuid.UUID) -> ContractState:
+    try:
+        return await contracts.load(contract_id)
+    except domain.ContractNotFound:
+        raise not_found("contract") from None
 
 
 @router.get("/{contract_id}", response_model=ContractView, summary="A contract's terms")
 async def get_contract(
-    contract_id: uuid.UUID, _: StaffPrincipal, store: Store, as_of: date | None = None
+    contract_id: uuid.UUID, _: StaffPrincipal, contracts: Contracts, as_of: date | None = None
 ) -> ContractView:
     """The latest version recorded, or with `as_of` the version in effect that day."""
-    state = await _state(store, contract_id)
+    state = await _state(contracts, contract_id)
     if as_of is None:
         return view(state, state.current)
     version = version_as_of(state, as_of)
@@ -202,18 +191,18 @@ async def get_contract(
 
 @router.get("/{contract_id}/versions", response_model=list[ContractView])
 async def list_versions(
-    contract_id: uuid.UUID, _: StaffPrincipal, store: Store
+    contract_id: uuid.UUID, _: StaffPrincipal, contracts: Contracts
 ) -> list[ContractView]:
     """Every version, oldest first: what the contract said, from when, and why it changed."""
-    state = await _state(store, contract_id)
+    state = await _state(contracts, contract_id)
     return [view(state, v) for v in state.versions]
 
 
 @router.get("/{contract_id}/versions/{number}", response_model=ContractView)
 async def get_version(
-    contract_id: uuid.UUID, number: int, _: StaffPrincipal, store: Store
+    contract_id: uuid.UUID, number: int, _: StaffPrincipal, contracts: Contracts
 ) -> ContractView:
-    state = await _state(store, contract_id)
+    state = await _state(contracts, contract_id)
     if not 1 <= number <= len(state.versions):
         raise not_found("contract version")
     return view(state, state.versions[number - 1])
@@ -221,8 +210,8 @@ async def get_version(
 
 @router.post("/{contract_id}/extension-proposals", status_code=201, response_model=ProposalView)
 async def propose_extension(
-    contract_id: uuid.UUID, body: ProposeExtension, principal: StaffPrincipal, engine: Engine,
-    store: Store, idempotency_key: IdempotencyKey = None,
+    contract_id: uuid.UUID, body: ProposeExtension, principal: StaffPrincipal,
+    contracts: Contracts, idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:  # fmt: skip
     """The desk proposes to cover an item a request found outside the contract."""
     proposal_id = uuid.uuid4()
@@ -236,25 +225,26 @@ async def propose_extension(
         location = f"/v1/contracts/{contract_id}/extension-proposals/{proposal_id}"
         return ProposalView.model_validate(proposal.__dict__).model_dump(mode="json"), location
 
-    scope = f"POST /v1/contracts/{contract_id}/extension-proposals:{principal.sub}"
     payload = body.model_dump(mode="json")
-    return await _record(engine, store, command, answer, scope, idempotency_key, payload)
+    return await _change(
+        contracts, command, "extension-proposals", idempotency_key, payload, answer
+    )
 
 
 @router.post("/{contract_id}/extension-proposals/{proposal_id}/answer", response_model=ProposalView)
 async def answer_extension(
     contract_id: uuid.UUID, proposal_id: uuid.UUID, body: AnswerExtension,
-    principal: ManagerPrincipal, engine: Engine, store: Store,
+    principal: ManagerPrincipal, contracts: Contracts,
 ) -> ProposalView:  # fmt: skip
     """The client's answer, recorded by a manager. An accepted proposal is then amended in."""
     command = domain.AnswerExtension(
         contract_id, proposal_id, body.accepted, _now(), principal.sub, body.reason
     )
     try:
-        result = await handle(engine, store, command)
+        state = await contracts.answer(command)
     except domain.ContractError as error:
         raise _refusal(error) from error
-    proposal = result.state.proposal(proposal_id)
+    proposal = state.proposal(proposal_id)
     return ProposalView.model_validate(proposal.__dict__)
 
 

@@ -13,7 +13,7 @@ from helpdesk_intake.entrypoints.common import (
     Engine,
     IntakeSettings,
     StaffPrincipal,
-    Store,
+    Units,
     invalid,
 )
 from helpdesk_intake.entrypoints.metrics import Metrics
@@ -45,8 +45,7 @@ _STATUS = {"opened": 201, "quarantined": 202}
 async def inbound_email(
     request: Request,
     principal: MailGateway,
-    engine: Engine,
-    store: Store,
+    units: Units,
     settings: IntakeSettings,
     metrics: Metrics,
 ) -> JSONResponse:
@@ -54,8 +53,7 @@ async def inbound_email(
     if not raw.strip():
         raise invalid("body", "the raw message is empty")
     ctx = MailContext(
-        engine=engine,
-        store=store,
+        units=units,
         timezone=settings.intake_timezone,
         staff_domains=tuple(settings.intake_staff_domains),
         actor=principal.sub,

@@ -18,7 +18,7 @@ from helpdesk_intake.application.open_request import (
     open_ticket,
 )
 from helpdesk_intake.domain.prequalification import AssistanceRequest
-from helpdesk_intake.entrypoints.common import Engine, IntakeSettings, Store, invalid
+from helpdesk_intake.entrypoints.common import Engine, IntakeSettings, UnitWithin, invalid
 from helpdesk_intake.entrypoints.metrics import Metrics
 from helpdesk_shared.auth import Principal, Role, require_roles
 from helpdesk_shared.events.admissibility import AdmissibilityEvidence
@@ -94,7 +94,7 @@ async def submit_request(
     request: Request,
     principal: Opener,
     engine: Engine,
-    store: Store,
+    unit_within: UnitWithin,
     settings: IntakeSettings,
     metrics: Metrics,
     idempotency_key: Annotated[str | None, Header(alias=HEADER)] = None,
@@ -108,7 +108,7 @@ async def submit_request(
         replay = guard.replay
         if replay is None:
             try:
-                opened = await open_ticket(conn, store, command, settings.intake_timezone)
+                opened = await open_ticket(unit_within(conn), command, settings.intake_timezone)
             except RequesterUnidentified as error:
                 raise invalid("requester", str(error)) from None
             body, location = opened.body(), f"/v1/tickets/{opened.ticket_id}"

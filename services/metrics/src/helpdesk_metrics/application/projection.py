@@ -14,15 +14,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from helpdesk_metrics.adapters.repository import FactsRepository
+from helpdesk_metrics.application.ports import FactsRepository, ProjectionUnit
 from helpdesk_metrics.domain.calendar import BusinessHours
 from helpdesk_metrics.domain.calls import CallFacts, evolve_call, fold_call
 from helpdesk_metrics.domain.facts import TicketFacts, evolve_ticket, fold_ticket
 from helpdesk_metrics.domain.records import EventRecord, Step, next_step
 from helpdesk_shared.eventstore.model import LogPosition, RecordedEvent
-from helpdesk_shared.eventstore.store import EventStore
 
 F = TypeVar("F", TicketFacts, CallFacts)
 
@@ -41,21 +38,20 @@ _CALLS = _Folding[CallFacts](evolve_call, fold_call)
 PROJECTED = frozenset({"ticket", "call"})
 
 
-async def project(
-    conn: AsyncConnection, store: EventStore, record: EventRecord, calendar: BusinessHours
-) -> bool:
-    """Apply one event to the facts; False when it changed nothing (ignored or redelivered).
+async def project(unit: ProjectionUnit, record: EventRecord, calendar: BusinessHours) -> bool:
+    """Apply one event to the facts in `unit`'s transaction; False when it changed nothing
+    (ignored or redelivered).
 
     Ticket facts are saved with their business durations on `calendar`.
     """
     if record.category not in PROJECTED:
         return False
-    repository = FactsRepository(conn)
+    repository = unit.facts
     await repository.lock_stream(record.stream_id)
     key = record.stream_id.partition("-")[2]
 
     def history() -> Awaitable[list[RecordedEvent]]:
-        return store.read_stream(record.stream_id, conn=conn)
+        return unit.history.read_stream(record.stream_id)
 
     if record.category == "ticket":
         ticket = await repository.ticket(key)
@@ -101,20 +97,20 @@ class ReplayResult:
 
 
 async def replay(
-    store: EventStore, conn: AsyncConnection, calendar: BusinessHours, page_size: int = 5000
+    unit: ProjectionUnit, calendar: BusinessHours, page_size: int = 5000
 ) -> ReplayResult:
-    """Rebuild every fact from the event store from scratch, inside the caller's transaction.
+    """Rebuild every fact from the event store from scratch, inside `unit`'s transaction.
 
     Live handlers wait on the table locks until the transaction commits, then carry on: an event
     they deliver afterwards is already folded (its version is not above the facts') and changes
     nothing.
     """
-    repository = FactsRepository(conn)
+    repository = unit.facts
     await repository.clear()
     streams: dict[str, list[EventRecord]] = defaultdict(list)
     after: LogPosition | None = None
     read = kept = 0
-    while page := await store.read_all(after, limit=page_size, conn=conn):
+    while page := await unit.history.read_all(after, page_size):
         read += len(page)
         after = page[-1].log_position
         for event in page:

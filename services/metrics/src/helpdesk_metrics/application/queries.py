@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from helpdesk_metrics.adapters.repository import FactsRepository
+from helpdesk_metrics.application.ports import FactsReader
 from helpdesk_metrics.domain.calendar import BusinessHours
 from helpdesk_metrics.domain.commitments import Filters, Period
 from helpdesk_metrics.domain.report import KpiReport, kpi_report
 
 
 async def kpis(
-    conn: AsyncConnection,
+    facts: FactsReader,
     period: Period,
     filters: Filters,
     *,
@@ -22,11 +20,10 @@ async def kpis(
     recurrence_threshold: int,
 ) -> KpiReport:
     """Every indicator over `period` for the tickets kept by `filters`."""
-    repository = FactsRepository(conn)
-    tickets = await repository.tickets(
+    tickets = await facts.tickets(
         period.end, period.relevant_from(as_of), filters.group, filters.channel
     )
-    calls = await repository.calls(period.start, period.end) if filters.includes_calls else []
+    calls = await facts.calls(period.start, period.end) if filters.includes_calls else []
     return kpi_report(
         tickets,
         calls,

@@ -11,11 +11,11 @@ from collections.abc import Awaitable, Callable
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from helpdesk_metrics.application.ports import ProjectionUnit
 from helpdesk_metrics.application.projection import project
 from helpdesk_metrics.domain.calendar import BusinessHours
 from helpdesk_metrics.domain.records import EventRecord
 from helpdesk_metrics.settings import Settings
-from helpdesk_shared.eventstore.store import EventStore
 from helpdesk_shared.messaging.consumer import Consumer
 from helpdesk_shared.messaging.envelope import ReceivedEvent
 
@@ -24,27 +24,32 @@ CONSUMER_NAME = "metrics"
 BINDINGS = ("ticket.#", "call.#")
 
 
+#: The projection's unit of work inside the consumer's transaction (wired by `bootstrap`).
+UnitWithin = Callable[[AsyncConnection], ProjectionUnit]
+
+
 def handler(
-    store: EventStore, calendar: BusinessHours
+    unit_within: UnitWithin, calendar: BusinessHours
 ) -> Callable[[ReceivedEvent, AsyncConnection], Awaitable[None]]:
-    """The handler folding each event into its ticket's or call's facts (by event time)."""
+    """The handler folding each event into its ticket's or call's facts (by event time), in
+    the consumer's transaction: the one that claims the event in the inbox."""
 
     async def handle(event: ReceivedEvent, conn: AsyncConnection) -> None:
         record = EventRecord(
             event.stream_id, event.version, event.type, event.data, event.recorded_at
         )
-        await project(conn, store, record, calendar)
+        await project(unit_within(conn), record, calendar)
 
     return handle
 
 
-def build_consumer(settings: Settings, engine: AsyncEngine) -> Consumer:
+def build_consumer(settings: Settings, engine: AsyncEngine, unit_within: UnitWithin) -> Consumer:
     return Consumer(
         name=CONSUMER_NAME,
         engine=engine,
         amqp_url=settings.amqp_url,
         exchange=settings.helpdesk_exchange,
         queue_prefix=settings.helpdesk_queue_prefix,
-        handler=handler(EventStore(engine), settings.business_hours()),
+        handler=handler(unit_within, settings.business_hours()),
         bindings=BINDINGS,
     )

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
-from sqlalchemy.ext.asyncio import AsyncEngine
 
+from helpdesk_metrics.application.ports import FactsReading
 from helpdesk_metrics.application.queries import kpis
 from helpdesk_metrics.domain.commitments import Filters, Period
 from helpdesk_metrics.entrypoints.schemas import KpisOut
@@ -41,16 +41,16 @@ async def get_kpis(
     channel: Annotated[Channel | None, Query(description="Channel the request came by")] = None,
 ) -> KpisOut:
     settings: Settings = request.app.state.settings
-    engine: AsyncEngine = request.app.state.engine
+    reading: FactsReading = request.app.state.facts_reading
     now = datetime.now(UTC)
     end = _aware(to, "to") if to is not None else now
     start = _aware(from_, "from") if from_ is not None else end - timedelta(days=30)
     if end <= start:
         raise _invalid("from", "must be before `to`")
     calendar = settings.business_hours()
-    async with engine.connect() as conn:
+    async with reading() as facts:
         report = await kpis(
-            conn,
+            facts,
             Period(start, end),
             Filters(group=group, channel=channel.value if channel else None),
             as_of=now,

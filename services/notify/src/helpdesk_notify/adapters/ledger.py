@@ -67,8 +67,9 @@ class StoredNotification:
         )
 
 
-async def record(conn: AsyncConnection, notifications: Sequence[Notification]) -> None:
-    """Write each planned notification once; a row already there (a redelivery) is kept."""
+async def record(conn: AsyncConnection, notifications: Sequence[Notification]) -> list[uuid.UUID]:
+    """Write each planned notification once; a row already there (a redelivery) is kept. The
+    ids of those with a mail to send."""
     for n in notifications:
         mail = n.mail
         await conn.execute(
@@ -100,6 +101,7 @@ async def record(conn: AsyncConnection, notifications: Sequence[Notification]) -
                 "error": n.problem,
             },
         )
+    return [notification_id(n.event_id, n.recipient) for n in notifications if n.mail]
 
 
 async def lock(conn: AsyncConnection, notification: uuid.UUID) -> StoredNotification | None:

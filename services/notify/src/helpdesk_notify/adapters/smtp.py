@@ -14,6 +14,7 @@ from email.utils import formatdate, parseaddr
 import aiosmtplib
 
 from helpdesk_notify.adapters.smtp_pool import SmtpConnections
+from helpdesk_notify.application.ports import DeliveryError
 from helpdesk_notify.domain.mail import Mail
 
 #: Bodies are encoded quoted-printable in lines of at most 76 characters (RFC 2045), so that
@@ -24,17 +25,12 @@ _ENCODE_POLICY = policy.SMTP.clone(max_line_length=76)
 _WRITE_POLICY = policy.SMTP.clone(max_line_length=998)
 
 
-class DeliveryError(Exception):
-    """The SMTP server did not accept the mail."""
-
-    def __init__(self, message: str, *, permanent: bool) -> None:
-        super().__init__(message)
-        self.permanent = permanent
+__all__ = ["DeliveryError", "SmtpSender"]
 
 
 class SmtpSender:
-    """Hands mails to one SMTP server (a relay, or Mailpit/aiosmtpd locally) over at most
-    `connections` persistent connections; `close()` ends them."""
+    """The `Mailer` port on SMTP: hands mails to one SMTP server (a relay, or Mailpit/aiosmtpd
+    locally) over at most `connections` persistent connections; `close()` ends them."""
 
     def __init__(
         self,

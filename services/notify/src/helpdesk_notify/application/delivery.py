@@ -14,19 +14,13 @@ import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from helpdesk_notify.adapters import ledger
-from helpdesk_notify.adapters.smtp import DeliveryError
-from helpdesk_notify.domain.mail import Mail
+from helpdesk_notify.application.ports import DeliveryError, Mailer, NotifyUnits
 
 log = logging.getLogger(__name__)
 
-
-class MailSender(Protocol):
-    async def send(self, mail: Mail) -> str: ...
+#: The name the wiring and the tests know the mail port by.
+MailSender = Mailer
 
 
 class DeliveryFailed(Exception):
@@ -46,25 +40,27 @@ class DeliveryReport:
 
 
 async def deliver(
-    engine: AsyncEngine, sender: MailSender, notifications: Sequence[uuid.UUID]
+    units: NotifyUnits, sender: Mailer, notifications: Sequence[uuid.UUID]
 ) -> DeliveryReport:
-    """Send each notification not sent yet; a failure is recorded and the others still go."""
+    """Send each notification not sent yet, each in a unit of work of its own; a failure is
+    recorded and the others still go."""
     report = DeliveryReport()
     for notification in notifications:
-        async with engine.begin() as conn:
-            row = await ledger.lock(conn, notification)
+        async with units() as unit:
+            ledger = unit.ledger
+            row = await ledger.lock(notification)
             if row is None or row.status == "sent" or not row.retryable:
                 continue
             try:
                 reply = await sender.send(row.mail())
             except DeliveryError as error:
-                await ledger.mark_failed(conn, row.id, str(error), retryable=not error.permanent)
+                await ledger.mark_failed(row.id, str(error), retryable=not error.permanent)
                 if error.permanent:
                     report.refused.append(row.id)
                 else:
                     report.to_retry[row.id] = str(error)
                 log.warning("mail %s to %s not sent: %s", row.id, row.recipient, error)
                 continue
-            await ledger.mark_sent(conn, row.id, reply)
+            await ledger.mark_sent(row.id, reply)
             report.sent.append(row.id)
     return report

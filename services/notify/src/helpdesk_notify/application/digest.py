@@ -7,10 +7,9 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from helpdesk_notify.adapters import ledger, ticket_views
-from helpdesk_notify.application.delivery import DeliveryReport, MailSender, deliver
+from helpdesk_notify.application.delivery import DeliveryReport, deliver
+from helpdesk_notify.application.ports import Mailer, NotifyUnits
 from helpdesk_notify.domain.digest import digest_notification, follow_up
 from helpdesk_notify.domain.notifications import Routing
 
@@ -18,19 +17,18 @@ log = logging.getLogger(__name__)
 
 
 async def send_digests(
-    engine: AsyncEngine, sender: MailSender, routing: Routing, now: datetime | None = None
+    units: NotifyUnits, sender: Mailer, routing: Routing, now: datetime | None = None
 ) -> DeliveryReport:
     """Record and send today's digest of each group with something to follow (once a day)."""
     now = now or datetime.now(UTC)
-    async with engine.begin() as conn:
-        views = await ticket_views.open_views(conn)
+    async with units() as unit:
+        views = await unit.tickets.open_views()
         notifications = [
             digest_notification(followed, now.date(), now, routing)
             for followed in follow_up(views, now)
         ]
-        await ledger.record(conn, notifications)
-    to_send = [ledger.notification_id(n.event_id, n.recipient) for n in notifications if n.mail]
-    return await deliver(engine, sender, to_send)
+        to_send = await unit.ledger.record(notifications)
+    return await deliver(units, sender, to_send)
 
 
 def next_run(now: datetime, hour: int) -> datetime:
@@ -39,14 +37,14 @@ def next_run(now: datetime, hour: int) -> datetime:
     return today if today > now else today + timedelta(days=1)
 
 
-async def run_daily(engine: AsyncEngine, sender: MailSender, routing: Routing, hour: int) -> None:
+async def run_daily(units: NotifyUnits, sender: Mailer, routing: Routing, hour: int) -> None:
     """Send the digests every day at `hour` UTC, until cancelled. Several replicas may run
     this: the digest's id per (group, day) and the ledger's row lock send each one once."""
     while True:
         now = datetime.now(UTC)
         await asyncio.sleep((next_run(now, hour) - now).total_seconds())
         try:
-            report = await send_digests(engine, sender, routing)
+            report = await send_digests(units, sender, routing)
         except (OSError, SQLAlchemyError) as error:
             log.warning("daily digest not sent: %r", error)
             continue

@@ -1,7 +1,7 @@
 """The consumer's handler: keep the ticket view, plan the notifications, send them.
 
-The view and the planned notifications are committed in a transaction of their own, not in the
-consumer's (`conn`): when SMTP is down the handler raises so the message is retried and finally
+The view and the planned notifications are committed in a unit of work of their own, not in the
+consumer's transaction: when SMTP is down the handler raises so the message is retried and finally
 dead-lettered, which rolls the consumer's transaction back, yet the ledger must still show the
 notifications as failed and later events of the ticket must still find its requester. The
 consumer's transaction then only commits the inbox entry, once every mail is sent.
@@ -12,14 +12,11 @@ from __future__ import annotations
 import logging
 import uuid
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-
-from helpdesk_notify.adapters import ledger, ticket_views
-from helpdesk_notify.application.delivery import MailSender, deliver
+from helpdesk_notify.application.delivery import deliver
+from helpdesk_notify.application.ports import Mailer, NotifyUnits, TicketHistory
 from helpdesk_notify.domain.notifications import Routing, plan
 from helpdesk_notify.domain.tickets import TicketView, evolve
 from helpdesk_shared.events.ticket import TicketEvent
-from helpdesk_shared.eventstore.store import EventStore
 from helpdesk_shared.messaging.envelope import ReceivedEvent
 
 log = logging.getLogger(__name__)
@@ -28,14 +25,16 @@ log = logging.getLogger(__name__)
 class NotifyHandler:
     """`handler(event, conn)` for the shared `Consumer`."""
 
-    def __init__(self, *, engine: AsyncEngine, sender: MailSender, routing: Routing) -> None:
-        self._engine = engine
+    def __init__(self, *, units: NotifyUnits, sender: Mailer, routing: Routing) -> None:
+        self._units = units
         self._sender = sender
         self._routing = routing
 
-    async def __call__(self, event: ReceivedEvent, conn: AsyncConnection) -> None:
+    async def __call__(self, event: ReceivedEvent, consumer_transaction: object = None) -> None:
+        """Handle one delivery. The consumer's transaction (which claims the event in its inbox
+        once this returns) is not written to: see the module's docstring."""
         to_send = await self.record(event)
-        report = await deliver(self._engine, self._sender, to_send)
+        report = await deliver(self._units, self._sender, to_send)
         report.raise_for_retry()
 
     async def record(self, event: ReceivedEvent) -> list[uuid.UUID]:
@@ -44,27 +43,25 @@ class NotifyHandler:
         domain_event = event.to_domain()
         if not isinstance(domain_event, TicketEvent):
             return []
-        async with self._engine.begin() as own:
-            before = await ticket_views.load_for_update(own, domain_event.ticket_id)
+        async with self._units() as unit:
+            before = await unit.tickets.load_for_update(domain_event.ticket_id)
             rebuilt = before is None and event.version > 1
             if rebuilt:
-                before = await self._rebuild(own, event)
+                before = await self._rebuild(unit.history, event)
             after = evolve(before, domain_event, event.event_id)
             if after is None:
                 log.info("no view of ticket %s: %s ignored", domain_event.ticket_id, event.type)
                 return []
             if rebuilt or after != before:
-                await ticket_views.save(own, after)
+                await unit.tickets.save(after)
             notifications = plan(domain_event, event.event_id, after, self._routing)
-            await ledger.record(own, notifications)
-        return [ledger.notification_id(n.event_id, n.recipient) for n in notifications if n.mail]
+            return await unit.ledger.record(notifications)
 
-    async def _rebuild(self, conn: AsyncConnection, event: ReceivedEvent) -> TicketView | None:
+    async def _rebuild(self, history: TicketHistory, event: ReceivedEvent) -> TicketView | None:
         """The view from the ticket's earlier events in the store, when notify missed them (it
         started after the ticket opened, or lost its view): later mails still find the requester.
         Nothing is sent about those past events."""
-        store = EventStore(self._engine)
-        past = await store.read_stream(event.stream_id, to_version=event.version - 1, conn=conn)
+        past = await history.read_stream(event.stream_id, to_version=event.version - 1)
         view: TicketView | None = None
         for recorded in past:
             view = evolve(view, recorded.to_domain(), recorded.event_id)

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from helpdesk_ticket.application.ports import ArticleFilter, ArticleHit
 from helpdesk_ticket.domain.article import Article
 
 _COLUMNS = [
@@ -83,32 +83,6 @@ async def project(conn: AsyncConnection, article: Article) -> None:
     await conn.execute(_UPSERT, _row(article))
 
 
-@dataclass(frozen=True)
-class ArticleFilter:
-    """What a search or a listing asks for."""
-
-    q: str | None = None
-    category: str | None = None
-    status: str | None = None
-    audience: str | None = None
-    limit: int = 20
-    offset: int = 0
-
-
-@dataclass(frozen=True)
-class ArticleHit:
-    article_id: uuid.UUID
-    title: str
-    symptom: str
-    category: str | None
-    audience: str
-    status: str
-    content_version: int
-    suggested: int
-    solved: int
-    rank: float | None
-
-
 def _where(f: ArticleFilter) -> tuple[list[str], dict[str, Any]]:
     clauses: list[str] = []
     params: dict[str, Any] = {"limit": f.limit, "offset": f.offset}
@@ -175,3 +149,24 @@ async def article_ids(engine: AsyncEngine) -> list[uuid.UUID]:
     async with engine.connect() as conn:
         rows = (await conn.execute(_ARTICLE_STREAMS)).all()
     return [uuid.UUID(r.stream_id.removeprefix("article-")) for r in rows]
+
+
+class PostgresArticleIndex:
+    """The `ArticleIndex` port on `ticket.articles` and `ticket.article_suggestions`."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def project(self, conn: AsyncConnection, article: Article) -> None:
+        await project(conn, article)
+
+    async def search(self, wanted: ArticleFilter) -> list[ArticleHit]:
+        return await search(self.engine, wanted)
+
+    async def claim_suggestion(
+        self, conn: AsyncConnection, article_id: uuid.UUID, ticket_id: uuid.UUID
+    ) -> bool:
+        return await claim_suggestion(conn, article_id, ticket_id)
+
+    async def article_ids(self) -> list[uuid.UUID]:
+        return await article_ids(self.engine)

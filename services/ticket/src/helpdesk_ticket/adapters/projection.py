@@ -17,10 +17,12 @@ from helpdesk_shared.events.ticket import SlaTarget
 from helpdesk_shared.eventstore.model import RecordedEvent
 from helpdesk_shared.eventstore.store import EventStore
 from helpdesk_shared.eventstore.subscription import CatchUpSubscription
-from helpdesk_ticket.application.state_cache import StateCache
-from helpdesk_ticket.domain.policy import TicketPolicy
-from helpdesk_ticket.domain.sla import TargetView, sla_views
-from helpdesk_ticket.domain.state import ClockState, Ticket
+from helpdesk_shared.kernel import StateCache
+from helpdesk_ticket.adapters.snapshots import TicketSnapshots
+from helpdesk_ticket.domain.ticket import ticket_decider
+from helpdesk_ticket.domain.ticket.policy import TicketPolicy
+from helpdesk_ticket.domain.ticket.sla import TargetView, sla_views
+from helpdesk_ticket.domain.ticket.state import ClockState, Ticket
 
 SUBSCRIPTION_NAME = "ticket-list-projection"
 
@@ -131,7 +133,7 @@ class TicketListProjector:
 
     def __init__(self, store: EventStore, policy: TicketPolicy) -> None:
         self.policy = policy
-        self.states = StateCache(store)
+        self.states = StateCache(store, ticket_decider(policy), TicketSnapshots())
 
     async def __call__(self, event: RecordedEvent, conn: AsyncConnection) -> None:
         if event.category != "ticket":

@@ -13,7 +13,7 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from helpdesk_ticket.domain.state import Ticket
+from helpdesk_ticket.domain.ticket.state import Ticket
 
 #: Bump when `Ticket` or `evolve` changes (a snapshot holds their results): older ones are ignored.
 SCHEMA = 3
@@ -59,3 +59,19 @@ async def save_snapshot(conn: AsyncConnection, stream_id: str, version: int, sta
         "state": _ADAPTER.dump_json(state).decode(),
     }
     await conn.execute(_SAVE, params)
+
+
+class TicketSnapshots:
+    """The kernel's `Snapshots` port for tickets, on `ticket.snapshots`."""
+
+    every = EVERY
+
+    async def load(
+        self, stream_id: str, upto: int | None, *, conn: AsyncConnection
+    ) -> tuple[int, Ticket] | None:
+        return await load_snapshot(conn, stream_id, upto)
+
+    async def save(
+        self, stream_id: str, version: int, state: Ticket, *, conn: AsyncConnection
+    ) -> None:
+        await save_snapshot(conn, stream_id, version, state)

@@ -1,70 +1,43 @@
 """Knowledge article use cases: draft (from scratch or from a resolved ticket), revise, publish,
-retire, suggest, record a resolution. Same cycle as tickets (load, decide, append at the version
-decided on); the searchable row is written in the append's transaction, so a search right after a
-command sees it.
+retire, suggest, record a resolution. The kernel's `AggregateService` runs the article decider;
+the searchable row is written in the append's transaction (the `ArticleIndex` port), so a search
+right after a command sees it.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import datetime
-
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from helpdesk_shared.auth import Principal
 from helpdesk_shared.events.article import ArticleEvent, Audience
-from helpdesk_shared.eventstore.model import (
-    ConcurrencyConflict,
-    EventMetadata,
-    ExpectedVersion,
-    NewEvent,
-    RecordedEvent,
-    stream_id,
-)
-from helpdesk_shared.eventstore.store import EventStore
-from helpdesk_ticket.adapters import article_search
-from helpdesk_ticket.adapters.article_search import ArticleFilter, ArticleHit
-from helpdesk_ticket.application.errors import Forbidden, PreconditionFailed
-from helpdesk_ticket.application.tickets import Clock, TicketService, matches
+from helpdesk_shared.eventstore.model import EventMetadata
+from helpdesk_shared.kernel import AggregateService, Connection, EventStore, Loaded
+from helpdesk_shared.kernel.service import Guard
+from helpdesk_ticket.application.errors import Forbidden
+from helpdesk_ticket.application.ports import ArticleFilter, ArticleHit, ArticleIndex
+from helpdesk_ticket.application.tickets import Clock, TicketService
 from helpdesk_ticket.domain.article import (
+    DECIDER,
     Article,
     ArticleCommand,
     ArticleStatus,
     DraftArticle,
     RecordResolution,
     RecordSuggestion,
-    decide_article,
-    evolve_article,
+    allowed_article_commands,
 )
-from helpdesk_ticket.domain.article_prefill import content_from_ticket
+from helpdesk_ticket.domain.article.prefill import content_from_ticket
 from helpdesk_ticket.domain.errors import ArticleNotFound, InvalidCommand, TransitionNotAllowed
 
-Guard = Callable[[AsyncConnection], Awaitable[bool]]
-_RETRIES = 3
+ArticleFactory = Callable[[str, datetime], ArticleCommand]
 log = logging.getLogger(__name__)
 
 
-def article_stream(article_id: uuid.UUID) -> str:
-    return stream_id("article", article_id)
-
-
-@dataclass(frozen=True)
-class LoadedArticle:
-    article: Article
-    version: int
-    events: list[RecordedEvent]
-
-
-def _replay(events: list[RecordedEvent]) -> Article | None:
-    state: Article | None = None
-    for recorded in events:
-        event = recorded.to_domain()
-        if isinstance(event, ArticleEvent):
-            state = evolve_article(state, event)
-    return state
+def _not_found(article_id: uuid.UUID) -> ArticleNotFound:
+    return ArticleNotFound(f"no article {article_id}")
 
 
 def readable_by(principal: Principal, article: Article) -> bool:
@@ -75,10 +48,16 @@ def readable_by(principal: Principal, article: Article) -> bool:
 
 
 class ArticleService:
-    def __init__(self, store: EventStore, tickets: TicketService, clock: Clock) -> None:
+    def __init__(
+        self, store: EventStore, tickets: TicketService, index: ArticleIndex, clock: Clock
+    ) -> None:
         self.store = store
         self.tickets = tickets
+        self.index = index
         self.clock = clock
+        self.aggregates: AggregateService[ArticleCommand, Article, ArticleEvent] = AggregateService(
+            DECIDER, store, _not_found
+        )
 
     @staticmethod
     def authorize(principal: Principal) -> None:
@@ -86,65 +65,46 @@ class ArticleService:
         if not principal.is_staff:
             raise Forbidden("articles are written by the support staff")
 
-    async def load(
-        self, article_id: uuid.UUID, conn: AsyncConnection | None = None
-    ) -> LoadedArticle:
-        events = await self.store.read_stream(article_stream(article_id), conn=conn)
-        state = _replay(events)
-        if state is None:
-            raise ArticleNotFound(f"no article {article_id}")
-        return LoadedArticle(state, events[-1].version, events)
+    async def load(self, article_id: uuid.UUID) -> Loaded[Article]:
+        return await self.aggregates.current(article_id)
 
-    async def read(self, principal: Principal, article_id: uuid.UUID) -> LoadedArticle:
+    async def read(self, principal: Principal, article_id: uuid.UUID) -> Loaded[Article]:
         loaded = await self.load(article_id)
-        if not readable_by(principal, loaded.article):
-            raise ArticleNotFound(f"no article {article_id}")  # drafts are not revealed
+        if not readable_by(principal, loaded.state):
+            raise _not_found(article_id)  # drafts are not revealed
         return loaded
 
-    async def append(
-        self,
-        conn: AsyncConnection,
-        before: LoadedArticle | None,
-        article_id: uuid.UUID,
-        events: list[ArticleEvent],
-        actor: str,
-    ) -> LoadedArticle:
-        """Append `events` at the version decided on and write the searchable row."""
-        if not events:
-            assert before is not None
-            return before
-        expected = before.version if before else ExpectedVersion.NO_STREAM
-        metadata = EventMetadata(actor=actor)
-        new = [NewEvent.from_domain(e, metadata) for e in events]
-        result = await self.store.append(article_stream(article_id), expected, new, conn=conn)
-        state = before.article if before else None
-        for event in events:
-            state = evolve_article(state, event)
-        assert state is not None
-        await article_search.project(conn, state)
-        return LoadedArticle(state, result.last_version, before.events if before else [])
-
     async def rebuild_index(self) -> int:
-        """Rewrite every row of `ticket.articles` from the streams; the number of articles."""
-        ids = await article_search.article_ids(self.store.engine)
+        """Rewrite every searchable row from the streams; the number of articles."""
+        ids = await self.index.article_ids()
         for article_id in ids:
-            async with self.store.engine.begin() as conn:
-                loaded = await self.load(article_id, conn)
-                await article_search.project(conn, loaded.article)
+            async with self.store.transaction() as conn:
+                loaded = await self.aggregates.current(article_id, conn=conn)
+                await self.index.project(conn, loaded.state)
         return len(ids)
 
-    async def draft(self, principal: Principal, command: DraftArticle) -> LoadedArticle:
+    async def create_in(self, conn: Connection, command: DraftArticle) -> Loaded[Article]:
+        """Draft on the caller's unit of work (the stream and its searchable row)."""
+        metadata = EventMetadata(actor=command.by)
+        loaded = await self.aggregates.create(
+            command.article_id, command, metadata=metadata, conn=conn
+        )
+        await self.index.project(conn, loaded.state)
+        return loaded
+
+    async def draft(self, principal: Principal, command: DraftArticle) -> Loaded[Article]:
         self.authorize(principal)
-        events = decide_article(command, None)
-        async with self.store.engine.begin() as conn:
-            return await self.append(conn, None, command.article_id, events, principal.sub)
+        async with self.store.transaction() as conn:
+            loaded = await self.create_in(conn, command)
+        self.aggregates.committed(command.article_id, loaded)
+        return loaded
 
     async def draft_from_ticket(
         self, principal: Principal, ticket_id: uuid.UUID, audience: Audience
-    ) -> LoadedArticle:
+    ) -> Loaded[Article]:
         """One call from a resolved ticket: its description and solution prefill the draft."""
         self.authorize(principal)
-        ticket = (await self.tickets.read(principal, ticket_id)).ticket
+        ticket = (await self.tickets.read(principal, ticket_id)).state
         command = DraftArticle(
             by=principal.sub,
             at=self.clock(),
@@ -158,40 +118,23 @@ class ArticleService:
         self,
         principal: Principal,
         article_id: uuid.UUID,
-        build: Callable[[str, datetime], ArticleCommand],
+        build: ArticleFactory,
         if_match: str | None,
-    ) -> LoadedArticle:
+    ) -> Loaded[Article]:
         self.authorize(principal)
-        async with self.store.engine.begin() as conn:
-            loaded = await self.load(article_id, conn)
-            if not matches(if_match, loaded.version):
-                raise PreconditionFailed(if_match or "", loaded.version)
-            events = decide_article(build(principal.sub, self.clock()), loaded.article)
-            return await self.append(conn, loaded, article_id, events, principal.sub)
-
-    async def _record(
-        self, article_id: uuid.UUID, command: ArticleCommand, once: Guard | None = None
-    ) -> None:
-        """Usage facts from many tickets at once: a lost race is retried on the fresh stream.
-        `once` (in the same transaction) says whether this fact was not recorded yet."""
-        for attempt in range(_RETRIES):
-            try:
-                async with self.store.engine.begin() as conn:
-                    if once is not None and not await once(conn):
-                        return
-                    loaded = await self.load(article_id, conn)
-                    events = decide_article(command, loaded.article)
-                    await self.append(conn, loaded, article_id, events, command.by)
-                    return
-            except ConcurrencyConflict:
-                if attempt == _RETRIES - 1:
-                    raise
-        raise AssertionError("unreachable")
+        return await self.aggregates.handle(
+            article_id,
+            lambda loaded: build(principal.sub, self.clock()),
+            metadata=EventMetadata(actor=principal.sub),
+            if_match=if_match,
+            after=self.index.project,
+            allowed=allowed_article_commands,
+        )
 
     async def check_usable(self, article_id: uuid.UUID) -> None:
         """A ticket is resolved with a published article only (checked before resolving)."""
         try:
-            article = (await self.load(article_id)).article
+            article = (await self.load(article_id)).state
         except ArticleNotFound:
             raise InvalidCommand("article_id", f"no article {article_id}") from None
         if article.status is not ArticleStatus.PUBLISHED:
@@ -201,10 +144,16 @@ class ArticleService:
         self, principal: Principal, article_id: uuid.UUID, ticket_id: uuid.UUID
     ) -> bool:
         """Count the resolution on the article; False when it was retired meanwhile (the
-        ticket stays resolved: the count is the article's, not a condition of the resolution)."""
+        ticket stays resolved: the count is the article's, not a condition of the resolution).
+        Resolutions of many tickets land at once: a lost race is decided again."""
         command = RecordResolution(by=principal.sub, at=self.clock(), ticket_id=ticket_id)
         try:
-            await self._record(article_id, command)
+            await self.aggregates.handle(
+                article_id,
+                _just(command),
+                metadata=EventMetadata(actor=command.by),
+                after=self.index.project,
+            )
         except TransitionNotAllowed:
             log.warning(
                 "article %s retired before ticket %s's resolution was counted",
@@ -225,10 +174,10 @@ class ArticleService:
         limit: int = 3,
     ) -> list[ArticleHit]:
         """The best-matching published articles the caller may read; each is counted as
-        suggested once per ticket."""
+        suggested once per ticket (claimed in the transaction that appends the fact)."""
         audience = None if principal.is_staff else Audience.PUBLIC.value
         wanted = ArticleFilter(q=text, status="published", audience=audience, limit=limit)
-        hits = await article_search.search(self.store.engine, wanted)
+        hits = await self.index.search(wanted)
         if category is not None and len(hits) > 1:
             hits.sort(key=lambda h: h.category != category)  # same category first, stable
         if ticket_id is None:
@@ -237,14 +186,22 @@ class ArticleService:
             command = RecordSuggestion(
                 by=principal.sub, at=self.clock(), ticket_id=ticket_id, context=context
             )
-            await self._record(
-                hit.article_id, command, _first_suggestion(hit.article_id, ticket_id)
+            await self.aggregates.handle_once(
+                hit.article_id,
+                _just(command),
+                self._first_suggestion(hit.article_id, ticket_id),
+                metadata=EventMetadata(actor=command.by),
+                after=self.index.project,
             )
         return hits
 
+    def _first_suggestion(self, article_id: uuid.UUID, ticket_id: uuid.UUID) -> Guard:
+        async def claim(conn: Connection) -> bool:
+            return await self.index.claim_suggestion(conn, article_id, ticket_id)
 
-def _first_suggestion(article_id: uuid.UUID, ticket_id: uuid.UUID) -> Guard:
-    async def claim(conn: AsyncConnection) -> bool:
-        return await article_search.claim_suggestion(conn, article_id, ticket_id)
+        return claim
 
-    return claim
+
+def _just(command: ArticleCommand) -> Callable[[Loaded[Article]], ArticleCommand]:
+    """A usage fact's command is known before loading: whatever the state, this one."""
+    return lambda loaded: command

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from helpdesk_shared.auth import Principal, Role
 from helpdesk_ticket.application.errors import Forbidden
-from helpdesk_ticket.domain.state import Ticket
+from helpdesk_ticket.domain.ticket.state import Ticket
 
 #: The only commands a requester may send, on its own tickets.
 REQUESTER_COMMANDS = frozenset({"comment", "reopen", "rate"})

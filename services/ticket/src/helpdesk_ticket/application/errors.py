@@ -1,4 +1,5 @@
-"""Refusals of the application layer (who may act, which version), mapped to HTTP by entrypoints."""
+"""Refusals of the application layer (who may act), mapped to HTTP by entrypoints. A stale
+`If-Match` is the kernel's `PreconditionFailed`."""
 
 from __future__ import annotations
 
@@ -7,15 +8,6 @@ import uuid
 
 class Forbidden(Exception):
     """The caller may not do this on this ticket (HTTP 403)."""
-
-
-class PreconditionFailed(Exception):
-    """`If-Match` named another version than the ticket's current one (HTTP 412)."""
-
-    def __init__(self, expected: str, actual: int) -> None:
-        self.expected = expected
-        self.actual = actual
-        super().__init__(f"If-Match {expected} does not match the ticket's version {actual}")
 
 
 class GroupHasProblem(Exception):

@@ -1,66 +1,55 @@
 """Problem use cases: create (idempotent with `Idempotency-Key`), link incidents, workaround,
-resolve. Same cycle as tickets: load the stream, decide, append at the version decided on."""
+resolve. The kernel's `AggregateService` runs the problem decider, as for tickets."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from helpdesk_shared.auth import Principal
 from helpdesk_shared.events.problem import ProblemEvent
 from helpdesk_shared.events.ticket import TicketType
-from helpdesk_shared.eventstore.model import (
-    EventMetadata,
-    ExpectedVersion,
-    NewEvent,
-    RecordedEvent,
-    stream_id,
-)
-from helpdesk_shared.eventstore.store import EventStore
-from helpdesk_shared.http.idempotency import IdempotencyGuard, StoredResponse
+from helpdesk_shared.eventstore.model import EventMetadata
+from helpdesk_shared.http.idempotency import IdempotencyKeys, StoredResponse
+from helpdesk_shared.kernel import AggregateService, EventStore, Loaded
 from helpdesk_ticket.application.authorization import can_read
-from helpdesk_ticket.application.errors import Forbidden, PreconditionFailed
-from helpdesk_ticket.application.tickets import Clock, matches, rebuild, ticket_stream
-from helpdesk_ticket.domain.errors import InvalidCommand, ProblemNotFound
+from helpdesk_ticket.application.errors import Forbidden
+from helpdesk_ticket.application.tickets import Clock, TicketService
+from helpdesk_ticket.domain.errors import InvalidCommand, ProblemNotFound, TicketNotFound
 from helpdesk_ticket.domain.problem import (
+    DECIDER,
     CreateProblem,
     LinkIncident,
     Problem,
     ProblemCommand,
-    decide_problem,
-    evolve_problem,
+    allowed_problem_commands,
 )
 
-ProblemFactory = Callable[[str, Any], ProblemCommand]
+ProblemFactory = Callable[[str, datetime], ProblemCommand]
 IDEMPOTENCY_SCOPE = "ticket:POST /v1/problems"
 
 
-def problem_stream(problem_id: uuid.UUID) -> str:
-    return stream_id("problem", problem_id)
-
-
-@dataclass(frozen=True)
-class LoadedProblem:
-    problem: Problem
-    version: int
-    events: list[RecordedEvent]
-
-
-def _replay(events: list[RecordedEvent]) -> Problem | None:
-    state: Problem | None = None
-    for recorded in events:
-        event = recorded.to_domain()
-        if isinstance(event, ProblemEvent):
-            state = evolve_problem(state, event)
-    return state
+def _not_found(problem_id: uuid.UUID) -> ProblemNotFound:
+    return ProblemNotFound(f"no problem {problem_id}")
 
 
 class ProblemService:
-    def __init__(self, store: EventStore, clock: Clock) -> None:
+    def __init__(
+        self,
+        store: EventStore,
+        tickets: TicketService,
+        idempotency: IdempotencyKeys,
+        clock: Clock,
+    ) -> None:
         self.store = store
+        self.tickets = tickets
+        self.idempotency = idempotency
         self.clock = clock
+        self.aggregates: AggregateService[ProblemCommand, Problem, ProblemEvent] = AggregateService(
+            DECIDER, store, _not_found
+        )
 
     @staticmethod
     def authorize(principal: Principal) -> None:
@@ -68,12 +57,8 @@ class ProblemService:
         if not principal.is_staff:
             raise Forbidden("problems are managed by the support staff")
 
-    async def load(self, problem_id: uuid.UUID) -> LoadedProblem:
-        events = await self.store.read_stream(problem_stream(problem_id))
-        state = _replay(events)
-        if state is None:
-            raise ProblemNotFound(f"no problem {problem_id}")
-        return LoadedProblem(state, events[-1].version, events)
+    async def load(self, problem_id: uuid.UUID) -> Loaded[Problem]:
+        return await self.aggregates.current(problem_id)
 
     async def check_incidents(
         self, principal: Principal, ticket_ids: tuple[uuid.UUID, ...]
@@ -82,8 +67,11 @@ class ProblemService:
         made with it) copies its incidents' references and subjects, so linking a ticket one
         may not read would show it; such a ticket is unknown, as its own routes answer 404."""
         for ticket_id in ticket_ids:
-            ticket = rebuild(await self.store.read_stream(ticket_stream(ticket_id)))
-            if ticket is None or not can_read(principal, ticket):
+            try:
+                ticket = (await self.tickets.current(ticket_id)).state
+            except TicketNotFound:
+                raise InvalidCommand("ticket_id", f"no ticket {ticket_id}") from None
+            if not can_read(principal, ticket):
                 raise InvalidCommand("ticket_id", f"no ticket {ticket_id}")
             if ticket.type is not TicketType.INCIDENT:
                 raise InvalidCommand("ticket_id", f"{ticket.reference} is not an incident")
@@ -94,51 +82,44 @@ class ProblemService:
         command: CreateProblem,
         idempotency_key: str | None,
         request: dict[str, Any],
-        render: Callable[[LoadedProblem], dict[str, Any]],
+        render: Callable[[Loaded[Problem]], dict[str, Any]],
     ) -> StoredResponse:
-        """Create a problem; a retry with the same key answers the first answer again."""
+        """Create a problem; a retry with the same key answers the first answer again (the key
+        is claimed and its answer stored in the append's transaction)."""
         self.authorize(principal)
         await self.check_incidents(principal, command.incidents)
-        events = decide_problem(command, None)
         metadata = EventMetadata(actor=principal.sub)
-        stream = problem_stream(command.problem_id)
-        async with self.store.engine.begin() as conn:
-            guard = await IdempotencyGuard.claim(conn, IDEMPOTENCY_SCOPE, idempotency_key, request)
+        async with self.store.transaction() as conn:
+            guard = await self.idempotency.claim(conn, IDEMPOTENCY_SCOPE, idempotency_key, request)
             if guard.replay is not None:
                 return guard.replay
-            new = [NewEvent.from_domain(e, metadata) for e in events]
-            result = await self.store.append(stream, ExpectedVersion.NO_STREAM, new, conn=conn)
-            state = None
-            for event in events:
-                state = evolve_problem(state, event)
-            assert state is not None
-            body = render(LoadedProblem(state, result.last_version, []))
+            loaded = await self.aggregates.create(
+                command.problem_id, command, metadata=metadata, conn=conn
+            )
+            body = render(loaded)
             location = f"/v1/problems/{command.problem_id}"
             await guard.remember(201, body, location)
+        self.aggregates.committed(command.problem_id, loaded)
         return StoredResponse(201, body, location)
 
     async def execute(
         self,
         principal: Principal,
         problem_id: uuid.UUID,
-        build: Callable[[str, Any], ProblemCommand],
+        build: ProblemFactory,
         if_match: str | None,
-    ) -> LoadedProblem:
+    ) -> Loaded[Problem]:
         self.authorize(principal)
-        loaded = await self.load(problem_id)
-        if not matches(if_match, loaded.version):
-            raise PreconditionFailed(if_match or "", loaded.version)
-        command = build(principal.sub, self.clock())
-        if isinstance(command, LinkIncident):
-            await self.check_incidents(principal, (command.ticket_id,))
-        events = decide_problem(command, loaded.problem)
-        if not events:
-            return loaded
-        metadata = EventMetadata(actor=principal.sub)
-        new = [NewEvent.from_domain(e, metadata) for e in events]
-        result = await self.store.append(problem_stream(problem_id), loaded.version, new)
-        state: Problem | None = loaded.problem
-        for event in events:
-            state = evolve_problem(state, event)
-        assert state is not None
-        return LoadedProblem(state, result.last_version, loaded.events)
+
+        async def linkable(command: ProblemCommand, loaded: Loaded[Problem]) -> None:
+            if isinstance(command, LinkIncident):
+                await self.check_incidents(principal, (command.ticket_id,))
+
+        return await self.aggregates.handle(
+            problem_id,
+            lambda loaded: build(principal.sub, self.clock()),
+            metadata=EventMetadata(actor=principal.sub),
+            if_match=if_match,
+            check=linkable,
+            allowed=allowed_problem_commands,
+        )

@@ -8,31 +8,20 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-
-from sqlalchemy import text
+from datetime import datetime
 
 from helpdesk_shared.auth import Principal
-from helpdesk_shared.eventstore.model import EventMetadata, ExpectedVersion, NewEvent
-from helpdesk_ticket.application.articles import ArticleService, LoadedArticle
+from helpdesk_shared.eventstore.model import EventMetadata
+from helpdesk_shared.kernel import Loaded
+from helpdesk_ticket.application.articles import ArticleService
 from helpdesk_ticket.application.errors import GroupHasProblem
-from helpdesk_ticket.application.problems import LoadedProblem, ProblemService, problem_stream
-from helpdesk_ticket.domain.article import DraftArticle, decide_article
-from helpdesk_ticket.domain.article_prefill import content_from_group
+from helpdesk_ticket.application.ports import RecurringGroups
+from helpdesk_ticket.application.problems import ProblemService
+from helpdesk_ticket.domain.article import Article, DraftArticle
+from helpdesk_ticket.domain.article.prefill import content_from_group
 from helpdesk_ticket.domain.errors import InvalidCommand
-from helpdesk_ticket.domain.problem import CreateProblem, Problem, decide_problem, evolve_problem
-
-_CLAIM = text(
-    """INSERT INTO ticket.recurring_groups (category, group_key, problem_id, article_id)
-    VALUES (:category, :key, :problem_id, :article_id)
-    ON CONFLICT DO NOTHING RETURNING problem_id"""
-)
-_EXISTING = text(
-    """SELECT problem_id, article_id FROM ticket.recurring_groups
-    WHERE category = :category AND group_key = :key"""
-)
-_BY_REFERENCE = text(
-    "SELECT reference, ticket_id FROM ticket.tickets WHERE reference = ANY(:references)"
-)
+from helpdesk_ticket.domain.problem import CreateProblem, Problem
+from helpdesk_ticket.domain.ticket.state import Ticket
 
 
 @dataclass(frozen=True)
@@ -52,29 +41,26 @@ class RecurringGroup:
 
 @dataclass(frozen=True)
 class ProblemWithArticle:
-    problem: LoadedProblem
-    article: LoadedArticle
+    problem: Loaded[Problem]
+    article: Loaded[Article]
 
 
 class RecurringIncidents:
-    def __init__(self, problems: ProblemService, articles: ArticleService) -> None:
+    def __init__(
+        self, problems: ProblemService, articles: ArticleService, groups: RecurringGroups
+    ) -> None:
         self.problems = problems
         self.articles = articles
-        self.engine = problems.store.engine
+        self.groups = groups
 
     async def existing(self, group: RecurringGroup) -> tuple[uuid.UUID, uuid.UUID] | None:
-        params = {"category": group.category, "key": group.group_key}
-        async with self.engine.connect() as conn:
-            found = (await conn.execute(_EXISTING, params)).first()
-        return (found.problem_id, found.article_id) if found else None
+        return await self.groups.existing(group.category, group.group_key)
 
     async def _ticket_ids(self, group: RecurringGroup) -> tuple[uuid.UUID, ...]:
         ids = list(group.ticket_ids)
         if group.references:
             refs = list(dict.fromkeys(group.references))
-            async with self.engine.connect() as conn:
-                rows = (await conn.execute(_BY_REFERENCE, {"references": refs})).all()
-            known = {r.reference: r.ticket_id for r in rows}
+            known = await self.groups.ticket_ids(refs)
             missing = [r for r in refs if r not in known]
             if missing:
                 raise InvalidCommand("references", f"unknown tickets: {', '.join(missing)}")
@@ -85,51 +71,50 @@ class RecurringIncidents:
         return tuple(ids)
 
     async def open_problem(self, principal: Principal, group: RecurringGroup) -> ProblemWithArticle:
-        """Create the group's problem (linking its incidents) and a draft article."""
+        """Create the group's problem (linking its incidents) and a draft article; the group is
+        claimed in the transaction that appends both streams."""
         self.problems.authorize(principal)
         if (found := await self.existing(group)) is not None:
             raise GroupHasProblem(*found)
         ticket_ids = await self._ticket_ids(group)
         await self.problems.check_incidents(principal, ticket_ids)
-        tickets = [(await self.articles.tickets.load(t)).ticket for t in ticket_ids]
-        now, by = self.problems.clock(), principal.sub
-        create = CreateProblem(
-            by=by,
-            at=now,
-            problem_id=uuid.uuid4(),
-            title=f"Incidents récurrents : {group.category} ({group.scope} {group.key})",
-            description="\n".join(f"{t.reference} : {t.subject}" for t in tickets),
-            category=group.category,
-            incidents=ticket_ids,
-        )
-        draft = DraftArticle(
-            by=by,
-            at=now,
-            article_id=uuid.uuid4(),
-            content=content_from_group(tickets, group.category, group.key),
-            from_tickets=ticket_ids,
-            problem_id=create.problem_id,
-        )
-        problem_events = decide_problem(create, None)
-        article_events = decide_article(draft, None)
-        params = {
-            "category": group.category,
-            "key": group.group_key,
-            "problem_id": create.problem_id,
-            "article_id": draft.article_id,
-        }
-        async with self.engine.begin() as conn:
-            if (await conn.execute(_CLAIM, params)).first() is None:
-                found = (await conn.execute(_EXISTING, params)).one()
-                raise GroupHasProblem(found.problem_id, found.article_id)
-            new = [NewEvent.from_domain(e, EventMetadata(actor=by)) for e in problem_events]
-            stream = problem_stream(create.problem_id)
-            result = await self.problems.store.append(
-                stream, ExpectedVersion.NO_STREAM, new, conn=conn
+        tickets = [(await self.articles.tickets.current(t)).state for t in ticket_ids]
+        create, draft = _commands(group, tickets, principal.sub, self.problems.clock())
+        async with self.problems.store.transaction() as conn:
+            holder = await self.groups.claim(
+                conn, group.category, group.group_key, create.problem_id, draft.article_id
             )
-            article = await self.articles.append(conn, None, draft.article_id, article_events, by)
-        state: Problem | None = None
-        for event in problem_events:
-            state = evolve_problem(state, event)
-        assert state is not None
-        return ProblemWithArticle(LoadedProblem(state, result.last_version, []), article)
+            if holder is not None:
+                raise GroupHasProblem(*holder)
+            problem = await self.problems.aggregates.create(
+                create.problem_id, create, metadata=EventMetadata(actor=principal.sub), conn=conn
+            )
+            article = await self.articles.create_in(conn, draft)
+        self.problems.aggregates.committed(create.problem_id, problem)
+        self.articles.aggregates.committed(draft.article_id, article)
+        return ProblemWithArticle(problem, article)
+
+
+def _commands(
+    group: RecurringGroup, tickets: list[Ticket], by: str, now: datetime
+) -> tuple[CreateProblem, DraftArticle]:
+    """The problem linking the group's incidents and the draft article written from them."""
+    ticket_ids = tuple(t.id for t in tickets)
+    create = CreateProblem(
+        by=by,
+        at=now,
+        problem_id=uuid.uuid4(),
+        title=f"Incidents récurrents : {group.category} ({group.scope} {group.key})",
+        description="\n".join(f"{t.reference} : {t.subject}" for t in tickets),
+        category=group.category,
+        incidents=ticket_ids,
+    )
+    draft = DraftArticle(
+        by=by,
+        at=now,
+        article_id=uuid.uuid4(),
+        content=content_from_group(tickets, group.category, group.key),
+        from_tickets=ticket_ids,
+        problem_id=create.problem_id,
+    )
+    return create, draft

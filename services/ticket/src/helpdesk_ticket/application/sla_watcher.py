@@ -3,7 +3,8 @@
 It asks the projection which tickets are due a check (cheap, indexed), then decides on the ticket
 rebuilt from its stream, so a stale row never produces a wrong fact. Each fact is recorded once:
 the domain skips targets already warned or breached, and two watchers racing on one ticket
-conflict on the stream version instead of both appending.
+conflict on the stream version instead of both appending (the loser decides again on the
+fresh state, which skips what the winner recorded).
 """
 
 from __future__ import annotations
@@ -15,11 +16,10 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
-from helpdesk_shared.eventstore.model import ConcurrencyConflict
+from helpdesk_shared.eventstore.model import ConcurrencyConflict, EventMetadata
 from helpdesk_ticket.application.tickets import TicketService
-from helpdesk_ticket.domain.commands import CheckSla
-from helpdesk_ticket.domain.decide import decide
 from helpdesk_ticket.domain.errors import TicketNotFound
+from helpdesk_ticket.domain.ticket.commands import CheckSla
 
 WATCHER = "sla-watcher"
 DueTickets = Callable[[datetime], Awaitable[list[uuid.UUID]]]
@@ -45,10 +45,12 @@ class SlaWatcher:
         return recorded
 
     async def check(self, ticket_id: uuid.UUID, now: datetime) -> int:
-        loaded = await self._tickets.current(ticket_id)
-        events = decide(CheckSla(by=WATCHER, at=now), loaded.ticket, self._tickets.policy)
-        await self._tickets.record(loaded, events, WATCHER)
-        return len(events)
+        done = await self._tickets.aggregates.handle(
+            ticket_id,
+            lambda loaded: CheckSla(by=WATCHER, at=now),
+            metadata=EventMetadata(actor=WATCHER),
+        )
+        return done.appended
 
     async def run(self) -> None:
         while not self._stopping.is_set():

@@ -8,8 +8,8 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from helpdesk_shared.events.article import ArticleContent
-from helpdesk_ticket.adapters.article_search import ArticleHit
-from helpdesk_ticket.application.articles import LoadedArticle
+from helpdesk_shared.kernel import Loaded
+from helpdesk_ticket.application.ports import ArticleHit
 from helpdesk_ticket.domain import article as a
 
 
@@ -65,9 +65,9 @@ def summary(hit: ArticleHit) -> ArticleSummary:
     )
 
 
-def view(loaded: LoadedArticle, *, staff: bool = True) -> ArticleView:
+def view(loaded: Loaded[a.Article], *, staff: bool = True) -> ArticleView:
     """The article with its versions (for staff; a requester sees the current content only)."""
-    art = loaded.article
+    art = loaded.state
     content = art.content
     versions = [
         VersionView(number=v.number, by=v.by, at=v.at, note=v.note, content=v.content)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, Field
 
 from helpdesk_shared.events.ticket import (
     AppointmentKind,
@@ -16,15 +16,14 @@ from helpdesk_shared.events.ticket import (
     Urgency,
     Visibility,
 )
-from helpdesk_ticket.domain import commands as c
+from helpdesk_ticket.domain.ticket import commands as c
+from helpdesk_ticket.entrypoints.command_routes import CommandBody
 
 Text = Field(min_length=1, max_length=10_000)
 Name = Field(min_length=1, max_length=100)
 
 
-class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class Body(CommandBody):
     def to_command(self, by: str, at: datetime) -> c.Command:
         raise NotImplementedError
 

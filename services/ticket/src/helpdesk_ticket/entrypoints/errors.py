@@ -6,7 +6,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from helpdesk_shared.http.problems import Problem, problem_response
-from helpdesk_ticket.application.errors import Forbidden, GroupHasProblem, PreconditionFailed
+from helpdesk_shared.kernel import PreconditionFailed
+from helpdesk_ticket.application.errors import Forbidden, GroupHasProblem
 from helpdesk_ticket.domain.errors import (
     ArticleNotFound,
     BeyondCoverage,

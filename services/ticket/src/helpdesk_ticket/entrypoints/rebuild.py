@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
+from helpdesk_ticket.adapters.article_search import PostgresArticleIndex
 from helpdesk_ticket.adapters.projection import rebuild_list
 from helpdesk_ticket.application.articles import ArticleService
 from helpdesk_ticket.bootstrap import build_components
@@ -15,7 +16,8 @@ async def _rebuild() -> tuple[int, int]:
     parts = build_components(Settings())
     try:
         events = await rebuild_list(parts.engine, parts.projection)
-        articles = ArticleService(parts.tickets.store, parts.tickets, parts.tickets.clock)
+        index = PostgresArticleIndex(parts.engine)
+        articles = ArticleService(parts.tickets.store, parts.tickets, index, parts.tickets.clock)
         return events, await articles.rebuild_index()
     finally:
         await parts.engine.dispose()

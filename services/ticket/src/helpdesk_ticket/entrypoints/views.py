@@ -9,10 +9,10 @@ from typing import Any
 from pydantic import BaseModel
 
 from helpdesk_shared.eventstore.model import RecordedEvent
-from helpdesk_ticket.domain.policy import TicketPolicy
-from helpdesk_ticket.domain.sla import TargetView, current_holding, sla_views
-from helpdesk_ticket.domain.sla import shares as team_shares
-from helpdesk_ticket.domain.state import Ticket
+from helpdesk_ticket.domain.ticket.policy import TicketPolicy
+from helpdesk_ticket.domain.ticket.sla import TargetView, current_holding, sla_views
+from helpdesk_ticket.domain.ticket.sla import shares as team_shares
+from helpdesk_ticket.domain.ticket.state import Ticket
 
 
 class Deadline(BaseModel):

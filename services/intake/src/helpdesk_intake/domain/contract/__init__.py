@@ -29,8 +29,16 @@ from helpdesk_intake.domain.contract.state import (
     in_force_on,
     version_as_of,
 )
+from helpdesk_shared.events.contract import ContractEvent
+from helpdesk_shared.kernel.decider import Decider
+
+#: The contract as the kernel runs it: stream `contract-<id>`.
+DECIDER: Decider[ContractCommand, ContractState, ContractEvent] = Decider(
+    category="contract", decide=decide, evolve=evolve, event_type=ContractEvent
+)
 
 __all__ = [
+    "DECIDER",
     "Amend",
     "AnswerExtension",
     "ContractAlreadySigned",

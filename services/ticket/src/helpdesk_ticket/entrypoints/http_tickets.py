@@ -1,17 +1,19 @@
 """`/v1/tickets/{id}`: the ticket rebuilt from its stream, its history and its commands."""
 
-from collections.abc import Awaitable, Callable
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Header, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import AwareDatetime
 
 from helpdesk_shared.auth import CurrentPrincipal
+from helpdesk_shared.kernel import Loaded
 from helpdesk_ticket.application.articles import ArticleService
-from helpdesk_ticket.application.tickets import Loaded, TicketService, visible_to
+from helpdesk_ticket.application.tickets import TicketService, visible_to
+from helpdesk_ticket.domain.ticket.state import Ticket
 from helpdesk_ticket.entrypoints.bodies import COMMAND_BODIES, ResolveBody
-from helpdesk_ticket.entrypoints.bodies import Body as CommandBody
+from helpdesk_ticket.entrypoints.bodies import Body as TicketBody
+from helpdesk_ticket.entrypoints.command_routes import CommandRoute, add_command_routes
 from helpdesk_ticket.entrypoints.views import (
     HistoryEntry,
     SuggestedArticle,
@@ -21,10 +23,6 @@ from helpdesk_ticket.entrypoints.views import (
 )
 
 router = APIRouter(prefix="/v1/tickets", tags=["tickets"])
-IfMatch = Annotated[
-    str | None,
-    Header(description="The ticket's version as sent in `ETag`; 412 when it moved on."),
-]
 
 
 def service(request: Request) -> TicketService:
@@ -33,13 +31,13 @@ def service(request: Request) -> TicketService:
 
 
 def _answer(
-    request: Request, response: Response, principal: CurrentPrincipal, loaded: Loaded
+    request: Request, response: Response, principal: CurrentPrincipal, loaded: Loaded[Ticket]
 ) -> TicketView:
     svc = service(request)
     response.headers["ETag"] = f'"{loaded.version}"'
-    allowed = svc.allowed_for(principal, loaded.ticket)
+    allowed = svc.allowed_for(principal, loaded.state)
     return ticket_view(
-        loaded.ticket,
+        loaded.state,
         loaded.version,
         allowed,
         svc.policy,
@@ -58,16 +56,16 @@ async def get_ticket(
 ) -> TicketView:
     loaded = await service(request).read(principal, ticket_id, as_of)
     answer = _answer(request, response, principal, loaded)
-    if as_of is None and loaded.ticket.closed_at is None:
+    if as_of is None and loaded.state.closed_at is None:
         answer.suggested_articles = await _suggestions(request, principal, loaded)
     return answer
 
 
 async def _suggestions(
-    request: Request, principal: CurrentPrincipal, loaded: Loaded
+    request: Request, principal: CurrentPrincipal, loaded: Loaded[Ticket]
 ) -> list[SuggestedArticle]:
     """The best-matching published articles, counted as suggested once for this ticket."""
-    ticket = loaded.ticket
+    ticket = loaded.state
     articles: ArticleService = request.app.state.article_service
     hits = await articles.suggest(
         principal,
@@ -101,7 +99,7 @@ async def _run(
     response: Response,
     principal: CurrentPrincipal,
     ticket_id: UUID,
-    payload: CommandBody,
+    payload: TicketBody,
     if_match: str | None,
 ) -> TicketView:
     article_id = payload.article_id if isinstance(payload, ResolveBody) else None
@@ -120,43 +118,10 @@ async def _run(
     return _answer(request, response, principal, loaded)
 
 
-def _endpoint(body_type: type[CommandBody]) -> Callable[..., Awaitable[TicketView]]:
-    """A route function whose body parameter has the command's own type (for validation and
-    OpenAPI); commands without required fields may be sent without a body."""
-    if any(f.is_required() for f in body_type.model_fields.values()):
-
-        async def with_body(
-            ticket_id: UUID,
-            request: Request,
-            response: Response,
-            principal: CurrentPrincipal,
-            body: Annotated[body_type, Body()],  # type: ignore[valid-type]
-            if_match: IfMatch = None,
-        ) -> TicketView:
-            return await _run(request, response, principal, ticket_id, body, if_match)
-
-        return with_body
-
-    async def optional_body(
-        ticket_id: UUID,
-        request: Request,
-        response: Response,
-        principal: CurrentPrincipal,
-        body: Annotated[body_type | None, Body()] = None,  # type: ignore[valid-type]
-        if_match: IfMatch = None,
-    ) -> TicketView:
-        payload = body if body is not None else body_type()
-        return await _run(request, response, principal, ticket_id, payload, if_match)
-
-    return optional_body
-
-
-for _name, _body in COMMAND_BODIES.items():
-    router.add_api_route(
-        f"/{{ticket_id}}/{_name}",
-        _endpoint(_body),
-        methods=["POST"],
-        summary=f"Command: {_name}",
-        response_model=TicketView,
-        operation_id=f"ticket_{_name.replace('-', '_')}",
-    )
+add_command_routes(
+    router,
+    resource="ticket",
+    table={name: CommandRoute(body, f"Command: {name}") for name, body in COMMAND_BODIES.items()},
+    run=_run,
+    response_model=TicketView,
+)

@@ -6,19 +6,24 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from helpdesk_shared.auth import CurrentPrincipal
+from helpdesk_shared.auth import CurrentPrincipal, Principal
 from helpdesk_shared.events.article import ArticleContent, Audience
-from helpdesk_ticket.adapters.article_search import ArticleFilter, search
-from helpdesk_ticket.application.articles import ArticleService, LoadedArticle
+from helpdesk_shared.kernel import Loaded
+from helpdesk_ticket.application.articles import ArticleService
+from helpdesk_ticket.application.ports import ArticleFilter
 from helpdesk_ticket.domain import article as a
 from helpdesk_ticket.entrypoints.article_views import ArticleSummary, ArticleView, summary, view
+from helpdesk_ticket.entrypoints.command_routes import (
+    CommandBody,
+    CommandRoute,
+    add_command_routes,
+)
 
 router = APIRouter(prefix="/v1/articles", tags=["articles"])
 drafting = APIRouter(prefix="/v1/tickets", tags=["articles"])
-IfMatch = Annotated[str | None, Header(description="The article's version, as sent in ETag")]
 Short = Field(min_length=1, max_length=500)
 Long = Field(min_length=1, max_length=20_000)
 
@@ -49,12 +54,23 @@ class CreateBody(ContentBody):
     from_tickets: list[uuid.UUID] = Field(default_factory=list, max_length=500)
 
 
-class ReviseBody(ContentBody):
+class ReviseBody(ContentBody, CommandBody):
     note: str | None = Field(default=None, max_length=2_000)
 
+    def to_command(self, by: str, at: datetime) -> a.ArticleCommand:
+        return a.ReviseArticle(by=by, at=at, content=self.content(), note=self.note)
 
-class RetireBody(_Body):
+
+class PublishBody(CommandBody):
+    def to_command(self, by: str, at: datetime) -> a.ArticleCommand:
+        return a.PublishArticle(by=by, at=at)
+
+
+class RetireBody(CommandBody):
     reason: str | None = Field(default=None, max_length=2_000)
+
+    def to_command(self, by: str, at: datetime) -> a.ArticleCommand:
+        return a.RetireArticle(by=by, at=at, reason=self.reason)
 
 
 class DraftFromTicketBody(_Body):
@@ -74,7 +90,7 @@ def _service(request: Request) -> ArticleService:
     return svc
 
 
-def _tagged(response: Response, loaded: LoadedArticle) -> ArticleView:
+def _tagged(response: Response, loaded: Loaded[a.Article]) -> ArticleView:
     response.headers["ETag"] = f'"{loaded.version}"'
     return view(loaded)
 
@@ -94,7 +110,7 @@ async def create_article(
         from_tickets=tuple(body.from_tickets),
     )
     loaded = await svc.draft(principal, command)
-    response.headers["Location"] = f"/v1/articles/{loaded.article.id}"
+    response.headers["Location"] = f"/v1/articles/{loaded.state.id}"
     return _tagged(response, loaded)
 
 
@@ -112,7 +128,7 @@ async def draft_from_ticket(
 ) -> ArticleView:
     audience = body.audience if body else Audience.AGENTS
     loaded = await _service(request).draft_from_ticket(principal, ticket_id, audience)
-    response.headers["Location"] = f"/v1/articles/{loaded.article.id}"
+    response.headers["Location"] = f"/v1/articles/{loaded.state.id}"
     return _tagged(response, loaded)
 
 
@@ -137,7 +153,7 @@ async def list_articles(
     )
     if not principal.is_staff:  # requesters read the FAQ only
         wanted = ArticleFilter(**{**vars(wanted), "status": "published", "audience": "public"})
-    hits = await search(_service(request).store.engine, wanted)
+    hits = await _service(request).index.search(wanted)
     return [summary(h) for h in hits]
 
 
@@ -151,7 +167,7 @@ async def faq(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[ArticleSummary]:
     wanted = ArticleFilter(q or None, category, "published", "public", limit, offset)
-    return [summary(h) for h in await search(_service(request).store.engine, wanted)]
+    return [summary(h) for h in await _service(request).index.search(wanted)]
 
 
 @router.post("/suggestions", summary="Best-matching published articles for a request's text")
@@ -179,48 +195,22 @@ async def get_article(
     return view(loaded, staff=principal.is_staff)
 
 
-@router.post("/{article_id}/revise", summary="A new version of the content")
-async def revise(
-    article_id: uuid.UUID,
-    body: ReviseBody,
+async def _run(
     request: Request,
     response: Response,
-    principal: CurrentPrincipal,
-    if_match: IfMatch = None,
+    principal: Principal,
+    article_id: uuid.UUID,
+    body: CommandBody,
+    if_match: str | None,
 ) -> ArticleView:
-    def build(by: str, at: datetime) -> a.ArticleCommand:
-        return a.ReviseArticle(by=by, at=at, content=body.content(), note=body.note)
-
-    loaded = await _service(request).execute(principal, article_id, build, if_match)
+    loaded = await _service(request).execute(principal, article_id, body.to_command, if_match)
     return _tagged(response, loaded)
 
 
-@router.post("/{article_id}/publish", summary="Offer the current version to its audience")
-async def publish(
-    article_id: uuid.UUID,
-    request: Request,
-    response: Response,
-    principal: CurrentPrincipal,
-    if_match: IfMatch = None,
-) -> ArticleView:
-    def build(by: str, at: datetime) -> a.ArticleCommand:
-        return a.PublishArticle(by=by, at=at)
-
-    loaded = await _service(request).execute(principal, article_id, build, if_match)
-    return _tagged(response, loaded)
-
-
-@router.post("/{article_id}/retire", summary="Withdraw an obsolete article (history kept)")
-async def retire(
-    article_id: uuid.UUID,
-    request: Request,
-    response: Response,
-    principal: CurrentPrincipal,
-    body: RetireBody | None = None,
-    if_match: IfMatch = None,
-) -> ArticleView:
-    def build(by: str, at: datetime) -> a.ArticleCommand:
-        return a.RetireArticle(by=by, at=at, reason=body.reason if body else None)
-
-    loaded = await _service(request).execute(principal, article_id, build, if_match)
-    return _tagged(response, loaded)
+#: `POST /v1/articles/{id}/<name>` -> its body.
+COMMANDS = {
+    "revise": CommandRoute(ReviseBody, "A new version of the content"),
+    "publish": CommandRoute(PublishBody, "Offer the current version to its audience"),
+    "retire": CommandRoute(RetireBody, "Withdraw an obsolete article (history kept)"),
+}
+add_command_routes(router, resource="article", table=COMMANDS, run=_run, response_model=ArticleView)

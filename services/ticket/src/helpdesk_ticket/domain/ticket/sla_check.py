@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from helpdesk_shared.events.ticket import SlaBreached, SlaWarning, TicketEvent
-from helpdesk_ticket.domain.policy import TicketPolicy
-from helpdesk_ticket.domain.sla import sla_views
-from helpdesk_ticket.domain.state import Ticket
+from helpdesk_ticket.domain.ticket.policy import TicketPolicy
+from helpdesk_ticket.domain.ticket.sla import sla_views
+from helpdesk_ticket.domain.ticket.state import Ticket
 
 
 def check_sla(state: Ticket, policy: TicketPolicy, now: datetime, by: str) -> list[TicketEvent]:

@@ -10,7 +10,7 @@ import re
 
 from helpdesk_shared.events.article import ArticleContent, Audience
 from helpdesk_ticket.domain.errors import InvalidCommand
-from helpdesk_ticket.domain.state import Ticket
+from helpdesk_ticket.domain.ticket.state import Ticket
 
 _STEP_SPLIT = re.compile(r"(?:\r?\n)+|(?<=[.;!?])\s+(?=[A-ZÀ-Ý0-9])")
 

@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 
 from helpdesk_shared.events.ticket import SlaTarget
 from helpdesk_ticket.domain.calendar import BusinessCalendar
-from helpdesk_ticket.domain.policy import TicketPolicy
-from helpdesk_ticket.domain.state import ClockSegment, ClockState, Status, Ticket
+from helpdesk_ticket.domain.ticket.policy import TicketPolicy
+from helpdesk_ticket.domain.ticket.state import ClockSegment, ClockState, Status, Ticket
 
 
 def _spans(

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from helpdesk_shared.events.ticket import ClosureCode
-from helpdesk_ticket.domain.commands import COMMAND_NAMES
-from helpdesk_ticket.domain.policy import TicketPolicy
-from helpdesk_ticket.domain.state import Status, Ticket
+from helpdesk_ticket.domain.ticket.commands import COMMAND_NAMES
+from helpdesk_ticket.domain.ticket.policy import TicketPolicy
+from helpdesk_ticket.domain.ticket.state import Status, Ticket
 
 _WORK = ("qualify", "assign", "escalate", "route", "comment", "record-consent", "schedule")
 _BY_STATUS: dict[Status, tuple[str, ...]] = {

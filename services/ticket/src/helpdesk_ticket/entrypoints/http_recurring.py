@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from helpdesk_shared.auth import CurrentPrincipal
 from helpdesk_ticket.application.recurring import RecurringGroup, RecurringIncidents
-from helpdesk_ticket.entrypoints import article_views, problems_http
+from helpdesk_ticket.entrypoints import article_views, http_problems
 
 router = APIRouter(prefix="/v1/problems", tags=["problems"])
 
@@ -29,7 +29,7 @@ class RecurringBody(BaseModel):
 
 
 class ProblemAndArticle(BaseModel):
-    problem: problems_http.ProblemView
+    problem: http_problems.ProblemView
     article: article_views.ArticleView
 
 
@@ -63,9 +63,9 @@ async def from_recurring(
     body: RecurringBody, request: Request, response: Response, principal: CurrentPrincipal
 ) -> ProblemAndArticle:
     made = await _service(request).open_problem(principal, _group(body))
-    response.headers["Location"] = f"/v1/problems/{made.problem.problem.id}"
+    response.headers["Location"] = f"/v1/problems/{made.problem.state.id}"
     return ProblemAndArticle(
-        problem=problems_http.view(made.problem), article=article_views.view(made.article)
+        problem=http_problems.view(made.problem), article=article_views.view(made.article)
     )
 
 

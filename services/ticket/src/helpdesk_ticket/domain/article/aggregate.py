@@ -1,4 +1,4 @@
-"""Knowledge articles: resolution scenarios drawn from the incidents (issue 7). Pure decide/evolve.
+"""Knowledge articles: resolution scenarios drawn from the incidents. Pure decide/evolve.
 
 Content is versioned: each draft or revision is a new version and the previous ones are kept, so
 the history of a scenario stays readable. Only a published article is suggested or shown as a
@@ -22,6 +22,7 @@ from helpdesk_shared.events.article import (
     ArticleSuggested,
     ArticleUsedInResolution,
 )
+from helpdesk_shared.kernel import Decider
 from helpdesk_ticket.domain.errors import ArticleNotFound, InvalidCommand, TransitionNotAllowed
 
 
@@ -221,8 +222,7 @@ def evolve_article(state: Article | None, event: ArticleEvent) -> Article | None
     return state
 
 
-def replay_article(events: list[ArticleEvent]) -> Article | None:
-    state: Article | None = None
-    for event in events:
-        state = evolve_article(state, event)
-    return state
+#: The article as the kernel runs it: stream `article-<id>`.
+DECIDER: Decider[ArticleCommand, Article, ArticleEvent] = Decider(
+    category="article", decide=decide_article, evolve=evolve_article, event_type=ArticleEvent
+)

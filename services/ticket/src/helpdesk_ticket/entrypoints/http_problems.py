@@ -4,20 +4,25 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from helpdesk_shared.auth import CurrentPrincipal
+from helpdesk_shared.auth import CurrentPrincipal, Principal
 from helpdesk_shared.http.idempotency import HEADER
+from helpdesk_shared.kernel import Loaded
 from helpdesk_ticket.adapters.problem_index import problem_ids
-from helpdesk_ticket.application.problems import LoadedProblem, ProblemService
+from helpdesk_ticket.application.problems import ProblemService
 from helpdesk_ticket.domain import problem as p
+from helpdesk_ticket.entrypoints.command_routes import (
+    CommandBody,
+    CommandRoute,
+    add_command_routes,
+)
 
 router = APIRouter(prefix="/v1/problems", tags=["problems"])
-IfMatch = Annotated[str | None, Header(description="The problem's version, as sent in ETag")]
 
 
 class ProblemView(BaseModel):
@@ -37,11 +42,9 @@ class ProblemView(BaseModel):
     allowed_commands: list[str]
 
 
-class _Body(BaseModel):
+class CreateBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-
-class CreateBody(_Body):
     title: str = Field(min_length=1, max_length=500)
     description: str = Field(min_length=1, max_length=20_000)
     category: str | None = None
@@ -49,18 +52,32 @@ class CreateBody(_Body):
     incidents: list[uuid.UUID] = Field(default_factory=list, max_length=500)
 
 
-class LinkBody(_Body):
+class LinkBody(CommandBody):
     ticket_id: uuid.UUID
 
+    def to_command(self, by: str, at: datetime) -> p.ProblemCommand:
+        return p.LinkIncident(by=by, at=at, ticket_id=self.ticket_id)
 
-class WorkaroundBody(_Body):
+
+class UnlinkBody(LinkBody):
+    def to_command(self, by: str, at: datetime) -> p.ProblemCommand:
+        return p.UnlinkIncident(by=by, at=at, ticket_id=self.ticket_id)
+
+
+class WorkaroundBody(CommandBody):
     workaround: str = Field(min_length=1, max_length=20_000)
     known_error: bool = False
     root_cause: str | None = Field(default=None, max_length=20_000)
 
+    def to_command(self, by: str, at: datetime) -> p.ProblemCommand:
+        return p.RecordWorkaround(by=by, at=at, **self.model_dump())
 
-class ResolveBody(_Body):
+
+class ResolveBody(CommandBody):
     resolution: str = Field(min_length=1, max_length=20_000)
+
+    def to_command(self, by: str, at: datetime) -> p.ProblemCommand:
+        return p.ResolveProblem(by=by, at=at, resolution=self.resolution)
 
 
 def _service(request: Request) -> ProblemService:
@@ -68,8 +85,8 @@ def _service(request: Request) -> ProblemService:
     return svc
 
 
-def view(loaded: LoadedProblem) -> ProblemView:
-    state = loaded.problem
+def view(loaded: Loaded[p.Problem]) -> ProblemView:
+    state = loaded.state
     return ProblemView(
         id=state.id,
         title=state.title,
@@ -127,7 +144,7 @@ async def list_problems(
 ) -> list[ProblemView]:
     svc = _service(request)
     svc.authorize(principal)
-    ids = await problem_ids(svc.store.engine, ticket_id, limit)
+    ids = await problem_ids(request.app.state.engine, ticket_id, limit)
     return [view(await svc.load(i)) for i in ids]
 
 
@@ -145,71 +162,21 @@ async def get_problem(
 async def _run(
     request: Request,
     response: Response,
-    principal: CurrentPrincipal,
+    principal: Principal,
     problem_id: uuid.UUID,
-    build: Any,
+    body: CommandBody,
     if_match: str | None,
 ) -> ProblemView:
-    loaded = await _service(request).execute(principal, problem_id, build, if_match)
+    loaded = await _service(request).execute(principal, problem_id, body.to_command, if_match)
     response.headers["ETag"] = f'"{loaded.version}"'
     return view(loaded)
 
 
-@router.post("/{problem_id}/link", summary="Attribute an incident to this problem")
-async def link(
-    problem_id: uuid.UUID,
-    body: LinkBody,
-    request: Request,
-    response: Response,
-    principal: CurrentPrincipal,
-    if_match: IfMatch = None,
-) -> ProblemView:
-    def build(by: str, at: datetime) -> p.ProblemCommand:
-        return p.LinkIncident(by=by, at=at, ticket_id=body.ticket_id)
-
-    return await _run(request, response, principal, problem_id, build, if_match)
-
-
-@router.post("/{problem_id}/unlink", summary="Remove an incident linked by mistake")
-async def unlink(
-    problem_id: uuid.UUID,
-    body: LinkBody,
-    request: Request,
-    response: Response,
-    principal: CurrentPrincipal,
-    if_match: IfMatch = None,
-) -> ProblemView:
-    def build(by: str, at: datetime) -> p.ProblemCommand:
-        return p.UnlinkIncident(by=by, at=at, ticket_id=body.ticket_id)
-
-    return await _run(request, response, principal, problem_id, build, if_match)
-
-
-@router.post("/{problem_id}/workaround", summary="Record a workaround or a known error")
-async def workaround(
-    problem_id: uuid.UUID,
-    body: WorkaroundBody,
-    request: Request,
-    response: Response,
-    principal: CurrentPrincipal,
-    if_match: IfMatch = None,
-) -> ProblemView:
-    def build(by: str, at: datetime) -> p.ProblemCommand:
-        return p.RecordWorkaround(by=by, at=at, **body.model_dump())
-
-    return await _run(request, response, principal, problem_id, build, if_match)
-
-
-@router.post("/{problem_id}/resolve", summary="The cause is removed")
-async def resolve(
-    problem_id: uuid.UUID,
-    body: ResolveBody,
-    request: Request,
-    response: Response,
-    principal: CurrentPrincipal,
-    if_match: IfMatch = None,
-) -> ProblemView:
-    def build(by: str, at: datetime) -> p.ProblemCommand:
-        return p.ResolveProblem(by=by, at=at, resolution=body.resolution)
-
-    return await _run(request, response, principal, problem_id, build, if_match)
+#: `POST /v1/problems/{id}/<name>` -> its body.
+COMMANDS = {
+    "link": CommandRoute(LinkBody, "Attribute an incident to this problem"),
+    "unlink": CommandRoute(UnlinkBody, "Remove an incident linked by mistake"),
+    "workaround": CommandRoute(WorkaroundBody, "Record a workaround or a known error"),
+    "resolve": CommandRoute(ResolveBody, "The cause is removed"),
+}
+add_command_routes(router, resource="problem", table=COMMANDS, run=_run, response_model=ProblemView)

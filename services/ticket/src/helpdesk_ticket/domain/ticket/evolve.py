@@ -6,7 +6,6 @@ would refuse, so that history always replays.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 from functools import singledispatch
 from typing import Any
@@ -34,7 +33,7 @@ from helpdesk_shared.events.ticket import (
     Visibility,
 )
 from helpdesk_ticket.domain.errors import TicketNotFound
-from helpdesk_ticket.domain.state import (
+from helpdesk_ticket.domain.ticket.state import (
     Appointment,
     ClockSegment,
     ClockState,
@@ -52,13 +51,6 @@ def _with(state: Ticket, **changes: Any) -> Ticket:
     new.__dict__.update(state.__dict__)
     new.__dict__.update(changes)
     return new
-
-
-def replay(events: Iterable[DomainEvent], state: Ticket | None = None) -> Ticket | None:
-    """The state after `events` (None while the stream has no `TicketOpened`)."""
-    for event in events:
-        state = evolve(state, event)
-    return state
 
 
 def evolve(state: Ticket | None, event: DomainEvent) -> Ticket | None:

@@ -1,4 +1,4 @@
-"""ITIL problems: the cause of one or more incidents (seed 004). Pure decide/evolve.
+"""ITIL problems: the cause of one or more incidents. Pure decide/evolve.
 
 A problem may cause many incidents and an incident may have several causes, so links are facts
 of the problem's stream. Once resolved, a problem takes no new links or workarounds.
@@ -19,6 +19,7 @@ from helpdesk_shared.events.problem import (
     ProblemResolved,
     WorkaroundRecorded,
 )
+from helpdesk_shared.kernel import Decider
 from helpdesk_ticket.domain.errors import InvalidCommand, ProblemNotFound, TransitionNotAllowed
 
 
@@ -182,3 +183,9 @@ def evolve_problem(state: Problem | None, event: ProblemEvent) -> Problem | None
             resolved_at=event.occurred_at,
         )
     return state
+
+
+#: The problem as the kernel runs it: stream `problem-<id>`.
+DECIDER: Decider[ProblemCommand, Problem, ProblemEvent] = Decider(
+    category="problem", decide=decide_problem, evolve=evolve_problem, event_type=ProblemEvent
+)

@@ -26,7 +26,13 @@ from helpdesk_shared.events.ticket import (
     TicketResolved,
     TicketTaken,
 )
-from helpdesk_ticket.domain.commands import (
+from helpdesk_ticket.domain.errors import (
+    BeyondCoverage,
+    InvalidCommand,
+    TicketNotFound,
+    TransitionNotAllowed,
+)
+from helpdesk_ticket.domain.ticket.commands import (
     COMMAND_NAMES,
     Assign,
     CheckSla,
@@ -45,16 +51,10 @@ from helpdesk_ticket.domain.commands import (
     Schedule,
     Take,
 )
-from helpdesk_ticket.domain.errors import (
-    BeyondCoverage,
-    InvalidCommand,
-    TicketNotFound,
-    TransitionNotAllowed,
-)
-from helpdesk_ticket.domain.policy import DEFAULT_POLICY, MANAGEMENT_GROUP, TicketPolicy
-from helpdesk_ticket.domain.sla_check import check_sla
-from helpdesk_ticket.domain.state import Status, Ticket
-from helpdesk_ticket.domain.transitions import allowed_commands, first_contact, refusal
+from helpdesk_ticket.domain.ticket.policy import DEFAULT_POLICY, MANAGEMENT_GROUP, TicketPolicy
+from helpdesk_ticket.domain.ticket.sla_check import check_sla
+from helpdesk_ticket.domain.ticket.state import Status, Ticket
+from helpdesk_ticket.domain.ticket.transitions import allowed_commands, first_contact, refusal
 
 
 def decide(

@@ -1,0 +1,151 @@
+"""What intake's handlers need from the outside world, in intake's own words.
+
+The handlers (`open_request`, `inbound_mail`) depend on these protocols only; `adapters/`
+implements them on PostgreSQL and the event store, `bootstrap.py` wires the concrete ones, so the
+handlers run in unit tests on in-memory fakes. Everything a handler writes goes through one
+`IntakeUnit`: the directory's corrections, the reference counter and ticket index, the inbound
+mail record and the appended events commit together or not at all.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from helpdesk_intake.domain.contract import ContractState
+from helpdesk_intake.domain.requesters import Requester
+from helpdesk_shared.eventstore.model import ExpectedVersion, NewEvent
+
+
+@dataclass(frozen=True)
+class EntryRead:
+    """A directory entry and the contracts it holds (each with every version), read together."""
+
+    requester: Requester
+    contracts: list[ContractState]
+
+
+@dataclass(frozen=True)
+class IndexedTicket:
+    """What intake remembers of a ticket it opened: enough to thread replies safely."""
+
+    ticket_id: uuid.UUID
+    reference: str
+    requester_login: str
+    requester_email: str | None
+
+
+@dataclass(frozen=True)
+class InboundMail:
+    """How one inbound message was handled (its Message-ID is the deduplication key)."""
+
+    message_id: str
+    mail_id: uuid.UUID
+    disposition: str
+    detail: str | None = None
+    ticket_id: uuid.UUID | None = None
+    from_address: str | None = None
+    subject: str | None = None
+
+
+class Directory(Protocol):
+    """The requester directory and the contracts, as a request's opening reads and corrects
+    them."""
+
+    async def requester_and_contracts_by_login(self, login: str) -> EntryRead | None:
+        """The entry and its organisation's contracts, in one read."""
+        ...
+
+    async def requester_by_email(self, email: str) -> Requester | None: ...
+
+    async def requester_by_id(
+        self, requester_id: uuid.UUID, *, for_update: bool = False
+    ) -> Requester | None:
+        """The entry; `for_update` holds it until the unit of work ends."""
+        ...
+
+    async def insert_requester(self, requester: Requester) -> bool:
+        """Add a new entry; False when the login is already taken."""
+        ...
+
+    async def update_requester(
+        self,
+        requester: Requester,
+        *,
+        changes: dict[str, Any],
+        changed_by: str,
+        channel: str | None,
+    ) -> Requester:
+        """Write the corrected entry (next version) and its change log."""
+        ...
+
+    async def contracts_held_by(self, login: str, organisation: str | None) -> list[ContractState]:
+        """The contracts of the organisation, and those the login holds as a person."""
+        ...
+
+
+class TicketIndex(Protocol):
+    """The reference counters and the index of the tickets intake opened."""
+
+    async def number_and_index(
+        self, prefix: str, year: int, ticket: IndexedTicket, channel: str
+    ) -> tuple[int, str]:
+        """Take the year's next number for `prefix` and index the ticket under its reference
+        (`ticket.reference` is ignored); the number and the reference."""
+        ...
+
+    async def ticket_by_reference(self, reference: str) -> IndexedTicket | None: ...
+
+    async def ticket_by_id(self, ticket_id: uuid.UUID) -> IndexedTicket | None: ...
+
+    async def ticket_by_message_ids(self, message_ids: list[str]) -> IndexedTicket | None:
+        """The ticket the nearest earlier message of a thread landed on."""
+        ...
+
+
+class Mailroom(Protocol):
+    """The record of every inbound message, and the quarantine of unreadable ones."""
+
+    async def claim_message(self, mail: InboundMail) -> InboundMail | None:
+        """Record the message; the earlier handling instead if it was handed over before (a
+        concurrent handling of the same Message-ID is waited for)."""
+        ...
+
+    async def settle_message(self, mail: InboundMail) -> None:
+        """Write the final handling of a message claimed in this unit of work."""
+        ...
+
+    async def quarantine(
+        self, mail_id: uuid.UUID, message_id: str | None, reason: str, raw: bytes
+    ) -> None: ...
+
+
+class EventAppender(Protocol):
+    """The event store, appended to in the unit of work's transaction."""
+
+    async def append(
+        self, stream_id: str, expected_version: int | ExpectedVersion, events: Sequence[NewEvent]
+    ) -> object: ...
+
+
+class IntakeUnit(Protocol):
+    """One transaction of intake: what is written in it commits together or not at all."""
+
+    @property
+    def directory(self) -> Directory: ...
+
+    @property
+    def tickets(self) -> TicketIndex: ...
+
+    @property
+    def mailroom(self) -> Mailroom: ...
+
+    @property
+    def events(self) -> EventAppender: ...
+
+
+#: Opens a unit of work: its transaction commits when the block ends without error.
+IntakeUnits = Callable[[], AbstractAsyncContextManager[IntakeUnit]]

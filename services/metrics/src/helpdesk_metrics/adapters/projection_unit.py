@@ -1,0 +1,63 @@
+"""The projection's units of work on PostgreSQL: the facts tables and the event store, read and
+written on one connection, in one transaction.
+
+The live consumer's unit is bound to the transaction the shared consumer opened (the one that
+claims the event in `infra.inbox`, and commits before the message is acknowledged); the replay's
+and the reports' open their own. Nothing here adds a statement to what the handlers ran before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from helpdesk_metrics.adapters.repository import FactsRepository
+from helpdesk_shared.eventstore.model import LogPosition, RecordedEvent
+from helpdesk_shared.eventstore.store import EventStore
+
+
+class StoreHistory:
+    """The event store read on the unit's connection (so it sees the unit's snapshot)."""
+
+    def __init__(self, store: EventStore, conn: AsyncConnection) -> None:
+        self._store = store
+        self._conn = conn
+
+    async def read_stream(self, stream_id: str) -> list[RecordedEvent]:
+        return await self._store.read_stream(stream_id, conn=self._conn)
+
+    async def read_all(self, after: LogPosition | None, limit: int) -> list[RecordedEvent]:
+        return await self._store.read_all(after, limit, conn=self._conn)
+
+
+@dataclass(frozen=True)
+class PostgresProjectionUnit:
+    facts: FactsRepository
+    history: StoreHistory
+
+
+class PostgresProjection:
+    """Makes the projection's units of work on one engine."""
+
+    def __init__(self, engine: AsyncEngine, store: EventStore | None = None) -> None:
+        self._engine = engine
+        self._store = store or EventStore(engine)
+
+    def within(self, conn: AsyncConnection) -> PostgresProjectionUnit:
+        """A unit in a transaction someone else opened and commits (the consumer's)."""
+        return PostgresProjectionUnit(FactsRepository(conn), StoreHistory(self._store, conn))
+
+    @asynccontextmanager
+    async def begin(self) -> AsyncIterator[PostgresProjectionUnit]:
+        """A unit in a transaction of its own, committed when the block ends without error."""
+        async with self._engine.begin() as conn:
+            yield self.within(conn)
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[FactsRepository]:
+        """The facts, read on a connection of their own (no transaction kept open)."""
+        async with self._engine.connect() as conn:
+            yield FactsRepository(conn)

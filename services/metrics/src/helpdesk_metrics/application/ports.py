@@ -1,0 +1,83 @@
+"""What the metrics handlers need from the outside world, in the projection's own words.
+
+The handlers in `projection` and `queries` depend on these protocols only; `adapters/` implements
+them on PostgreSQL and `bootstrap.py` wires the concrete ones, so the handlers run in unit tests
+on in-memory fakes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from datetime import datetime
+from typing import Protocol
+
+from helpdesk_metrics.domain.calls import CallFacts
+from helpdesk_metrics.domain.facts import TicketFacts
+from helpdesk_shared.eventstore.model import LogPosition, RecordedEvent
+
+
+class FactsReader(Protocol):
+    """The kept facts a period's figures are computed from."""
+
+    async def tickets(
+        self,
+        received_before: datetime,
+        open_at_or_after: datetime,
+        group: str | None = None,
+        channel: str | None = None,
+    ) -> list[TicketFacts]:
+        """Tickets received before `received_before` and not closed before `open_at_or_after`."""
+        ...
+
+    async def calls(self, offered_from: datetime, offered_before: datetime) -> list[CallFacts]: ...
+
+
+class FactsRepository(FactsReader, Protocol):
+    """The facts of each ticket and call, written inside the unit of work's transaction."""
+
+    async def lock_stream(self, stream_id: str) -> None:
+        """Serialise the projection of one stream until the unit of work ends."""
+        ...
+
+    async def ticket(self, ticket_id: str) -> TicketFacts | None: ...
+
+    async def call(self, call_id: str) -> CallFacts | None: ...
+
+    async def save(self, facts: TicketFacts | CallFacts) -> None:
+        """Insert or move forward one ticket's or call's facts (never back to older ones)."""
+        ...
+
+    async def clear(self) -> None:
+        """Forget every fact (the replay starts from scratch)."""
+        ...
+
+    async def load(self, tickets: Sequence[TicketFacts], calls: Sequence[CallFacts]) -> None:
+        """Bulk-load facts into the tables `clear` emptied."""
+        ...
+
+
+class EventHistory(Protocol):
+    """The event store, read in the unit of work's transaction."""
+
+    async def read_stream(self, stream_id: str) -> list[RecordedEvent]: ...
+
+    async def read_all(self, after: LogPosition | None, limit: int) -> list[RecordedEvent]: ...
+
+
+class ProjectionUnit(Protocol):
+    """One transaction of the projection: the facts and the store it folds them from.
+
+    For the live consumer it is the consumer's own transaction, the one that also claims the
+    event in the inbox (effect exactly once); for the replay, the rebuild's single transaction.
+    """
+
+    @property
+    def facts(self) -> FactsRepository: ...
+
+    @property
+    def history(self) -> EventHistory: ...
+
+
+#: Opens a read of the facts (a connection for the time of one report).
+FactsReading = Callable[[], AbstractAsyncContextManager[FactsReader]]

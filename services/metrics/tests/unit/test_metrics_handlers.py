@@ -1,0 +1,259 @@
+"""The metrics handlers (the live projection, the replay, the KPI query) on in-memory fakes of
+their ports: no PostgreSQL, no broker."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from helpdesk_metrics.application.projection import project, record_of, replay
+from helpdesk_metrics.application.queries import kpis
+from helpdesk_metrics.domain.calendar import BusinessHours
+from helpdesk_metrics.domain.calls import CallFacts, fold_call
+from helpdesk_metrics.domain.commitments import Filters, Period
+from helpdesk_metrics.domain.facts import TicketFacts, fold_ticket
+from helpdesk_metrics.domain.records import EventRecord
+from helpdesk_metrics.domain.report import kpi_report
+from helpdesk_shared.eventstore.model import EventMetadata, LogPosition, RecordedEvent
+
+CALENDAR = BusinessHours()
+T0 = (datetime.now(UTC) - timedelta(days=7)).replace(hour=9, minute=0, second=0, microsecond=0)
+TICKET = str(uuid.uuid4())
+CALL = str(uuid.uuid4())
+
+
+def ev(version: int, type_: str, minutes: float, **data: Any) -> RecordedEvent:
+    at = T0 + timedelta(minutes=minutes)
+    return RecordedEvent(
+        global_position=version,
+        tx_id=version,
+        stream_id=f"ticket-{TICKET}",
+        version=version,
+        event_id=uuid.uuid4(),
+        type=type_,
+        schema_version=1,
+        data={"ticket_id": TICKET, "occurred_at": at.isoformat(), **data},
+        metadata=EventMetadata(),
+        recorded_at=at + timedelta(seconds=1),
+    )
+
+
+def ticket_stream() -> list[RecordedEvent]:
+    return [
+        ev(
+            1,
+            "TicketOpened",
+            0,
+            reference="INC-1",
+            type="incident",
+            channel="email",
+            requester={"login": "jdoe", "name": "J Doe"},
+            category="printer",
+            pre_qualification={"outcome": "admissible", "reasons": []},
+            group="desk",
+            level=1,
+            received_at=T0.isoformat(),
+        ),
+        ev(2, "TicketTaken", 10, by="agent1"),
+        ev(3, "TicketResolved", 60, solution="cable", first_contact=True, level=1),
+        ev(4, "Closed", 100, code="resolved", by="agent1"),
+    ]
+
+
+def call_event(position: int) -> RecordedEvent:
+    return RecordedEvent(
+        global_position=position,
+        tx_id=position,
+        stream_id=f"call-{CALL}",
+        version=1,
+        event_id=uuid.uuid4(),
+        type="CallRecorded",
+        schema_version=1,
+        data={
+            "call_id": CALL,
+            "occurred_at": T0.isoformat(),
+            "offered_at": T0.isoformat(),
+            "answered_at": (T0 + timedelta(seconds=20)).isoformat(),
+            "outcome": "answered",
+        },
+        metadata=EventMetadata(),
+        recorded_at=T0,
+    )
+
+
+@dataclass
+class FakeFacts:
+    """The facts tables in memory, moving forward only, as the PostgreSQL repository does."""
+
+    tickets_by_id: dict[str, TicketFacts] = field(default_factory=dict)
+    calls_by_id: dict[str, CallFacts] = field(default_factory=dict)
+    locked: list[str] = field(default_factory=list)
+    saves: int = 0
+    cleared: bool = False
+    read_with: list[tuple[Any, ...]] = field(default_factory=list)
+
+    async def lock_stream(self, stream_id: str) -> None:
+        self.locked.append(stream_id)
+
+    async def ticket(self, ticket_id: str) -> TicketFacts | None:
+        return self.tickets_by_id.get(ticket_id)
+
+    async def call(self, call_id: str) -> CallFacts | None:
+        return self.calls_by_id.get(call_id)
+
+    async def save(self, facts: TicketFacts | CallFacts) -> None:
+        self.saves += 1
+        if isinstance(facts, TicketFacts):
+            kept = self.tickets_by_id.get(facts.ticket_id)
+            if kept is None or kept.last_version < facts.last_version:
+                self.tickets_by_id[facts.ticket_id] = facts
+        else:
+            self.calls_by_id[facts.call_id] = facts
+
+    async def clear(self) -> None:
+        self.cleared = True
+        self.tickets_by_id.clear()
+        self.calls_by_id.clear()
+
+    async def load(self, tickets: Sequence[TicketFacts], calls: Sequence[CallFacts]) -> None:
+        self.tickets_by_id.update({t.ticket_id: t for t in tickets})
+        self.calls_by_id.update({c.call_id: c for c in calls})
+
+    async def tickets(
+        self,
+        received_before: datetime,
+        open_at_or_after: datetime,
+        group: str | None = None,
+        channel: str | None = None,
+    ) -> list[TicketFacts]:
+        self.read_with.append(("tickets", received_before, open_at_or_after, group, channel))
+        return list(self.tickets_by_id.values())
+
+    async def calls(self, offered_from: datetime, offered_before: datetime) -> list[CallFacts]:
+        self.read_with.append(("calls", offered_from, offered_before))
+        return list(self.calls_by_id.values())
+
+
+@dataclass
+class FakeStore:
+    log: list[RecordedEvent] = field(default_factory=list)
+    stream_reads: int = 0
+    pages: int = 0
+
+    async def read_stream(self, stream_id: str) -> list[RecordedEvent]:
+        self.stream_reads += 1
+        return [e for e in self.log if e.stream_id == stream_id]
+
+    async def read_all(self, after: LogPosition | None, limit: int) -> list[RecordedEvent]:
+        self.pages += 1
+        start = 0 if after is None else [e.log_position for e in self.log].index(after) + 1
+        return self.log[start : start + limit]
+
+
+@dataclass
+class FakeUnit:
+    facts: FakeFacts = field(default_factory=FakeFacts)
+    history: FakeStore = field(default_factory=FakeStore)
+
+
+def records(events: list[RecordedEvent]) -> list[EventRecord]:
+    return [record_of(e) for e in events]
+
+
+async def test_events_in_order_evolve_the_facts_without_reading_the_store() -> None:
+    unit = FakeUnit()
+    stream = ticket_stream()
+    unit.history.log = stream
+    for event in stream:
+        assert await project(unit, record_of(event), CALENDAR)
+    assert unit.facts.tickets_by_id[TICKET] == fold_ticket(records(stream), CALENDAR)
+    assert unit.history.stream_reads == 0
+    assert unit.facts.locked == [f"ticket-{TICKET}"] * len(stream)
+
+
+async def test_a_redelivered_event_changes_nothing() -> None:
+    unit = FakeUnit()
+    stream = ticket_stream()
+    for event in stream[:2]:
+        await project(unit, record_of(event), CALENDAR)
+    saves = unit.facts.saves
+    assert not await project(unit, record_of(stream[1]), CALENDAR)
+    assert not await project(unit, record_of(stream[0]), CALENDAR)
+    assert unit.facts.saves == saves
+
+
+async def test_an_event_ahead_of_a_missing_one_folds_the_stream_from_the_store() -> None:
+    unit = FakeUnit()
+    stream = ticket_stream()
+    unit.history.log = stream[:3]  # the store has version 2; it was not delivered yet
+    assert await project(unit, record_of(stream[0]), CALENDAR)
+    assert await project(unit, record_of(stream[2]), CALENDAR)
+    assert unit.history.stream_reads == 1
+    assert unit.facts.tickets_by_id[TICKET] == fold_ticket(records(stream[:3]), CALENDAR)
+    assert not await project(unit, record_of(stream[1]), CALENDAR)  # folded already
+
+
+async def test_a_call_is_projected_and_other_categories_are_ignored() -> None:
+    unit = FakeUnit()
+    call = call_event(1)
+    assert await project(unit, record_of(call), CALENDAR)
+    assert unit.facts.calls_by_id[CALL] == fold_call([record_of(call)])
+    other = EventRecord("problem-1", 1, "ProblemOpened", {}, T0)
+    assert not await project(unit, other, CALENDAR)
+    assert unit.facts.locked == [f"call-{CALL}"]  # no lock taken for what is not projected
+
+
+async def test_the_replay_rebuilds_every_fact_from_the_whole_log_in_pages() -> None:
+    unit = FakeUnit()
+    stale = fold_ticket(records(ticket_stream()[:1]), CALENDAR)
+    assert stale is not None
+    unit.facts.tickets_by_id["gone"] = stale
+    stream = ticket_stream()
+    problem = RecordedEvent(
+        global_position=9,
+        tx_id=9,
+        stream_id="problem-1",
+        version=1,
+        event_id=uuid.uuid4(),
+        type="ProblemOpened",
+        schema_version=1,
+        data={},
+        metadata=EventMetadata(),
+        recorded_at=T0,
+    )
+    unit.history.log = [*stream, call_event(5), problem]
+    result = await replay(unit, CALENDAR, page_size=2)
+    assert unit.facts.cleared
+    assert set(unit.facts.tickets_by_id) == {TICKET}
+    assert unit.facts.tickets_by_id[TICKET] == fold_ticket(records(stream), CALENDAR)
+    assert unit.facts.calls_by_id[CALL] == fold_call([record_of(call_event(5))])
+    assert (result.events_read, result.events_kept, result.tickets, result.calls) == (6, 5, 1, 1)
+    assert unit.history.pages == 4  # three full pages, then the empty one that ends it
+
+
+async def test_the_kpis_read_only_the_facts_their_period_and_filters_need() -> None:
+    facts = FakeFacts()
+    ticket = fold_ticket(records(ticket_stream()), CALENDAR)
+    assert ticket is not None
+    facts.tickets_by_id[TICKET] = ticket
+    period = Period(T0 - timedelta(days=1), T0 + timedelta(days=1))
+    as_of = T0 + timedelta(days=2)
+    everything = await kpis(
+        facts, period, Filters(), as_of=as_of, calendar=CALENDAR, recurrence_threshold=3
+    )
+    by_group = await kpis(
+        facts, period, Filters(group="desk"), as_of=as_of, calendar=CALENDAR, recurrence_threshold=3
+    )
+    relevant_from = period.relevant_from(as_of)
+    assert facts.read_with == [
+        ("tickets", period.end, relevant_from, None, None),
+        ("calls", period.start, period.end),
+        ("tickets", period.end, relevant_from, "desk", None),  # a group: calls are not read
+    ]
+    assert everything == kpi_report(
+        [ticket], [], period, Filters(), as_of=as_of, calendar=CALENDAR, recurrence_threshold=3
+    )
+    assert by_group.filters == Filters(group="desk")

@@ -1,0 +1,236 @@
+"""The one application service of every aggregate: load, check `If-Match`, decide, append.
+
+The state is loaded through the state cache (so never stale: topped up from the stream), the
+append names the version it was decided on (a concurrent change is a conflict, never an
+overwrite), and without `If-Match` a lost race is decided again on the fresh state a bounded
+number of times. With `If-Match` the caller chose a version: a conflict is theirs to see.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Generic, TypeVar
+
+from helpdesk_shared.events.base import DomainEvent
+from helpdesk_shared.eventstore.model import (
+    ConcurrencyConflict,
+    EventMetadata,
+    ExpectedVersion,
+    NewEvent,
+    RecordedEvent,
+)
+from helpdesk_shared.kernel.decider import Decider, replay
+from helpdesk_shared.kernel.ports import Connection, EventStore, Snapshots
+from helpdesk_shared.kernel.state_cache import StateCache
+
+C = TypeVar("C")
+S = TypeVar("S")
+E = TypeVar("E", bound=DomainEvent)
+
+#: Attempts of a command sent without `If-Match` (the first and the retries of a lost race).
+ATTEMPTS_WITHOUT_IF_MATCH = 3
+
+
+@dataclass(frozen=True)
+class Loaded(Generic[S]):
+    """An aggregate's state at a stream version (the ETag), with its events when asked for."""
+
+    state: S
+    version: int
+    events: list[RecordedEvent] = field(default_factory=list)
+    #: How many events the command that produced this state appended (0 for a plain load).
+    appended: int = 0
+
+
+class PreconditionFailed(Exception):
+    """`If-Match` named another version than the aggregate's current one (HTTP 412)."""
+
+    def __init__(self, expected: str, actual: int) -> None:
+        self.expected = expected
+        self.actual = actual
+        super().__init__(f"If-Match {expected} does not match the current version {actual}")
+
+
+def matches(if_match: str | None, version: int) -> bool:
+    """`If-Match: "3"`, `W/"3"`, `3` or `*` against the stream version."""
+    if if_match is None:
+        return True
+    tags = [t.strip().removeprefix("W/").strip('"') for t in if_match.split(",")]
+    return "*" in tags or str(version) in tags
+
+
+#: Builds the command from the loaded state; raises to refuse (not found, forbidden) before
+#: `If-Match` is looked at.
+Prepare = Callable[[Loaded[S]], C]
+#: Checks a command against other aggregates or ports (after `If-Match`, before deciding).
+Check = Callable[[C, Loaded[S]], Awaitable[None]]
+#: Writes what goes with the events in the same transaction (a search row, say).
+After = Callable[[Connection, S], Awaitable[None]]
+#: Claims a once-only fact in the transaction; False: it was already recorded, do nothing.
+Guard = Callable[[Connection], Awaitable[bool]]
+
+
+class AggregateService(Generic[C, S, E]):
+    """Runs one decider's commands on an event store.
+
+    `not_found` is the error for an aggregate without events. `appended` is called after each
+    committed append (a service wakes its projections with it). `before_append` is for tests
+    only: called between loading and appending, it lets one stage a concurrent writer.
+    """
+
+    def __init__(
+        self,
+        decider: Decider[C, S, E],
+        store: EventStore,
+        not_found: Callable[[uuid.UUID], Exception],
+        *,
+        snapshots: Snapshots[S] | None = None,
+        attempts: int = ATTEMPTS_WITHOUT_IF_MATCH,
+    ) -> None:
+        self.decider = decider
+        self.store = store
+        self.not_found = not_found
+        self.attempts = attempts
+        self.states = StateCache(store, decider, snapshots)
+        self.appended: Callable[[], None] = lambda: None
+        self.before_append: Callable[[str], Awaitable[None]] | None = None
+
+    async def current(self, aggregate_id: uuid.UUID, *, conn: Connection = None) -> Loaded[S]:
+        """The latest state, topped up from the cache (no events: see `history`)."""
+        version, state = await self.states.state(self.decider.stream_id(aggregate_id), conn=conn)
+        if state is None:
+            raise self.not_found(aggregate_id)
+        return Loaded(state, version)
+
+    async def history(self, aggregate_id: uuid.UUID, as_of: datetime | None = None) -> Loaded[S]:
+        """The state replayed from every event (recorded up to `as_of`, when given), with them."""
+        events = await self.store.read_stream(self.decider.stream_id(aggregate_id))
+        if as_of is not None:
+            events = [e for e in events if e.recorded_at <= as_of]
+        state = replay(self.decider, events)
+        if state is None:
+            raise self.not_found(aggregate_id)
+        return Loaded(state, events[-1].version, events)
+
+    async def handle(
+        self,
+        aggregate_id: uuid.UUID,
+        prepare: Prepare[S, C],
+        *,
+        metadata: EventMetadata,
+        if_match: str | None = None,
+        check: Check[C, S] | None = None,
+        after: After[S] | None = None,
+        allowed: Callable[[S], list[str]] | None = None,
+    ) -> Loaded[S]:
+        """Run one command on an existing aggregate; the state and version after it.
+
+        Without `after`, the read and the one append run in autocommit on one connection (no
+        transaction needed: the append names its version); with it, in one transaction. A
+        conflict that outlives the retries (or any, with `If-Match`) names what `allowed` says
+        the aggregate takes now.
+        """
+        try:
+            loaded = await self._run(aggregate_id, prepare, metadata, if_match, check, after, None)
+        except ConcurrencyConflict as conflict:
+            if allowed is not None:
+                conflict.allowed = allowed((await self.current(aggregate_id)).state)
+            raise
+        assert loaded is not None
+        return loaded
+
+    async def handle_once(
+        self,
+        aggregate_id: uuid.UUID,
+        prepare: Prepare[S, C],
+        guard: Guard,
+        *,
+        metadata: EventMetadata,
+        after: After[S] | None = None,
+    ) -> bool:
+        """Run a command only if `guard` claims it in the append's transaction (a usage fact
+        counted once); False when it was claimed before."""
+        done = await self._run(aggregate_id, prepare, metadata, None, None, after, guard)
+        return done is not None
+
+    async def create(
+        self, aggregate_id: uuid.UUID, command: C, *, metadata: EventMetadata, conn: Connection
+    ) -> Loaded[S]:
+        """Start a new stream with `command`, on the caller's unit of work (which may write its
+        own rows with it: an idempotency key, a claim). No retry: the stream is new."""
+        events = self.decider.decide(command, self.decider.initial_state)
+        stream = self.decider.stream_id(aggregate_id)
+        new = [NewEvent.from_domain(e, metadata) for e in events]
+        result = await self.store.append(stream, ExpectedVersion.NO_STREAM, new, conn=conn)
+        state = self.decider.fold(self.decider.initial_state, events)
+        assert state is not None
+        return Loaded(state, result.last_version, appended=len(events))
+
+    def committed(self, aggregate_id: uuid.UUID, loaded: Loaded[S]) -> None:
+        """Tell the service a state of `create` committed (caller's transaction ended)."""
+        self.states.remember(self.decider.stream_id(aggregate_id), loaded.version, loaded.state)
+        self.appended()
+
+    async def _run(
+        self,
+        aggregate_id: uuid.UUID,
+        prepare: Prepare[S, C],
+        metadata: EventMetadata,
+        if_match: str | None,
+        check: Check[C, S] | None,
+        after: After[S] | None,
+        guard: Guard | None,
+    ) -> Loaded[S] | None:
+        attempts = 1 if if_match is not None else self.attempts
+        atomic = after is not None or guard is not None
+        for attempt in range(attempts):
+            try:
+                unit = self.store.transaction() if atomic else self.store.autocommit()
+                async with unit as conn:
+                    if guard is not None and not await guard(conn):
+                        return None
+                    loaded = await self._attempt(
+                        conn, aggregate_id, prepare, metadata, if_match, check, after
+                    )
+            except ConcurrencyConflict:
+                if attempt == attempts - 1:
+                    raise
+                continue
+            if loaded.appended:
+                self.committed(aggregate_id, loaded)
+            return loaded
+        raise AssertionError("unreachable")
+
+    async def _attempt(
+        self,
+        conn: Connection,
+        aggregate_id: uuid.UUID,
+        prepare: Prepare[S, C],
+        metadata: EventMetadata,
+        if_match: str | None,
+        check: Check[C, S] | None,
+        after: After[S] | None,
+    ) -> Loaded[S]:
+        loaded = await self.current(aggregate_id, conn=conn)
+        command = prepare(loaded)
+        if not matches(if_match, loaded.version):
+            raise PreconditionFailed(if_match or "", loaded.version)
+        if check is not None:
+            await check(command, loaded)
+        events = self.decider.decide(command, loaded.state)
+        if not events:
+            return loaded
+        stream = self.decider.stream_id(aggregate_id)
+        if self.before_append is not None:
+            await self.before_append(stream)
+        new = [NewEvent.from_domain(e, metadata) for e in events]
+        result = await self.store.append(stream, loaded.version, new, conn=conn)
+        state = self.decider.fold(loaded.state, events)
+        assert state is not None
+        done = Loaded(state, result.last_version, appended=len(events))
+        if after is not None:
+            await after(conn, state)
+        return done

@@ -1,0 +1,71 @@
+"""Recent aggregate states kept in memory (and long ones as snapshots), so loading a long stream
+reads only its new events.
+
+Events are immutable, so a state rebuilt up to version N stays true forever: it never needs
+invalidating, only topping up from version N + 1. The memory cache is per process and bounded
+(least recently used out); on a miss, a snapshot of a long stream spares the full replay.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any, Generic, TypeVar
+
+from helpdesk_shared.kernel.decider import Decider, replay
+from helpdesk_shared.kernel.ports import Connection, EventStore, Snapshots
+
+S = TypeVar("S")
+
+
+class StateCache(Generic[S]):
+    def __init__(
+        self,
+        store: EventStore,
+        decider: Decider[Any, S, Any],
+        snapshots: Snapshots[S] | None = None,
+        size: int = 10_000,
+    ) -> None:
+        self._store = store
+        self._decider = decider
+        self._snapshots = snapshots
+        self._size = size
+        self._items: OrderedDict[str, tuple[int, S]] = OrderedDict()
+
+    async def state(
+        self, stream: str, upto: int | None = None, *, conn: Connection = None
+    ) -> tuple[int, S | None]:
+        """The stream's version and state, at `upto` (default: the latest). Without `conn`, the
+        reads run on one connection of their own, in autocommit."""
+        if conn is None:
+            async with self._store.autocommit() as own:
+                return await self._state(stream, upto, own)
+        return await self._state(stream, upto, conn)
+
+    async def _state(self, stream: str, upto: int | None, conn: Connection) -> tuple[int, S | None]:
+        cached = self._items.get(stream)
+        if cached is not None and upto is not None and cached[0] > upto:
+            cached = None  # an older state is asked for (a rebuild): start again
+        if cached is None and self._snapshots is not None:
+            cached = await self._snapshots.load(stream, upto, conn=conn)
+        version, start = cached if cached is not None else (0, None)
+        if upto is not None and version == upto and start is not None:
+            return version, start  # exactly the state asked for (the projection's usual case)
+        events = await self._store.read_stream(stream, version + 1, upto, conn=conn)
+        state = replay(self._decider, events, start) if events else start
+        if events:
+            version = events[-1].version
+        if state is not None:
+            self.remember(stream, version, state)
+            if self._snapshots is not None and len(events) >= self._snapshots.every:
+                await self._snapshots.save(stream, version, state, conn=conn)
+        return version, state
+
+    def remember(self, stream: str, version: int, state: S) -> None:
+        """Only committed states may enter (a rolled-back one would poison the cache)."""
+        known = self._items.get(stream)
+        if known is not None and known[0] > version:
+            return
+        self._items[stream] = (version, state)
+        self._items.move_to_end(stream)
+        while len(self._items) > self._size:
+            self._items.popitem(last=False)
