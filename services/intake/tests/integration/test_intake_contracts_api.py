@@ -4,7 +4,7 @@ the admissibility of a request names the version it was judged against."""
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -12,6 +12,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from helpdesk_intake.adapters import contracts as contract_store
+from helpdesk_intake.adapters.contracts import contract_service
+from helpdesk_intake.domain.contract import Amend
+from helpdesk_intake.domain.contracts import CoveredAsset
 from helpdesk_shared.events.ticket import TicketOpened
 from helpdesk_shared.eventstore.store import EventStore
 
@@ -250,3 +253,42 @@ async def test_the_read_model_is_rebuilt_from_the_stream(
         assert await contract_store.rebuild_versions(conn, event_store, contract_id) == 1
         after = await contract_store.of_client(conn, organisation)
     assert after == before
+
+
+async def test_a_lost_race_is_decided_again_on_the_winner_s_version(
+    intake_client: httpx.AsyncClient, auth: Any, engine: AsyncEngine, event_store: EventStore
+) -> None:
+    """Two amendments at once: the one that loses the append is decided again, as version 3."""
+    created = await sign(intake_client, auth, contract_body(f"Client {uuid.uuid4().hex[:6]}"))
+    contract_id = uuid.UUID(created["id"])
+    service = contract_service(event_store)
+    staged: list[int] = []
+
+    def amendment(tag: str) -> Amend:
+        asset = CoveredAsset(asset_tag=tag)
+        return Amend(contract_id, TODAY, f"ajout {tag}", datetime.now(UTC), "chef",
+                     assets_added=(asset,))  # fmt: skip
+
+    async def competitor(stream: str) -> None:
+        if staged:
+            return
+        staged.append(1)
+        await contract_service(event_store).change(
+            amendment("PC-RIVAL"), "race", None, {}, lambda s: ({}, "")
+        )
+
+    service.aggregates.before_append = competitor
+    answer = await service.change(
+        amendment("PC-MINE"), "race", None, {}, lambda s: ({"v": s.current.number}, "")
+    )
+    assert answer.body == {"v": 3}
+    versions = (await intake_client.get(f"/v1/contracts/{contract_id}/versions",
+                                        headers=auth(*AGENT))).json()  # fmt: skip
+    assert [v["reason"] for v in versions] == [None, "ajout PC-RIVAL", "ajout PC-MINE"]
+    assert {a["asset_tag"] for a in versions[-1]["covered_assets"]} == {"PC-RIVAL", "PC-MINE"}
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            text("SELECT version FROM intake.contract_versions WHERE contract_id = :id"),
+            {"id": contract_id},
+        )
+        assert sorted(r.version for r in rows) == [1, 2, 3]
