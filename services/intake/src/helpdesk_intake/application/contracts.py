@@ -6,16 +6,16 @@ the new versions and the answer kept for the request's `Idempotency-Key`.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from collections.abc import Callable
+from typing import Any
 
+from helpdesk_intake.application.ports import ContractVersions
 from helpdesk_intake.domain.contract import (
     DECIDER,
     ContractAlreadySigned,
     ContractCommand,
     ContractNotFound,
     ContractState,
-    ContractVersion,
     Sign,
 )
 from helpdesk_intake.domain.contract.decide import CHANGES
@@ -27,14 +27,6 @@ from helpdesk_shared.logging import correlation_id
 
 #: The answer of a creating command: its body and where the thing created is.
 Render = Callable[[ContractState], tuple[dict[str, Any], str]]
-
-
-class ContractVersions(Protocol):
-    """The read model of contract versions pre-qualification reads (written with the events)."""
-
-    async def record(
-        self, conn: Connection, state: ContractState, versions: Sequence[ContractVersion]
-    ) -> None: ...
 
 
 def _not_found(contract_id: uuid.UUID) -> Exception:

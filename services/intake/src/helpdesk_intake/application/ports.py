@@ -15,7 +15,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from helpdesk_intake.domain.contract import ContractState
+from helpdesk_intake.domain.contract import ContractState, ContractVersion
 from helpdesk_intake.domain.requesters import Requester
 from helpdesk_shared.eventstore.model import ExpectedVersion, NewEvent
 
@@ -85,6 +85,15 @@ class Directory(Protocol):
     async def contracts_held_by(self, login: str, organisation: str | None) -> list[ContractState]:
         """The contracts of the organisation, and those the login holds as a person."""
         ...
+
+
+class ContractVersions(Protocol):
+    """The read model of contract versions that pre-qualification reads, written in the
+    transaction that appends the events making them (`conn`: that unit of work's handle)."""
+
+    async def record(
+        self, conn: Any, state: ContractState, versions: Sequence[ContractVersion]
+    ) -> None: ...
 
 
 class TicketIndex(Protocol):
