@@ -35,6 +35,8 @@ async def test_escalation_beyond_the_coverage_is_refused_naming_the_limit(
     )
     bob = auth("bob", "agent", groups=["desk"], level=1)
     base = f"/v1/tickets/{event.ticket_id}"
+    shown = (await client.get(base, headers=bob)).json()
+    assert (shown["coverage_limit"], shown["coverage_item"]) == (1, "Excel 1er niveau")
     await client.post(f"{base}/take", headers=bob)
     refused = await client.post(f"{base}/escalate", headers=bob, json={"reason": "needs N2"})
     assert refused.status_code == 409, refused.text
