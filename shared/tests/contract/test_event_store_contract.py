@@ -6,6 +6,7 @@ Streams are named per test, so the PostgreSQL runs share the session's database 
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import pytest
@@ -17,6 +18,7 @@ from helpdesk_shared.eventstore.model import (
     ExpectedVersion,
     LogPosition,
     NewEvent,
+    RecordedEvent,
 )
 from helpdesk_shared.eventstore.store import EventStore as PostgresEventStore
 from helpdesk_shared.kernel import EventStore
@@ -122,7 +124,7 @@ async def test_read_all_gives_the_log_in_commit_order_after_a_position(
     start = await _end_of_log(store)
     await store.append(b, ExpectedVersion.NO_STREAM, _events(2))
     await store.append(a, 1, _events(1))
-    after = await store.read_all(start, limit=1000)
+    after = await _read_until_visible(store, start, {a, b}, count=3)
     ours = [(e.stream_id, e.version) for e in after if e.stream_id in (a, b)]
     assert ours == [(b, 1), (b, 2), (a, 2)]
     positions = [e.log_position for e in after]
@@ -155,6 +157,22 @@ async def test_a_unit_of_work_carries_reads_and_appends(store: EventStore) -> No
     async with store.autocommit() as conn:
         await store.append(stream, 1, _events(1), conn=conn)
         assert len(await store.read_stream(stream, conn=conn)) == 2
+
+
+async def _read_until_visible(
+    store: EventStore, start: LogPosition, streams: set[str], count: int
+) -> list[RecordedEvent]:
+    """The log after `start` once `count` events of `streams` show in it. On PostgreSQL the log
+    stops short of any transaction still running on the cluster (a concurrent test run's, say):
+    committed events become visible when those end, never out of order."""
+    deadline = asyncio.get_running_loop().time() + 30
+    while True:
+        after = await store.read_all(start, limit=1000)
+        if sum(e.stream_id in streams for e in after) >= count:
+            return after
+        if asyncio.get_running_loop().time() > deadline:
+            return after
+        await asyncio.sleep(0.05)
 
 
 async def _end_of_log(store: EventStore) -> LogPosition:
