@@ -1,7 +1,8 @@
 """The metrics service's rates: a full rebuild, the consumer's throughput and its lag.
 
 - `rebuild`: `--rebuild-events` ticket events (five per ticket) written straight into a scratch
-  event store, then `python -m helpdesk_metrics.replay`'s rebuild timed. Goal: >= 20,000 events/s.
+  event store, then `python -m helpdesk_metrics.entrypoints.cli replay`'s rebuild timed.
+  Goal: >= 20,000 events/s.
 - `throughput`: `--flood-events` events appended first, then the relay publishes them and the
   metrics consumer (the shared toolkit with the service's handler) folds them: events/s from the
   first handled to the last.
@@ -35,8 +36,8 @@ import asyncpg
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from helpdesk_metrics.adapters.projection_unit import PostgresProjection
+from helpdesk_metrics.entrypoints.cli import rebuild
 from helpdesk_metrics.entrypoints.consumer import handler
-from helpdesk_metrics.replay import rebuild
 from helpdesk_metrics.settings import Settings
 from helpdesk_shared.db import asyncpg_dsn, create_engine
 from helpdesk_shared.eventstore.model import ExpectedVersion, LogPosition, NewEvent
@@ -200,7 +201,7 @@ class Timing:
     def __init__(self, projection: PostgresProjection, fold: bool = True) -> None:
         self.appended: dict[uuid.UUID, float] = {}
         self.handled: dict[uuid.UUID, float] = {}
-        calendar = Settings().business_hours()
+        calendar = Settings().business_calendar()
         self._handle = handler(projection.within, calendar) if fold else _nothing
 
     async def handler(self, event: ReceivedEvent, conn: AsyncConnection) -> None:
@@ -295,7 +296,9 @@ async def _delete(amqp_url: str, exchange: str, prefix: str) -> None:
     connection = await aio_pika.connect(amqp_url)
     try:
         channel = await connection.channel()
-        await delete_topology(channel, exchange=exchange, queue_prefix=prefix)
+        await delete_topology(
+            channel, exchange=exchange, queue_prefix=prefix, consumers=["metrics"]
+        )
     finally:
         await connection.close()
 

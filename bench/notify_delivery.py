@@ -52,7 +52,7 @@ from helpdesk_shared.events.ticket import (
 from helpdesk_shared.eventstore.model import ExpectedVersion, LogPosition, NewEvent
 from helpdesk_shared.eventstore.store import EventStore
 from helpdesk_shared.messaging.consumer import Consumer
-from helpdesk_shared.messaging.topology import delete_topology
+from helpdesk_shared.messaging.topology import ConsumerQueue, delete_topology
 from helpdesk_shared.migrations import upgrade_all
 from helpdesk_shared.relay.relay import Relay
 from helpdesk_shared.settings import CommonSettings
@@ -256,7 +256,7 @@ def pipeline(engine: AsyncEngine, target: Target) -> tuple[Consumer, Relay, Smtp
         amqp_url=target.amqp_url,
         exchange=target.exchange,
         queue_prefix=target.prefix,
-        consumers=(CONSUMER,),
+        consumers=(ConsumerQueue(CONSUMER, ("ticket.#",)),),
     )
     return consumer, relay, sender
 

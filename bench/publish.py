@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 import aio_pika
 import asyncpg
+from deploy.local.parts import consumer_queues
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.timing import Rate, timed
@@ -24,7 +25,7 @@ from helpdesk_shared.events.base import routing_key_for
 from helpdesk_shared.eventstore.model import LogPosition, RecordedEvent
 from helpdesk_shared.eventstore.store import EventStore
 from helpdesk_shared.messaging.topology import (
-    CONSUMERS,
+    ConsumerQueue,
     declare_topology,
     delete_topology,
     queue_name,
@@ -32,6 +33,9 @@ from helpdesk_shared.messaging.topology import (
 from helpdesk_shared.relay.relay import Relay
 
 SOURCE = "helpdesk-bench"
+#: The consuming services' queues, each bound with `#`: every published event is routed to each
+#: of them, so that every publish is counted in every queue and runs stay comparable.
+QUEUES = tuple(ConsumerQueue(queue.name) for queue in consumer_queues())
 END_OF_LOG = """SELECT tx_id::text::bigint AS tx_id, global_position FROM eventstore.events
     ORDER BY events.tx_id DESC, events.global_position DESC LIMIT 1"""
 MOVE_CHECKPOINT = """INSERT INTO infra.checkpoints (name, tx_id, global_position)
@@ -121,7 +125,9 @@ async def publish_plain(
     connection = await aio_pika.connect(amqp_url)
     try:
         channel = await connection.channel(publisher_confirms=True)
-        topic = await declare_topology(channel, exchange=exchange, queue_prefix=queue_prefix)
+        topic = await declare_topology(
+            channel, exchange=exchange, queue_prefix=queue_prefix, consumers=QUEUES
+        )
 
         async def work() -> int:
             for start in range(0, len(events), batch):
@@ -152,6 +158,7 @@ def make_relay(
         queue_prefix=queue_prefix,
         source=SOURCE,
         batch_size=batch,
+        consumers=QUEUES,
     )
 
 
@@ -176,10 +183,10 @@ async def queue_depths(amqp_url: str, queue_prefix: str) -> dict[str, int]:
     try:
         channel = await connection.channel()
         depths: dict[str, int] = {}
-        for consumer in CONSUMERS:
-            queue = await channel.get_queue(queue_name(queue_prefix, consumer), ensure=True)
+        for consumer in QUEUES:
+            queue = await channel.get_queue(queue_name(queue_prefix, consumer.name), ensure=True)
             declared = await queue.declare()
-            depths[consumer] = declared.message_count or 0
+            depths[consumer.name] = declared.message_count or 0
         return depths
     finally:
         await connection.close()
@@ -189,8 +196,8 @@ async def purge_queues(amqp_url: str, queue_prefix: str) -> None:
     connection = await aio_pika.connect(amqp_url)
     try:
         channel = await connection.channel()
-        for consumer in CONSUMERS:
-            queue = await channel.get_queue(queue_name(queue_prefix, consumer), ensure=True)
+        for consumer in QUEUES:
+            queue = await channel.get_queue(queue_name(queue_prefix, consumer.name), ensure=True)
             await queue.purge()
     finally:
         await connection.close()
@@ -200,6 +207,8 @@ async def remove_topology(amqp_url: str, exchange: str, queue_prefix: str) -> No
     connection = await aio_pika.connect(amqp_url)
     try:
         channel = await connection.channel()
-        await delete_topology(channel, exchange=exchange, queue_prefix=queue_prefix)
+        await delete_topology(
+            channel, exchange=exchange, queue_prefix=queue_prefix, consumers=QUEUES
+        )
     finally:
         await connection.close()

@@ -8,15 +8,10 @@ import httpx
 import pytest
 from deploy.local.demo_day import main
 from deploy.local.parts import free_port
-from deploy.local.stack import SERVICES, module_available, running_stack
+from deploy.local.stack import running_stack
 
 from helpdesk_shared.auth import issue_token
 from helpdesk_shared.settings import CommonSettings
-
-pytestmark = pytest.mark.skipif(
-    not all(module_available(spec.module) for spec in SERVICES),
-    reason="the demo day needs the four services",
-)
 
 
 def test_the_demo_day_fills_the_desk_and_the_kpis(

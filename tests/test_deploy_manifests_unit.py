@@ -5,12 +5,13 @@ No Docker engine or cluster is needed: the files are read as data (this machine 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from deploy.local.parts import SERVICES
+from deploy.local.parts import SERVICES, consumer_queues
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 K8S = REPO_ROOT / "deploy" / "k8s"
@@ -96,3 +97,21 @@ def test_k8s_has_config_secret_and_migration_job() -> None:
     assert ("ConfigMap", "helpdesk-config") in kinds
     assert ("Secret", "helpdesk-secrets") in kinds
     assert ("Job", "helpdesk-migrate") in kinds
+
+
+def _declared_queues() -> dict[str, list[str]]:
+    """What the consuming services declare: queue name -> bindings."""
+    queues = {queue.name: list(queue.bindings) for queue in consumer_queues()}
+    assert set(queues) == {"notify", "metrics"}
+    return queues
+
+
+def test_compose_relay_declares_the_queues_the_consumers_declare() -> None:
+    relay = load_compose()["services"]["relay"]
+    assert json.loads(relay["environment"]["RELAY_CONSUMERS"]) == _declared_queues()
+
+
+def test_k8s_relay_declares_the_queues_the_consumers_declare() -> None:
+    [container] = deployment("relay")["spec"]["template"]["spec"]["containers"]
+    env = {item["name"]: item.get("value") for item in container["env"]}
+    assert json.loads(env["RELAY_CONSUMERS"]) == _declared_queues()

@@ -22,7 +22,7 @@ from aiosmtpd.controller import Controller
 from cloudevents.core.bindings import rabbitmq
 from cloudevents.core.formats.json import JSONFormat
 from deploy.local.parts import free_port
-from deploy.local.stack import SERVICES, Stack, module_available, running_stack
+from deploy.local.stack import Stack, running_stack
 
 from helpdesk_shared.auth import issue_token
 from helpdesk_shared.messaging.testkit import eventually
@@ -30,11 +30,6 @@ from helpdesk_shared.settings import CommonSettings
 
 REQUESTER_EMAIL = "alice.martin@alpha.example"
 CONTRACT_EVENTS = ["TicketOpened", "Escalated", "Routed", "Closed"]
-
-pytestmark = pytest.mark.skipif(
-    not all(module_available(spec.module) for spec in SERVICES),
-    reason="the end-to-end test needs the four services",
-)
 
 
 @dataclass

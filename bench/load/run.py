@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import aio_pika
-from deploy.local.parts import SERVICES, free_port
+from deploy.local.parts import SERVICES, consumer_queues, free_port
 from deploy.local.stack import Stack, start_stack
 
 from bench.load.driver import Driver, Traffic
@@ -154,5 +154,8 @@ async def _remove_topology(amqp_url: str, env: dict[str, str]) -> None:
     async with connection:
         channel = await connection.channel()
         await delete_topology(
-            channel, exchange=env["HELPDESK_EXCHANGE"], queue_prefix=env["HELPDESK_QUEUE_PREFIX"]
+            channel,
+            exchange=env["HELPDESK_EXCHANGE"],
+            queue_prefix=env["HELPDESK_QUEUE_PREFIX"],
+            consumers=consumer_queues(),
         )

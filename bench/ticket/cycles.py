@@ -174,7 +174,7 @@ _SYNTHETIC = text(
     SELECT gen_random_uuid(), 'DSI-2024-' || lpad(i::text, 6, '0'), 'incident',
         (ARRAY['opened','qualified','assigned','in_progress','on_hold','resolved','closed'])
             [1 + i % 7],
-        (ARRAY['workstation','office_standard','internet_access','printers','local_network',
+        (ARRAY['workstation','office_software','internet_access','printers','local_network',
                'servers','network','business_applications'])[1 + (i / 7) % 8],
         (ARRAY['P1','P2','P3','P4'])[1 + (i / 3) % 4],
         (ARRAY['desk','servers','network','business-apps'])[1 + (i / 11) % 4],

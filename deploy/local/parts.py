@@ -6,10 +6,16 @@ anything.
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
+import json
 import socket
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the runner's `down` needs only the standard library
+    from helpdesk_shared.messaging.topology import ConsumerQueue
 
 
 @dataclass(frozen=True)
@@ -28,9 +34,27 @@ SERVICES = (
     ServiceSpec("metrics", "helpdesk_metrics", 8004),
 )
 RELAY_MODULE = "helpdesk_shared.relay"
-DEMO_MODULE = "helpdesk_intake.demo"
+#: Intake's tools; `DEMO_COMMAND` loads the demo data.
+DEMO_MODULE = "helpdesk_intake.entrypoints.cli"
+DEMO_COMMAND = ("demo-data",)
 SMTP_CATCHER_DEFAULT_PORT = 1025
 RELAY_METRICS_DEFAULT_PORT = 8005
+
+
+def consumer_queues(services: tuple[ServiceSpec, ...] = SERVICES) -> list[ConsumerQueue]:
+    """The queue of each installed service that consumes events: the `QUEUE` its
+    `entrypoints/consumer.py` declares (name and bindings)."""
+    queues = []
+    for spec in services:
+        module = f"{spec.module}.entrypoints.consumer"
+        if module_exists(module):
+            queues.append(importlib.import_module(module).QUEUE)
+    return queues
+
+
+def relay_consumers(queues: Sequence[ConsumerQueue]) -> str:
+    """`RELAY_CONSUMERS` for these queues: the relay declares them before its first publish."""
+    return json.dumps({queue.name: list(queue.bindings) for queue in queues})
 
 
 def module_available(module: str) -> bool:

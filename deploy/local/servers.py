@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
+from collections.abc import Sequence
 
 from helpdesk_shared.settings import CommonSettings
 from helpdesk_shared.testing.servers import ServerMissing, require_reachable
 
 
-def main() -> int:
+def main(argv: Sequence[str] | None = None) -> int:
+    argparse.ArgumentParser(prog="python -m deploy.local.servers", description=__doc__).parse_args(
+        argv
+    )
     settings = CommonSettings()
     missing = []
     for name, url in (("PostgreSQL", settings.database_url), ("RabbitMQ", settings.amqp_url)):

@@ -21,15 +21,18 @@ from pathlib import Path
 from typing import Any
 
 from deploy.local.parts import (
+    DEMO_COMMAND,
     DEMO_MODULE,
     RELAY_MODULE,
     SERVICES,
     ServiceSpec,
+    consumer_queues,
     free_ports,
     module_available,
     module_exists,
     parse_ports,
     port_open,
+    relay_consumers,
     resolve_ports,
 )
 from deploy.local.processes import Launched, is_alive, read_pid_file, spawn, stop, tail
@@ -239,6 +242,7 @@ def _start_relay(stack: Stack, env: dict[str, str], metrics_port: int) -> None:
         return
     url = f"http://{stack.host}:{metrics_port}/metrics"
     own_env = {**env, "RELAY_METRICS_PORT": str(metrics_port)}
+    own_env.setdefault("RELAY_CONSUMERS", relay_consumers(consumer_queues()))
     _launch(stack, "relay", [sys.executable, "-m", RELAY_MODULE], own_env, url, url)
     stack.relay_metrics_url = url
 
@@ -301,7 +305,7 @@ def _run_demo(stack: Stack, env: dict[str, str], timeout: float) -> None:
     log = stack.run_dir / "logs" / "demo.log"
     with log.open("ab") as out:
         result = subprocess.run(  # noqa: S603 - fixed module name
-            [sys.executable, "-m", DEMO_MODULE],
+            [sys.executable, "-m", DEMO_MODULE, *DEMO_COMMAND],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,

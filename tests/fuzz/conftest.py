@@ -9,9 +9,10 @@ from typing import Any
 import aio_pika
 import httpx
 import pytest
+from deploy.local.parts import consumer_queues
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from helpdesk_intake.demo import load
+from helpdesk_intake.application.demo_data import load
 from helpdesk_shared.auth import issue_token
 from helpdesk_shared.messaging.topology import delete_topology
 
@@ -88,4 +89,5 @@ async def broker_names_removed(
                 channel,
                 exchange=f"{exchange_name}.{suffix}",
                 queue_prefix=f"{queue_prefix}-{suffix}",
+                consumers=consumer_queues(),
             )

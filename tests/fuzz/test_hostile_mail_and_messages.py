@@ -15,6 +15,7 @@ import aio_pika
 import httpx
 import pytest
 from aiosmtpd.controller import Controller
+from deploy.local.parts import consumer_queues
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from helpdesk_notify.adapters.smtp import SmtpSender
@@ -194,7 +195,7 @@ async def test_a_poison_message_is_parked_and_the_consumer_keeps_serving(
             app.router.lifespan_context(app),
             httpx.AsyncClient(transport=transport, base_url="http://notify") as client,
         ):
-            await _consumer_ready(app.state.consumer)
+            await _consumer_ready(app.state.consumers[0])
             await _publish_poison(amqp_url, exchange)
             letters = await _wait_for_dead_letters(client, headers)
             assert letters[0]["reason"].startswith("poison")
@@ -205,7 +206,9 @@ async def test_a_poison_message_is_parked_and_the_consumer_keeps_serving(
         connection = await aio_pika.connect(amqp_url)
         async with connection:
             channel = await connection.channel()
-            await delete_topology(channel, exchange=exchange, queue_prefix=prefix)
+            await delete_topology(
+                channel, exchange=exchange, queue_prefix=prefix, consumers=consumer_queues()
+            )
 
 
 async def _consumer_ready(consumer: Any) -> None:

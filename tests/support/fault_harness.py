@@ -3,7 +3,8 @@
 `FaultRun.verify` waits until the backend settled, then counts: accepted requests and commands
 without their event, stored events the witness queue never received, expected mails the SMTP
 server never got (or got twice), events the metrics projection did not apply, and whether
-`/v1/kpis` equals the figures rebuilt from the store by `python -m helpdesk_metrics.replay`.
+`/v1/kpis` equals the figures rebuilt from the store by
+`python -m helpdesk_metrics.entrypoints.cli replay`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from deploy.local.parts import consumer_queues, relay_consumers
 from deploy.local.processes import is_alive, spawn, tail
 from deploy.local.stack import SERVICES, Stack, http_ok
 from fault_servers import SwitchableMailbox
@@ -87,7 +89,9 @@ class FaultRun:
         host = self.stack.host
         for spec in SERVICES:
             env[f"HELPDESK_{spec.name.upper()}_URL"] = self.stack.urls[spec.name]
-        if name != "relay":
+        if name == "relay":
+            env.setdefault("RELAY_CONSUMERS", relay_consumers(consumer_queues()))
+        else:
             port = env[f"{name.upper()}_PORT"]
             env.update({"HOST": host, "PORT": port, f"{name.upper()}_HOST": host})
         return env
@@ -264,7 +268,7 @@ class FaultRun:
         period = {"from": (now - timedelta(days=2)).isoformat(), "to": now.isoformat()}
         live = await self._kpis(period)
         replay = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "helpdesk_metrics.replay", env=self.env,
+            sys.executable, "-m", "helpdesk_metrics.entrypoints.cli", "replay", env=self.env,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
         )  # fmt: skip
         output, _ = await replay.communicate()

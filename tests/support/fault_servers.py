@@ -84,6 +84,10 @@ class PrivatePostgres:
         """A fast restart: every session is cut, the server comes back on the same port."""
         self._ctl("restart", "-m", "fast")
 
+    def postmaster_pid(self) -> int:
+        """The server's process id (first line of `postmaster.pid`): a restart changes it."""
+        return int((self.data / "postmaster.pid").read_text().split()[0])
+
     def stop(self) -> None:
         if self.data.exists():
             self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop", check=False)
@@ -149,8 +153,8 @@ class PrivateRabbitMQ:
     def unacknowledged(self, queue: str) -> int:
         """Messages of `queue` delivered to a consumer and not acknowledged yet (in its hands).
 
-        Only chooses the moment of a kill: a broker too slow to answer (a loaded machine) counts
-        as none in hand, and the kill happens anyway.
+        A broker too slow to answer (a loaded machine) counts as none in hand: the caller looks
+        again after a pause, until its deadline.
         """
         try:
             listing = self._ctl("list_queues", "-q", "--no-table-headers", "name",

@@ -204,3 +204,12 @@ async def eventually(check: Callable[[], Awaitable[bool]], within: float, pause:
         if time.monotonic() > deadline:
             return False
         await asyncio.sleep(pause)
+
+
+async def precondition(
+    check: Callable[[], Awaitable[bool]], what: str, within: float = 30, pause: float = 0.2
+) -> None:
+    """Wait, with a pause between looks, until the fault's precondition holds; fail if it never
+    does: a scenario whose fault did not happen would prove nothing."""
+    if not await eventually(check, within, pause):
+        raise AssertionError(f"precondition never met within {within} s: {what}")

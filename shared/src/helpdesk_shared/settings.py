@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from datetime import date, datetime, time
+from functools import lru_cache
+
+from pydantic import AliasChoices, AwareDatetime, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from helpdesk_shared.calendar import BusinessCalendar
 
 
 class CommonSettings(BaseSettings):
@@ -25,3 +30,89 @@ class CommonSettings(BaseSettings):
     helpdesk_jwt_issuer: str | None = None
     log_level: str = "INFO"
     log_json: bool = True
+
+
+def _names(*names: str) -> AliasChoices:
+    """The variable's name, then older names still read (the first one set wins)."""
+    return AliasChoices(*names)
+
+
+class CalendarSettings(CommonSettings):
+    """The desk's business calendar, read by every service that counts business time.
+
+    The ticket service (SLA clock) and the metrics service (durations, 30-minute commitment) both
+    build their calendar from these variables, so both count the same time. Older per-service
+    names (`TICKET_TIMEZONE`, `METRICS_OPENS`, ...) are still read when the `HELPDESK_*` one is not
+    set. Lists are JSON, e.g. `HELPDESK_ON_CALL_PERIODS='[["2024-12-07T08:00:00+01:00",
+    "2024-12-07T12:00:00+01:00"]]'`.
+    """
+
+    #: The desk's time zone: working hours and calendar days are local to it.
+    helpdesk_timezone: str = Field(
+        default="Europe/Paris",
+        validation_alias=_names("helpdesk_timezone", "ticket_timezone", "metrics_timezone"),
+    )
+    helpdesk_working_hours_start: time = Field(
+        default=time(8, 0),
+        validation_alias=_names(
+            "helpdesk_working_hours_start", "ticket_working_hours_start", "metrics_opens"
+        ),
+    )
+    helpdesk_working_hours_end: time = Field(
+        default=time(18, 0),
+        validation_alias=_names(
+            "helpdesk_working_hours_end", "ticket_working_hours_end", "metrics_closes"
+        ),
+    )
+    #: ISO weekdays the desk works, e.g. "1,2,3,4,5"; empty means always open (24/7: no hours,
+    #: no holidays, business time is elapsed time).
+    helpdesk_workdays: str = Field(
+        default="1,2,3,4,5", validation_alias=_names("helpdesk_workdays", "metrics_workdays")
+    )
+    #: Public holidays of this country do not count (empty: none).
+    helpdesk_holiday_country: str | None = Field(
+        default="FR",
+        validation_alias=_names("helpdesk_holiday_country", "ticket_holiday_country"),
+    )
+    #: Further days off (the IT department's own closures).
+    helpdesk_extra_holidays: list[date] = Field(
+        default_factory=list,
+        validation_alias=_names("helpdesk_extra_holidays", "ticket_extra_holidays"),
+    )
+    #: On-call periods (astreintes): their time counts, nights and holidays included.
+    helpdesk_on_call_periods: list[tuple[AwareDatetime, AwareDatetime]] = Field(
+        default_factory=list,
+        validation_alias=_names("helpdesk_on_call_periods", "ticket_on_call_periods"),
+    )
+
+    def business_calendar(self) -> BusinessCalendar:
+        """The one calendar of the desk, as configured (built once per configuration, so the
+        days it has worked out are kept from one request to the next)."""
+        return _calendar(
+            self.helpdesk_timezone,
+            (self.helpdesk_working_hours_start, self.helpdesk_working_hours_end),
+            tuple(int(d) for d in self.helpdesk_workdays.split(",") if d.strip()),
+            self.helpdesk_holiday_country or None,
+            frozenset(self.helpdesk_extra_holidays),
+            tuple(self.helpdesk_on_call_periods),
+        )
+
+
+@lru_cache(maxsize=8)
+def _calendar(
+    timezone: str,
+    hours: tuple[time, time],
+    workdays: tuple[int, ...],
+    holiday_country: str | None,
+    extra_holidays: frozenset[date],
+    on_call: tuple[tuple[datetime, datetime], ...],
+) -> BusinessCalendar:
+    if not workdays:
+        return BusinessCalendar.always_open()
+    return BusinessCalendar(
+        timezone=timezone,
+        hours={day - 1: (hours,) for day in workdays},
+        holiday_country=holiday_country,
+        extra_holidays=extra_holidays,
+        on_call=on_call,
+    )

@@ -8,11 +8,14 @@ from helpdesk_shared.messaging.dead_letters import list_dead_letters
 from helpdesk_shared.messaging.testkit import eventually, publish_events, synthetic_event
 from helpdesk_shared.messaging.topology import (
     DELIVERY_LIMIT,
+    ConsumerQueue,
     dead_letter_queue_name,
     declare_topology,
     delete_topology,
     queue_name,
 )
+
+NOTIFY = ConsumerQueue("notify", ("ticket.#",))
 
 
 async def test_a_message_redelivered_past_the_limit_is_dead_lettered_by_the_broker(
@@ -26,7 +29,9 @@ async def test_a_message_redelivered_past_the_limit_is_dead_lettered_by_the_brok
         channel = await connection.channel()
         # Declaring twice with the same arguments is what the relay and each consumer do.
         for _ in range(2):
-            await declare_topology(channel, exchange=exchange, queue_prefix=prefix)
+            await declare_topology(
+                channel, exchange=exchange, queue_prefix=prefix, consumers=[NOTIFY]
+            )
         event = synthetic_event()
         await publish_events(amqp_url, exchange, [event], "ticket.escalated")
         queue = await channel.get_queue(queue_name(prefix, "notify"))
@@ -57,5 +62,5 @@ async def test_a_message_redelivered_past_the_limit_is_dead_lettered_by_the_brok
         assert letter.message_id == str(event.event_id)  # type: ignore[attr-defined]
         assert letter.reason == "delivery_limit"  # type: ignore[attr-defined]
     finally:
-        await delete_topology(channel, exchange=exchange, queue_prefix=prefix)
+        await delete_topology(channel, exchange=exchange, queue_prefix=prefix, consumers=[NOTIFY])
         await connection.close()

@@ -15,7 +15,7 @@ from helpdesk_shared.eventstore.model import ExpectedVersion, NewEvent
 from helpdesk_shared.eventstore.store import EventStore
 from helpdesk_shared.messaging.envelope import parse_envelope
 from helpdesk_shared.messaging.testkit import drain
-from helpdesk_shared.messaging.topology import delete_topology
+from helpdesk_shared.messaging.topology import delete_topology, queue_name
 
 
 async def test_the_relay_process_publishes_and_stops_on_sigterm(
@@ -34,6 +34,8 @@ async def test_the_relay_process_publishes_and_stops_on_sigterm(
         "HELPDESK_EXCHANGE": exchange,
         "HELPDESK_QUEUE_PREFIX": prefix,
         "RELAY_SOURCE": "relay-process-test",
+        # The queue it must declare before publishing: it holds the event, nobody consumed it.
+        "RELAY_CONSUMERS": '{"declared": ["ticket.#"]}',
     }
     engine = create_engine(fresh_database_url, pool_size=2)
     connection = await aio_pika.connect(amqp_url)
@@ -64,6 +66,8 @@ async def test_the_relay_process_publishes_and_stops_on_sigterm(
         received = parse_envelope(message.body, message.content_type)
         assert received.global_position == stored.global_positions[0]
         assert received.source == "relay-process-test"
+        declared = await channel.get_queue(queue_name(prefix, "declared"))
+        assert declared.declaration_result.message_count == 1
         process.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(process.wait(), 30) == 0
     finally:
@@ -71,6 +75,8 @@ async def test_the_relay_process_publishes_and_stops_on_sigterm(
             process.kill()
             await process.wait()
         await subscriber.delete(if_unused=False, if_empty=False)
-        await delete_topology(channel, exchange=exchange, queue_prefix=prefix)
+        await delete_topology(
+            channel, exchange=exchange, queue_prefix=prefix, consumers=["declared"]
+        )
         await connection.close()
         await engine.dispose()

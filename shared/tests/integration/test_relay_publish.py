@@ -14,6 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from helpdesk_shared.db import create_engine
+from helpdesk_shared.events.base import routing_key_for
 from helpdesk_shared.events.ticket import Escalated, Routed
 from helpdesk_shared.eventstore.model import (
     EventMetadata,
@@ -26,9 +27,10 @@ from helpdesk_shared.eventstore.store import EventStore
 from helpdesk_shared.messaging.envelope import parse_envelope
 from helpdesk_shared.messaging.testkit import close_broker_connections, drain, eventually
 from helpdesk_shared.messaging.topology import (
-    CONSUMERS,
+    ConsumerQueue,
     delete_topology,
     queue_name,
+    topic_matches,
 )
 from helpdesk_shared.relay.relay import Relay
 
@@ -54,9 +56,18 @@ class RelayWorld:
             "source": "helpdesk-test",
             "retry_seconds": 0.05,
             "publish_timeout": 5.0,
+            "consumers": QUEUES,
             **options,
         }
         return Relay(**settings)  # type: ignore[arg-type]
+
+
+#: The consumers' queues the relay is told to declare: one bound to everything, one to tickets.
+QUEUES = (ConsumerQueue("everything"), ConsumerQueue("tickets", ("ticket.#",)))
+
+
+def _key(event: RecordedEvent) -> str:
+    return routing_key_for(event.category, event.type)
 
 
 @pytest.fixture
@@ -77,7 +88,7 @@ async def world(
         )
     finally:
         await subscriber.delete(if_unused=False, if_empty=False)
-        await delete_topology(channel, exchange=exchange, queue_prefix=prefix)
+        await delete_topology(channel, exchange=exchange, queue_prefix=prefix, consumers=QUEUES)
         await connection.close()
         await engine.dispose()
 
@@ -175,9 +186,12 @@ async def test_every_event_is_published_in_store_order_as_a_cloudevent(world: Re
         assert received.global_position == stored.global_position
         assert received.source == "helpdesk-test"
         assert received.to_domain() == stored.to_domain()
-    for consumer in CONSUMERS:  # the topology existed before the first publish: nothing lost
-        queue = await world.channel.get_queue(queue_name(world.prefix, consumer))
-        assert queue.declaration_result.message_count == len(log)
+    # The queues it was given existed, with their bindings, before the first publish: nothing lost.
+    for consumer in QUEUES:
+        queue = await world.channel.get_queue(queue_name(world.prefix, consumer.name))
+        wanted = [e for e in log if any(topic_matches(b, _key(e)) for b in consumer.bindings)]
+        assert queue.declaration_result.message_count == len(wanted)
+    assert len(wanted) == len(ticket_events) < len(log)
 
 
 async def test_checkpoint_advances_only_after_the_broker_confirmed(world: RelayWorld) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from helpdesk_intake.demo import load
+from helpdesk_intake.application.demo_data import load
 from helpdesk_intake.domain.demo_contracts import DEMO_CONTRACTS
 
 AGENT = ("agent.martin", "agent")

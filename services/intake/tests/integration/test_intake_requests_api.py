@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -168,7 +169,7 @@ async def test_out_of_scope_and_routed_requests_are_still_recorded(
     intake_client: httpx.AsyncClient, auth: Any, event_store: EventStore
 ) -> None:
     out = await intake_client.post(
-        "/v1/requests", json=form(category="telephony"), headers=auth(*AGENT)
+        "/v1/requests", json=form(category="hardware_maintenance"), headers=auth(*AGENT)
     )
     assert out.status_code == 201
     assert out.json()["admissible"] is False
@@ -291,3 +292,29 @@ async def test_the_contract_check_follows_the_organisation_corrected_at_this_con
     assert (moved["outcome"], moved["contract_id"]) == ("to_route", str(CONTRACT_2.id))
     again = await open_for()
     assert (again["outcome"], again["contract_id"]) == ("to_route", str(CONTRACT_2.id))
+
+
+async def test_the_references_year_is_the_desks_year_at_new_year(
+    intake_client: httpx.AsyncClient, auth: Any, event_store: EventStore
+) -> None:
+    """The year of a reference is the desk's (Europe/Paris): on 31 December at 23:30 UTC it is
+    already 00:30 on 1 January in Paris, so the ticket numbers in the new year; an hour earlier
+    (23:30 in Paris) it is still the old one. The last New Year before today: `received_at`
+    may not be in the future."""
+    new_year = datetime.now(UTC).year
+    eve = datetime(new_year - 1, 12, 31, tzinfo=UTC)
+    late = await intake_client.post(
+        "/v1/requests",
+        json=form(received_at=(eve + timedelta(hours=23, minutes=30)).isoformat()),
+        headers=auth(*AGENT),
+    )
+    early = await intake_client.post(
+        "/v1/requests",
+        json=form(received_at=(eve + timedelta(hours=22, minutes=30)).isoformat()),
+        headers=auth(*AGENT),
+    )
+    assert late.status_code == early.status_code == 201, (late.text, early.text)
+    assert late.json()["reference"].startswith(f"INC-{new_year}-")
+    assert early.json()["reference"].startswith(f"INC-{new_year - 1}-")
+    stored = await opened_event(event_store, late.json()["ticket_id"])
+    assert stored.reference == late.json()["reference"]

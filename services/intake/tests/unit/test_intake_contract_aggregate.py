@@ -25,7 +25,7 @@ from helpdesk_intake.domain.contract import (
     replay,
     version_as_of,
 )
-from helpdesk_intake.domain.contracts import CoverageItem, CoverageKind, CoveredAsset
+from helpdesk_intake.domain.contracts import CoverageItem, CoverageKind, CoveredAsset, RoutedDomain
 from helpdesk_intake.domain.demo_contracts import CONTRACT_3
 from helpdesk_shared.events.contract import ContractAmended, ContractEvent, ContractSigned
 
@@ -158,3 +158,27 @@ def test_an_extension_proposal_is_recorded_once_and_answered_once() -> None:
     assert state.proposal(proposal).status == "declined"  # type: ignore[union-attr]
     with pytest.raises(ContractChangeRefused):
         decide(AnswerExtension(ID, proposal, True, NOW, "manager"), state)
+
+
+COFFEE = CoverageItem(kind=CoverageKind.DOMAIN, name="coffee")
+
+
+def test_a_contract_domain_outside_the_catalogue_is_refused_naming_the_field() -> None:
+    kitchen = RoutedDomain(domain="coffee", group="kitchen")
+    refusals = [
+        ("coverage", lambda: decide(Sign(ID, TERMS.model_copy(update={"coverage": (COFFEE,)}),
+                                         NOW, "manager"), None)),
+        ("routed_domains", lambda: decide(Sign(ID, TERMS.model_copy(
+            update={"routed_domains": (kitchen,)}), NOW, "manager"), None)),
+        ("coverage_set", lambda: decide(amend(1, coverage_set=(COFFEE,)), signed())),
+        ("routed_domains", lambda: decide(amend(1, routed_domains=(kitchen,)), signed())),
+        ("item", lambda: decide(ProposeExtension(ID, uuid.uuid4(), COFFEE, None, NOW, "bob"),
+                                signed())),
+    ]  # fmt: skip
+    for field, attempt in refusals:
+        with pytest.raises(InvalidContractCommand) as refused:
+            attempt()
+        assert refused.value.field == field
+        assert "office_software" in refused.value.message  # the codes it knows
+    servers = RoutedDomain(domain="servers", group="servers")
+    assert decide(amend(1, routed_domains=(servers,)), signed())  # a catalogue code is taken

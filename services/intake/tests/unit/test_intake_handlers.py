@@ -32,7 +32,12 @@ from helpdesk_intake.domain.references import PREFIXES, format_reference
 from helpdesk_intake.domain.requesters import Requester
 from helpdesk_shared.events.intake import MailQuarantined
 from helpdesk_shared.events.ticket import Channel, CommentAdded, TicketOpened, TicketType
-from helpdesk_shared.eventstore.model import ConcurrencyConflict, ExpectedVersion, NewEvent
+from helpdesk_shared.eventstore.model import (
+    ConcurrencyConflict,
+    ExpectedVersion,
+    NewEvent,
+    RecordedEvent,
+)
 
 TIMEZONE = "Europe/Paris"
 STAFF_DOMAIN = "dsi.example.fr"
@@ -158,6 +163,11 @@ class FakeEvents:
     t: Tables
     #: Conflicts to raise on the next appends (a ticket command appended meanwhile).
     conflicts: list[int]
+
+    async def read_stream(self, stream_id: str) -> list[RecordedEvent]:
+        """No ticket stream is read back in these handlers' cases (replies to closed tickets
+        are judged on PostgreSQL, in the inbound-mail integration tests)."""
+        return []
 
     async def append(
         self, stream_id: str, expected_version: int | ExpectedVersion, events: Sequence[NewEvent]

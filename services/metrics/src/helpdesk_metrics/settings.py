@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import time
-
-from helpdesk_metrics.domain.calendar import BusinessHours
-from helpdesk_shared.settings import CommonSettings
+from helpdesk_metrics.domain.commitments import AnswerDenominator, CommitmentRules
+from helpdesk_shared.settings import CalendarSettings
 
 
-class Settings(CommonSettings):
+class Settings(CalendarSettings):
+    """Environment variables of the metrics service (documented in the README).
+
+    Durations and the 30-minute commitment count business time on the desk's one calendar
+    (`CalendarSettings`, the `HELPDESK_*` variables the ticket service reads too: the same
+    working hours, public holidays and on-call periods as the SLA clock; the older
+    `METRICS_TIMEZONE`, `METRICS_OPENS`, `METRICS_CLOSES`, `METRICS_WORKDAYS` still work).
+    """
+
     metrics_host: str = "127.0.0.1"
     metrics_port: int = 8004
     #: Consume the events (off only for tests that feed the projection themselves).
@@ -17,22 +23,14 @@ class Settings(CommonSettings):
     metrics_window_days: int = 30
     #: How many incidents of the same category on one asset or department make a problem candidate.
     metrics_recurrence_threshold: int = 3
-    #: The desk's opening hours, in which durations and the 30-minute commitment are counted.
-    metrics_timezone: str = "Europe/Paris"
-    metrics_opens: time = time(8, 0)
-    metrics_closes: time = time(18, 0)
-    #: ISO weekdays the desk works, e.g. "1,2,3,4,5"; empty means always open (24/7).
-    metrics_workdays: str = "1,2,3,4,5"
+    #: The denominator of "answered within 30 s": `answered_and_abandoned_after_30s` (calls
+    #: answered plus calls abandoned after waiting more than 30 s) or `answered` (calls answered
+    #: only). See `docs/commitments.md`.
+    metrics_calls_answered_denominator: AnswerDenominator = (
+        AnswerDenominator.ANSWERED_AND_ABANDONED_AFTER_30S
+    )
     #: Seconds a computed `/metrics` snapshot is reused before the facts are read again.
     metrics_scrape_cache_seconds: float = 5.0
 
-    def business_hours(self) -> BusinessHours:
-        days = frozenset(int(d) for d in self.metrics_workdays.split(",") if d.strip())
-        if not days:
-            return BusinessHours.always_open()
-        return BusinessHours(
-            timezone=self.metrics_timezone,
-            opens=self.metrics_opens,
-            closes=self.metrics_closes,
-            workdays=days,
-        )
+    def commitment_rules(self) -> CommitmentRules:
+        return CommitmentRules(answer_denominator=self.metrics_calls_answered_denominator)

@@ -158,3 +158,15 @@ def a_busy_morning() -> Desk:
 @pytest.fixture
 def busy_morning() -> Callable[[], Desk]:
     return a_busy_morning
+
+
+@pytest.fixture
+def new_desk() -> Callable[[], Desk]:
+    """An empty desk, to store a scenario of the test's own."""
+    return Desk
+
+
+@pytest.fixture
+def minutes_from_monday() -> Callable[[datetime], float]:
+    """A moment as the minutes offset `Desk` counts in (negative before its reference Monday)."""
+    return lambda moment: (moment - MONDAY).total_seconds() / 60

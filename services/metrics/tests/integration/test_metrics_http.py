@@ -8,8 +8,9 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 import aio_pika
 import httpx
@@ -94,7 +95,7 @@ async def test_figures_arrive_through_the_broker(
         queue_prefix=service.settings.helpdesk_queue_prefix,
     )
     relaying = asyncio.create_task(relay.run())
-    consumer = service.app.state.consumer
+    consumer = service.app.state.consumers[0]
     try:
         await eventually(lambda: consumer.handled == len(desk.events), what="the consumer")
     finally:
@@ -163,3 +164,57 @@ async def test_invalid_periods_and_filters_are_422(service: Service) -> None:
     assert naive.status_code == 422
     channel = await service.client.get("/v1/kpis", params={"channel": "fax"}, headers=headers)
     assert channel.status_code == 422
+
+
+def _last_christmas_on_weekdays(today: date) -> int:
+    """The latest year before `today` whose 24, 25 and 26 December are Monday to Friday: the
+    holiday is then the only closed day between the 24th and the 26th."""
+    year = today.year if today >= date(today.year, 12, 27) else today.year - 1
+    while date(year, 12, 24).isoweekday() > 3:
+        year -= 1
+    return year
+
+
+async def test_a_holiday_is_not_counted_in_the_30_minute_commitment(
+    service: Service,
+    new_desk: Callable[[], Any],
+    minutes_from_monday: Callable[[datetime], float],
+) -> None:
+    """Mail received on 24 December at 17:45 (Paris), taken into account on the 26th at 08:10:
+    15 minutes before closing plus 10 after opening, 25 December being a public holiday. The
+    figures come from the service's own configuration (`Settings`), through the broker."""
+    paris = ZoneInfo("Europe/Paris")  # the desk's zone, whatever the settings call it
+    year = _last_christmas_on_weekdays(date.today())
+    received = datetime(year, 12, 24, 17, 45, tzinfo=paris).astimezone(UTC)
+    taken = datetime(year, 12, 26, 8, 10, tzinfo=paris).astimezone(UTC)
+    desk = new_desk()
+    start = minutes_from_monday(received) + 1  # `Desk` receives one minute before opening
+    desk.ticket(
+        channel="email", start=start, take_after=(taken - received).total_seconds() / 60 - 1
+    )
+    engine = service.app.state.engine
+    store = EventStore(engine)
+    for stored in desk.events:
+        await store.append(stored.stream_id, ExpectedVersion.ANY, [stored.event])
+    relay = Relay(
+        engine=engine,
+        amqp_url=service.settings.amqp_url,
+        exchange=service.settings.helpdesk_exchange,
+        queue_prefix=service.settings.helpdesk_queue_prefix,
+    )
+    relaying = asyncio.create_task(relay.run())
+    consumer = service.app.state.consumers[0]
+    try:
+        await eventually(lambda: consumer.handled == len(desk.events), what="the consumer")
+    finally:
+        await relay.stop()
+        await relaying
+    december = {"from": f"{year}-12-01T00:00:00Z", "to": f"{year + 1}-01-01T00:00:00Z"}
+    response = await service.client.get(
+        "/v1/kpis", params=december, headers=service.token("manager")
+    )
+    assert response.status_code == 200, response.text
+    figures = {c["name"]: c for c in response.json()["commitments"]}
+    taken_in_time = figures["mail_web_taken_within_30min"]
+    assert taken_in_time["denominator"] == 1, taken_in_time
+    assert taken_in_time["numerator"] == 1, taken_in_time

@@ -1,8 +1,8 @@
 """The projection against the real PostgreSQL: idempotent, order-independent, and rebuildable.
 
 The live path (the consumer's handler, `project`) and the replay (`replay`, as run by
-`python -m helpdesk_metrics.replay`) must give the same figures for the same stored events,
-whatever the order and number of deliveries.
+`python -m helpdesk_metrics.entrypoints.cli replay`) must give the same figures for the same
+stored events, whatever the order and number of deliveries.
 """
 
 from __future__ import annotations
@@ -21,14 +21,14 @@ from helpdesk_metrics.adapters.repository import FactsRepository
 from helpdesk_metrics.adapters.totals import read_totals
 from helpdesk_metrics.application.projection import project, record_of, replay
 from helpdesk_metrics.application.queries import kpis
-from helpdesk_metrics.domain.calendar import BusinessHours
 from helpdesk_metrics.domain.commitments import Filters, Period
 from helpdesk_metrics.domain.facts import fold_ticket
 from helpdesk_metrics.domain.records import EventRecord
 from helpdesk_metrics.domain.report import KpiReport
 from helpdesk_metrics.domain.totals import bounded, timed, totals_of
-from helpdesk_metrics.replay import rebuild
+from helpdesk_metrics.entrypoints.cli import rebuild
 from helpdesk_metrics.settings import Settings
+from helpdesk_shared.calendar import BusinessCalendar
 from helpdesk_shared.db import create_engine
 from helpdesk_shared.eventstore.model import EventMetadata, ExpectedVersion, RecordedEvent
 from helpdesk_shared.eventstore.store import EventStore
@@ -43,7 +43,7 @@ class Desk(Protocol):
 
 MARCH = Period(datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 4, 1, tzinfo=UTC))
 NOON = datetime(2026, 3, 2, 11, 0, tzinfo=UTC)
-CALENDAR = BusinessHours()
+CALENDAR = BusinessCalendar()
 
 
 @pytest.fixture
@@ -100,7 +100,8 @@ async def test_live_figures_have_the_worked_values(
     figures = {c.name: c for c in (await report(own_engine)).commitments}
     worked = {
         "call_abandonment": (2, 10, False),
-        "calls_answered_within_30s": (7, 8, False),
+        # 8 answered (7 within 30 s) + 1 abandoned after 40 s; the one abandoned at 3 s is loss.
+        "calls_answered_within_30s": (7, 9, False),
         "mail_web_taken_within_30min": (8, 10, False),
         "resolved_by_single_desk": (4, 6, True),
     }

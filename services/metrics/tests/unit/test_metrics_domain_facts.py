@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from helpdesk_metrics.domain.calendar import BusinessHours
 from helpdesk_metrics.domain.calls import evolve_call, fold_call
 from helpdesk_metrics.domain.facts import Status, evolve_ticket, fold_ticket
 from helpdesk_metrics.domain.records import EventRecord, Step, next_step
 from helpdesk_metrics.domain.totals import timed
+from helpdesk_shared.calendar import BusinessCalendar
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday, 10:00 in Paris
 TICKET = "7f9a0c1e-0000-4000-8000-000000000001"
@@ -177,7 +177,7 @@ def test_next_step_from_the_last_version_folded(
 
 
 def test_folding_with_the_calendar_sets_the_business_durations() -> None:
-    calendar = BusinessHours()  # 08:00-18:00 Paris, Monday to Friday
+    calendar = BusinessCalendar()  # 08:00-18:00 Paris, Monday to Friday
     facts = fold_ticket(lifecycle(), calendar)
     assert facts is not None
     assert facts.take_business_seconds == 15 * 60  # received 5 min before T0, taken at T0+10

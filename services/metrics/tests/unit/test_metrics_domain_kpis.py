@@ -7,9 +7,10 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from helpdesk_metrics.domain.calendar import BusinessHours
 from helpdesk_metrics.domain.calls import CallFacts
 from helpdesk_metrics.domain.commitments import (
+    AnswerDenominator,
+    CommitmentRules,
     Filters,
     Period,
     call_abandonment,
@@ -28,10 +29,11 @@ from helpdesk_metrics.domain.indicators import (
 )
 from helpdesk_metrics.domain.recurring import recurring_incidents
 from helpdesk_metrics.domain.report import kpi_report
+from helpdesk_shared.calendar import BusinessCalendar
 
 MON = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # Monday 10:00 Paris
 MARCH = Period(datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 4, 1, tzinfo=UTC))
-ALWAYS = BusinessHours.always_open()
+ALWAYS = BusinessCalendar.always_open()
 
 
 def ticket(n: int, minutes_to_take: float | None = None, **changes: object) -> TicketFacts:
@@ -46,6 +48,7 @@ def ticket(n: int, minutes_to_take: float | None = None, **changes: object) -> T
         initial_level=1,
         group="desk",
         level=1,
+        admissibility="admissible",
         taken_at=None if minutes_to_take is None else MON + timedelta(minutes=minutes_to_take),
     )
     return replace(base, **changes)  # type: ignore[arg-type]
@@ -70,10 +73,44 @@ def test_call_commitments() -> None:
     assert (abandonment.numerator, abandonment.denominator) == (2, 20)
     assert abandonment.value == pytest.approx(0.10)
     assert abandonment.met is False
+    # Default denominator: the 18 answered plus the call abandoned after 60 s (not answered
+    # within 30 s); the call abandoned after 5 s is call loss, not counted here.
     answered = calls_answered_within_30s(calls, MARCH)
-    assert (answered.numerator, answered.denominator) == (17, 18)
-    assert answered.value == pytest.approx(0.9444, abs=1e-4)
-    assert answered.met is True
+    assert (answered.numerator, answered.denominator) == (17, 19)
+    assert answered.value == pytest.approx(0.8947, abs=1e-4)
+    assert answered.met is False
+    only_answered = calls_answered_within_30s(calls, MARCH, AnswerDenominator.ANSWERED)
+    assert (only_answered.numerator, only_answered.denominator) == (17, 18)
+    assert only_answered.value == pytest.approx(0.9444, abs=1e-4)
+    assert only_answered.met is True
+
+
+@pytest.mark.parametrize(
+    ("denominator", "expected"),
+    [
+        (AnswerDenominator.ANSWERED_AND_ABANDONED_AFTER_30S, (1, 3)),
+        (AnswerDenominator.ANSWERED, (1, 2)),
+    ],
+)
+def test_the_30_second_line_between_call_loss_and_a_late_answer(
+    denominator: AnswerDenominator, expected: tuple[int, int]
+) -> None:
+    calls = [
+        call(1, 30, True),  # answered at 30 s: in time
+        call(2, 31, True),  # answered at 31 s: late
+        call(3, 30, False),  # abandoned at 30 s: call loss only
+        call(4, 30.5, False),  # abandoned after 30 s: not answered within 30 s
+    ]
+    result = calls_answered_within_30s(calls, MARCH, denominator)
+    assert (result.numerator, result.denominator) == expected
+    rules = CommitmentRules(answer_denominator=denominator)
+    report = kpi_report([], calls, MARCH, Filters(), as_of=MON, calendar=ALWAYS, rules=rules)
+    by_name = {c.name: c for c in report.commitments}
+    assert (
+        by_name["calls_answered_within_30s"].numerator,
+        by_name["calls_answered_within_30s"].denominator,
+    ) == expected
+    assert by_name["call_abandonment"].numerator == 2
 
 
 def test_no_calls_means_no_value_and_no_verdict() -> None:
@@ -102,7 +139,7 @@ def test_mail_and_web_taken_within_30_minutes() -> None:
 def test_taken_within_30_minutes_counts_business_time() -> None:
     friday_evening = datetime(2026, 3, 6, 16, 50, tzinfo=UTC)  # 17:50 Paris
     t = ticket(1, received_at=friday_evening, taken_at=datetime(2026, 3, 9, 7, 10, tzinfo=UTC))
-    result = mail_web_taken_within_30min([t], MARCH, MON + timedelta(days=10), BusinessHours())
+    result = mail_web_taken_within_30min([t], MARCH, MON + timedelta(days=10), BusinessCalendar())
     assert result.value == 1.0
 
 
@@ -116,10 +153,42 @@ def test_resolved_by_single_desk() -> None:
     result = resolved_by_single_desk(tickets, MARCH)
     assert (result.numerator, result.denominator) == (7, 10)
     assert result.met is True  # 70 % > 65 %
-    tickets += [ticket(11, 5, resolved_at=resolved, first_contact=False)]  # later call-back
+    tickets += [ticket(11, 5, resolved_at=resolved, reopenings=1)]  # reopened: not by the desk
     result = resolved_by_single_desk(tickets, MARCH)
     assert (result.numerator, result.denominator) == (7, 11)
     assert result.met is False  # 63.6 %
+
+
+RESOLVED = MON + timedelta(hours=1)
+DESK_CASES = [
+    ("solved at the desk", {}, True),
+    ("put on hold, then solved at the desk", {"first_contact": False}, True),
+    ("escalated to level 2", {"escalations": 1, "level": 2, "resolved_level": 2}, False),
+    ("escalated to management", {"escalations": 1, "group": "management"}, False),
+    ("routed to another team", {"routings": 1, "group": "network"}, False),
+    ("assigned to another team", {"group": "network"}, False),
+    ("reopened, then solved again", {"reopenings": 1}, False),
+    ("opened in a routed domain", {"initial_group": "servers", "group": "servers"}, False),
+]
+
+
+@pytest.mark.parametrize(("case", "changes", "by_desk"), DESK_CASES, ids=[c[0] for c in DESK_CASES])
+def test_what_breaks_a_resolution_by_the_single_desk(
+    case: str, changes: dict[str, object], by_desk: bool
+) -> None:
+    """A hold or a comment keeps the ticket at the desk (the ticket service's `first_contact`
+    says False after a hold: it is not what this commitment measures); a hand-over or a
+    reopening does not."""
+    t = ticket(1, 5, resolved_at=RESOLVED, **changes)
+    result = resolved_by_single_desk([t], MARCH)
+    assert (result.numerator, result.denominator) == (int(by_desk), 1)
+
+
+@pytest.mark.parametrize("outcome", ["out_of_scope", "to_route", None])
+def test_only_admissible_tickets_count_for_the_single_desk(outcome: str | None) -> None:
+    t = ticket(1, 5, resolved_at=RESOLVED, admissibility=outcome)
+    result = resolved_by_single_desk([t, ticket(2, 5, resolved_at=RESOLVED)], MARCH)
+    assert (result.numerator, result.denominator) == (1, 1)
 
 
 def test_backlog_by_dimension_at_a_moment() -> None:
@@ -176,7 +245,7 @@ def test_rates_satisfaction_and_volumes() -> None:
     assert r.sla_breaches == 2
     s = satisfaction(tickets, MARCH)
     assert (s.responses, s.average, s.satisfied.value) == (2, 3.5, 0.5)
-    days = opened_per_day(tickets, MARCH, BusinessHours())
+    days = opened_per_day(tickets, MARCH, BusinessCalendar())
     assert days == {date(2026, 3, 2): {"email": 1, "web": 2}, date(2026, 3, 3): {"email": 1}}
 
 
@@ -256,3 +325,31 @@ def test_tickets_closed_before_the_relevant_moment_change_no_figure(as_of: datet
     needed = [t for t in tickets if t.closed_at is None or t.closed_at >= bound]
     assert len(needed) < len(tickets)
     assert kpi_report(needed, [], MARCH, Filters(), as_of=as_of, calendar=ALWAYS) == everything
+
+
+def test_the_answer_denominator_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    from helpdesk_metrics.settings import Settings
+
+    assert Settings().commitment_rules().answer_denominator is (
+        AnswerDenominator.ANSWERED_AND_ABANDONED_AFTER_30S
+    )
+    monkeypatch.setenv("METRICS_CALLS_ANSWERED_DENOMINATOR", "answered")
+    assert Settings().commitment_rules().answer_denominator is AnswerDenominator.ANSWERED
+
+
+def test_complaints_are_counted_apart() -> None:
+    complaint = ticket(1, 5, type="complaint", resolved_at=RESOLVED, group="management")
+    pending = ticket(2, None, type="complaint", group="management", status=Status.NEW)
+    incident = ticket(3, 5, resolved_at=RESOLVED)
+    result = resolved_by_single_desk([complaint, pending, incident], MARCH)
+    assert (result.numerator, result.denominator) == (1, 1)
+    report = kpi_report(
+        [complaint, pending, incident],
+        [],
+        MARCH,
+        Filters(),
+        as_of=MON + timedelta(hours=2),
+        calendar=ALWAYS,
+    )
+    assert (report.complaints.received, report.complaints.resolved) == (2, 1)
+    assert report.complaints.open == 2  # neither is closed

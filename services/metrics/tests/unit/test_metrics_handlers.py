@@ -11,15 +11,15 @@ from typing import Any
 
 from helpdesk_metrics.application.projection import project, record_of, replay
 from helpdesk_metrics.application.queries import kpis
-from helpdesk_metrics.domain.calendar import BusinessHours
 from helpdesk_metrics.domain.calls import CallFacts, fold_call
 from helpdesk_metrics.domain.commitments import Filters, Period
 from helpdesk_metrics.domain.facts import TicketFacts, fold_ticket
 from helpdesk_metrics.domain.records import EventRecord
 from helpdesk_metrics.domain.report import kpi_report
+from helpdesk_shared.calendar import BusinessCalendar
 from helpdesk_shared.eventstore.model import EventMetadata, LogPosition, RecordedEvent
 
-CALENDAR = BusinessHours()
+CALENDAR = BusinessCalendar()
 T0 = (datetime.now(UTC) - timedelta(days=7)).replace(hour=9, minute=0, second=0, microsecond=0)
 TICKET = str(uuid.uuid4())
 CALL = str(uuid.uuid4())

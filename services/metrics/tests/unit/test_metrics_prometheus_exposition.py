@@ -13,7 +13,6 @@ import yaml
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from helpdesk_metrics.domain.calendar import BusinessHours
 from helpdesk_metrics.domain.calls import CallFacts
 from helpdesk_metrics.domain.commitments import Filters, Period
 from helpdesk_metrics.domain.facts import Status, TicketFacts
@@ -24,11 +23,12 @@ from helpdesk_metrics.entrypoints.prometheus import (
     FiguresCollector,
     Snapshot,
 )
+from helpdesk_shared.calendar import BusinessCalendar
 from helpdesk_shared.db import create_engine
 
 DEPLOY = Path(__file__).resolve().parents[4] / "deploy"
 NOW = datetime(2026, 3, 2, 12, tzinfo=UTC)
-CALENDAR = BusinessHours.always_open()
+CALENDAR = BusinessCalendar.always_open()
 
 
 def facts(n_groups: int) -> tuple[list[TicketFacts], list[CallFacts]]:

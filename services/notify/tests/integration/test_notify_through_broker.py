@@ -19,7 +19,8 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from helpdesk_notify.adapters import ledger
-from helpdesk_notify.bootstrap import CONSUMER_NAME, build_app
+from helpdesk_notify.bootstrap import build_app
+from helpdesk_notify.entrypoints.consumer import QUEUE
 from helpdesk_notify.settings import Settings
 from helpdesk_shared.auth import issue_token
 from helpdesk_shared.db import create_engine
@@ -80,7 +81,7 @@ class World:
             amqp_url=self.amqp_url,
             exchange=self.exchange,
             queue_prefix=self.prefix,
-            consumers=(CONSUMER_NAME,),
+            consumers=(QUEUE,),
         )
         published = 0
 
@@ -108,7 +109,7 @@ async def world(
         connection = await aio_pika.connect(amqp_url)
         channel = await connection.channel()
         await delete_topology(
-            channel, exchange=world.exchange, queue_prefix=world.prefix, consumers=[CONSUMER_NAME]
+            channel, exchange=world.exchange, queue_prefix=world.prefix, consumers=[QUEUE]
         )
         await channel.exchange_delete(world.exchange)
         await channel.exchange_delete(f"{world.exchange}.dlx")
@@ -179,7 +180,7 @@ async def test_opening_and_closure_mails_through_the_broker_and_no_resend_on_red
             "Adressez-vous au service cartographie." in closure.get_body(("plain",)).get_content()
         )
 
-        consumer = app.state.consumer
+        consumer = app.state.consumers[0]
         await publish_events(world.amqp_url, world.exchange, recorded, "ticket.opened")
         await eventually(lambda: consumer.duplicates >= 2, what="redeliveries skipped")
         assert len(smtp_server.messages(to=address)) == 2
@@ -198,7 +199,7 @@ async def test_smtp_down_dead_letters_then_replay_sends_what_failed(
         await world.relay(expect=1)
 
         async def parked() -> bool:
-            letters = await list_dead_letters(world.amqp_url, world.prefix, CONSUMER_NAME)
+            letters = await list_dead_letters(world.amqp_url, world.prefix, QUEUE.name)
             return len(letters) == 1
 
         await eventually(parked, what="the message dead-lettered")

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-import gc
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -16,9 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from helpdesk_shared.db import create_engine
 from helpdesk_shared.eventstore.store import EventStore
 from helpdesk_shared.eventstore.subscription import CatchUpSubscription
-from helpdesk_shared.http.app import create_app
 from helpdesk_shared.http.idempotency import PostgresIdempotencyKeys
-from helpdesk_shared.http.serve import broker_check, database_check
+from helpdesk_shared.service import Background, Closer, build_service
 from helpdesk_ticket.adapters.article_search import PostgresArticleIndex
 from helpdesk_ticket.adapters.projection import SUBSCRIPTION_NAME, TicketListProjector
 from helpdesk_ticket.adapters.queries import due_for_sla_check
@@ -78,15 +73,6 @@ def build_components(
     return Components(engine, tickets, projection, watcher)
 
 
-def _freeze_startup_heap() -> None:
-    """Move everything alive after start-up (modules, routes, schemas: most of the heap) out of
-    the garbage collector's sight. A full collection scanned it all, stopping every request in
-    flight for 60-90 ms; scanning only what requests leave behind takes about 3 ms
-    (bench/ticket/README.md). Those objects live as long as the process anyway."""
-    gc.collect()
-    gc.freeze()
-
-
 def build_app(
     settings: Settings | None = None,
     *,
@@ -99,28 +85,25 @@ def build_app(
     owns_engine = engine is None
     parts = build_components(settings, engine, clock)
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        tasks = []
-        if settings.ticket_background_tasks:
-            tasks = [
-                asyncio.create_task(parts.projection.run(), name="ticket-list-projection"),
-                asyncio.create_task(parts.watcher.run(), name="sla-watcher"),
-            ]
-        _freeze_startup_heap()
-        try:
-            yield
-        finally:
-            parts.watcher.stop()
-            await parts.projection.stop()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            if owns_engine:
-                await parts.engine.dispose()
-
-    app = create_app(
+    # Stopped in this order: the watcher first, so that what it appends last is projected.
+    background = (
+        [
+            Background("sla-watcher", parts.watcher.run, _stopping(parts.watcher)),
+            Background("ticket-list-projection", parts.projection.run, parts.projection.stop),
+        ]
+        if settings.ticket_background_tasks
+        else []
+    )
+    store = parts.tickets.store
+    problems = ProblemService(store, parts.tickets, PostgresIdempotencyKeys(), clock)
+    articles = ArticleService(store, parts.tickets, PostgresArticleIndex(parts.engine), clock)
+    app = build_service(
         service="ticket",
         version=VERSION,
         settings=settings,
+        engine=parts.engine,
+        owns_engine=owns_engine,
+        readiness_table="ticket.tickets",
         # The list router first: `/v1/tickets/follow-up` is not a ticket id.
         # `/v1/problems/recurring` and `/v1/articles/faq` before the routes taking an id.
         routers=[
@@ -131,24 +114,25 @@ def build_app(
             http_problems.router,
             http_articles.router,
         ],
-        readiness_checks={
-            "database": database_check(parts.engine, "ticket.tickets"),
-            "broker": broker_check(settings.amqp_url),
-        },
-        lifespan=lifespan,
+        background=background,
+        freeze_heap=True,
         description="The ticket lifecycle, event-sourced: commands, history, list, SLA.",
+        state={
+            "ticket_service": parts.tickets,
+            "problem_service": problems,
+            "article_service": articles,
+            "recurring_incidents": RecurringIncidents(
+                problems, articles, PostgresRecurringGroups(parts.engine)
+            ),
+            "components": parts,
+        },
     )
     install_error_handlers(app)
-    app.state.ticket_service = parts.tickets
-    app.state.engine = parts.engine
-    store = parts.tickets.store
-    index = PostgresArticleIndex(parts.engine)
-    app.state.problem_service = ProblemService(
-        store, parts.tickets, PostgresIdempotencyKeys(), clock
-    )
-    app.state.article_service = ArticleService(store, parts.tickets, index, clock)
-    app.state.recurring_incidents = RecurringIncidents(
-        app.state.problem_service, app.state.article_service, PostgresRecurringGroups(parts.engine)
-    )
-    app.state.components = parts
     return app
+
+
+def _stopping(watcher: SlaWatcher) -> Closer:
+    async def stop() -> None:
+        watcher.stop()
+
+    return stop

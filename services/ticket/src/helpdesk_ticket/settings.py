@@ -2,38 +2,33 @@
 
 from __future__ import annotations
 
-from datetime import date, time, timedelta
+from datetime import timedelta
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
 from helpdesk_shared.events.ticket import Priority
-from helpdesk_shared.settings import CommonSettings
-from helpdesk_ticket.domain.calendar import BusinessCalendar
+from helpdesk_shared.settings import CalendarSettings
 from helpdesk_ticket.domain.ticket.policy import DEFAULT_SLA, SlaTargets, TicketPolicy
 
 
-class Settings(CommonSettings):
+class Settings(CalendarSettings):
     """Environment variables of the ticket service (documented in the README).
 
-    Lists and mappings are JSON, e.g. `TICKET_ON_CALL_PERIODS='[["2024-12-07T08:00:00+01:00",
-    "2024-12-07T12:00:00+01:00"]]'`, `TICKET_SLA_MINUTES='{"P1": [15, 240]}'`.
+    The SLA clock counts business time on the desk's one calendar (`CalendarSettings`: the
+    `HELPDESK_TIMEZONE`, `HELPDESK_WORKING_HOURS_*`, `HELPDESK_WORKDAYS`, `HELPDESK_*HOLIDAY*`,
+    `HELPDESK_ON_CALL_PERIODS` variables the metrics service reads too; the older `TICKET_*`
+    names still work). Mappings are JSON, e.g. `TICKET_SLA_MINUTES='{"P1": [15, 240]}'`.
     """
 
     ticket_host: str = "127.0.0.1"
     ticket_port: int = 8002
     #: How long after a resolution the requester may dispute it (reopen).
     ticket_reopen_window_days: int = 10
-    #: The desk's time zone and daily working hours (Monday to Friday) for the SLA clock.
-    ticket_timezone: str = "Europe/Paris"
-    ticket_working_hours_start: time = time(8, 0)
-    ticket_working_hours_end: time = time(18, 0)
-    #: Public holidays of this country do not count (None: no holidays).
-    ticket_holiday_country: str | None = "FR"
-    #: Further days off (the DSI's own closures).
-    ticket_extra_holidays: list[date] = Field(default_factory=list)
-    #: On-call periods (astreintes): their time counts, nights and holidays included.
-    ticket_on_call_periods: list[tuple[AwareDatetime, AwareDatetime]] = Field(default_factory=list)
     #: Per priority: [minutes to take into account, minutes to resolve], in business time.
+    #: The support contracts make no time commitment (their response times depend on the load
+    #: and the request's complexity; priority follows criticality and how many are affected):
+    #: the defaults (`DEFAULT_SLA`: P1 15 min / 4 h, P2 30 min / 8 h, P3 30 min / 20 h,
+    #: P4 1 h / 40 h) are the desk's own choice, to be set here to what the desk commits to.
     ticket_sla_minutes: dict[Priority, tuple[int, int]] = Field(default_factory=dict)
     #: How often the SLA watcher looks for deadlines passed or near.
     ticket_sla_watch_seconds: float = 30.0
@@ -41,14 +36,7 @@ class Settings(CommonSettings):
     ticket_background_tasks: bool = True
 
     def policy(self) -> TicketPolicy:
-        hours = ((self.ticket_working_hours_start, self.ticket_working_hours_end),)
-        calendar = BusinessCalendar(
-            timezone=self.ticket_timezone,
-            hours=dict.fromkeys(range(5), hours),
-            holiday_country=self.ticket_holiday_country,
-            extra_holidays=frozenset(self.ticket_extra_holidays),
-            on_call=tuple(self.ticket_on_call_periods),
-        )
+        calendar = self.business_calendar()
         sla = dict(DEFAULT_SLA)
         for priority, (take, resolve) in self.ticket_sla_minutes.items():
             sla[priority] = SlaTargets(timedelta(minutes=take), timedelta(minutes=resolve))

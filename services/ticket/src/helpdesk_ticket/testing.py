@@ -25,7 +25,11 @@ MONDAY_9 = datetime(2024, 12, 2, 8, 0, tzinfo=UTC)
 
 
 def opened(
-    at: datetime = MONDAY_9, requester: str = "alice", group: str = "desk", level: int = 1
+    at: datetime = MONDAY_9,
+    requester: str = "alice",
+    group: str = "desk",
+    level: int = 1,
+    organisation_kind: str | None = None,
 ) -> TicketOpened:
     ticket_id = uuid.uuid4()
     return TicketOpened(
@@ -34,7 +38,9 @@ def opened(
         reference="DSI-2024-000001",
         type=TicketType.INCIDENT,
         channel=Channel.WEB,
-        requester=RequesterSnapshot(login=requester, name="Alice Martin"),
+        requester=RequesterSnapshot(
+            login=requester, name="Alice Martin", organisation_kind=organisation_kind
+        ),
         subject="Imprimante bloquée",
         description="L'imprimante du 2e étage n'imprime plus",
         pre_qualification=PreQualification(outcome=Admissibility.ADMISSIBLE),

@@ -54,10 +54,21 @@ def auth(ticket_settings: Settings) -> Auth:
 def open_ticket(event_store: EventStore) -> Opener:
     """Append a `TicketOpened` as intake does; returns the ticket id."""
 
-    async def append(requester: str = "alice", group: str = "desk", level: int = 1) -> uuid.UUID:
+    async def append(
+        requester: str = "alice",
+        group: str = "desk",
+        level: int = 1,
+        organisation_kind: str | None = None,
+    ) -> uuid.UUID:
         from datetime import UTC, datetime
 
-        event = opened(at=datetime.now(UTC), requester=requester, group=group, level=level)
+        event = opened(
+            at=datetime.now(UTC),
+            requester=requester,
+            group=group,
+            level=level,
+            organisation_kind=organisation_kind,
+        )
         await event_store.append(
             f"ticket-{event.ticket_id}",
             ExpectedVersion.NO_STREAM,

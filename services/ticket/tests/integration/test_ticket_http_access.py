@@ -2,6 +2,8 @@ import asyncio
 
 import httpx
 
+from helpdesk_shared.eventstore.store import EventStore
+
 
 async def test_requesters_only_comment_reopen_rate_their_own(
     client: httpx.AsyncClient, auth, open_ticket
@@ -65,8 +67,18 @@ async def test_no_token_is_401(client: httpx.AsyncClient, open_ticket) -> None:
     assert (await client.get(f"/v1/tickets/{ticket_id}")).status_code == 401
 
 
+def _lost_race(answer: httpx.Response) -> bool:
+    """A loser of an `If-Match` race: 412 naming the version that won, or 409 from the append."""
+    if answer.headers.get("content-type") != "application/problem+json":
+        return False
+    body = answer.json()
+    if answer.status_code == 412:
+        return answer.headers["etag"] == '"2"' and body["current_version"] == 2
+    return answer.status_code == 409 and body["type"] == "urn:helpdesk:problem:concurrency-conflict"
+
+
 async def test_concurrent_commands_never_overwrite(
-    client: httpx.AsyncClient, auth, open_ticket
+    client: httpx.AsyncClient, auth, open_ticket, event_store: EventStore
 ) -> None:
     ticket_id = await open_ticket()
     bob = {**auth("bob", "agent", groups=["desk"], level=1), "If-Match": '"1"'}
@@ -76,15 +88,39 @@ async def test_concurrent_commands_never_overwrite(
             for i in range(5)
         )
     )
-    codes = sorted(a.status_code for a in answers)
-    assert codes.count(200) == 1
-    assert set(codes) <= {200, 409, 412}
-    final = await client.get(f"/v1/tickets/{ticket_id}", headers=bob)
-    assert final.json()["version"] == 2
+    winners = [i for i, a in enumerate(answers) if a.status_code == 200]
+    assert len(winners) == 1, [a.text for a in answers]
+    losers = [a for a in answers if a.status_code != 200]
+    assert all(_lost_race(a) for a in losers), [(a.status_code, a.text) for a in losers]
+    assert answers[winners[0]].headers["etag"] == '"2"'
+    assert await event_store.stream_version(f"ticket-{ticket_id}") == 2
+    history = (await client.get(f"/v1/tickets/{ticket_id}/history", headers=bob)).json()
+    assert [e["type"] for e in history] == ["TicketOpened", "CommentAdded"]
+    assert history[1]["data"]["text"] == f"n°{winners[0]}"
+
+
+async def test_stale_if_match_appends_nothing(
+    client: httpx.AsyncClient, auth, open_ticket, event_store: EventStore
+) -> None:
+    ticket_id = await open_ticket()
+    base = f"/v1/tickets/{ticket_id}"
+    bob = auth("bob", "agent", groups=["desk"], level=1)
+    first = await client.post(
+        f"{base}/comment", headers={**bob, "If-Match": '"1"'}, json={"text": "premier"}
+    )
+    assert first.status_code == 200
+    before = (await client.get(f"{base}/history", headers=bob)).json()
+    stale = await client.post(
+        f"{base}/comment", headers={**bob, "If-Match": '"1"'}, json={"text": "périmé"}
+    )
+    assert stale.status_code == 412
+    assert stale.json()["current_version"] == 2
+    assert await event_store.stream_version(f"ticket-{ticket_id}") == 2
+    assert (await client.get(f"{base}/history", headers=bob)).json() == before
 
 
 async def test_without_if_match_concurrent_commands_all_land(
-    client: httpx.AsyncClient, auth, open_ticket
+    client: httpx.AsyncClient, auth, open_ticket, event_store: EventStore
 ) -> None:
     ticket_id = await open_ticket()
     bob = auth("bob", "agent", groups=["desk"], level=1)
@@ -97,3 +133,6 @@ async def test_without_if_match_concurrent_commands_all_land(
     assert all(a.status_code == 200 for a in answers), [a.text for a in answers]
     final = await client.get(f"/v1/tickets/{ticket_id}", headers=bob)
     assert final.json()["comments"] == 3
+    assert await event_store.stream_version(f"ticket-{ticket_id}") == 4
+    history = (await client.get(f"/v1/tickets/{ticket_id}/history", headers=bob)).json()
+    assert sorted(e["data"]["text"] for e in history[1:]) == ["n°0", "n°1", "n°2"]

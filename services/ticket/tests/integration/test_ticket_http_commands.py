@@ -1,13 +1,18 @@
 """The commands the lifecycle test does not walk through: assign, hold/resume, consent,
 appointments, reopening by the requester."""
 
+from datetime import date, timedelta
+
 import httpx
+
+#: An appointment day a month ahead (a fixed date would one day be in the past).
+IN_A_MONTH = date.today() + timedelta(days=30)
 
 
 async def test_hold_consent_schedule_and_reopen(
     client: httpx.AsyncClient, auth, open_ticket
 ) -> None:
-    ticket_id = await open_ticket(requester="alice")
+    ticket_id = await open_ticket(requester="alice", organisation_kind="eple")
     base = f"/v1/tickets/{ticket_id}"
     boss = auth("max", "manager")
     bob = auth("bob", "agent", groups=["desk"], level=1)
@@ -35,12 +40,12 @@ async def test_hold_consent_schedule_and_reopen(
     scheduled = await client.post(
         f"{base}/schedule",
         headers=bob,
-        json={"kind": "remote", "starts_at": "2030-01-07T09:00:00+01:00"},
+        json={"kind": "remote", "starts_at": f"{IN_A_MONTH}T09:00:00+01:00"},
     )
     assert scheduled.status_code == 200, scheduled.text
     assert scheduled.json()["appointments"][0]["kind"] == "remote"
     naive = await client.post(
-        f"{base}/schedule", headers=bob, json={"kind": "remote", "starts_at": "2030-01-07T09:00"}
+        f"{base}/schedule", headers=bob, json={"kind": "remote", "starts_at": f"{IN_A_MONTH}T09:00"}
     )
     assert naive.status_code == 422
 

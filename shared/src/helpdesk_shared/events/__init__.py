@@ -6,6 +6,7 @@ registers them all, so `decode()` knows every type name.
 
 from helpdesk_shared.events.base import (
     DomainEvent,
+    MissingUpcaster,
     UnknownEventType,
     decode,
     event_class,
@@ -17,6 +18,7 @@ from helpdesk_shared.events.base import (
 
 __all__ = [
     "DomainEvent",
+    "MissingUpcaster",
     "UnknownEventType",
     "decode",
     "event_class",

@@ -6,7 +6,8 @@ docs/asyncapi.yaml` rewrites the document, and a test fails when the committed o
 
 from __future__ import annotations
 
-import sys
+import argparse
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -130,8 +131,13 @@ def render(exchange: str = "helpdesk.events") -> str:
     return text
 
 
-def main() -> None:
-    target = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("docs/asyncapi.yaml")
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m helpdesk_shared.events.asyncapi",
+        description="Write the AsyncAPI document of the event catalogue.",
+    )
+    parser.add_argument("target", type=Path, nargs="?", default=Path("docs/asyncapi.yaml"))
+    target = parser.parse_args(argv).target
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(render(), encoding="utf-8")
     print(f"wrote {target}")

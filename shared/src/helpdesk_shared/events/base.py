@@ -23,6 +23,20 @@ class UnknownEventType(LookupError):
     """Raised when a stored or received event type has no class in the catalogue."""
 
 
+class MissingUpcaster(LookupError):
+    """A stored body is older than its class and no upcaster brings it one version up: the
+    catalogue bumped `schema_version` without registering the step."""
+
+    def __init__(self, event_type: str, from_version: int, target: int) -> None:
+        super().__init__(
+            f"no upcaster for {event_type} from schema version {from_version} to "
+            f"{from_version + 1} (the catalogue is at version {target})"
+        )
+        self.event_type = event_type
+        self.from_version = from_version
+        self.target = target
+
+
 class DomainEvent(BaseModel):
     """A fact recorded in a stream. Subclasses set `stream_category` and may bump `schema_version`.
 
@@ -94,7 +108,10 @@ def upcast(event_type: str, schema_version: int, data: dict[str, Any]) -> dict[s
     target = event_class(event_type).schema_version
     version = schema_version
     while version < target:
-        data = _UPCASTERS[(event_type, version)](data)
+        step = _UPCASTERS.get((event_type, version))
+        if step is None:
+            raise MissingUpcaster(event_type, version, target)
+        data = step(data)
         version += 1
     return data
 

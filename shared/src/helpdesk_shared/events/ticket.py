@@ -27,6 +27,8 @@ from helpdesk_shared.events.base import DomainEvent, register_upcaster
 class TicketType(StrEnum):
     INCIDENT = "incident"
     SERVICE_REQUEST = "service_request"
+    #: "Plainte, réclamation": handled by management, counted apart in the KPIs.
+    COMPLAINT = "complaint"
 
 
 class Channel(StrEnum):
@@ -57,6 +59,10 @@ class RequesterSnapshot(ValueObject):
     email: EmailStr | None = None
     phone: str | None = None
     organisation: str | None = None
+    #: `person`, `company` or `eple` (a school: remote maintenance with consent is offered).
+    organisation_kind: str | None = None
+    #: The academy of an EPLE.
+    academy: str | None = None
     department: str | None = None
     office: str | None = None
     preferred_language: str = "fr"
@@ -113,6 +119,10 @@ class TicketOpened(TicketEvent):
     #: When the request reached the desk (the 30-minute commitment counts from here).
     received_at: datetime
     opened_by: str | None = None
+    #: The earlier ticket this one follows up (a problem that came back after the reopening
+    #: window, reported by replying to that ticket's mails).
+    follows_ticket_id: uuid.UUID | None = None
+    follows_reference: str | None = None
 
     @model_validator(mode="before")
     @classmethod

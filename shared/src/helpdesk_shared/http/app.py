@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
@@ -36,7 +36,9 @@ def create_app(
     registry: CollectorRegistry | None = None,
     description: str = "",
 ) -> FastAPI:
-    """A service's app. `readiness_checks` name each dependency `/readyz` must reach."""
+    """A service's app. `readiness_checks` name each dependency `/readyz` must reach.
+
+    Services are built with `helpdesk_shared.service.build_service`, which calls this."""
     app = FastAPI(
         title=f"helpdesk {service}",
         version=version,
@@ -104,7 +106,7 @@ def _operations_router(checks: dict[str, ReadinessCheck]) -> APIRouter:
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @router.get("/readyz", summary="The database and the broker are reachable")
+    @router.get("/readyz", summary="What the service needs to serve is reachable")
     async def readyz() -> JSONResponse:
         results: dict[str, str] = {}
         for name, check in checks.items():
@@ -143,7 +145,3 @@ def _install_observability(app: FastAPI, service: str) -> None:
     )
 
     app.add_middleware(Observe, service=service, requests=requests, durations=durations)
-
-
-async def noop_lifespan(app: FastAPI) -> AsyncIterator[None]:
-    yield

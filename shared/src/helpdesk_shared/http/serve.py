@@ -31,7 +31,8 @@ def database_check(engine: AsyncEngine, table: str) -> ReadinessCheck:
 
 
 def broker_check(amqp_url: str, timeout: float = 3.0) -> ReadinessCheck:
-    """Ready when the broker accepts a connection (for services that only publish or read)."""
+    """Ready when the broker accepts a connection (a consuming service whose consumers this
+    process does not run)."""
 
     async def broker() -> None:
         connection = await aio_pika.connect(amqp_url, timeout=timeout)

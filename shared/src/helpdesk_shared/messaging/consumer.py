@@ -208,10 +208,10 @@ class Consumer:
     def _wanted(self, message: AbstractIncomingMessage) -> bool:
         """Whether a message from the exchange matches this consumer's own bindings.
 
-        The relay binds every consumer's queue with `#` (it declares the topology before any
-        publish and cannot know each service's interests), so a queue also receives events its
-        consumer did not bind: those are acknowledged and ignored here. Messages that did not come
-        through the exchange (replays from the dead-letter queue) are always wanted.
+        A queue may hold bindings its consumer no longer declares (a deployment whose relay
+        was configured with other bindings, or `#` as it once was): what they bring in is
+        acknowledged and ignored here. Messages that did not come through the exchange (replays
+        from the dead-letter queue) are always wanted.
         """
         if message.exchange != self._exchange:
             return True

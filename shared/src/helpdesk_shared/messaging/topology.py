@@ -1,20 +1,30 @@
 """The broker topology: one topic exchange, a quorum queue and a dead-letter queue per consumer.
 
-Declared by the relay before it publishes anything (a confirmed message that no queue receives is
-lost for the consumers that did not exist yet) and by every consumer when it starts. Both declare
-exactly the same arguments, since RabbitMQ refuses a re-declaration with different ones.
+Each consuming service declares its own queue (`ConsumerQueue`: name and bindings, in its
+`entrypoints/consumer.py`) and the consumer declares it when it starts. The relay declares the
+queues it is told about (`RELAY_CONSUMERS`, which the deployment fills from those declarations)
+before it publishes anything: a confirmed message that no queue receives is lost for the consumers
+that did not exist yet. Both declare exactly the same arguments, since RabbitMQ refuses a
+re-declaration with different ones.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractQueue
 
-#: Every service that consumes the event exchange through a queue of its own.
-CONSUMERS: tuple[str, ...] = ("notify", "metrics")
+
+@dataclass(frozen=True)
+class ConsumerQueue:
+    """A consuming service's queue `{prefix}.{name}` and the routing keys it binds."""
+
+    name: str
+    bindings: tuple[str, ...] = ("#",)
+
 
 #: After this many deliveries (crashes, lost connections, requeues) the broker dead-letters a
 #: message itself. Consumers retry in-process first, so this is only a safety net against a
@@ -57,13 +67,17 @@ async def declare_topology(
     *,
     exchange: str,
     queue_prefix: str,
-    consumers: Sequence[str] = CONSUMERS,
+    consumers: Sequence[ConsumerQueue] = (),
 ) -> AbstractExchange:
-    """Declare the exchange and, for each consumer, its queue (bound with `#`) and DLQ."""
+    """Declare the exchange and, for each consumer, its queue (with its bindings) and DLQ."""
     topic = await channel.declare_exchange(exchange, aio_pika.ExchangeType.TOPIC, durable=True)
     for consumer in consumers:
         await declare_consumer_queues(
-            channel, exchange=exchange, queue_prefix=queue_prefix, consumer=consumer
+            channel,
+            exchange=exchange,
+            queue_prefix=queue_prefix,
+            consumer=consumer.name,
+            bindings=consumer.bindings,
         )
     return topic
 
@@ -99,10 +113,12 @@ async def delete_topology(
     *,
     exchange: str,
     queue_prefix: str,
-    consumers: Sequence[str] = CONSUMERS,
+    consumers: Sequence[ConsumerQueue | str] = (),
 ) -> None:
-    """Delete what `declare_topology` declared (tests and tear-downs; never in production)."""
-    for consumer in consumers:
+    """Delete the exchanges and the given consumers' queues (tests and tear-downs; never in
+    production)."""
+    for queue in consumers:
+        consumer = queue if isinstance(queue, str) else queue.name
         for name in (
             queue_name(queue_prefix, consumer),
             dead_letter_queue_name(queue_prefix, consumer),

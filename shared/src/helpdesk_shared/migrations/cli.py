@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import sys
+from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 import asyncpg
@@ -27,7 +29,12 @@ async def ensure_database(database_url: str) -> bool:
         await admin.close()
 
 
-def main() -> None:
+def main(argv: Sequence[str] | None = None) -> None:
+    argparse.ArgumentParser(
+        prog="helpdesk-migrate",
+        description="Create the DATABASE_URL database if needed and apply every migration set "
+        "(the event store's, then each service's). Idempotent.",
+    ).parse_args(argv)
     url = CommonSettings().database_url
     try:
         if asyncio.run(ensure_database(url)):

@@ -1,17 +1,24 @@
 """`helpdesk-relay` / `python -m helpdesk_shared.relay`: run the relay from the environment.
 
-Several replicas may run: one publishes, the others wait for its advisory lock.
+Several replicas may run: one publishes, the others wait for its advisory lock. The consumers'
+queues it declares before publishing come from `RELAY_CONSUMERS` (JSON: each consuming service's
+queue name and bindings, as the services declare them in their `entrypoints/consumer.py`), e.g.
+`{"notify": ["ticket.#"], "metrics": ["ticket.#", "call.#"]}`.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import signal
+from collections.abc import Sequence
 
 from prometheus_client import start_http_server
+from pydantic import Field
 
 from helpdesk_shared.db import create_engine
 from helpdesk_shared.logging import configure_logging
+from helpdesk_shared.messaging.topology import ConsumerQueue
 from helpdesk_shared.relay.metrics import RelayMetrics
 from helpdesk_shared.relay.relay import Relay
 from helpdesk_shared.settings import CommonSettings
@@ -26,6 +33,13 @@ class RelaySettings(CommonSettings):
     relay_publish_timeout_seconds: float = 10.0
     #: Serve /metrics (prometheus) on this port when set.
     relay_metrics_port: int | None = None
+    #: The consumers' queues, declared before the first publish: queue name -> bindings.
+    relay_consumers: dict[str, list[str]] = Field(default_factory=dict)
+
+    def consumer_queues(self) -> tuple[ConsumerQueue, ...]:
+        return tuple(
+            ConsumerQueue(name, tuple(bindings)) for name, bindings in self.relay_consumers.items()
+        )
 
 
 async def run_relay(settings: RelaySettings) -> None:
@@ -42,6 +56,7 @@ async def run_relay(settings: RelaySettings) -> None:
         source=settings.relay_source,
         batch_size=settings.relay_batch_size,
         publish_timeout=settings.relay_publish_timeout_seconds,
+        consumers=settings.consumer_queues(),
         metrics=metrics,
     )
     loop = asyncio.get_running_loop()
@@ -53,7 +68,9 @@ async def run_relay(settings: RelaySettings) -> None:
         await engine.dispose()
 
 
-def main() -> None:
+def main(argv: Sequence[str] | None = None) -> None:
+    """Relay until stopped; the settings come from the environment (`--help` only answers)."""
+    argparse.ArgumentParser(prog="helpdesk-relay", description=__doc__).parse_args(argv)
     settings = RelaySettings()
     configure_logging("relay", settings.log_level, settings.log_json)
     asyncio.run(run_relay(settings))

@@ -34,7 +34,7 @@ from helpdesk_shared.events.base import routing_key_for
 from helpdesk_shared.eventstore.model import LogPosition, RecordedEvent
 from helpdesk_shared.eventstore.store import EventStore
 from helpdesk_shared.messaging.envelope import to_cloudevent_message
-from helpdesk_shared.messaging.topology import CONSUMERS, declare_topology
+from helpdesk_shared.messaging.topology import ConsumerQueue, declare_topology
 from helpdesk_shared.relay.leadership import AdvisoryLock, LeadershipLost
 from helpdesk_shared.relay.metrics import RelayMetrics
 
@@ -79,7 +79,11 @@ class _Batch:
 
 
 class Relay:
-    """Single active publisher of `eventstore.events` to the exchange (see the module docs)."""
+    """Single active publisher of `eventstore.events` to the exchange (see the module docs).
+
+    `consumers` are the queues declared (with their bindings) before the first publish, so that
+    no event reaches the exchange before the queues of the services that consume it exist.
+    """
 
     def __init__(
         self,
@@ -91,7 +95,7 @@ class Relay:
         source: str = "helpdesk",
         batch_size: int = 500,
         pipeline_depth: int = 2,
-        consumers: Sequence[str] = CONSUMERS,
+        consumers: Sequence[ConsumerQueue] = (),
         publish_timeout: float = 10.0,
         min_poll_seconds: float = 0.005,
         max_poll_seconds: float = 0.25,

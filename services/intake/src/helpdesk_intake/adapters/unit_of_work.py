@@ -21,7 +21,12 @@ from helpdesk_intake.adapters import contracts, directory, tickets
 from helpdesk_intake.application.ports import EntryRead, InboundMail, IndexedTicket
 from helpdesk_intake.domain.contract import ContractState
 from helpdesk_intake.domain.requesters import Requester
-from helpdesk_shared.eventstore.model import AppendResult, ExpectedVersion, NewEvent
+from helpdesk_shared.eventstore.model import (
+    AppendResult,
+    ExpectedVersion,
+    NewEvent,
+    RecordedEvent,
+)
 from helpdesk_shared.eventstore.store import EventStore
 
 
@@ -102,10 +107,13 @@ class PostgresMailroom:
 
 @dataclass(frozen=True)
 class StoreAppender:
-    """The `EventAppender` port: the event store, appended to on the unit's connection."""
+    """The `EventAppender` port: the event store, read and appended to on the unit's connection."""
 
     store: EventStore
     conn: AsyncConnection
+
+    async def read_stream(self, stream_id: str) -> list[RecordedEvent]:
+        return await self.store.read_stream(stream_id, conn=self.conn)
 
     async def append(
         self, stream_id: str, expected_version: int | ExpectedVersion, events: Sequence[NewEvent]

@@ -14,12 +14,14 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from helpdesk_intake.application.mail_reopening import judge_reply, reopen_by_mail
 from helpdesk_intake.application.open_request import (
     OpenRequest,
     RequesterDetails,
     open_ticket,
 )
 from helpdesk_intake.application.ports import InboundMail, IndexedTicket, IntakeUnit, IntakeUnits
+from helpdesk_intake.domain.complaints import DEFAULT_COMPLAINT_KEYWORDS, ticket_type
 from helpdesk_intake.domain.mail import (
     InboundMessage,
     Unparseable,
@@ -27,8 +29,10 @@ from helpdesk_intake.domain.mail import (
     parse_message,
 )
 from helpdesk_intake.domain.prequalification import AssistanceRequest
+from helpdesk_intake.domain.reopening import AfterClosure, ReopeningRules
+from helpdesk_intake.domain.systems import DEFAULT_SYSTEMS, OperatingSystems
 from helpdesk_shared.events.intake import MailQuarantined
-from helpdesk_shared.events.ticket import Channel, CommentAdded, TicketType, Visibility
+from helpdesk_shared.events.ticket import Channel, CommentAdded, Visibility
 from helpdesk_shared.eventstore.model import (
     ConcurrencyConflict,
     EventMetadata,
@@ -41,6 +45,7 @@ from helpdesk_shared.logging import correlation_id
 _NAMESPACE = uuid.UUID("9d3c1a7e-5b2f-4c8d-a6e1-7f0b2c4d6e8a")
 MAX_SUBJECT = 200
 _ATTEMPTS = 3
+DEFAULT_REOPENING = ReopeningRules()
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,9 @@ class MailContext:
     timezone: str
     staff_domains: tuple[str, ...]
     actor: str
+    complaint_keywords: tuple[str, ...] = DEFAULT_COMPLAINT_KEYWORDS
+    systems: OperatingSystems = DEFAULT_SYSTEMS
+    reopening: ReopeningRules = DEFAULT_REOPENING
 
 
 async def receive_mail(ctx: MailContext, raw: bytes) -> MailHandled:
@@ -111,6 +119,16 @@ async def _handle(
         ignored = f"automatic message ({message.automatic}) from {message.from_address}: ignored"
         return MailHandled(mail_id, message.message_id, message.automatic, detail=ignored)
     thread = await _thread(unit, message)
+    if thread is not None and _is_requester(thread, message):
+        verdict = await judge_reply(unit.events, message, thread, ctx.reopening)
+        if verdict.outcome is AfterClosure.REOPEN:
+            await reopen_by_mail(unit.events, message, mail_id, thread, verdict, ctx.actor)
+            return MailHandled(
+                mail_id, message.message_id, "reopened", thread.ticket_id, thread.reference
+            )
+        if verdict.outcome is AfterClosure.NEW_TICKET:
+            persists = f"the problem of {thread.reference} persists after its reopening window"
+            return await _open(ctx, unit, message, mail_id, persists, follows=thread)
     if thread is not None and _may_reply(thread, message, ctx.staff_domains):
         await _append_reply(ctx, unit, message, mail_id, thread)
         return MailHandled(mail_id, message.message_id, "reply", thread.ticket_id, thread.reference)
@@ -139,6 +157,11 @@ async def _thread(unit: IntakeUnit, message: InboundMessage) -> IndexedTicket | 
         if found is not None:
             return found
     return None
+
+
+def _is_requester(ticket: IndexedTicket, message: InboundMessage) -> bool:
+    sender = message.from_address.lower()
+    return bool(ticket.requester_email) and sender == (ticket.requester_email or "").lower()
 
 
 def _may_reply(
@@ -184,20 +207,26 @@ async def _open(
     message: InboundMessage,
     mail_id: uuid.UUID,
     detail: str | None,
+    follows: IndexedTicket | None = None,
 ) -> MailHandled:
+    subject = (message.subject or "(sans objet)")[:MAX_SUBJECT]
+    description = message.body or "(message vide)"
+    if follows is not None:
+        description = f"Suite du ticket {follows.reference} :\n{description}"
     command = OpenRequest(
-        type=TicketType.INCIDENT,
+        type=ticket_type(None, subject, description, ctx.complaint_keywords),
         channel=Channel.EMAIL,
-        subject=(message.subject or "(sans objet)")[:MAX_SUBJECT],
-        description=message.body or "(message vide)",
+        subject=subject,
+        description=description,
         facts=AssistanceRequest(),
         requester=RequesterDetails(email=message.from_address, name=message.from_name or None),
         received_at=datetime.now(tz=UTC),
         opened_by=ctx.actor,
         verified_by_staff=False,
         corrects_directory=False,
+        follows=(follows.ticket_id, follows.reference) if follows else None,
     )
-    opened = await open_ticket(unit, command, ctx.timezone)
+    opened = await open_ticket(unit, command, ctx.timezone, ctx.systems)
     return MailHandled(
         mail_id,
         message.message_id,

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from helpdesk_intake.application.ports import Directory, EntryRead, IndexedTicket, IntakeUnit
 from helpdesk_intake.domain.admissibility import Judgement, judge
+from helpdesk_intake.domain.complaints import starting_group
 from helpdesk_intake.domain.contract import ContractState
 from helpdesk_intake.domain.prequalification import AssistanceRequest
 from helpdesk_intake.domain.references import PREFIXES, format_reference
@@ -26,6 +27,7 @@ from helpdesk_intake.domain.requesters import (
     changes_between,
     corrected,
 )
+from helpdesk_intake.domain.systems import DEFAULT_SYSTEMS, OperatingSystems
 from helpdesk_shared.events.ticket import (
     Channel,
     PreQualification,
@@ -48,6 +50,7 @@ class RequesterDetails(BaseModel):
     phone: str | None = Field(default=None, max_length=40)
     organisation: str | None = Field(default=None, max_length=200)
     organisation_kind: OrganisationKind | None = None
+    academy: str | None = Field(default=None, max_length=120)
     role: str | None = Field(default=None, max_length=120)
     department: str | None = Field(default=None, max_length=120)
     office: str | None = Field(default=None, max_length=40)
@@ -72,10 +75,12 @@ class OpenRequest:
     verified_by_staff: bool = True
     #: False for e-mail: a From header's display name is no correction of the directory.
     corrects_directory: bool = True
+    #: The earlier ticket this request follows up: (ticket id, reference).
+    follows: tuple[uuid.UUID, str] | None = None
 
 
 #: What only staff may change on an existing entry at a contact.
-STAFF_VERIFIED_FIELDS = frozenset({"organisation", "organisation_kind", "role"})
+STAFF_VERIFIED_FIELDS = frozenset({"organisation", "organisation_kind", "academy", "role"})
 
 
 @dataclass(frozen=True)
@@ -116,13 +121,18 @@ class RequesterUnidentified(ValueError):
     """Neither a login nor an e-mail address says who the request is for."""
 
 
-async def open_ticket(unit: IntakeUnit, command: OpenRequest, timezone: str) -> OpenedTicket:
+async def open_ticket(
+    unit: IntakeUnit,
+    command: OpenRequest,
+    timezone: str,
+    systems: OperatingSystems = DEFAULT_SYSTEMS,
+) -> OpenedTicket:
     """Record the request as a new ticket stream (expected version: no stream), in `unit`."""
     requester, created, read = await resolve_requester(unit.directory, command)
     contracts = await _contracts_of(unit.directory, requester, read)
     local = command.received_at.astimezone(_zone(timezone))
-    judgement = judge(command.facts, requester, contracts, local.date())
-    pq, group = judgement.summary(), judgement.group
+    judgement = judge(command.facts, requester, contracts, local.date(), systems)
+    pq, group = judgement.summary(), starting_group(command.type, judgement.group)
     ticket_id = uuid.uuid4()
     email = str(requester.email) if requester.email else None
     number, reference = await unit.tickets.number_and_index(
@@ -149,6 +159,8 @@ async def open_ticket(unit: IntakeUnit, command: OpenRequest, timezone: str) -> 
         level=1,
         received_at=command.received_at,
         opened_by=command.opened_by,
+        follows_ticket_id=command.follows[0] if command.follows else None,
+        follows_reference=command.follows[1] if command.follows else None,
     )
     metadata = EventMetadata(correlation_id=correlation_id.get(), actor=command.opened_by)
     await unit.events.append(
@@ -175,6 +187,8 @@ def snapshot(requester: Requester) -> RequesterSnapshot:
         email=requester.email,
         phone=requester.phone,
         organisation=requester.organisation,
+        organisation_kind=requester.organisation_kind.value,
+        academy=requester.academy,
         department=requester.department,
         office=requester.office,
         preferred_language=requester.preferred_language,

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from helpdesk_intake.domain.contract import ContractState, ContractVersion
 from helpdesk_intake.domain.requesters import Requester
-from helpdesk_shared.eventstore.model import ExpectedVersion, NewEvent
+from helpdesk_shared.eventstore.model import ExpectedVersion, NewEvent, RecordedEvent
 
 
 @dataclass(frozen=True)
@@ -133,7 +133,9 @@ class Mailroom(Protocol):
 
 
 class EventAppender(Protocol):
-    """The event store, appended to in the unit of work's transaction."""
+    """The event store, read and appended to in the unit of work's transaction."""
+
+    async def read_stream(self, stream_id: str) -> Sequence[RecordedEvent]: ...
 
     async def append(
         self, stream_id: str, expected_version: int | ExpectedVersion, events: Sequence[NewEvent]

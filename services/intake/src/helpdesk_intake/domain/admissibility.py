@@ -26,13 +26,14 @@ from helpdesk_intake.domain.contracts import Contract, CoverageItem, CoverageKin
 from helpdesk_intake.domain.coverage import depth_rules, domain_rule, rule
 from helpdesk_intake.domain.prequalification import (
     _EXCLUSION_CHECKS,
-    DESK_GROUP,
     AssistanceRequest,
     _acquired_after_contract,
     _Facts,
     _os_not_covered,
 )
 from helpdesk_intake.domain.requesters import Requester
+from helpdesk_intake.domain.systems import DEFAULT_SYSTEMS, OperatingSystems
+from helpdesk_shared.catalogue import DESK_GROUP
 from helpdesk_shared.events.admissibility import (
     AdmissibilityEvidence,
     Decision,
@@ -96,8 +97,10 @@ def judge(
     requester: Requester,
     contracts: Sequence[ContractState],
     on_date: date,
+    systems: OperatingSystems = DEFAULT_SYSTEMS,
 ) -> Judgement:
-    """Decide the request's admissibility on `on_date`, recording every rule evaluated."""
+    """Decide the request's admissibility on `on_date`, recording every rule evaluated; the
+    configured obsolete and supported operating systems apply with each contract's own."""
     rules: list[RuleEvaluation] = [_identified(requester)]
     asset_rule = _asset_known(request, requester)
     if asset_rule is not None:
@@ -110,7 +113,7 @@ def judge(
         rules.append(_in_force(state, contract, on_date))
         if contract is not None:
             in_force.append(contract)
-    verdicts = [_verdict(request, requester, c) for c in in_force]
+    verdicts = [_verdict(request, requester, c, systems) for c in in_force]
     for verdict in verdicts:
         rules.extend(verdict.rules)
     kept = min(verdicts, key=lambda v: v.rank) if verdicts else None
@@ -189,9 +192,14 @@ def _in_force(state: ContractState, contract: Contract | None, day: date) -> Rul
     return RuleEvaluation(rule=code, outcome=outcome, detail=detail, contract_id=state.contract_id)
 
 
-def _verdict(request: AssistanceRequest, requester: Requester, contract: Contract) -> _Verdict:
+def _verdict(
+    request: AssistanceRequest,
+    requester: Requester,
+    contract: Contract,
+    systems: OperatingSystems,
+) -> _Verdict:
     asset = requester.asset(request.asset_tag) if request.asset_tag else None
-    facts = _Facts(request, requester, contract, asset)
+    facts = _Facts(request, requester, contract, asset, systems)
     rules = [*_exclusions(facts), *_terms(facts)]
     scope, routed = domain_rule(request, contract)
     rules.append(scope)

@@ -15,6 +15,7 @@ from enum import StrEnum
 
 from pydantic import Field
 
+from helpdesk_shared.catalogue import CategoryCode
 from helpdesk_shared.events.contract import (
     ClientKind,
     ContractClient,
@@ -42,22 +43,8 @@ __all__ = [
     "same_name",
 ]
 
-
-class SupportDomain(StrEnum):
-    """The domains the seeds name (free strings are accepted too: contracts may add their own)."""
-
-    WORKSTATION = "workstation"  # poste de travail, périphériques et leur connexion au réseau
-    PRINTERS = "printers"  # imprimantes locales et en réseau
-    OFFICE_SOFTWARE = "office_software"  # applications bureautiques standards
-    INTERNET_ACCESS = "internet_access"  # accès Internet
-    LOCAL_NETWORK = "local_network"  # réseau local Ethernet
-    SOFTWARE_INSTALLATION = "software_installation"
-    SOFTWARE_MAINTENANCE = "software_maintenance"
-    HARDWARE_MAINTENANCE = "hardware_maintenance"
-    SERVERS = "servers"
-    NETWORK = "network"
-    BUSINESS_APPLICATIONS = "business_applications"
-    NON_STANDARD_OFFICE_SOFTWARE = "non_standard_office_software"
+#: The support domains are the shared catalogue's codes (one vocabulary with the ticket service).
+SupportDomain = CategoryCode
 
 
 class Exclusion(StrEnum):

@@ -1,8 +1,8 @@
 """The three example contracts of docs/desk-rules.md, with their real differences, as demo data.
 
-All three cover the workstation (PC under Windows 2000 or XP, with peripherals and their network
-connection), local and network printers and internet access, and route servers, network and
-business applications to other teams. They differ on office software:
+All three cover the workstation (a PC under a supported operating system, with peripherals and
+their network connection), local and network printers and internet access, and route servers,
+network and business applications to other teams. They differ on office software:
 
 - contract 1 covers Word, Excel and the Outlook client;
 - contract 2 covers no office software: it routes it, like non-standard software;
@@ -14,7 +14,9 @@ what it cannot solve (docs/desk-rules.md), and only contract 3 limits a depth. S
 under contract 3 cannot be escalated beyond level 1, and can under contract 1.
 
 Their ids are fixed (uuid5 of their names), so loading them twice changes nothing.
-`python -m helpdesk_intake.demo` signs them in the event store.
+`python -m helpdesk_intake.entrypoints.cli demo-data` signs them in the event store. Which
+operating systems are supported or obsolete is not contract text here: the intake settings say it
+(`domain/systems.py`).
 """
 
 from __future__ import annotations
@@ -30,19 +32,24 @@ from helpdesk_intake.domain.contracts import (
     RoutedDomain,
 )
 from helpdesk_intake.domain.contracts import SupportDomain as D
+from helpdesk_shared import catalogue
 
 _NAMESPACE = uuid.UUID("5b0f3c2e-6a51-4d0e-9c55-0f1d2b3a4c5d")
+
+#: The demo contracts run to the end of the year after next, counted from the day they are
+#: loaded: a fixed end date would make the demo (and every test on it) refuse requests as out of
+#: contract once it passed. Loading them again renews a contract whose end has come nearer.
+DEMO_VALID_UNTIL = date(date.today().year + 2, 12, 31)
 
 #: Every exclusion of the user-assistance service (docs/desk-rules.md).
 ALL_EXCLUSIONS: tuple[Exclusion, ...] = tuple(Exclusion)
 
-#: Systems and software declared obsolete by the security policy (PSSI).
-OBSOLETE_OPERATING_SYSTEMS = ("Windows 95", "Windows 98", "Windows ME", "Windows NT 4.0")
+#: Software declared obsolete by the security policy (the obsolete operating systems are intake
+#: settings, `domain/systems.py`, not contract text).
 OBSOLETE_SOFTWARE = ("Office 97", "Internet Explorer 6", "Outlook Express")
 
 _OFFICE = ("Word", "Excel", "Outlook")
 _APPROVED = (*_OFFICE, "Firefox", "Adobe Reader", "Antivirus")
-_SYSTEMS = ("Windows 2000", "Windows XP")
 
 
 def _item(kind: CoverageKind, name: str, label: str = "", up_to_level: int = 3) -> CoverageItem:
@@ -62,7 +69,7 @@ _COMMON = (
     _domain(D.WORKSTATION, "Poste de travail et périphériques et leur connexion au réseau"),
     _domain(D.PRINTERS, "Imprimantes locales et en réseau"),
     _domain(D.INTERNET_ACCESS, "Accès Internet"),
-    _item(CoverageKind.HARDWARE, "pc", "PC sous Windows 2000 ou XP"),
+    _item(CoverageKind.HARDWARE, "pc", "PC sous un système d'exploitation supporté"),
     _item(CoverageKind.HARDWARE, "printer", "Imprimantes locales et en réseau"),
     _item(CoverageKind.HARDWARE, "peripheral", "Périphériques"),
 )
@@ -70,15 +77,15 @@ _OFFICE_DOMAIN = _domain(D.OFFICE_SOFTWARE, "Applications bureautiques")
 
 
 def _routes(*domains: D) -> tuple[RoutedDomain, ...]:
-    groups = {
-        D.SERVERS: ("servers", "Serveurs"),
-        D.NETWORK: ("network", "Réseau"),
-        D.BUSINESS_APPLICATIONS: ("business-apps", "Applications métier"),
-        D.NON_STANDARD_OFFICE_SOFTWARE: ("office-apps", "Applications bureautiques non standard"),
-        D.OFFICE_SOFTWARE: ("office-apps", "Applications bureautiques"),
-    }
+    """Each domain to the group the catalogue routes it to (office software, a desk domain in
+    the catalogue, goes to the office-applications team where a contract routes it)."""
+    entries = [catalogue.category(d) for d in domains]
     return tuple(
-        RoutedDomain(domain=d.value, group=groups[d][0], label=groups[d][1]) for d in domains
+        RoutedDomain(
+            domain=c.code, group=c.group if not c.level_one else "office-apps", label=c.label
+        )
+        for c in entries
+        if c is not None
     )
 
 
@@ -91,9 +98,7 @@ def _contract(number: int, client: str, **scope: object) -> Contract:
             "client": {"kind": "organisation", "name": client},
             "signed_on": date(2026, 1, 5),
             "valid_from": date(2026, 1, 5),
-            "valid_until": date(2028, 12, 31),
-            "supported_operating_systems": _SYSTEMS,
-            "obsolete_operating_systems": OBSOLETE_OPERATING_SYSTEMS,
+            "valid_until": DEMO_VALID_UNTIL,
             "obsolete_software": OBSOLETE_SOFTWARE,
             "approved_software": _APPROVED,
             "exclusions": ALL_EXCLUSIONS,

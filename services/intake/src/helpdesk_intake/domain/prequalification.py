@@ -1,27 +1,27 @@
-"""Pre-qualification: is a request admissible under the requester's support contract?
+"""Pre-qualification's facts and checks: the request as the contract sees it, and the rules that
+put it out of scope.
 
-Pure and explainable (seed 001 section 3). The outcome is one of admissible (the desk handles it
-at level 1), to route (in the contract, but another team's domain), or out of scope (no valid
-contract, a domain outside the contract, an exclusion of seed 003, an asset bought after the
-contract was signed). Every outcome carries the rules that decided, each with a French message.
-An out-of-scope request is still recorded as a ticket: the caller decides, nothing is dropped.
+Pure and explainable. `domain/admissibility.py` (`judge`) runs these checks against every
+contract the requester holds and records each outcome: the exclusions a contract lists
+(`_EXCLUSION_CHECKS`), an asset bought after the contract was signed, and a workstation under a
+system the contract does not cover (the configured operating systems, `domain/systems.py`, with
+the contract's own). Each check answers with its rule code and a French message. An out-of-scope
+request is still recorded as a ticket: the caller decides, nothing is dropped.
 """
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from helpdesk_intake.domain.contracts import Contract, Exclusion, named_in
 from helpdesk_intake.domain.requesters import Equipment, Requester
-from helpdesk_shared.events.ticket import Admissibility, PreQualification, Reason
-
-DESK_GROUP = "desk"
+from helpdesk_intake.domain.systems import DEFAULT_SYSTEMS, OperatingSystems
+from helpdesk_shared import catalogue
+from helpdesk_shared.events.ticket import Reason
 
 
 class Rule(StrEnum):
@@ -49,12 +49,18 @@ class AssistanceRequest(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    #: A code of the shared catalogue (an older alias is read as today's code).
     domain: str | None = Field(default=None, max_length=80)
     software: str | None = Field(default=None, max_length=120)
     asset_tag: str | None = Field(default=None, max_length=80)
     operating_system: str | None = Field(default=None, max_length=80)
     private: bool = False
     personal_training: bool = False
+
+    @field_validator("domain")
+    @classmethod
+    def _in_the_catalogue(cls, domain: str | None) -> str | None:
+        return None if domain is None else catalogue.known(domain)
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,17 @@ class _Facts:
     requester: Requester
     contract: Contract
     asset: Equipment | None
+    systems: OperatingSystems = DEFAULT_SYSTEMS
+
+    @property
+    def obsolete_systems(self) -> tuple[str, ...]:
+        """The configured obsolete systems and any the contract adds."""
+        return (*self.systems.obsolete, *self.contract.obsolete_operating_systems)
+
+    @property
+    def supported_systems(self) -> tuple[str, ...]:
+        """The systems the contract names, else the configured supported ones."""
+        return self.contract.supported_operating_systems or self.systems.supported
 
     @property
     def operating_system(self) -> str | None:
@@ -73,89 +90,6 @@ class _Facts:
 
 def _reason(rule: Rule, message: str) -> Reason:
     return Reason(rule=rule.value, message=message)
-
-
-def prequalify(
-    request: AssistanceRequest,
-    requester: Requester,
-    contracts: Sequence[Contract],
-    on_date: date,
-) -> PreQualification:
-    """Decide the request's admissibility on `on_date` against the organisation's contracts."""
-    own = [c for c in contracts if requester.organisation and _same_client(c, requester)]
-    if not own:
-        who = requester.organisation or "organisation inconnue"
-        return _out(None, _reason(Rule.NO_CONTRACT, f"Aucun contrat de support pour « {who} »."))
-    valid = [c for c in own if c.is_valid_on(on_date)]
-    if not valid:
-        day = on_date.strftime("%d/%m/%Y")
-        message = f"Aucun contrat de « {own[0].client.name} » n'est en vigueur le {day}."
-        return _out(own[0].id, _reason(Rule.CONTRACT_NOT_VALID, message))
-    contract = valid[0]
-    asset = _asset(request, requester)
-    facts = _Facts(request, requester, contract, asset)
-    excluded = [reason for rule in _OUT_OF_SCOPE_RULES if (reason := rule(facts)) is not None]
-    scope = _scope(facts)
-    if scope.outcome is Admissibility.OUT_OF_SCOPE:
-        excluded = [*scope.reasons, *excluded]
-    if excluded:
-        return _out(contract.id, *excluded)
-    return scope
-
-
-def target_group(pre_qualification: PreQualification, contracts: Sequence[Contract]) -> str:
-    """The support group a new ticket starts in: `desk` unless the request is routed."""
-    if pre_qualification.outcome is not Admissibility.TO_ROUTE:
-        return DESK_GROUP
-    contract = next((c for c in contracts if c.id == pre_qualification.contract_id), None)
-    routed = contract.routed(pre_qualification.routed_domain or "") if contract else None
-    return routed.group if routed else DESK_GROUP
-
-
-def _same_client(contract: Contract, requester: Requester) -> bool:
-    return contract.is_held_by(requester.login, requester.organisation)
-
-
-def _asset(request: AssistanceRequest, requester: Requester) -> Equipment | None:
-    if not request.asset_tag:
-        return None
-    return requester.asset(request.asset_tag)
-
-
-def _out(contract_id: uuid.UUID | None, *reasons: Reason) -> PreQualification:
-    return PreQualification(
-        outcome=Admissibility.OUT_OF_SCOPE, reasons=tuple(reasons), contract_id=contract_id
-    )
-
-
-def _scope(facts: _Facts) -> PreQualification:
-    contract, domain = facts.contract, facts.request.domain
-    if domain is None:
-        message = f"Contrat « {contract.name} » en vigueur ; domaine à qualifier par le guichet."
-        reason = _reason(Rule.DOMAIN_TO_QUALIFY, message)
-        return PreQualification(
-            outcome=Admissibility.ADMISSIBLE, reasons=(reason,), contract_id=contract.id
-        )
-    if domain in contract.level1_domains:
-        message = f"Domaine « {domain} » traité au niveau 1 (contrat « {contract.name} »)."
-        return PreQualification(
-            outcome=Admissibility.ADMISSIBLE,
-            reasons=(_reason(Rule.IN_SCOPE, message),),
-            contract_id=contract.id,
-        )
-    routed = contract.routed(domain)
-    if routed is not None:
-        message = f"Domaine « {domain} » à router vers le groupe « {routed.group} »."
-        return PreQualification(
-            outcome=Admissibility.TO_ROUTE,
-            reasons=(_reason(Rule.DOMAIN_ROUTED, message),),
-            contract_id=contract.id,
-            routed_domain=domain,
-        )
-    message = (
-        f"Le domaine « {domain} » n'entre pas dans le périmètre du contrat « {contract.name} »."
-    )
-    return _out(contract.id, _reason(Rule.DOMAIN_NOT_IN_SCOPE, message))
 
 
 _ExclusionCheck = Callable[[_Facts], Reason | None]
@@ -192,7 +126,7 @@ def _personal_training(f: _Facts) -> Reason | None:
 
 def _obsolete_os(f: _Facts) -> Reason | None:
     os_name = f.operating_system
-    if not os_name or not named_in(os_name, f.contract.obsolete_operating_systems):
+    if not os_name or not named_in(os_name, f.obsolete_systems):
         return None
     return _reason(Rule.OBSOLETE_OS, f"Poste sous un système d'exploitation obsolète ({os_name}).")
 
@@ -236,17 +170,15 @@ def _acquired_after_contract(f: _Facts) -> Reason | None:
 
 
 def _os_not_covered(f: _Facts) -> Reason | None:
-    """Seed 000: "PC sous Windows 2000 ou XP": a workstation under another system is not covered."""
-    os_name, contract = f.operating_system, f.contract
-    if not os_name or not contract.supported_operating_systems:
+    """A workstation under a system outside the supported ones is not covered."""
+    os_name, contract, supported = f.operating_system, f.contract, f.supported_systems
+    if not os_name or not supported:
         return None
-    if named_in(os_name, contract.supported_operating_systems):
+    if named_in(os_name, supported):
         return None
-    if named_in(os_name, contract.obsolete_operating_systems) and contract.excludes(
-        Exclusion.OBSOLETE_OS
-    ):
+    if named_in(os_name, f.obsolete_systems) and contract.excludes(Exclusion.OBSOLETE_OS):
         return None  # already said, more precisely, by the obsolete-OS exclusion
-    covered = ", ".join(contract.supported_operating_systems)
+    covered = ", ".join(supported)
     return _reason(
         Rule.OS_NOT_COVERED,
         f"Poste sous {os_name} : le contrat ne couvre que les postes sous {covered}.",
@@ -262,17 +194,3 @@ _EXCLUSION_CHECKS: dict[Exclusion, _ExclusionCheck] = {
     Exclusion.OBSOLETE_SOFTWARE: _obsolete_software,
     Exclusion.UNAPPROVED_SOFTWARE: _unapproved_software,
 }
-
-
-def _applies(exclusion: Exclusion, check: _ExclusionCheck) -> _ExclusionCheck:
-    def rule(f: _Facts) -> Reason | None:
-        return check(f) if f.contract.excludes(exclusion) else None
-
-    return rule
-
-
-_OUT_OF_SCOPE_RULES: tuple[_ExclusionCheck, ...] = (
-    *(_applies(e, c) for e, c in _EXCLUSION_CHECKS.items()),
-    _acquired_after_contract,
-    _os_not_covered,
-)

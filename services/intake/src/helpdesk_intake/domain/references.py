@@ -9,10 +9,11 @@ from helpdesk_shared.events.ticket import TicketType
 PREFIXES: dict[TicketType, str] = {
     TicketType.INCIDENT: "INC",
     TicketType.SERVICE_REQUEST: "DEM",  # demande de service
+    TicketType.COMPLAINT: "REC",  # réclamation
 }
 
 #: A reference anywhere in a text, such as a reply's subject `Re: [INC-2026-000042] ...`.
-REFERENCE_PATTERN = re.compile(r"\b(INC|DEM)-(\d{4})-(\d{6,})\b", re.IGNORECASE)
+REFERENCE_PATTERN = re.compile(r"\b(INC|DEM|REC)-(\d{4})-(\d{6,})\b", re.IGNORECASE)
 
 
 def format_reference(ticket_type: TicketType, year: int, number: int) -> str:

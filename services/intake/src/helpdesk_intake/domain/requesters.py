@@ -16,10 +16,13 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 
 class OrganisationKind(StrEnum):
-    """Seed 001: the client is either a person or a company."""
+    """Who the client organisation is: a person, a company, or a school (EPLE)."""
 
     PERSON = "person"
     COMPANY = "company"
+    #: Établissement public local d'enseignement: a secondary school of an academy, whose
+    #: staff may be helped by remote maintenance once they formally consent.
+    EPLE = "eple"
 
 
 class Equipment(BaseModel):
@@ -47,6 +50,8 @@ class RequesterProfile(BaseModel):
     phone: str | None = Field(default=None, max_length=40)
     organisation: str | None = Field(default=None, max_length=200)
     organisation_kind: OrganisationKind = OrganisationKind.COMPANY
+    #: The academy an EPLE belongs to (e.g. "Paris").
+    academy: str | None = Field(default=None, max_length=120)
     role: str | None = Field(default=None, max_length=120)
     department: str | None = Field(default=None, max_length=120)
     office: str | None = Field(default=None, max_length=40)

@@ -1,6 +1,6 @@
 """What every intake route shares: the engine and store, role checks, the body size limit.
 
-Dependencies are `async def` so FastAPI does not hop to a worker thread to run them.
+The parts the bootstrap wired reach the routes through `from_state` dependencies.
 """
 
 from __future__ import annotations
@@ -8,52 +8,29 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends
 from fastapi.responses import JSONResponse
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from helpdesk_intake.adapters.knowledge import KnowledgeBase
 from helpdesk_intake.application.ports import IntakeUnit, IntakeUnits
 from helpdesk_intake.settings import Settings
 from helpdesk_shared.auth import Principal, Role, require_roles
 from helpdesk_shared.eventstore.store import EventStore
+from helpdesk_shared.http.dependencies import from_state
 from helpdesk_shared.http.problems import PROBLEM_JSON, Problem
 
 STAFF = (Role.AGENT, Role.MANAGER, Role.ADMIN)
 
 
-async def _engine(request: Request) -> AsyncEngine:
-    engine: AsyncEngine = request.app.state.engine
-    return engine
-
-
-async def _store(request: Request) -> EventStore:
-    store: EventStore = request.app.state.event_store
-    return store
-
-
-async def _units(request: Request) -> IntakeUnits:
-    units: IntakeUnits = request.app.state.intake_units
-    return units
-
-
-async def _unit_within(request: Request) -> Callable[[AsyncConnection], IntakeUnit]:
-    within: Callable[[AsyncConnection], IntakeUnit] = request.app.state.intake_unit_within
-    return within
-
-
-async def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-Engine = Annotated[AsyncEngine, Depends(_engine)]
-Store = Annotated[EventStore, Depends(_store)]
+Store = Annotated[EventStore, from_state("event_store")]
 #: Intake's units of work, each in a transaction of its own (wired by `bootstrap`).
-Units = Annotated[IntakeUnits, Depends(_units)]
+Units = Annotated[IntakeUnits, from_state("intake_units")]
 #: A unit of work in a transaction the route opened (with its `Idempotency-Key` claim).
-UnitWithin = Annotated[Callable[[AsyncConnection], IntakeUnit], Depends(_unit_within)]
-IntakeSettings = Annotated[Settings, Depends(_settings)]
+UnitWithin = Annotated[Callable[[AsyncConnection], IntakeUnit], from_state("intake_unit_within")]
+IntakeSettings = Annotated[Settings, from_state("settings")]
+Knowledge = Annotated[KnowledgeBase, from_state("knowledge_base")]
 StaffPrincipal = Annotated[Principal, Depends(require_roles(*STAFF))]
 ManagerPrincipal = Annotated[Principal, Depends(require_roles(Role.MANAGER, Role.ADMIN))]
 

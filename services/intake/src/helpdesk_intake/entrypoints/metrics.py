@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
 from prometheus_client import CollectorRegistry, Counter
+
+from helpdesk_shared.http.dependencies import from_state
 
 
 class IntakeMetrics:
@@ -32,9 +33,4 @@ class IntakeMetrics:
         )
 
 
-async def _metrics(request: Request) -> IntakeMetrics:
-    metrics: IntakeMetrics = request.app.state.intake_metrics
-    return metrics
-
-
-Metrics = Annotated[IntakeMetrics, Depends(_metrics)]
+Metrics = Annotated[IntakeMetrics, from_state("intake_metrics")]

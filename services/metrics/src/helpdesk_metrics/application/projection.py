@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from helpdesk_metrics.application.ports import FactsRepository, ProjectionUnit
-from helpdesk_metrics.domain.calendar import BusinessHours
 from helpdesk_metrics.domain.calls import CallFacts, evolve_call, fold_call
 from helpdesk_metrics.domain.facts import TicketFacts, evolve_ticket, fold_ticket
 from helpdesk_metrics.domain.records import EventRecord, Step, next_step
+from helpdesk_shared.calendar import BusinessCalendar
 from helpdesk_shared.eventstore.model import LogPosition, RecordedEvent
 
 F = TypeVar("F", TicketFacts, CallFacts)
@@ -38,7 +38,7 @@ _CALLS = _Folding[CallFacts](evolve_call, fold_call)
 PROJECTED = frozenset({"ticket", "call"})
 
 
-async def project(unit: ProjectionUnit, record: EventRecord, calendar: BusinessHours) -> bool:
+async def project(unit: ProjectionUnit, record: EventRecord, calendar: BusinessCalendar) -> bool:
     """Apply one event to the facts in `unit`'s transaction; False when it changed nothing
     (ignored or redelivered).
 
@@ -97,7 +97,7 @@ class ReplayResult:
 
 
 async def replay(
-    unit: ProjectionUnit, calendar: BusinessHours, page_size: int = 5000
+    unit: ProjectionUnit, calendar: BusinessCalendar, page_size: int = 5000
 ) -> ReplayResult:
     """Rebuild every fact from the event store from scratch, inside `unit`'s transaction.
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from helpdesk_metrics.application.ports import FactsReader
-from helpdesk_metrics.domain.calendar import BusinessHours
-from helpdesk_metrics.domain.commitments import Filters, Period
+from helpdesk_metrics.domain.commitments import DEFAULT_RULES, CommitmentRules, Filters, Period
 from helpdesk_metrics.domain.report import KpiReport, kpi_report
+from helpdesk_shared.calendar import BusinessCalendar
 
 
 async def kpis(
@@ -16,8 +16,9 @@ async def kpis(
     filters: Filters,
     *,
     as_of: datetime,
-    calendar: BusinessHours,
+    calendar: BusinessCalendar,
     recurrence_threshold: int,
+    rules: CommitmentRules = DEFAULT_RULES,
 ) -> KpiReport:
     """Every indicator over `period` for the tickets kept by `filters`."""
     tickets = await facts.tickets(
@@ -32,4 +33,5 @@ async def kpis(
         as_of=as_of,
         calendar=calendar,
         recurrence_threshold=recurrence_threshold,
+        rules=rules,
     )

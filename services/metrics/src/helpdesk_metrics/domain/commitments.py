@@ -1,4 +1,7 @@
-"""The four service commitments of seed 002, each with its value, target and whether it is met."""
+"""The four service commitments, each with its value, target and whether it is met.
+
+The exact formula of each is stated in `docs/commitments.md` and in its function's docstring.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from helpdesk_metrics.domain.calendar import BusinessHours
 from helpdesk_metrics.domain.calls import CallFacts
 from helpdesk_metrics.domain.facts import TicketFacts
 from helpdesk_metrics.domain.stats import ratio
+from helpdesk_shared.calendar import BusinessCalendar
 
 
 @dataclass(frozen=True)
@@ -105,28 +108,62 @@ def call_abandonment(calls: Sequence[CallFacts], period: Period) -> Commitment:
     )
 
 
-def calls_answered_within_30s(calls: Sequence[CallFacts], period: Period) -> Commitment:
-    """Of the calls answered in the period (offered in it), those answered within 30 s (> 90 %).
+class AnswerDenominator(StrEnum):
+    """Which calls the "answered within 30 s" commitment is measured on (a setting)."""
 
-    Abandoned calls are measured by the abandonment commitment, not counted here again.
+    #: Calls answered, plus calls abandoned after waiting more than 30 s (the caller was not
+    #: answered within 30 s): the default.
+    ANSWERED_AND_ABANDONED_AFTER_30S = "answered_and_abandoned_after_30s"
+    #: Calls answered only (an abandoned call is left to the call-loss commitment).
+    ANSWERED = "answered"
+
+
+@dataclass(frozen=True)
+class CommitmentRules:
+    """The choices the commitments leave to the desk (settings of the metrics service)."""
+
+    answer_denominator: AnswerDenominator = AnswerDenominator.ANSWERED_AND_ABANDONED_AFTER_30S
+
+
+DEFAULT_RULES = CommitmentRules()
+
+
+def calls_answered_within_30s(
+    calls: Sequence[CallFacts],
+    period: Period,
+    denominator: AnswerDenominator = AnswerDenominator.ANSWERED_AND_ABANDONED_AFTER_30S,
+) -> Commitment:
+    """ "Réactivité au décroché en moins de 30 s" (> 90 %), over the calls offered in the period.
+
+    Numerator: calls answered after waiting 30 s or less. Denominator (`denominator`): by default
+    the calls answered plus the calls abandoned after waiting more than 30 s, since a caller who
+    hung up after 30 s was not answered within 30 s; with `ANSWERED`, the calls answered only.
+    A call abandoned within 30 s is call loss (`call_abandonment`), never counted here.
     """
-    answered = [c for c in calls if period.contains(c.offered_at) and c.answered]
-    quick = sum(
-        1 for c in answered if c.wait_seconds is not None and c.wait_seconds <= ANSWER_SECONDS
-    )
+    offered = [c for c in calls if period.contains(c.offered_at)]
+    answered = [c for c in offered if c.answered]
+    quick = sum(1 for c in answered if _waited(c) <= ANSWER_SECONDS)
+    measured = len(answered)
+    if denominator is AnswerDenominator.ANSWERED_AND_ABANDONED_AFTER_30S:
+        measured += sum(1 for c in offered if c.abandoned and _waited(c) > ANSWER_SECONDS)
     return Commitment(
         "calls_answered_within_30s",
         "Réactivité au décroché en moins de 30 s",
-        ratio(quick, len(answered)),
+        ratio(quick, measured),
         0.90,
         Comparison.ABOVE,
         quick,
-        len(answered),
+        measured,
     )
 
 
+def _waited(call: CallFacts) -> float:
+    """Seconds the caller waited; unknown counts as not answered in time."""
+    return call.wait_seconds if call.wait_seconds is not None else float("inf")
+
+
 def mail_web_taken_within_30min(
-    tickets: Sequence[TicketFacts], period: Period, as_of: datetime, calendar: BusinessHours
+    tickets: Sequence[TicketFacts], period: Period, as_of: datetime, calendar: BusinessCalendar
 ) -> Commitment:
     """Mail and web requests received in the period taken into account within 30 business min.
 
@@ -155,9 +192,19 @@ def mail_web_taken_within_30min(
 
 
 def resolved_by_single_desk(tickets: Sequence[TicketFacts], period: Period) -> Commitment:
-    """Of the tickets resolved in the period, those solved at level 1 by the desk (> 65 %):
-    opened at the desk at level 1, never escalated or routed, resolved at first contact."""
-    resolved = [t for t in tickets if period.contains(t.resolved_at)]
+    """ "Taux de résolution en ligne par le guichet unique" (> 65 %).
+
+    Denominator: the admissible tickets (in the contract's scope at the desk: pre-qualified
+    `admissible`) last resolved in the period. Numerator: those resolved by the desk, i.e.
+    opened at the desk (group `desk`) at level 1 and resolved there at level 1 without any
+    hand-over to another level or team and without reopening: an escalation, a routing, a move
+    to another group or a reopening breaks it; a hold or a comment does not. Out-of-scope and
+    routed requests are not counted at all (the desk is not meant to resolve them), nor are
+    complaints (management's, counted apart).
+    """
+    resolved = [
+        t for t in tickets if t.admissible and not t.is_complaint and period.contains(t.resolved_at)
+    ]
     by_desk = sum(1 for t in resolved if t.resolved_by_desk)
     return Commitment(
         "resolved_by_single_desk",
@@ -175,12 +222,13 @@ def commitments(
     calls: Sequence[CallFacts],
     period: Period,
     as_of: datetime,
-    calendar: BusinessHours,
+    calendar: BusinessCalendar,
+    rules: CommitmentRules = DEFAULT_RULES,
 ) -> tuple[Commitment, ...]:
-    """The four commitments, in the order of seed 002."""
+    """The four service commitments (formulas in `docs/commitments.md`)."""
     return (
         call_abandonment(calls, period),
-        calls_answered_within_30s(calls, period),
+        calls_answered_within_30s(calls, period, rules.answer_denominator),
         mail_web_taken_within_30min(tickets, period, as_of, calendar),
         resolved_by_single_desk(tickets, period),
     )

@@ -16,8 +16,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from helpdesk_metrics.domain.calendar import BusinessHours
 from helpdesk_metrics.domain.records import EventRecord, as_text, as_time, in_stream_order, kind_of
+from helpdesk_shared import catalogue
+from helpdesk_shared.calendar import BusinessCalendar
+from helpdesk_shared.catalogue import DESK_GROUP
 
 
 class Status(StrEnum):
@@ -29,6 +31,10 @@ class Status(StrEnum):
 
 
 OPEN_STATUSES = frozenset({Status.NEW, Status.IN_PROGRESS, Status.ON_HOLD, Status.RESOLVED})
+#: Pre-qualification outcomes that put a request in the desk's scope (`in_scope` is the name
+#: admissibility decisions may also carry).
+ADMISSIBLE_OUTCOMES = frozenset({"admissible", "in_scope"})
+COMPLAINT = "complaint"
 
 
 @dataclass(frozen=True)
@@ -81,17 +87,30 @@ class TicketFacts:
             self.escalations > 0
             or self.routings > 0
             or self.initial_level != 1
-            or self.initial_group != "desk"
+            or self.initial_group != DESK_GROUP
         )
 
     @property
+    def is_complaint(self) -> bool:
+        """A complaint: management's, counted apart (not in the single desk's rate)."""
+        return self.type == COMPLAINT
+
+    @property
+    def admissible(self) -> bool:
+        """In the support contract's scope at the desk (pre-qualified admissible / in scope)."""
+        return self.admissibility in ADMISSIBLE_OUTCOMES
+
+    @property
     def resolved_by_desk(self) -> bool:
-        """Solved at level 1 by the single desk at first contact: never handed over, and not
-        said otherwise by the resolution itself."""
+        """Resolved by the single desk: opened at the desk at level 1 and resolved there, with
+        no hand-over to another level or team (no escalation, no routing, no move to another
+        group) and no reopening. A hold or a comment does not break it: the desk kept the
+        ticket. (`first_contact`, which a hold does break, is not what this measures.)"""
         return (
             self.resolved_at is not None
             and not self.handed_over
-            and self.first_contact is not False
+            and self.reopenings == 0
+            and (self.group, self.level) == (DESK_GROUP, 1)
             and self.resolved_level in (None, 1)
         )
 
@@ -101,7 +120,7 @@ class TicketFacts:
 
 
 def fold_ticket(
-    events: Iterable[EventRecord], calendar: BusinessHours | None = None
+    events: Iterable[EventRecord], calendar: BusinessCalendar | None = None
 ) -> TicketFacts | None:
     """The facts of one ticket from its events; None until its `TicketOpened` is known.
 
@@ -121,7 +140,7 @@ def fold_ticket(
 
 
 def evolve_ticket(
-    facts: TicketFacts | None, event: EventRecord, calendar: BusinessHours | None = None
+    facts: TicketFacts | None, event: EventRecord, calendar: BusinessCalendar | None = None
 ) -> TicketFacts | None:
     """The facts after the next event of the ticket's stream (version `facts.last_version + 1`).
 
@@ -134,14 +153,14 @@ def evolve_ticket(
     return _frozen(state, calendar)
 
 
-def _frozen(state: dict[str, Any], calendar: BusinessHours | None) -> TicketFacts:
+def _frozen(state: dict[str, Any], calendar: BusinessCalendar | None) -> TicketFacts:
     """The facts of a folded state; with a calendar, their business durations too."""
     if calendar is not None:
         state.update(business_durations(state, calendar))
     return TicketFacts(**state)
 
 
-def business_durations(facts: Mapping[str, Any], calendar: BusinessHours) -> dict[str, Any]:
+def business_durations(facts: Mapping[str, Any], calendar: BusinessCalendar) -> dict[str, Any]:
     """Business seconds from reception to the first take and to the resolution (what
     `/metrics`' histograms count), from a ticket's `received_at`, `taken_at`, `resolved_at`."""
     received = facts["received_at"]
@@ -174,7 +193,7 @@ def _opened(event: EventRecord) -> dict[str, Any]:
         "group": group,
         "level": level,
         "priority": as_text(data.get("priority")),
-        "category": as_text(data.get("category")),
+        "category": _category(data.get("category")),
         "asset_tag": as_text(data.get("asset_tag")),
         "department": as_text(requester.get("department")),
         "admissibility": as_text(pre.get("outcome")),
@@ -188,7 +207,7 @@ def _apply(state: dict[str, Any], event: EventRecord) -> None:
     state["last_version"] = event.version
     for key in ("priority", "category", "asset_tag"):  # any event stating them qualifies
         if value := as_text(data.get(key)):
-            state[key] = value
+            state[key] = _category(value) if key == "category" else value
     kind = kind_of(event.type)
     if kind == "qualified":
         state["type"] = str(data.get("type") or state["type"])
@@ -250,6 +269,12 @@ _REOPENED: dict[str, Any] = {
     "first_contact": None,
     "resolved_level": None,
 }
+
+
+def _category(value: Any) -> str | None:
+    """The shared catalogue's code: tickets qualified with an older alias count with the rest."""
+    text = as_text(value)
+    return None if text is None else catalogue.canonical(text)
 
 
 def _resolved(state: dict[str, Any], at: datetime) -> None:

@@ -7,10 +7,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from helpdesk_metrics.domain.calendar import BusinessHours
 from helpdesk_metrics.domain.commitments import Period
 from helpdesk_metrics.domain.facts import TicketFacts
 from helpdesk_metrics.domain.stats import percentile, ratio
+from helpdesk_shared.calendar import BusinessCalendar
 
 UNSET = "none"  # label for a ticket not yet given a priority or category
 
@@ -59,7 +59,7 @@ def _durations(values: Sequence[float]) -> Durations:
 
 
 def time_to_take_into_account(
-    tickets: Sequence[TicketFacts], period: Period, calendar: BusinessHours
+    tickets: Sequence[TicketFacts], period: Period, calendar: BusinessCalendar
 ) -> dict[str, Durations]:
     """From reception to the first `take`, for tickets taken in the period, by priority."""
     values: dict[str, list[float]] = defaultdict(list)
@@ -70,7 +70,7 @@ def time_to_take_into_account(
 
 
 def time_to_resolve(
-    tickets: Sequence[TicketFacts], period: Period, calendar: BusinessHours
+    tickets: Sequence[TicketFacts], period: Period, calendar: BusinessCalendar
 ) -> dict[str, Durations]:
     """From reception to the (last) resolution, for tickets resolved in the period, by priority."""
     values: dict[str, list[float]] = defaultdict(list)
@@ -139,7 +139,7 @@ def satisfaction(tickets: Sequence[TicketFacts], period: Period) -> Satisfaction
 
 
 def opened_per_day(
-    tickets: Sequence[TicketFacts], period: Period, calendar: BusinessHours
+    tickets: Sequence[TicketFacts], period: Period, calendar: BusinessCalendar
 ) -> dict[date, dict[str, int]]:
     """Tickets received per calendar day (the desk's time zone) and channel."""
     days: dict[date, Counter[str]] = defaultdict(Counter)
@@ -147,3 +147,22 @@ def opened_per_day(
         if period.contains(t.received_at):
             days[calendar.local_date(t.received_at)][t.channel] += 1
     return {day: dict(sorted(days[day].items())) for day in sorted(days)}
+
+
+@dataclass(frozen=True)
+class Complaints:
+    """Complaints ("plainte, réclamation"), counted apart from the desk's incidents and requests:
+    received in the period, resolved in the period, and still open at the backlog's moment."""
+
+    received: int
+    resolved: int
+    open: int
+
+
+def complaints(tickets: Sequence[TicketFacts], period: Period, at: datetime) -> Complaints:
+    mine = [t for t in tickets if t.is_complaint]
+    return Complaints(
+        received=sum(1 for t in mine if period.contains(t.received_at)),
+        resolved=sum(1 for t in mine if period.contains(t.resolved_at)),
+        open=sum(1 for t in mine if t.open_at(at)),
+    )

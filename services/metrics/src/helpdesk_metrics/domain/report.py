@@ -6,16 +6,24 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from helpdesk_metrics.domain.calendar import BusinessHours
 from helpdesk_metrics.domain.calls import CallFacts
-from helpdesk_metrics.domain.commitments import Commitment, Filters, Period, commitments
+from helpdesk_metrics.domain.commitments import (
+    DEFAULT_RULES,
+    Commitment,
+    CommitmentRules,
+    Filters,
+    Period,
+    commitments,
+)
 from helpdesk_metrics.domain.facts import TicketFacts
 from helpdesk_metrics.domain.indicators import (
     Backlog,
+    Complaints,
     Durations,
     Rates,
     Satisfaction,
     backlog,
+    complaints,
     opened_per_day,
     rates,
     satisfaction,
@@ -27,6 +35,7 @@ from helpdesk_metrics.domain.recurring import (
     ProblemCandidate,
     recurring_incidents,
 )
+from helpdesk_shared.calendar import BusinessCalendar
 
 
 @dataclass(frozen=True)
@@ -42,6 +51,7 @@ class KpiReport:
     satisfaction: Satisfaction
     opened_per_day: dict[date, dict[str, int]]
     problem_candidates: list[ProblemCandidate]
+    complaints: Complaints
 
 
 def kpi_report(
@@ -51,8 +61,9 @@ def kpi_report(
     filters: Filters,
     *,
     as_of: datetime,
-    calendar: BusinessHours,
+    calendar: BusinessCalendar,
     recurrence_threshold: int = DEFAULT_THRESHOLD,
+    rules: CommitmentRules = DEFAULT_RULES,
 ) -> KpiReport:
     """All indicators over `period` for the tickets kept by `filters`.
 
@@ -65,7 +76,7 @@ def kpi_report(
         period=period,
         filters=filters,
         as_of=as_of,
-        commitments=commitments(kept, measured_calls, period, as_of, calendar),
+        commitments=commitments(kept, measured_calls, period, as_of, calendar, rules),
         backlog=backlog(kept, period.backlog_at(as_of)),
         time_to_take_into_account=time_to_take_into_account(kept, period, calendar),
         time_to_resolve=time_to_resolve(kept, period, calendar),
@@ -73,4 +84,5 @@ def kpi_report(
         satisfaction=satisfaction(kept, period),
         opened_per_day=opened_per_day(kept, period, calendar),
         problem_candidates=recurring_incidents(kept, period, recurrence_threshold),
+        complaints=complaints(kept, period, period.backlog_at(as_of)),
     )

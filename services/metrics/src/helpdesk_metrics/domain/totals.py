@@ -13,10 +13,10 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from helpdesk_metrics.domain.calendar import BusinessHours
 from helpdesk_metrics.domain.calls import CallFacts
 from helpdesk_metrics.domain.facts import TicketFacts, business_durations
 from helpdesk_metrics.domain.indicators import UNSET
+from helpdesk_shared.calendar import BusinessCalendar
 
 TAKE_BUCKETS = (60.0, 300.0, 900.0, 1800.0, 3600.0, 7200.0, 14400.0, 36000.0)
 RESOLVE_BUCKETS = (900.0, 3600.0, 14400.0, 36000.0, 72000.0, 180000.0, 360000.0, 720000.0)
@@ -62,7 +62,7 @@ class Totals:
     waits: Histogram  # seconds answered calls waited
 
 
-def timed(facts: TicketFacts, calendar: BusinessHours) -> TicketFacts:
+def timed(facts: TicketFacts, calendar: BusinessCalendar) -> TicketFacts:
     """The facts with their business durations set (as folding with a calendar does)."""
     moments = {name: getattr(facts, name) for name in ("received_at", "taken_at", "resolved_at")}
     return replace(facts, **business_durations(moments, calendar))

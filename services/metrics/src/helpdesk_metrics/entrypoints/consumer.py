@@ -13,15 +13,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from helpdesk_metrics.application.ports import ProjectionUnit
 from helpdesk_metrics.application.projection import project
-from helpdesk_metrics.domain.calendar import BusinessHours
 from helpdesk_metrics.domain.records import EventRecord
 from helpdesk_metrics.settings import Settings
+from helpdesk_shared.calendar import BusinessCalendar
 from helpdesk_shared.messaging.consumer import Consumer
 from helpdesk_shared.messaging.envelope import ReceivedEvent
+from helpdesk_shared.messaging.topology import ConsumerQueue
 
-CONSUMER_NAME = "metrics"
-#: Figures come from tickets and calls; the other categories are acknowledged and ignored.
-BINDINGS = ("ticket.#", "call.#")
+#: Metrics' queue: figures come from tickets and calls.
+QUEUE = ConsumerQueue("metrics", ("ticket.#", "call.#"))
 
 
 #: The projection's unit of work inside the consumer's transaction (wired by `bootstrap`).
@@ -29,7 +29,7 @@ UnitWithin = Callable[[AsyncConnection], ProjectionUnit]
 
 
 def handler(
-    unit_within: UnitWithin, calendar: BusinessHours
+    unit_within: UnitWithin, calendar: BusinessCalendar
 ) -> Callable[[ReceivedEvent, AsyncConnection], Awaitable[None]]:
     """The handler folding each event into its ticket's or call's facts (by event time), in
     the consumer's transaction: the one that claims the event in the inbox."""
@@ -45,11 +45,11 @@ def handler(
 
 def build_consumer(settings: Settings, engine: AsyncEngine, unit_within: UnitWithin) -> Consumer:
     return Consumer(
-        name=CONSUMER_NAME,
+        name=QUEUE.name,
         engine=engine,
         amqp_url=settings.amqp_url,
         exchange=settings.helpdesk_exchange,
         queue_prefix=settings.helpdesk_queue_prefix,
-        handler=handler(unit_within, settings.business_hours()),
-        bindings=BINDINGS,
+        handler=handler(unit_within, settings.business_calendar()),
+        bindings=QUEUE.bindings,
     )

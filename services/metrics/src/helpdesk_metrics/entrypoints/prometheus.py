@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
+from fastapi import FastAPI, Request
 from prometheus_client.core import (
     CounterMetricFamily,
     GaugeMetricFamily,
@@ -28,10 +30,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from helpdesk_metrics.adapters.repository import FactsRepository
 from helpdesk_metrics.adapters.totals import read_totals
-from helpdesk_metrics.domain.calendar import BusinessHours
-from helpdesk_metrics.domain.commitments import Filters, Period
+from helpdesk_metrics.domain.commitments import DEFAULT_RULES, CommitmentRules, Filters, Period
 from helpdesk_metrics.domain.report import KpiReport, kpi_report
 from helpdesk_metrics.domain.totals import Histogram, Totals, bounded
+from helpdesk_shared.calendar import BusinessCalendar
 
 log = logging.getLogger(__name__)
 
@@ -52,9 +54,10 @@ class FiguresCollector(Collector):
         self,
         engine: AsyncEngine,
         *,
-        calendar: BusinessHours,
+        calendar: BusinessCalendar,
         window: timedelta,
         recurrence_threshold: int,
+        rules: CommitmentRules = DEFAULT_RULES,
         max_age: float,
         clock: Callable[[], datetime],
     ) -> None:
@@ -62,6 +65,7 @@ class FiguresCollector(Collector):
         self._calendar = calendar
         self._window = window
         self._threshold = recurrence_threshold
+        self._rules = rules
         self._max_age = max_age
         self._clock = clock
         self.snapshot: Snapshot | None = None
@@ -97,6 +101,7 @@ class FiguresCollector(Collector):
             as_of=now,
             calendar=self._calendar,
             recurrence_threshold=self._threshold,
+            rules=self._rules,
         )
         self.snapshot = Snapshot(bounded(totals, MAX_LABEL_VALUES), report, time.monotonic())
 
@@ -117,6 +122,18 @@ class FiguresCollector(Collector):
         yield from _call_metrics(snapshot)
         yield from _commitment_gauges(snapshot)
         yield from _backlog_gauges(snapshot)
+
+
+def refresh_on_scrape(app: FastAPI, figures: FiguresCollector) -> None:
+    """A scrape of `/metrics` reads the facts again (at most every `max_age` seconds)."""
+
+    @app.middleware("http")
+    async def fresh_figures(
+        request: Request, call_next: Callable[[Request], Awaitable[Any]]
+    ) -> Any:
+        if request.url.path == "/metrics":
+            await figures.refresh()
+        return await call_next(request)
 
 
 def _ticket_counters(s: Snapshot) -> Iterator[Metric]:

@@ -104,6 +104,14 @@ class ProblemCandidateOut(BaseModel):
     last_at: datetime
 
 
+class ComplaintsOut(BaseModel):
+    """Complaints, counted apart from the desk's tickets (not in its resolution rate)."""
+
+    received: int
+    resolved: int
+    open: int
+
+
 class KpisOut(BaseModel):
     period: PeriodOut
     filters: FiltersOut
@@ -117,6 +125,7 @@ class KpisOut(BaseModel):
     satisfaction: SatisfactionOut
     opened_per_day: dict[date, dict[str, int]] = Field(description="Per day, then per channel")
     problem_candidates: list[ProblemCandidateOut]
+    complaints: ComplaintsOut
 
     @classmethod
     def of(cls, r: KpiReport, business_hours: str) -> KpisOut:
@@ -167,4 +176,9 @@ class KpisOut(BaseModel):
                 )
                 for c in r.problem_candidates
             ],
+            complaints=ComplaintsOut(
+                received=r.complaints.received,
+                resolved=r.complaints.resolved,
+                open=r.complaints.open,
+            ),
         )

@@ -36,6 +36,16 @@ class ResolutionView(BaseModel):
     at: datetime
 
 
+class ConsentView(BaseModel):
+    """The requester's answer on remote maintenance: `granted` False is a refusal, or a
+    withdrawal of an earlier consent."""
+
+    granted: bool
+    channel: str
+    by: str
+    at: datetime
+
+
 class SuggestedArticle(BaseModel):
     id: uuid.UUID
     title: str
@@ -78,6 +88,13 @@ class TicketView(BaseModel):
     closed_at: datetime | None
     closure_code: str | None
     remote_maintenance_consent: bool | None
+    #: The last consent recorded (granted or refused/withdrawn), by whom, when, how.
+    consent: ConsentView | None = None
+    #: The requester's organisation kind (`eple`: remote maintenance may be offered) and academy.
+    requester_organisation_kind: str | None = None
+    requester_academy: str | None = None
+    #: The earlier ticket this one follows up, if any.
+    follows_reference: str | None = None
     appointments: list[dict[str, Any]]
     comments: int
     escalations: int
@@ -164,6 +181,10 @@ def ticket_view(
         closed_at=ticket.closed_at,
         closure_code=ticket.closure_code,
         remote_maintenance_consent=ticket.consent.granted if ticket.consent else None,
+        consent=ConsentView(**vars(ticket.consent)) if ticket.consent else None,
+        requester_organisation_kind=ticket.requester_organisation_kind,
+        requester_academy=ticket.requester_academy,
+        follows_reference=ticket.follows_reference,
         appointments=[vars(a) for a in ticket.appointments],
         comments=ticket.comments if staff else ticket.public_comments,
         escalations=ticket.escalations,
@@ -217,6 +238,8 @@ _SUMMARIES: dict[str, str] = {
 def history_entry(recorded: RecordedEvent) -> HistoryEntry:
     data = recorded.data
     template = _SUMMARIES.get(recorded.type, recorded.type)
+    if recorded.type == "RemoteMaintenanceConsentRecorded" and data.get("granted") is False:
+        template = "Refus de télémaintenance enregistré ({channel})"
     try:
         summary = template.format(**data)
     except (KeyError, IndexError, ValueError):

@@ -7,6 +7,7 @@ terms of any day are unambiguous). A terminated contract takes no further change
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from functools import singledispatch
 
@@ -27,6 +28,7 @@ from helpdesk_intake.domain.contract.errors import (
 )
 from helpdesk_intake.domain.contract.evolve import amended_terms
 from helpdesk_intake.domain.contract.state import ContractState
+from helpdesk_shared import catalogue
 from helpdesk_shared.events.contract import (
     ContractAmended,
     ContractEvent,
@@ -36,6 +38,9 @@ from helpdesk_shared.events.contract import (
     ContractRenewed,
     ContractSigned,
     ContractTerminated,
+    CoverageItem,
+    CoverageKind,
+    RoutedDomain,
 )
 
 #: What may be asked of a contract still running (named in a refusal).
@@ -45,6 +50,7 @@ CHANGES = ("amend", "renew", "terminate", "propose-extension")
 def decide(command: ContractCommand, state: ContractState | None) -> list[ContractEvent]:
     """The events `command` records on `state`, or a `ContractError` saying why not."""
     if isinstance(command, Sign):
+        _in_the_catalogue("coverage", command.terms.coverage, command.terms.routed_domains)
         if state is not None:
             raise ContractAlreadySigned("this contract is already signed: amend it instead")
         return [
@@ -66,6 +72,22 @@ def decide(command: ContractCommand, state: ContractState | None) -> list[Contra
     return _decide(command, state)
 
 
+def _in_the_catalogue(
+    field: str, items: Iterable[CoverageItem], routed: Iterable[RoutedDomain] | None = ()
+) -> None:
+    """A contract's desk domains (coverage items of kind domain) and routed domains are codes of
+    the shared catalogue, so every request's category can be checked against them; refused
+    naming the field otherwise (the message lists the codes)."""
+    named = (
+        (field, [i.name for i in items if i.kind is CoverageKind.DOMAIN]),
+        ("routed_domains", [r.domain for r in routed or ()]),
+    )
+    for name, domains in named:
+        for domain in domains:
+            if catalogue.category(domain) is None:
+                raise InvalidContractCommand(name, str(catalogue.UnknownCategory(domain)))
+
+
 @singledispatch
 def _decide(command: ContractCommand, state: ContractState) -> list[ContractEvent]:
     raise TypeError(f"no rule for {type(command).__name__}")
@@ -85,6 +107,7 @@ def _not_before_latest(state: ContractState, field: str, day: date) -> None:
 
 @_decide.register
 def _(command: Amend, state: ContractState) -> list[ContractEvent]:
+    _in_the_catalogue("coverage_set", command.coverage_set, command.routed_domains)
     _not_before_latest(state, "effective_from", command.effective_from)
     event = ContractAmended(
         contract_id=command.contract_id,
@@ -146,6 +169,7 @@ def _(command: Terminate, state: ContractState) -> list[ContractEvent]:
 
 @_decide.register
 def _(command: ProposeExtension, state: ContractState) -> list[ContractEvent]:
+    _in_the_catalogue("item", (command.item,))
     if state.proposal(command.proposal_id) is not None:
         return []  # the same proposal again: already recorded
     return [

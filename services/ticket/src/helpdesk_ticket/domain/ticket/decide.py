@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from functools import singledispatch
 
+from helpdesk_shared.catalogue import UnknownCategory
 from helpdesk_shared.events.ticket import (
+    AppointmentKind,
     AppointmentScheduled,
     Closed,
     ClosureCode,
@@ -52,9 +54,16 @@ from helpdesk_ticket.domain.ticket.commands import (
     Take,
 )
 from helpdesk_ticket.domain.ticket.policy import DEFAULT_POLICY, MANAGEMENT_GROUP, TicketPolicy
+from helpdesk_ticket.domain.ticket.remote_maintenance import remote_maintenance_refusal
 from helpdesk_ticket.domain.ticket.sla_check import check_sla
 from helpdesk_ticket.domain.ticket.state import Status, Ticket
-from helpdesk_ticket.domain.ticket.transitions import allowed_commands, first_contact, refusal
+from helpdesk_ticket.domain.ticket.transitions import (
+    OUT_OF_SCOPE_REFUSAL,
+    allowed_commands,
+    first_contact,
+    out_of_scope_at_the_desk,
+    refusal,
+)
 
 
 def decide(
@@ -79,15 +88,15 @@ def _decide(command: Command, state: Ticket, policy: TicketPolicy) -> list[Ticke
 
 @_decide.register
 def _(command: Qualify, state: Ticket, policy: TicketPolicy) -> list[TicketEvent]:
-    if policy.category(command.category) is None:
-        codes = ", ".join(c.code for c in policy.categories)
-        raise InvalidCommand("category", f"unknown category; one of: {codes}")
+    category = policy.category(command.category)
+    if category is None:
+        raise InvalidCommand("category", str(UnknownCategory(command.category, policy.categories)))
     return [
         TicketQualified(
             ticket_id=state.id,
             occurred_at=command.at,
             type=command.type,
-            category=command.category,
+            category=category.code,
             impact=command.impact,
             urgency=command.urgency,
             priority=policy.priority(command.impact, command.urgency),
@@ -131,6 +140,13 @@ def _taken(state: Ticket, command: Command) -> TicketTaken:
 def _(command: Escalate, state: Ticket, policy: TicketPolicy) -> list[TicketEvent]:
     if command.to_management:
         to_level, group = state.level, command.group or state.group
+    elif out_of_scope_at_the_desk(state):
+        raise TransitionNotAllowed(
+            "escalate",
+            state.status.value,
+            allowed_commands(state, policy, command.at),
+            OUT_OF_SCOPE_REFUSAL + " (escalate with to_management, not to a support level)",
+        )
     else:
         to_level = command.to_level or state.level + 1
         group = command.group or state.group
@@ -223,6 +239,11 @@ def _(command: RecordConsent, state: Ticket, policy: TicketPolicy) -> list[Ticke
 def _(command: Schedule, state: Ticket, policy: TicketPolicy) -> list[TicketEvent]:
     if command.ends_at is not None and command.ends_at <= command.starts_at:
         raise InvalidCommand("ends_at", "must be after starts_at")
+    if command.kind is AppointmentKind.REMOTE:
+        refused = remote_maintenance_refusal(state)
+        if refused is not None:
+            allowed = allowed_commands(state, policy, command.at)
+            raise TransitionNotAllowed("schedule", state.status.value, allowed, refused)
     return [
         AppointmentScheduled(
             ticket_id=state.id,

@@ -1,7 +1,7 @@
 """The desk's configurable rules: categories, priority matrix, reopening window, SLA targets.
 
-Pure data, so tests and deployments can swap them; `DEFAULT_POLICY` follows the seeds (contracts of
-seed 000/001: level-1 domains handled by the desk, routed domains handled by other groups).
+Pure data, so tests and deployments can swap them. The categories come from the shared catalogue
+(`helpdesk_shared.catalogue`): level-1 domains handled by the desk, routed domains by other groups.
 """
 
 from __future__ import annotations
@@ -9,38 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from helpdesk_shared.catalogue import CATEGORIES
+from helpdesk_shared.catalogue import DESK_GROUP as DESK_GROUP
+from helpdesk_shared.catalogue import MANAGEMENT_GROUP as MANAGEMENT_GROUP
+from helpdesk_shared.catalogue import Category as Category
+from helpdesk_shared.catalogue import category as find_category
 from helpdesk_shared.events.ticket import Impact, Priority, Urgency
 from helpdesk_ticket.domain.calendar import BusinessCalendar
 
-DESK_GROUP = "desk"
-MANAGEMENT_GROUP = "management"
-
-
-@dataclass(frozen=True)
-class Category:
-    """A domain of the support contract. `group` is who handles it: the desk or a routed group."""
-
-    code: str
-    label: str
-    group: str = DESK_GROUP
-
-    @property
-    def level_one(self) -> bool:
-        """Handled by the single desk at level 1 (the others are routed)."""
-        return self.group == DESK_GROUP
-
-
-DEFAULT_CATEGORIES: tuple[Category, ...] = (
-    Category("workstation", "Poste de travail et périphériques, avec leur connexion au réseau"),
-    Category("office_standard", "Applications bureautiques standards (Word, Excel, Outlook)"),
-    Category("internet_access", "Accès Internet"),
-    Category("printers", "Imprimantes locales et en réseau"),
-    Category("local_network", "Réseau local Ethernet"),
-    Category("servers", "Serveurs", group="servers"),
-    Category("network", "Réseau", group="network"),
-    Category("business_applications", "Applications métier", group="business-apps"),
-    Category("office_non_standard", "Applications bureautiques non standard", group="office-apps"),
-)
+#: The categories are the shared catalogue's (one vocabulary with intake and metrics).
+DEFAULT_CATEGORIES: tuple[Category, ...] = CATEGORIES
 
 _I, _U, _P = Impact, Urgency, Priority
 DEFAULT_MATRIX: dict[tuple[Impact, Urgency], Priority] = {
@@ -64,6 +42,9 @@ class SlaTargets:
     resolution: timedelta
 
 
+#: The desk's own default targets: the support contracts commit to no response or resolution
+#: time, so these are a choice of the desk, not a contract term. Deployments set theirs with
+#: `TICKET_SLA_MINUTES` (see `settings.py` and docs/commitments.md).
 DEFAULT_SLA: dict[Priority, SlaTargets] = {
     Priority.CRITICAL: SlaTargets(timedelta(minutes=15), timedelta(hours=4)),
     Priority.HIGH: SlaTargets(timedelta(minutes=30), timedelta(hours=8)),
@@ -90,7 +71,8 @@ class TicketPolicy:
     warning_ratio: float = 0.8
 
     def category(self, code: str) -> Category | None:
-        return next((c for c in self.categories if c.code == code), None)
+        """The catalogue entry of `code` (older aliases resolve to today's code)."""
+        return find_category(code, self.categories)
 
     def priority(self, impact: Impact, urgency: Urgency) -> Priority:
         return self.matrix[(impact, urgency)]

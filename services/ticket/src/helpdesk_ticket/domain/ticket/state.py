@@ -90,6 +90,11 @@ class Ticket:
     opened_at: datetime
     group: str
     level: int
+    #: The requester's organisation kind (`eple` for a school) and academy, as at the opening.
+    requester_organisation_kind: str | None = None
+    requester_academy: str | None = None
+    #: The earlier ticket this one follows up (its problem came back after reopening was over).
+    follows_reference: str | None = None
     category: str | None = None
     #: How deep the contract covers the request (from its admissibility); None: no limit known.
     coverage_limit: int | None = None

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from helpdesk_shared.events.ticket import ClosureCode
+from helpdesk_shared.events.ticket import Admissibility, ClosureCode
 from helpdesk_ticket.domain.ticket.commands import COMMAND_NAMES
-from helpdesk_ticket.domain.ticket.policy import TicketPolicy
+from helpdesk_ticket.domain.ticket.policy import DESK_GROUP, TicketPolicy
 from helpdesk_ticket.domain.ticket.state import Status, Ticket
 
 _WORK = ("qualify", "assign", "escalate", "route", "comment", "record-consent", "schedule")
@@ -26,11 +26,30 @@ ALL_COMMANDS: tuple[str, ...] = tuple(n for n in COMMAND_NAMES.values() if n != 
 def allowed_commands(state: Ticket, policy: TicketPolicy, at: datetime | None = None) -> list[str]:
     """The commands this state allows at `at` (a datetime; None: ignore the reopening window)."""
     allowed = list(_BY_STATUS[state.status])
+    if "resolve" in allowed and out_of_scope_at_the_desk(state):
+        allowed.remove("resolve")
     if "reopen" in allowed and not _reopenable(state, policy, at):
         allowed.remove("reopen")
     if "rate" in allowed and state.satisfaction is not None:
         allowed.remove("rate")
     return allowed
+
+
+def out_of_scope_at_the_desk(state: Ticket) -> bool:
+    """An out-of-scope request still with the single desk at level 1: the desk does not solve
+    it, it routes it to whoever may, escalates it to management, or closes it with the
+    follow-up given to the requester (the request stays recorded)."""
+    return (
+        state.admissibility is Admissibility.OUT_OF_SCOPE
+        and state.group == DESK_GROUP
+        and state.level == 1
+    )
+
+
+OUT_OF_SCOPE_REFUSAL = (
+    "an out-of-scope request is not resolved at level 1: route it, escalate it to management, "
+    "or close it with code 'out_of_scope' and its follow-up"
+)
 
 
 def _reopenable(state: Ticket, policy: TicketPolicy, at: datetime | None) -> bool:
@@ -42,6 +61,8 @@ def _reopenable(state: Ticket, policy: TicketPolicy, at: datetime | None) -> boo
 
 
 def refusal(name: str, state: Ticket) -> str:
+    if name == "resolve" and out_of_scope_at_the_desk(state):
+        return OUT_OF_SCOPE_REFUSAL
     if name == "reopen" and state.status in (Status.RESOLVED, Status.CLOSED):
         return "the reopening window has passed or the ticket was closed without a resolution"
     if name == "rate" and state.satisfaction is not None:

@@ -26,7 +26,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    """Back to event copies; they start empty: run `python -m helpdesk_metrics.replay` after."""
+    """Back to event copies; they start empty: run
+    `python -m helpdesk_metrics.entrypoints.cli replay` after."""
     op.execute("DROP INDEX metrics.ticket_facts_closed_idx")
     op.execute("ALTER TABLE metrics.call_facts DROP COLUMN last_version")
     op.execute(

@@ -3,7 +3,8 @@
 `/metrics` used to load every ticket ever projected on each refresh (seconds of CPU at 100,000
 tickets); its counters and histograms are now aggregated by the database, which needs each
 ticket's business durations as columns. Existing rows have none: run
-`python -m helpdesk_metrics.replay` after upgrading (the histograms count them from then on).
+`python -m helpdesk_metrics.entrypoints.cli replay` after upgrading (the histograms count them
+from then on).
 
 Revision ID: 0003_business_durations
 Revises: 0002_facts_without_event_copies

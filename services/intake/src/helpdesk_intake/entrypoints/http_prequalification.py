@@ -19,10 +19,11 @@ from helpdesk_intake.application.open_request import RequesterDetails
 from helpdesk_intake.domain.admissibility import judge
 from helpdesk_intake.domain.prequalification import AssistanceRequest
 from helpdesk_intake.domain.requesters import Requester
-from helpdesk_intake.entrypoints.common import Engine, invalid
+from helpdesk_intake.entrypoints.common import IntakeSettings, invalid
 from helpdesk_shared.auth import Principal, Role, require_roles
 from helpdesk_shared.events.admissibility import AdmissibilityEvidence
 from helpdesk_shared.events.ticket import PreQualification
+from helpdesk_shared.http.dependencies import Engine
 
 router = APIRouter(prefix="/v1", tags=["requests"])
 
@@ -54,7 +55,7 @@ class PrequalificationAnswer(BaseModel):
     summary="Check a request against the contract (nothing is recorded)",
 )
 async def check(
-    query: PrequalificationQuery, principal: Asker, engine: Engine
+    query: PrequalificationQuery, principal: Asker, engine: Engine, settings: IntakeSettings
 ) -> PrequalificationAnswer:
     details = query.requester or RequesterDetails()
     if not principal.is_staff:
@@ -64,7 +65,8 @@ async def check(
         requester = known or _unknown(details)
         contracts = await contract_store.held_by(conn, requester.login, requester.organisation)
     on_date = query.on_date or datetime.now(tz=UTC).date()
-    judgement = judge(query.request, requester, contracts, on_date)
+    systems = settings.operating_systems()
+    judgement = judge(query.request, requester, contracts, on_date, systems)
     pq = judgement.summary()
     return PrequalificationAnswer(
         pre_qualification=pq,

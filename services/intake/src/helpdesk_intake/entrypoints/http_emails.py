@@ -10,7 +10,6 @@ from fastapi.responses import JSONResponse
 from helpdesk_intake.adapters import tickets
 from helpdesk_intake.application.inbound_mail import MailContext, MailHandled, receive_mail
 from helpdesk_intake.entrypoints.common import (
-    Engine,
     IntakeSettings,
     StaffPrincipal,
     Units,
@@ -18,6 +17,7 @@ from helpdesk_intake.entrypoints.common import (
 )
 from helpdesk_intake.entrypoints.metrics import Metrics
 from helpdesk_shared.auth import Principal, Role, require_roles
+from helpdesk_shared.http.dependencies import Engine
 
 PATH = "/v1/inbound-emails"
 router = APIRouter(prefix="/v1", tags=["inbound e-mail"])
@@ -38,7 +38,10 @@ _STATUS = {"opened": 201, "quarantined": 202}
     },
     responses={
         201: {"description": "A new ticket was opened"},
-        200: {"description": "A reply, an automatic message, or a message handled before"},
+        200: {
+            "description": "A reply (a comment, or the reopening of a resolved ticket whose "
+            "problem persists), an automatic message, or a message handled before"
+        },
         202: {"description": "Unreadable: kept in quarantine with the reason"},
     },
 )
@@ -57,6 +60,9 @@ async def inbound_email(
         timezone=settings.intake_timezone,
         staff_domains=tuple(settings.intake_staff_domains),
         actor=principal.sub,
+        complaint_keywords=tuple(settings.intake_complaint_keywords),
+        systems=settings.operating_systems(),
+        reopening=settings.reopening_rules(),
     )
     handled = await receive_mail(ctx, raw)
     if not handled.duplicate:

@@ -8,7 +8,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
 from helpdesk_intake.adapters.knowledge import KnowledgeBase
 from helpdesk_intake.application.open_request import (
@@ -17,12 +24,15 @@ from helpdesk_intake.application.open_request import (
     RequesterUnidentified,
     open_ticket,
 )
+from helpdesk_intake.domain.complaints import ticket_type
 from helpdesk_intake.domain.prequalification import AssistanceRequest
-from helpdesk_intake.entrypoints.common import Engine, IntakeSettings, UnitWithin, invalid
+from helpdesk_intake.entrypoints.common import IntakeSettings, Knowledge, UnitWithin, invalid
 from helpdesk_intake.entrypoints.metrics import Metrics
+from helpdesk_shared import catalogue
 from helpdesk_shared.auth import Principal, Role, require_roles
 from helpdesk_shared.events.admissibility import AdmissibilityEvidence
 from helpdesk_shared.events.ticket import Channel, Reason, TicketType
+from helpdesk_shared.http.dependencies import Engine
 from helpdesk_shared.http.idempotency import HEADER, IdempotencyGuard
 from helpdesk_shared.http.problems import Problem
 
@@ -39,6 +49,8 @@ class AssistanceForm(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    #: Left out: `complaint` when the subject or description says "plainte" or "réclamation"
+    #: (`INTAKE_COMPLAINT_KEYWORDS`), else `incident`.
     type: TicketType = TicketType.INCIDENT
     channel: Channel = Channel.WEB
     subject: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -47,8 +59,8 @@ class AssistanceForm(BaseModel):
     ]
     #: For whom: a requester may leave it out (the request is its own); an agent must fill it.
     requester: RequesterDetails | None = None
-    #: The support domain (`printers`, `office_software`, `servers`...), checked against
-    #: the contract.
+    #: The support domain, a code of `GET /v1/categories` (`printers`, `office_software`,
+    #: `servers`...), checked against the contract.
     category: str | None = Field(default=None, min_length=1, max_length=80)
     software: str | None = Field(default=None, max_length=120)
     asset_tag: str | None = Field(default=None, max_length=80)
@@ -57,6 +69,11 @@ class AssistanceForm(BaseModel):
     personal_training: bool = Field(default=False, description="Relève d'une formation personnelle")
     #: When the request reached the desk (a phone call's start); defaults to now.
     received_at: AwareDatetime | None = None
+
+    @field_validator("category")
+    @classmethod
+    def _in_the_catalogue(cls, category: str | None) -> str | None:
+        return None if category is None else catalogue.known(category)
 
 
 class RequesterOut(BaseModel):
@@ -97,9 +114,10 @@ async def submit_request(
     unit_within: UnitWithin,
     settings: IntakeSettings,
     metrics: Metrics,
+    knowledge: Knowledge,
     idempotency_key: Annotated[str | None, Header(alias=HEADER)] = None,
 ) -> JSONResponse:
-    command = _command(form, principal)
+    command = _command(form, principal, tuple(settings.intake_complaint_keywords))
     scope = f"POST /v1/requests:{principal.sub}"
     async with engine.begin() as conn:
         guard = await IdempotencyGuard.claim(
@@ -108,24 +126,31 @@ async def submit_request(
         replay = guard.replay
         if replay is None:
             try:
-                opened = await open_ticket(unit_within(conn), command, settings.intake_timezone)
+                opened = await open_ticket(
+                    unit_within(conn),
+                    command,
+                    settings.intake_timezone,
+                    settings.operating_systems(),
+                )
             except RequesterUnidentified as error:
                 raise invalid("requester", str(error)) from None
             body, location = opened.body(), f"/v1/tickets/{opened.ticket_id}"
             await guard.remember(201, body, location)
     if replay is not None:
-        body = {**replay.body, "suggested_articles": await _suggest(request, form, replay.body)}
+        body = {
+            **replay.body,
+            "suggested_articles": await _suggest(knowledge, request, form, replay.body),
+        }
         return _answer(replay.status_code, body, replay.location, True)
     metrics.tickets_opened.labels(form.channel.value, body["outcome"]).inc()
-    body["suggested_articles"] = await _suggest(request, form, body)
+    body["suggested_articles"] = await _suggest(knowledge, request, form, body)
     return _answer(201, body, location, False)
 
 
 async def _suggest(
-    request: Request, form: AssistanceForm, body: dict[str, Any]
+    knowledge: KnowledgeBase, request: Request, form: AssistanceForm, body: dict[str, Any]
 ) -> list[dict[str, Any]]:
     """Articles the ticket service suggests (after the commit: never holds the transaction)."""
-    knowledge: KnowledgeBase = request.app.state.knowledge_base
     if "ticket_id" not in body:
         return []
     return await knowledge.suggestions(
@@ -145,12 +170,15 @@ def _answer(
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-def _command(form: AssistanceForm, principal: Principal) -> OpenRequest:
+def _command(
+    form: AssistanceForm, principal: Principal, complaint_keywords: tuple[str, ...]
+) -> OpenRequest:
     received_at = form.received_at or datetime.now(tz=UTC)
     if received_at > datetime.now(tz=UTC) + timedelta(minutes=5):
         raise invalid("received_at", "must not be in the future")
+    chosen = form.type if "type" in form.model_fields_set else None
     return OpenRequest(
-        type=form.type,
+        type=ticket_type(chosen, form.subject, form.description, complaint_keywords),
         channel=form.channel,
         subject=form.subject,
         description=form.description,

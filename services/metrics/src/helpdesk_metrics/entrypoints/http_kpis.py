@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 
 from helpdesk_metrics.application.ports import FactsReading
 from helpdesk_metrics.application.queries import kpis
@@ -14,10 +14,13 @@ from helpdesk_metrics.entrypoints.schemas import KpisOut
 from helpdesk_metrics.settings import Settings
 from helpdesk_shared.auth import Principal, Role, require_roles
 from helpdesk_shared.events.ticket import Channel
+from helpdesk_shared.http.dependencies import from_state
 from helpdesk_shared.http.problems import Problem
 
 router = APIRouter(prefix="/v1", tags=["kpis"])
 
+MetricsSettings = Annotated[Settings, from_state("settings")]
+Reading = Annotated[FactsReading, from_state("facts_reading")]
 Reader = Annotated[
     Principal, Depends(require_roles(Role.AGENT, Role.MANAGER, Role.ADMIN, Role.SERVICE))
 ]
@@ -31,8 +34,9 @@ Reader = Annotated[
     responses={403: {"description": "Requesters may not read the indicators"}},
 )
 async def get_kpis(
-    request: Request,
     _reader: Reader,
+    reading: Reading,
+    settings: MetricsSettings,
     from_: Annotated[
         datetime | None, Query(alias="from", description="Start (inclusive); default `to` - 30 d")
     ] = None,
@@ -40,14 +44,12 @@ async def get_kpis(
     group: Annotated[str | None, Query(max_length=100, description="Current support group")] = None,
     channel: Annotated[Channel | None, Query(description="Channel the request came by")] = None,
 ) -> KpisOut:
-    settings: Settings = request.app.state.settings
-    reading: FactsReading = request.app.state.facts_reading
     now = datetime.now(UTC)
     end = _aware(to, "to") if to is not None else now
     start = _aware(from_, "from") if from_ is not None else end - timedelta(days=30)
     if end <= start:
         raise _invalid("from", "must be before `to`")
-    calendar = settings.business_hours()
+    calendar = settings.business_calendar()
     async with reading() as facts:
         report = await kpis(
             facts,
@@ -56,13 +58,9 @@ async def get_kpis(
             as_of=now,
             calendar=calendar,
             recurrence_threshold=settings.metrics_recurrence_threshold,
+            rules=settings.commitment_rules(),
         )
-    hours = (
-        "24/7"
-        if calendar.is_always_open
-        else (f"{calendar.opens:%H:%M}-{calendar.closes:%H:%M} {calendar.timezone}")
-    )
-    return KpisOut.of(report, hours)
+    return KpisOut.of(report, calendar.describe())
 
 
 def _aware(moment: datetime, field: str) -> datetime:

@@ -19,12 +19,12 @@ from helpdesk_intake.domain.requesters import (
     corrected,
 )
 from helpdesk_intake.entrypoints.common import (
-    Engine,
     ManagerPrincipal,
     StaffPrincipal,
     not_found,
 )
 from helpdesk_shared.auth import CurrentPrincipal
+from helpdesk_shared.http.dependencies import Engine
 from helpdesk_shared.http.idempotency import HEADER, IdempotencyGuard
 from helpdesk_shared.http.problems import Problem
 

@@ -6,10 +6,10 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from helpdesk_metrics.domain.calendar import BusinessHours
 from helpdesk_metrics.domain.stats import percentile, ratio
+from helpdesk_shared.calendar import BusinessCalendar
 
-PARIS = BusinessHours()  # Mon-Fri 08:00-18:00 Europe/Paris
+PARIS = BusinessCalendar()  # Mon-Fri 08:00-18:00 Europe/Paris
 
 
 def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
@@ -28,13 +28,13 @@ def test_friday_evening_to_monday_morning_counts_only_opening_hours() -> None:
 
 
 def test_holidays_and_reversed_ranges() -> None:
-    calendar = BusinessHours(holidays=frozenset({date(2026, 3, 2)}))
+    calendar = BusinessCalendar(extra_holidays=frozenset({date(2026, 3, 2)}))
     assert calendar.seconds_between(utc(2026, 3, 2, 8), utc(2026, 3, 2, 12)) == 0
     assert PARIS.seconds_between(utc(2026, 3, 2, 12), utc(2026, 3, 2, 8)) == 0
 
 
 def test_always_open_counts_elapsed_time() -> None:
-    always = BusinessHours.always_open()
+    always = BusinessCalendar.always_open()
     assert always.seconds_between(utc(2026, 3, 7, 0), utc(2026, 3, 8, 0)) == 86400
 
 

@@ -7,20 +7,14 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Header
 from fastapi.responses import JSONResponse
 
 from helpdesk_intake.adapters import contracts as contract_store
 from helpdesk_intake.application.contracts import ContractService, Render
 from helpdesk_intake.domain import contract as domain
 from helpdesk_intake.domain.contract import ContractState, version_as_of
-from helpdesk_intake.entrypoints.common import (
-    Engine,
-    ManagerPrincipal,
-    StaffPrincipal,
-    invalid,
-    not_found,
-)
+from helpdesk_intake.entrypoints.common import ManagerPrincipal, StaffPrincipal, invalid, not_found
 from helpdesk_intake.entrypoints.contract_bodies import (
     AmendContract,
     AnswerExtension,
@@ -32,6 +26,7 @@ from helpdesk_intake.entrypoints.contract_bodies import (
     TerminateContract,
     view,
 )
+from helpdesk_shared.http.dependencies import Engine, from_state
 from helpdesk_shared.http.idempotency import HEADER, StoredResponse
 from helpdesk_shared.http.problems import Problem
 
@@ -67,12 +62,8 @@ def _latest_rendered(state: ContractState) -> tuple[dict[str, Any], str]:
     return view(state, latest).model_dump(mode="json"), location
 
 
-async def _service(request: Request) -> ContractService:
-    service: ContractService = request.app.state.contracts
-    return service
-
-
-Contracts = Annotated[ContractService, Depends(_service)]
+#: The contract service the bootstrap wired (`state["contracts"]`).
+Contracts = Annotated[ContractService, from_state("contracts")]
 
 
 def _answer(stored: StoredResponse) -> JSONResponse:

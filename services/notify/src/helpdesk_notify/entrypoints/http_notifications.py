@@ -8,12 +8,12 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from pydantic import BaseModel
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from helpdesk_notify.adapters import ledger
 from helpdesk_shared.auth import CurrentPrincipal, Principal, Role
+from helpdesk_shared.http.dependencies import Engine
 from helpdesk_shared.http.problems import Problem
 
 router = APIRouter(prefix="/v1/notifications", tags=["notifications"])
@@ -103,8 +103,8 @@ def _scope(principal: Principal) -> _Scope:
 
 @router.get("", summary="Notifications, filtered by ticket, recipient and status")
 async def list_notifications(
-    request: Request,
     principal: CurrentPrincipal,
+    engine: Engine,
     ticket_id: uuid.UUID | None = None,
     recipient: Annotated[str | None, Query(max_length=320)] = None,
     status: NotificationStatus | None = None,
@@ -115,7 +115,6 @@ async def list_notifications(
     groups' tickets; a requester only the mails sent to it about its own tickets. Newest
     first."""
     scope = _scope(principal)
-    engine: AsyncEngine = request.app.state.engine
     async with engine.connect() as conn:
         rows = await ledger.search(
             conn,
@@ -133,11 +132,10 @@ async def list_notifications(
 
 @router.get("/{notification_id}", summary="One notification with the mail as sent")
 async def get_notification(
-    request: Request, principal: CurrentPrincipal, notification_id: uuid.UUID
+    principal: CurrentPrincipal, engine: Engine, notification_id: uuid.UUID
 ) -> NotificationDetail:
     """404 as well when the caller may not see it (its existence is not disclosed)."""
     scope = _scope(principal)
-    engine: AsyncEngine = request.app.state.engine
     async with engine.connect() as conn:
         rows = await ledger.search(
             conn,

@@ -1,0 +1,28 @@
+"""How a route receives what `bootstrap.py` wired: a FastAPI dependency reading `app.state`.
+
+One convention for every service: the bootstrap puts each part on `app.state` (through
+`build_service(state=...)`), and the routes declare `Annotated[Part, from_state("name")]`
+parameters, so a route never reaches into `request.app.state` itself and a test can override
+the dependency.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+
+def from_state(name: str) -> Any:
+    """`Depends` on `app.state.<name>` (raises at the first request if the bootstrap forgot it)."""
+
+    def provide(request: Request) -> Any:
+        return getattr(request.app.state, name)
+
+    provide.__name__ = f"app_state_{name}"
+    return Depends(provide)
+
+
+#: The service's database engine (every service has one: `build_service` puts it there).
+Engine = Annotated[AsyncEngine, from_state("engine")]
