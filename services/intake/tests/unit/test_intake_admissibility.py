@@ -23,7 +23,7 @@ from helpdesk_shared.events.ticket import Admissibility
 TODAY = date.today()
 SIGNED = TODAY - timedelta(days=90)
 NOW = datetime.now(UTC)
-PC = Equipment(asset_tag="PC-001", kind="pc", operating_system="Windows XP")
+PC = Equipment(asset_tag="PC-001", kind="pc", operating_system="Windows 11")
 
 
 def terms(base: Any, **changes: Any) -> ContractTerms:
