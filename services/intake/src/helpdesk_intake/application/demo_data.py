@@ -47,7 +47,7 @@ async def load(engine: AsyncEngine) -> tuple[int, int]:
     service = contract_service(EventStore(engine))
     contracts = requesters = 0
     for contract in DEMO_CONTRACTS:
-        contracts += await _sign_or_renew(service, contract)
+        contracts += await sign_or_renew(service, contract)
     async with engine.begin() as conn:
         for requester in DEMO_REQUESTERS:
             requesters += await directory.insert_requester(conn, requester)
@@ -58,7 +58,7 @@ def _no_answer(state: ContractState) -> tuple[dict[str, object], str]:
     return {}, ""
 
 
-async def _sign_or_renew(service: ContractService, contract: Contract) -> bool:
+async def sign_or_renew(service: ContractService, contract: Contract) -> bool:
     """Sign the demo contract (True), or renew it when its end is before today's demo end."""
     now = datetime.now(tz=UTC)
     try:
