@@ -16,7 +16,7 @@ from helpdesk_intake.domain.contracts import ClientKind, CoverageKind
 from helpdesk_shared.db import create_engine
 from helpdesk_shared.eventstore.store import EventStore
 from helpdesk_shared.migrations import SHARED
-from helpdesk_shared.testing.servers import create_database, drop_database, run, with_database
+from helpdesk_testkit.servers import create_database, drop_database, run, with_database
 
 FORMER_ROW = {
     "name": "Contrat d'avant",
