@@ -3,10 +3,10 @@ kind of caller. Refused tokens (none, expired, forged, `alg: none`, tampered, ga
 every protected route; no caller ever gets a 5xx; another requester never reads or changes the
 requester's ticket, through its own routes, lists, history, search, notifications or KPIs.
 
-Reading (DESIGN.md, auth claims): an agent reads the tickets of its groups, the single desk's
-agents and the managers read them all. The ticket is the desk's, so the agent of another group
-(`network`) finds nothing of it in the ticket service while the desk's agent, the manager and
-the service read it."""
+Reading (docs/contracts.md, auth claims): an agent reads the tickets of its groups, the single
+desk's agents and the managers read them all. The ticket is the desk's, so the agent of another
+group (`network`) finds nothing of it in the ticket service while the desk's agent, the manager
+and the service read it."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import pytest
 
 from helpdesk_shared.eventstore.store import EventStore
 
-#: Routes anyone may call (DESIGN.md: `/metrics`, `/healthz` and `/readyz` need no token).
+#: Routes anyone may call (docs/contracts.md: `/metrics`, `/healthz` and `/readyz` need no token).
 PUBLIC = {"/healthz", "/readyz", "/metrics"}
 #: Routes naming the requester's own resources (filled in by `World.url`).
 OWNED = ("{ticket_id}", "{requester_id}", "{notification_id}")

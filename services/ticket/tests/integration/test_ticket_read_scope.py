@@ -1,5 +1,5 @@
-"""Who reads which ticket, over HTTP on PostgreSQL (DESIGN.md, auth claims): a requester its own
-tickets, an agent those whose current group is one of its groups, the desk's agents and the
+"""Who reads which ticket, over HTTP on PostgreSQL (docs/contracts.md, auth claims): a requester its
+own tickets, an agent those whose current group is one of its groups, the desk's agents and the
 managers all of them. The detail, the history, the list (filtered in SQL, so cursors stay right)
 and the daily follow-up agree."""
 

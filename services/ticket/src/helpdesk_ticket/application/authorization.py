@@ -1,8 +1,8 @@
-"""Who may do what on which ticket (DESIGN.md): requesters on their own tickets, agents on the
-tickets of their groups and levels, managers (and admins, services) on all.
+"""Who may do what on which ticket (docs/contracts.md): requesters on their own tickets, agents on
+the tickets of their groups and levels, managers (and admins, services) on all.
 
 Reading follows the same lines: an agent reads the tickets whose current group is one of its
-groups, except the agents of the single desk, who follow up every ticket (seeds 000 and 001:
+groups, except the agents of the single desk, who follow up every ticket (docs/desk-rules.md:
 the desk "assure le suivi quotidien de tous les tickets").
 """
 

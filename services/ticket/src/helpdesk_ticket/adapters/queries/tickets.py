@@ -141,8 +141,8 @@ async def follow_up(
     limit: int = 500,
 ) -> list[dict[str, Any]]:
     """Open tickets without activity for `idle`, or with a deadline passed or within `due_within`
-    (the daily follow-up of seed 000); most urgent first. `reader` and `reader_groups` bound it
-    to what the caller may read, as in `TicketFilter`."""
+    (the daily follow-up, docs/desk-rules.md); most urgent first. `reader` and `reader_groups`
+    bound it to what the caller may read, as in `TicketFilter`."""
     readable = _Where()
     readable.readable_by(reader, reader_groups)
     params: dict[str, Any] = {

@@ -1,7 +1,7 @@
 """A first draft of a scenario from what the desk already wrote: tickets and problems.
 
 The agent edits the draft afterwards; the point is that writing an article from a solved ticket
-costs one call, so the knowledge base grows with the incidents (seed 000).
+costs one call, so the knowledge base grows with the incidents (docs/desk-rules.md).
 """
 
 from __future__ import annotations

@@ -72,7 +72,7 @@ def refusal(name: str, state: Ticket) -> str:
 
 def first_contact(state: Ticket, resolver: str) -> bool:
     """Resolved by the single desk at level 1, by whoever took it, with no hand-over, hold or
-    reopening in between (seed 004: resolution at the first contact)."""
+    reopening in between (first-contact resolution, docs/desk-rules.md)."""
     return (
         state.level == 1
         and state.escalations == 0
