@@ -182,7 +182,7 @@ async def test_out_of_scope_and_routed_requests_are_still_recorded(
     assert (event.pre_qualification.routed_domain, event.group) == ("servers", "servers")
 
 
-async def test_seed_001_new_laser_printer_is_recorded_out_of_scope(
+async def test_a_laser_printer_bought_after_signature_is_recorded_out_of_scope(
     intake_client: httpx.AsyncClient, auth: Any
 ) -> None:
     response = await intake_client.post(

@@ -1,4 +1,4 @@
-"""Done-when of issue 4: an opened request reaches the topic exchange as a `TicketOpened`
+"""An opened request reaches the topic exchange as a `TicketOpened`
 CloudEvent carrying the form and the pre-qualification (through the shared relay)."""
 
 from __future__ import annotations

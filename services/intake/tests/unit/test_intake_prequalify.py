@@ -1,5 +1,5 @@
-"""Pre-qualification through `judge`: one row per rule, plus the worked examples of seed 001
-section 4, and the operating systems as configuration."""
+"""Pre-qualification through `judge`: one row per rule, plus the worked examples of the
+pre-qualification course (docs/desk-rules.md), and the operating systems as configuration."""
 
 from __future__ import annotations
 
@@ -287,7 +287,8 @@ def test_messages_are_in_french() -> None:
     assert out.reasons[0].message == "Aucun contrat de support pour « X »."
 
 
-# Seed 001 section 4: a software-support contract covering maintenance and installation.
+# The worked examples (docs/desk-rules.md): a software-support contract covering maintenance and
+# installation.
 SOFTWARE_SUPPORT = Contract(
     name="Assistance logiciel",
     client="Société Cliente",
@@ -319,14 +320,14 @@ CLIENT = Requester(
 )
 
 
-def test_seed_001_4_1_installing_new_software_a_month_later_is_covered() -> None:
+def test_worked_example_installing_new_software_a_month_later_is_covered() -> None:
     request = req(domain="software_installation", software="Nouveau logiciel de paie")
     result = prequalified(request, CLIENT, [SOFTWARE_SUPPORT], date(2026, 2, 10))
     assert result.outcome is A
     assert [r.rule for r in result.reasons] == [Rule.IN_SCOPE.value]
 
 
-def test_seed_001_4_2_new_laser_printer_is_not_covered() -> None:
+def test_worked_example_new_laser_printer_is_not_covered() -> None:
     request = req(domain="hardware_maintenance", asset_tag="LASER-NEW")
     judgement = judged(request, CLIENT, [HARDWARE_MAINTENANCE], date(2026, 9, 1))
     result = judgement.summary()
@@ -336,13 +337,13 @@ def test_seed_001_4_2_new_laser_printer_is_not_covered() -> None:
     assert judgement.group == "desk"  # to the manager, recorded
 
 
-def test_seed_001_4_2_amended_contract_covers_the_printer() -> None:
+def test_worked_example_amended_contract_covers_the_printer() -> None:
     amended = HARDWARE_MAINTENANCE.model_copy(update={"covers_assets_acquired_later": True})
     request = req(domain="hardware_maintenance", asset_tag="LASER-NEW")
     assert prequalified(request, CLIENT, [amended], date(2026, 9, 1)).outcome is A
 
 
-def test_seed_001_4_2_existing_pc_is_covered() -> None:
+def test_worked_example_existing_pc_is_covered() -> None:
     request = req(domain="hardware_maintenance", asset_tag="PC-1")
     assert prequalified(request, CLIENT, [HARDWARE_MAINTENANCE], date(2026, 9, 1)).outcome is A
 

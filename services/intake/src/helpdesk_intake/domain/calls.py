@@ -1,6 +1,6 @@
 """Calls reported by the telephony system, checked and turned into `CallRecorded` facts.
 
-Seed 002's call commitments (abandonment under 10 %, answered within 30 s over 90 %) are
+The service card's call commitments (abandonment under 10 %, answered within 30 s over 90 %) are
 computed by metrics from these facts, so a call must say plainly whether it was answered or
 abandoned, and when.
 """

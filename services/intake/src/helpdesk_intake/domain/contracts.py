@@ -48,7 +48,7 @@ SupportDomain = CategoryCode
 
 
 class Exclusion(StrEnum):
-    """The exclusions of seed 003, each a rule that puts a request out of scope."""
+    """The exclusions (docs/desk-rules.md), each a rule that puts a request out of scope."""
 
     HARDWARE_OUTSIDE_IT = "hardware_outside_it"
     PRIVATE_REQUEST = "private_request"

@@ -1,6 +1,6 @@
 """The requester directory: who calls, for which organisation, with which equipment.
 
-Seed 001 section 2.2: at each contact the desk checks and, where the caller corrects it, updates
+At each contact the desk checks and, where the caller corrects it, updates (docs/desk-rules.md)
 the requester's data (name, department, organisation, office, equipment). The change is kept with
 who made it and when, so `changes_between` says exactly what differs.
 """
@@ -34,9 +34,9 @@ class Equipment(BaseModel):
     kind: str = Field(default="pc", max_length=80)
     operating_system: str | None = Field(default=None, max_length=80)
     acquired_on: date | None = None
-    #: Seed 003: hardware bought outside the IT service (or outside the framework contract).
+    #: An exclusion: hardware bought outside the IT service (or outside the framework contract).
     bought_through_it: bool = True
-    #: Seed 003: personal, domestic equipment.
+    #: An exclusion: personal, domestic equipment.
     private: bool = False
 
 
@@ -56,7 +56,7 @@ class RequesterProfile(BaseModel):
     department: str | None = Field(default=None, max_length=120)
     office: str | None = Field(default=None, max_length=40)
     preferred_language: str = Field(default="fr", min_length=2, max_length=8)
-    #: Seed 003: visiting staff ("personnels de passage") are not supported on their workstation.
+    #: An exclusion: visiting staff ("personnels de passage") get no support on their workstation.
     visiting: bool = False
     equipment: tuple[Equipment, ...] = ()
 

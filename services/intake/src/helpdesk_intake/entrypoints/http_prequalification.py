@@ -1,6 +1,6 @@
 """`POST /v1/prequalification`: check a request against the contract without recording it.
 
-What the agent on the phone sees before opening the ticket (seed 001 section 3: the technician
+What the agent on the phone sees before opening the ticket (docs/desk-rules.md: the technician
 checks first whether the request is within the contract). Nothing is written.
 """
 
