@@ -50,12 +50,16 @@ down:
 status:
 	@$(RUN) python -m deploy.local.runner status
 
+# Style, then the architecture's rules: the import contracts of pyproject.toml (layers, service
+# independence, pure domains; docs/architecture.md) and every package declaring what it imports.
 lint: install-bench
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
+	$(RUN) lint-imports
+	scripts/check-dependencies
 
 typecheck: install-bench
-	$(RUN) mypy shared/src services/intake/src services/ticket/src services/notify/src services/metrics/src deploy bench
+	$(RUN) mypy testkit/src shared/src services/intake/src services/ticket/src services/notify/src services/metrics/src deploy bench
 
 test: lint typecheck check-servers
 	$(RUN) pytest $(PYTEST_ARGS)

@@ -40,7 +40,7 @@ from helpdesk_intake.settings import Settings
 from helpdesk_shared.auth import issue_token
 from helpdesk_shared.db import asyncpg_dsn, create_engine
 from helpdesk_shared.migrations import upgrade_all
-from helpdesk_shared.testing.servers import create_database, drop_database, with_database
+from helpdesk_testkit.servers import create_database, drop_database, with_database
 
 RATIO_GOAL, P99_GOAL_MS = 0.5, 50.0
 #: Open-loop requests in flight at most (HTTP connections); later ones wait their turn, timed.

@@ -47,7 +47,7 @@ from helpdesk_shared.messaging.envelope import ReceivedEvent
 from helpdesk_shared.messaging.topology import delete_topology
 from helpdesk_shared.migrations import upgrade_all
 from helpdesk_shared.settings import CommonSettings
-from helpdesk_shared.testing.servers import create_database, drop_database, with_database
+from helpdesk_testkit.servers import create_database, drop_database, with_database
 
 REBUILD_GOAL = 20_000.0
 LAG_P99_GOAL_MS = 250.0

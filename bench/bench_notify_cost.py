@@ -39,7 +39,7 @@ from helpdesk_shared.db import asyncpg_dsn, create_engine
 from helpdesk_shared.eventstore.model import NewEvent
 from helpdesk_shared.eventstore.store import EventStore
 from helpdesk_shared.migrations import SHARED
-from helpdesk_shared.testing.servers import (
+from helpdesk_testkit.servers import (
     create_database,
     drop_database,
     postgres_server,

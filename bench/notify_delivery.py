@@ -56,7 +56,7 @@ from helpdesk_shared.messaging.topology import ConsumerQueue, delete_topology
 from helpdesk_shared.migrations import upgrade_all
 from helpdesk_shared.relay.relay import Relay
 from helpdesk_shared.settings import CommonSettings
-from helpdesk_shared.testing.servers import create_database, drop_database, with_database
+from helpdesk_testkit.servers import create_database, drop_database, with_database
 
 CONSUMER = "notify"
 _TICKET_ID = re.compile(rb"Message-ID: <ticket-([0-9a-f-]{36})@", re.IGNORECASE)

@@ -29,7 +29,7 @@ from helpdesk_shared.eventstore import store as store_module
 from helpdesk_shared.eventstore.store import EventStore
 from helpdesk_shared.migrations import upgrade_all
 from helpdesk_shared.settings import CommonSettings
-from helpdesk_shared.testing.servers import create_database, drop_database, with_database
+from helpdesk_testkit.servers import create_database, drop_database, with_database
 
 GENERIC = {"plan_cache_mode": "force_generic_plan"}
 AUTO = {"plan_cache_mode": "auto"}

@@ -25,7 +25,7 @@ from helpdesk_intake.bootstrap import build_app
 from helpdesk_intake.settings import Settings
 from helpdesk_shared.auth import issue_token
 from helpdesk_shared.logging import configure_logging
-from helpdesk_shared.testing.servers import create_database, drop_database, with_database
+from helpdesk_testkit.servers import create_database, drop_database, with_database
 
 
 async def drive(

@@ -28,7 +28,7 @@ from helpdesk_shared.db import asyncpg_dsn, create_engine
 from helpdesk_shared.eventstore.store import EventStore
 from helpdesk_shared.migrations import upgrade_all
 from helpdesk_shared.settings import CommonSettings
-from helpdesk_shared.testing.servers import create_database, drop_database, with_database
+from helpdesk_testkit.servers import create_database, drop_database, with_database
 
 COMMAND = "make bench"
 DEFAULT_OUTPUT = Path(__file__).resolve().parent.parent / "docs" / "performance.md"

@@ -25,8 +25,8 @@ from deploy.local.parts import free_port
 from deploy.local.stack import Stack, running_stack
 
 from helpdesk_shared.auth import issue_token
-from helpdesk_shared.messaging.testkit import eventually
 from helpdesk_shared.settings import CommonSettings
+from helpdesk_testkit.broker import eventually
 
 REQUESTER_EMAIL = "alice.martin@alpha.example"
 CONTRACT_EVENTS = ["TicketOpened", "Escalated", "Routed", "Closed"]

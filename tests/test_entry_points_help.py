@@ -29,7 +29,7 @@ import asyncpg
 import pytest
 
 from helpdesk_shared.db import asyncpg_dsn
-from helpdesk_shared.testing.servers import drop_database
+from helpdesk_testkit.servers import drop_database
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 #: Where commands live; tests and virtual environments hold none of the repository's commands.

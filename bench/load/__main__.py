@@ -18,7 +18,7 @@ from deploy.local.stack import recorded
 
 from bench.load.report import render, write
 from bench.load.run import LoadResult, Target, own_stack, run_load
-from helpdesk_shared.testing.servers import LOCAL_DATABASE_URL
+from helpdesk_testkit.servers import LOCAL_DATABASE_URL
 
 DEFAULT_OUTPUT = Path(__file__).resolve().parents[2] / "docs" / "reliability.md"
 QUICK_SECONDS, QUICK_RATE, QUICK_SAMPLE = 15.0, 10.0, 5.0

@@ -29,7 +29,7 @@ from bench.load.probes import Lag, MemorySamples, lag, settle
 from helpdesk_shared.db import asyncpg_dsn
 from helpdesk_shared.messaging.topology import delete_topology
 from helpdesk_shared.migrations import upgrade_all
-from helpdesk_shared.testing.servers import (
+from helpdesk_testkit.servers import (
     LOCAL_AMQP_URL,
     LOCAL_DATABASE_URL,
     create_database,

@@ -21,7 +21,7 @@ from bench.ticket.raw_client import TransportError
 from helpdesk_shared.eventstore.model import ExpectedVersion, NewEvent
 from helpdesk_shared.eventstore.store import EventStore
 from helpdesk_shared.migrations import upgrade_all
-from helpdesk_shared.testing.servers import create_database, drop_database, with_database
+from helpdesk_testkit.servers import create_database, drop_database, with_database
 from helpdesk_ticket.testing import opened
 
 ADMIN_URL = with_database(

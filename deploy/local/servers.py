@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from helpdesk_shared.settings import CommonSettings
-from helpdesk_shared.testing.servers import ServerMissing, require_reachable
+from helpdesk_testkit.servers import ServerMissing, require_reachable
 
 
 def main(argv: Sequence[str] | None = None) -> int:

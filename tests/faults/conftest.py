@@ -34,7 +34,7 @@ from fault_servers import (  # noqa: E402
 from fault_traffic import Witness  # noqa: E402
 
 from helpdesk_shared.migrations import upgrade_all  # noqa: E402
-from helpdesk_shared.testing.servers import create_database, with_database  # noqa: E402
+from helpdesk_testkit.servers import create_database, with_database  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -27,7 +27,7 @@ from helpdesk_intake.application.demo_data import load
 from helpdesk_shared.auth import issue_token
 from helpdesk_shared.db import create_engine
 from helpdesk_shared.messaging.topology import delete_topology
-from helpdesk_shared.testing.servers import create_database, drop_database, with_database
+from helpdesk_testkit.servers import create_database, drop_database, with_database
 
 SUPPORT = Path(__file__).resolve().parents[1] / "support"
 if str(SUPPORT) not in sys.path:

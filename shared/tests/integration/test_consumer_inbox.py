@@ -23,18 +23,18 @@ from helpdesk_shared.messaging.dead_letters import (
     replay_dead_letters,
 )
 from helpdesk_shared.messaging.envelope import ReceivedEvent
-from helpdesk_shared.messaging.testkit import (
-    close_broker_connections,
-    eventually,
-    publish_events,
-    synthetic_event,
-)
 from helpdesk_shared.messaging.topology import (
     dead_letter_queue_name,
     declare_consumer_queues,
     delete_topology,
 )
 from helpdesk_shared.settings import CommonSettings
+from helpdesk_testkit.broker import (
+    close_broker_connections,
+    eventually,
+    publish_events,
+    synthetic_event,
+)
 
 
 @dataclass

@@ -5,7 +5,6 @@ import uuid
 import aio_pika
 
 from helpdesk_shared.messaging.dead_letters import list_dead_letters
-from helpdesk_shared.messaging.testkit import eventually, publish_events, synthetic_event
 from helpdesk_shared.messaging.topology import (
     DELIVERY_LIMIT,
     ConsumerQueue,
@@ -14,6 +13,7 @@ from helpdesk_shared.messaging.topology import (
     delete_topology,
     queue_name,
 )
+from helpdesk_testkit.broker import eventually, publish_events, synthetic_event
 
 NOTIFY = ConsumerQueue("notify", ("ticket.#",))
 

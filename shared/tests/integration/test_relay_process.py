@@ -14,8 +14,8 @@ from helpdesk_shared.events.ticket import Escalated
 from helpdesk_shared.eventstore.model import ExpectedVersion, NewEvent
 from helpdesk_shared.eventstore.store import EventStore
 from helpdesk_shared.messaging.envelope import parse_envelope
-from helpdesk_shared.messaging.testkit import drain
 from helpdesk_shared.messaging.topology import delete_topology, queue_name
+from helpdesk_testkit.broker import drain
 
 
 async def test_the_relay_process_publishes_and_stops_on_sigterm(

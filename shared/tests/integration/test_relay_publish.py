@@ -25,7 +25,6 @@ from helpdesk_shared.eventstore.model import (
 )
 from helpdesk_shared.eventstore.store import EventStore
 from helpdesk_shared.messaging.envelope import parse_envelope
-from helpdesk_shared.messaging.testkit import close_broker_connections, drain, eventually
 from helpdesk_shared.messaging.topology import (
     ConsumerQueue,
     delete_topology,
@@ -33,6 +32,7 @@ from helpdesk_shared.messaging.topology import (
     topic_matches,
 )
 from helpdesk_shared.relay.relay import Relay
+from helpdesk_testkit.broker import close_broker_connections, drain, eventually
 
 
 @dataclass

@@ -28,10 +28,10 @@ from helpdesk_shared.messaging.envelope import (
     parse_envelope,
     to_cloudevent_message,
 )
-from helpdesk_shared.messaging.testkit import eventually
-from helpdesk_shared.messaging.topology import delete_topology
+from helpdesk_shared.messaging.topology import ConsumerQueue, delete_topology
 from helpdesk_shared.relay.relay import Relay
-from helpdesk_shared.testing.upcasting import schema_bumped
+from helpdesk_testkit.broker import eventually
+from helpdesk_testkit.upcasting import schema_bumped
 
 TICKET = uuid.uuid4()
 AT = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
@@ -110,7 +110,7 @@ async def test_a_consumer_fed_by_the_relay_gets_the_current_shape(
     )  # fmt: skip
     relay = Relay(
         engine=engine, amqp_url=amqp_url, exchange=exchange, queue_prefix=prefix,
-        source="helpdesk-test", consumers=[name], retry_seconds=0.05,
+        source="helpdesk-test", consumers=[ConsumerQueue(name)], retry_seconds=0.05,
     )  # fmt: skip
     try:
         await consumer.start()
@@ -131,7 +131,9 @@ async def test_a_consumer_fed_by_the_relay_gets_the_current_shape(
         connection = await aio_pika.connect(amqp_url)
         async with connection:
             channel = await connection.channel()
-            await delete_topology(channel, exchange=exchange, queue_prefix=prefix, consumers=[name])
+            await delete_topology(
+                channel, exchange=exchange, queue_prefix=prefix, consumers=[ConsumerQueue(name)]
+            )
 
 
 async def test_without_its_upcaster_the_old_body_is_refused_by_name(

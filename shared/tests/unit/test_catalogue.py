@@ -13,7 +13,7 @@ from helpdesk_shared.events.ticket import (
     TicketOpened,
     Visibility,
 )
-from helpdesk_shared.testing.upcasting import schema_bumped
+from helpdesk_testkit.upcasting import schema_bumped
 
 
 @pytest.mark.parametrize(

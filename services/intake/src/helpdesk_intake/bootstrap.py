@@ -7,6 +7,7 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import helpdesk_intake
+from helpdesk_intake.adapters.contracts import contract_service
 from helpdesk_intake.adapters.knowledge import KnowledgeBase
 from helpdesk_intake.adapters.unit_of_work import PostgresIntakeUnits
 from helpdesk_intake.application.ports import IntakeUnits
@@ -73,6 +74,7 @@ def build_app(settings: Settings | None = None, engine: AsyncEngine | None = Non
             "event_store": store,
             "intake_units": intake_units,
             "intake_unit_within": units.within,
+            "contracts": contract_service(store),
             "knowledge_base": knowledge,
             "intake_metrics": IntakeMetrics(registry),
         },

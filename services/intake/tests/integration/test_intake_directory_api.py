@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from helpdesk_intake.application.demo_data import load
-from helpdesk_intake.domain.demo_contracts import DEMO_CONTRACTS
+from helpdesk_intake.adapters.contracts import contract_service
+from helpdesk_intake.application.demo_data import load, sign_or_renew
+from helpdesk_intake.domain.demo_contracts import DEMO_CONTRACTS, DEMO_VALID_UNTIL
+from helpdesk_shared.eventstore.store import EventStore
 
 AGENT = ("agent.martin", "agent")
 MANAGER = ("chef", "manager")
@@ -90,38 +93,6 @@ async def test_verification_flag_is_cleared_and_logged(
     assert "needs_verification" in changes.json()[-1]["changes"]
 
 
-async def test_contract_crud(intake_client: httpx.AsyncClient, auth: Any) -> None:
-    contract = {
-        "name": "Contrat de test",
-        "client": f"Client {uuid.uuid4().hex[:6]}",
-        "signed_on": "2026-01-01",
-        "valid_from": "2026-01-01",
-        "valid_until": "2026-12-31",
-        "level1_domains": ["printers"],
-        "routed_domains": [{"domain": "servers", "group": "servers"}],
-        "exclusions": ["private_request"],
-    }
-    refused = await intake_client.post("/v1/contracts", json=contract, headers=auth(*AGENT))
-    assert refused.status_code == 403
-    created = await intake_client.post("/v1/contracts", json=contract, headers=auth(*MANAGER))
-    assert created.status_code == 201, created.text
-    contract_id = created.json()["id"]
-    amended = created.json() | {"covers_assets_acquired_later": True}
-    put = await intake_client.put(
-        f"/v1/contracts/{contract_id}", json=amended, headers=auth(*MANAGER)
-    )
-    assert put.json()["covers_assets_acquired_later"] is True
-    listed = await intake_client.get(
-        "/v1/contracts", params={"client": contract["client"]}, headers=auth(*AGENT)
-    )
-    assert [c["id"] for c in listed.json()] == [contract_id]
-    bad = contract | {"valid_until": "2025-01-01"}
-    invalid = await intake_client.post("/v1/contracts", json=bad, headers=auth(*MANAGER))
-    assert invalid.status_code == 422
-    deleted = await intake_client.delete(f"/v1/contracts/{contract_id}", headers=auth(*MANAGER))
-    assert deleted.status_code == 204
-
-
 async def test_demo_contracts_load_idempotently(
     intake_client: httpx.AsyncClient, auth: Any, engine: AsyncEngine
 ) -> None:
@@ -131,3 +102,21 @@ async def test_demo_contracts_load_idempotently(
     assert {str(c.id) for c in DEMO_CONTRACTS} <= ids
     one = await intake_client.get(f"/v1/contracts/{DEMO_CONTRACTS[0].id}", headers=auth(*AGENT))
     assert "private_request" in one.json()["exclusions"]
+
+
+async def test_a_demo_contract_loaded_again_is_renewed_to_the_demo_end_date(
+    intake_client: httpx.AsyncClient, auth: Any, engine: AsyncEngine
+) -> None:
+    service = contract_service(EventStore(engine))
+    demo = DEMO_CONTRACTS[0].model_copy(update={"id": uuid.uuid4()})
+    earlier = demo.model_copy(update={"valid_until": date.today() + timedelta(days=30)})
+    assert await sign_or_renew(service, earlier)  # signed, ending sooner (a load years ago)
+    assert not await sign_or_renew(service, demo)  # not signed again: renewed
+    versions = await intake_client.get(f"/v1/contracts/{demo.id}/versions", headers=auth(*AGENT))
+    assert [(v["cause"], v["valid_until"]) for v in versions.json()][-1] == (
+        "renewed",
+        DEMO_VALID_UNTIL.isoformat(),
+    )
+    assert not await sign_or_renew(service, demo)
+    again = await intake_client.get(f"/v1/contracts/{demo.id}/versions", headers=auth(*AGENT))
+    assert len(again.json()) == 2  # already running to the demo end: nothing recorded

@@ -271,9 +271,13 @@ async def test_concurrent_openings_get_consecutive_references(
 async def test_the_contract_check_follows_the_organisation_corrected_at_this_contact(
     intake_client: httpx.AsyncClient, auth: Any
 ) -> None:
-    """The entry is read with its organisation's contracts; a correction re-reads them."""
+    """The entry is read with its organisation's contracts; a correction re-reads them. (The
+    entry is in the directory: a caller unknown to it would be `to_verify` whatever it says.)"""
     login = f"mutation.{uuid.uuid4().hex[:8]}"
     office = {"category": "office_software"}
+    entry = {"login": login, "name": "Anne Mutée", "organisation": "Entreprise Gamma"}
+    created = await intake_client.post("/v1/requesters", json=entry, headers=auth(*AGENT))
+    assert created.status_code == 201, created.text
 
     async def open_for(**requester: str) -> dict[str, Any]:
         body = form(requester={"login": login, **requester}, **office)

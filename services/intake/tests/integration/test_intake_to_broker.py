@@ -20,9 +20,9 @@ from helpdesk_shared.db import create_engine
 from helpdesk_shared.events.intake import CallRecorded
 from helpdesk_shared.events.ticket import TicketOpened
 from helpdesk_shared.messaging.envelope import parse_envelope
-from helpdesk_shared.messaging.testkit import eventually
 from helpdesk_shared.messaging.topology import delete_topology
 from helpdesk_shared.relay.relay import Relay
+from helpdesk_testkit.broker import eventually
 
 
 @pytest.fixture

@@ -23,9 +23,11 @@ from helpdesk_intake.application.open_request import (
     open_ticket,
 )
 from helpdesk_intake.application.ports import EntryRead, InboundMail, IndexedTicket
+from helpdesk_intake.domain.admissibility import judge
+from helpdesk_intake.domain.contract import ContractState, Sign, decide, evolve
 from helpdesk_intake.domain.contracts import Contract
 from helpdesk_intake.domain.demo_contracts import CONTRACT_1, CONTRACT_2, DEMO_CONTRACTS
-from helpdesk_intake.domain.prequalification import AssistanceRequest, prequalify, target_group
+from helpdesk_intake.domain.prequalification import AssistanceRequest
 from helpdesk_intake.domain.references import PREFIXES, format_reference
 from helpdesk_intake.domain.requesters import Requester
 from helpdesk_shared.events.intake import MailQuarantined
@@ -46,7 +48,7 @@ class Tables:
     """Everything a unit of work writes: directory, counters, index, mail record, events."""
 
     requesters: dict[str, Requester] = field(default_factory=dict)
-    contracts: list[Contract] = field(default_factory=list)
+    contracts: list[ContractState] = field(default_factory=list)
     changes: list[dict[str, Any]] = field(default_factory=list)
     counters: dict[tuple[str, int], int] = field(default_factory=dict)
     tickets: dict[str, IndexedTicket] = field(default_factory=dict)
@@ -55,8 +57,14 @@ class Tables:
     streams: dict[str, list[NewEvent]] = field(default_factory=dict)
 
 
-def _client(contract: Contract, organisation: str | None) -> bool:
-    return organisation is None or contract.client.lower() == organisation.lower()
+def _held(state: ContractState, login: str, organisation: str | None) -> bool:
+    return state.contract(state.current).is_held_by(login, organisation)
+
+
+def signed(contract: Contract) -> ContractState:
+    """The contract as its stream would rebuild it once signed."""
+    (event,) = decide(Sign(contract.id, contract.terms(), datetime.now(UTC), "manager"), None)
+    return evolve(None, event)
 
 
 @dataclass
@@ -68,7 +76,8 @@ class FakeDirectory:
         found = self.t.requesters.get(login)
         if found is None:
             return None
-        return EntryRead(found, [c for c in self.t.contracts if _client(c, found.organisation)])
+        held = [c for c in self.t.contracts if _held(c, found.login, found.organisation)]
+        return EntryRead(found, held)
 
     async def requester_by_email(self, email: str) -> Requester | None:
         return next(
@@ -94,9 +103,9 @@ class FakeDirectory:
         self.t.changes.append({"changes": changes, "by": changed_by, "channel": channel})
         return updated
 
-    async def contracts_for_client(self, client: str | None) -> list[Contract]:
-        self.contract_reads.append(client)
-        return [c for c in self.t.contracts if _client(c, client)]
+    async def contracts_held_by(self, login: str, organisation: str | None) -> list[ContractState]:
+        self.contract_reads.append(organisation)
+        return [c for c in self.t.contracts if _held(c, login, organisation)]
 
 
 @dataclass
@@ -184,7 +193,7 @@ class FakeUnit:
 
 class FakeUnits:
     def __init__(self, contracts: Sequence[Contract] = DEMO_CONTRACTS) -> None:
-        self.tables = Tables(contracts=list(contracts))
+        self.tables = Tables(contracts=[signed(c) for c in contracts])
         self.conflicts = [0]
         self.commits = self.rollbacks = 0
         self.last: FakeUnit | None = None
@@ -216,7 +225,7 @@ class FakeUnits:
 
 def known(login: str = "jdupont", **extra: Any) -> Requester:
     fields = {"login": login, "name": "Jeanne Dupont", "email": f"{login}@alpha.example"}
-    return Requester.model_validate(fields | {"organisation": CONTRACT_1.client} | extra)
+    return Requester.model_validate(fields | {"organisation": CONTRACT_1.client.name} | extra)
 
 
 def request(details: RequesterDetails, **changes: Any) -> OpenRequest:
@@ -258,11 +267,13 @@ async def test_a_known_requester_s_request_opens_a_numbered_ticket_stream() -> N
     data = payload(event)
     assert data["reference"] == opened.reference
     assert data["requester"]["login"] == "jdupont"
-    contracts = [c for c in DEMO_CONTRACTS if c.client == CONTRACT_1.client]
+    contracts = [signed(c) for c in DEMO_CONTRACTS if c.client == CONTRACT_1.client]
     local = command.received_at.astimezone(ZoneInfo(TIMEZONE)).date()
-    expected = prequalify(command.facts, requester, contracts, local)
-    assert opened.pre_qualification == expected
-    assert opened.group == target_group(expected, contracts)
+    expected = judge(command.facts, requester, contracts, local)
+    assert opened.pre_qualification == expected.summary()
+    assert data["admissibility"] == expected.evidence.model_dump(mode="json")
+    assert data["admissibility"]["contract_id"] == str(CONTRACT_1.id)
+    assert opened.group == expected.group
     assert units.tables.tickets[opened.reference].requester_login == "jdupont"
     assert units.last is not None
     assert units.last.directory.contract_reads == []
@@ -297,10 +308,16 @@ async def test_a_request_for_nobody_is_refused_and_writes_nothing() -> None:
 async def test_a_requester_corrects_its_phone_but_not_its_organisation() -> None:
     units = FakeUnits()
     units.tables.requesters["jdupont"] = known()
-    details = RequesterDetails(login="jdupont", phone="0102030405", organisation=CONTRACT_2.client)
+    details = RequesterDetails(
+        login="jdupont", phone="0102030405", organisation=CONTRACT_2.client.name
+    )
     opened = await open_in(units, request(details, verified_by_staff=False, opened_by="jdupont"))
     entry = units.tables.requesters["jdupont"]
-    assert (entry.phone, entry.organisation, entry.version) == ("0102030405", CONTRACT_1.client, 2)
+    assert (entry.phone, entry.organisation, entry.version) == (
+        "0102030405",
+        CONTRACT_1.client.name,
+        2,
+    )
     (change,) = units.tables.changes
     assert set(change["changes"]) == {"phone"}
     assert (change["by"], change["channel"]) == ("jdupont", "web")
@@ -310,12 +327,12 @@ async def test_a_requester_corrects_its_phone_but_not_its_organisation() -> None
 async def test_staff_correct_the_organisation_and_the_new_one_s_contracts_apply() -> None:
     units = FakeUnits()
     units.tables.requesters["jdupont"] = known()
-    details = RequesterDetails(login="jdupont", organisation=CONTRACT_2.client)
+    details = RequesterDetails(login="jdupont", organisation=CONTRACT_2.client.name)
     opened = await open_in(units, request(details))
-    assert units.tables.requesters["jdupont"].organisation == CONTRACT_2.client
+    assert units.tables.requesters["jdupont"].organisation == CONTRACT_2.client.name
     assert units.last is not None
-    assert units.last.directory.contract_reads == [CONTRACT_2.client]
-    assert opened.requester.organisation == CONTRACT_2.client
+    assert units.last.directory.contract_reads == [CONTRACT_2.client.name]
+    assert opened.requester.organisation == CONTRACT_2.client.name
 
 
 def ctx(units: FakeUnits) -> MailContext:

@@ -1,31 +1,36 @@
-"""Pre-qualification: one row per rule, plus the worked examples of seed 001 section 4."""
+"""Pre-qualification through `judge`: one row per rule, plus the worked examples of seed 001
+section 4, and the operating systems as configuration."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from helpdesk_intake.domain.contracts import Contract, Exclusion, RoutedDomain
+from helpdesk_intake.domain.admissibility import Judgement, judge
+from helpdesk_intake.domain.contract import ContractState, Sign, decide, evolve
+from helpdesk_intake.domain.contracts import (
+    Contract,
+    CoverageItem,
+    CoverageKind,
+    Exclusion,
+    RoutedDomain,
+)
 from helpdesk_intake.domain.demo_contracts import (
     CONTRACT_1,
     CONTRACT_2,
     DEMO_CONTRACTS,
     DEMO_VALID_UNTIL,
 )
-from helpdesk_intake.domain.prequalification import (
-    AssistanceRequest,
-    Rule,
-    prequalify,
-    target_group,
-)
+from helpdesk_intake.domain.prequalification import AssistanceRequest, Rule
 from helpdesk_intake.domain.requesters import Equipment, Requester
-from helpdesk_intake.domain.systems import OperatingSystems
-from helpdesk_shared.events.ticket import Admissibility
+from helpdesk_intake.domain.systems import DEFAULT_SYSTEMS, OperatingSystems
+from helpdesk_shared.events.ticket import Admissibility, PreQualification
 
 TODAY = date(2026, 3, 2)
+SIGNED_AT = datetime(2026, 1, 5, 9, tzinfo=UTC)
 PC = Equipment(asset_tag="PC-001", kind="pc", operating_system="Windows 11")
 
 
@@ -48,6 +53,33 @@ class Case:
 
 def req(**kw: Any) -> AssistanceRequest:
     return AssistanceRequest.model_validate(kw)
+
+
+def signed(contract: Contract) -> ContractState:
+    """The contract as its stream holds it once signed (version 1, the contract's id)."""
+    [event] = decide(Sign(contract.id, contract.terms(), SIGNED_AT, "manager"), None)
+    return evolve(None, event)
+
+
+def judged(
+    request: AssistanceRequest,
+    requester: Requester,
+    contracts: tuple[Contract, ...] | list[Contract],
+    on: date,
+    systems: OperatingSystems = DEFAULT_SYSTEMS,
+) -> Judgement:
+    return judge(request, requester, [signed(c) for c in contracts], on, systems)
+
+
+def prequalified(
+    request: AssistanceRequest,
+    requester: Requester,
+    contracts: tuple[Contract, ...] | list[Contract],
+    on: date,
+    systems: OperatingSystems = DEFAULT_SYSTEMS,
+) -> PreQualification:
+    """The summary the answers and `TicketOpened` carry: outcome and deciding rules."""
+    return judged(request, requester, contracts, on, systems).summary()
 
 
 A, R, OUT = Admissibility.ADMISSIBLE, Admissibility.TO_ROUTE, Admissibility.OUT_OF_SCOPE
@@ -209,7 +241,7 @@ CASES = [
         "out of scope domain and exclusion together",
         req(domain="hardware_maintenance", private=True),
         OUT,
-        (Rule.DOMAIN_NOT_IN_SCOPE, Rule.PRIVATE_REQUEST),
+        (Rule.PRIVATE_REQUEST, Rule.DOMAIN_NOT_IN_SCOPE),
     ),
     Case(
         "exclusion wins over routing",
@@ -222,7 +254,7 @@ CASES = [
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_prequalify_rule(case: Case) -> None:
-    result = prequalify(case.request, case.requester, case.contracts, case.on)
+    result = prequalified(case.request, case.requester, case.contracts, case.on)
     assert result.outcome is case.outcome
     assert tuple(r.rule for r in result.reasons) == tuple(r.value for r in case.rules)
     assert all(r.message for r in result.reasons)
@@ -230,26 +262,28 @@ def test_prequalify_rule(case: Case) -> None:
 
 def test_exclusion_only_applies_when_the_contract_lists_it() -> None:
     lenient = CONTRACT_1.model_copy(update={"exclusions": ()})
-    result = prequalify(req(domain="workstation", private=True), alpha(), [lenient], TODAY)
+    result = prequalified(req(domain="workstation", private=True), alpha(), [lenient], TODAY)
     assert result.outcome is A
 
 
 def test_routed_request_names_its_domain_and_group() -> None:
-    result = prequalify(req(domain="servers"), alpha(), DEMO_CONTRACTS, TODAY)
+    judgement = judged(req(domain="servers"), alpha(), DEMO_CONTRACTS, TODAY)
+    result = judgement.summary()
     assert result.routed_domain == "servers"
     assert result.contract_id == CONTRACT_1.id
-    assert target_group(result, DEMO_CONTRACTS) == "servers"
+    assert judgement.group == "servers"
 
 
 def test_admissible_and_out_of_scope_requests_start_at_the_desk() -> None:
-    ok = prequalify(req(domain="printers"), alpha(), DEMO_CONTRACTS, TODAY)
-    out = prequalify(req(domain="hardware_maintenance"), alpha(), DEMO_CONTRACTS, TODAY)
-    assert target_group(ok, DEMO_CONTRACTS) == "desk"
-    assert target_group(out, DEMO_CONTRACTS) == "desk"
+    ok = judged(req(domain="printers"), alpha(), DEMO_CONTRACTS, TODAY)
+    out = judged(req(domain="hardware_maintenance"), alpha(), DEMO_CONTRACTS, TODAY)
+    assert (ok.summary().outcome, out.summary().outcome) == (A, OUT)
+    assert ok.group == "desk"
+    assert out.group == "desk"
 
 
 def test_messages_are_in_french() -> None:
-    out = prequalify(req(domain="printers"), alpha(organisation="X"), [CONTRACT_2], TODAY)
+    out = prequalified(req(domain="printers"), alpha(organisation="X"), [CONTRACT_2], TODAY)
     assert out.reasons[0].message == "Aucun contrat de support pour « X »."
 
 
@@ -259,7 +293,10 @@ SOFTWARE_SUPPORT = Contract(
     client="Société Cliente",
     signed_on=date(2026, 1, 10),
     valid_from=date(2026, 1, 10),
-    level1_domains=("software_maintenance", "software_installation"),
+    coverage=(
+        CoverageItem(kind=CoverageKind.DOMAIN, name="software_maintenance"),
+        CoverageItem(kind=CoverageKind.DOMAIN, name="software_installation"),
+    ),
     routed_domains=(RoutedDomain(domain="on_site_installation", group="field"),),
 )
 # ... and a hardware-maintenance contract for the equipment existing when it was signed.
@@ -268,7 +305,7 @@ HARDWARE_MAINTENANCE = Contract(
     client="Société Cliente",
     signed_on=date(2026, 1, 10),
     valid_from=date(2026, 1, 10),
-    level1_domains=("hardware_maintenance",),
+    coverage=(CoverageItem(kind=CoverageKind.DOMAIN, name="hardware_maintenance"),),
     exclusions=tuple(Exclusion),
 )
 CLIENT = Requester(
@@ -284,39 +321,40 @@ CLIENT = Requester(
 
 def test_seed_001_4_1_installing_new_software_a_month_later_is_covered() -> None:
     request = req(domain="software_installation", software="Nouveau logiciel de paie")
-    result = prequalify(request, CLIENT, [SOFTWARE_SUPPORT], date(2026, 2, 10))
+    result = prequalified(request, CLIENT, [SOFTWARE_SUPPORT], date(2026, 2, 10))
     assert result.outcome is A
     assert [r.rule for r in result.reasons] == [Rule.IN_SCOPE.value]
 
 
 def test_seed_001_4_2_new_laser_printer_is_not_covered() -> None:
     request = req(domain="hardware_maintenance", asset_tag="LASER-NEW")
-    result = prequalify(request, CLIENT, [HARDWARE_MAINTENANCE], date(2026, 9, 1))
+    judgement = judged(request, CLIENT, [HARDWARE_MAINTENANCE], date(2026, 9, 1))
+    result = judgement.summary()
     assert result.outcome is OUT
     assert [r.rule for r in result.reasons] == [Rule.ASSET_ACQUIRED_AFTER_CONTRACT.value]
     assert "postérieur au contrat" in result.reasons[0].message
-    assert target_group(result, [HARDWARE_MAINTENANCE]) == "desk"  # to the manager, recorded
+    assert judgement.group == "desk"  # to the manager, recorded
 
 
 def test_seed_001_4_2_amended_contract_covers_the_printer() -> None:
     amended = HARDWARE_MAINTENANCE.model_copy(update={"covers_assets_acquired_later": True})
     request = req(domain="hardware_maintenance", asset_tag="LASER-NEW")
-    assert prequalify(request, CLIENT, [amended], date(2026, 9, 1)).outcome is A
+    assert prequalified(request, CLIENT, [amended], date(2026, 9, 1)).outcome is A
 
 
 def test_seed_001_4_2_existing_pc_is_covered() -> None:
     request = req(domain="hardware_maintenance", asset_tag="PC-1")
-    assert prequalify(request, CLIENT, [HARDWARE_MAINTENANCE], date(2026, 9, 1)).outcome is A
+    assert prequalified(request, CLIENT, [HARDWARE_MAINTENANCE], date(2026, 9, 1)).outcome is A
 
 
 def test_the_operating_systems_are_configuration() -> None:
     legacy = OperatingSystems(obsolete=("Windows 95",), supported=("Windows XP", "Windows 11"))
     xp = req(domain="workstation", operating_system="Windows XP")
-    assert prequalify(xp, alpha(), DEMO_CONTRACTS, TODAY).outcome is OUT
-    assert prequalify(xp, alpha(), DEMO_CONTRACTS, TODAY, legacy).outcome is A
+    assert prequalified(xp, alpha(), DEMO_CONTRACTS, TODAY).outcome is OUT
+    assert prequalified(xp, alpha(), DEMO_CONTRACTS, TODAY, legacy).outcome is A
     anything = OperatingSystems(obsolete=(), supported=())
     seven = req(domain="workstation", operating_system="Windows 7")
-    assert prequalify(seven, alpha(), DEMO_CONTRACTS, TODAY, anything).outcome is A
+    assert prequalified(seven, alpha(), DEMO_CONTRACTS, TODAY, anything).outcome is A
 
 
 def test_intake_settings_carry_the_lists(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -327,3 +365,30 @@ def test_intake_settings_carry_the_lists(monkeypatch: pytest.MonkeyPatch) -> Non
     assert systems.supported == ("Windows 10", "Windows 11")
     monkeypatch.setenv("INTAKE_OBSOLETE_OPERATING_SYSTEMS", '["Windows 7"]')
     assert Settings().operating_systems().obsolete == ("Windows 7",)
+
+
+def test_a_contract_may_name_its_own_systems() -> None:
+    """Its supported ones replace the configured list; its obsolete ones add to it."""
+    own = CONTRACT_1.model_copy(
+        update={
+            "supported_operating_systems": ("Windows 7",),
+            "obsolete_operating_systems": ("Windows 8",),
+        }
+    )
+
+    def on(system: str) -> PreQualification:
+        return prequalified(
+            req(domain="workstation", operating_system=system), alpha(), [own], TODAY
+        )
+
+    assert on("Windows 7").outcome is A
+    eleven, eight, xp = on("Windows 11"), on("Windows 8"), on("Windows XP")
+    assert [r.rule for r in eleven.reasons] == [Rule.OS_NOT_COVERED.value]
+    assert [r.rule for r in eight.reasons] == [Rule.OBSOLETE_OS.value]
+    assert [r.rule for r in xp.reasons] == [Rule.OBSOLETE_OS.value]  # configured, still obsolete
+
+
+def test_a_request_domain_is_a_catalogue_code() -> None:
+    with pytest.raises(ValueError, match="office_software"):
+        req(domain="coffee")
+    assert req(domain="office_standard").domain == "office_software"  # an older alias

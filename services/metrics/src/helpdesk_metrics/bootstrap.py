@@ -11,10 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 import helpdesk_metrics
 from helpdesk_metrics.adapters.projection_unit import PostgresProjection
+from helpdesk_metrics.adapters.queries.facts import facts_reading
+from helpdesk_metrics.adapters.queries.figures import FiguresCollector
 from helpdesk_metrics.application.ports import FactsReading
 from helpdesk_metrics.entrypoints import http_kpis
 from helpdesk_metrics.entrypoints.consumer import build_consumer
-from helpdesk_metrics.entrypoints.prometheus import FiguresCollector, refresh_on_scrape
+from helpdesk_metrics.entrypoints.prometheus import refresh_on_scrape
 from helpdesk_metrics.settings import Settings
 from helpdesk_shared.db import create_engine
 from helpdesk_shared.service import Consuming, build_service
@@ -23,7 +25,7 @@ VERSION = "0.1.0"
 
 
 def projection_on(engine: AsyncEngine) -> PostgresProjection:
-    """The projection's units of work and fact readers on PostgreSQL."""
+    """The projection's units of work on PostgreSQL."""
     return PostgresProjection(engine)
 
 
@@ -41,7 +43,7 @@ def build_app(
     engine = engine or create_engine(settings.database_url, application_name="helpdesk-metrics")
     registry = CollectorRegistry()
     projection = projection_on(engine)
-    facts_reading: FactsReading = projection.reading
+    reading: FactsReading = facts_reading(engine)
     figures = FiguresCollector(
         engine,
         calendar=settings.business_calendar(),
@@ -67,7 +69,7 @@ def build_app(
         ),
         registry=registry,
         description=helpdesk_metrics.__doc__ or "",
-        state={"figures": figures, "facts_reading": facts_reading},
+        state={"figures": figures, "facts_reading": reading},
     )
     refresh_on_scrape(app, figures)
     return app

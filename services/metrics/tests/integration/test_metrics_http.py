@@ -23,9 +23,9 @@ from helpdesk_shared.auth import issue_token
 from helpdesk_shared.db import create_engine
 from helpdesk_shared.eventstore.model import ExpectedVersion
 from helpdesk_shared.eventstore.store import EventStore
-from helpdesk_shared.messaging.testkit import eventually
 from helpdesk_shared.messaging.topology import delete_topology
 from helpdesk_shared.relay.relay import Relay
+from helpdesk_testkit.broker import eventually
 
 NOON = datetime(2026, 3, 2, 11, 0, tzinfo=UTC)
 MARCH = {"from": "2026-03-01T00:00:00Z", "to": "2026-04-01T00:00:00Z"}

@@ -17,8 +17,9 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from helpdesk_metrics.adapters.projection_unit import PostgresProjection
+from helpdesk_metrics.adapters.queries.facts import FactsQueries, facts_reading
+from helpdesk_metrics.adapters.queries.totals import read_totals
 from helpdesk_metrics.adapters.repository import FactsRepository
-from helpdesk_metrics.adapters.totals import read_totals
 from helpdesk_metrics.application.projection import project, record_of, replay
 from helpdesk_metrics.application.queries import kpis
 from helpdesk_metrics.domain.commitments import Filters, Period
@@ -32,7 +33,7 @@ from helpdesk_shared.calendar import BusinessCalendar
 from helpdesk_shared.db import create_engine
 from helpdesk_shared.eventstore.model import EventMetadata, ExpectedVersion, RecordedEvent
 from helpdesk_shared.eventstore.store import EventStore
-from helpdesk_shared.messaging.testkit import eventually
+from helpdesk_testkit.broker import eventually
 
 
 class Desk(Protocol):
@@ -72,7 +73,7 @@ async def store_events(store: EventStore, desk: Desk) -> list[RecordedEvent]:
 
 
 async def report(engine: AsyncEngine, filters: Filters | None = None) -> KpiReport:
-    async with PostgresProjection(engine).reading() as facts:
+    async with facts_reading(engine)() as facts:
         return await kpis(
             facts,
             MARCH,
@@ -206,7 +207,7 @@ async def test_a_report_reads_no_ticket_closed_before_its_period(own_engine: Asy
     async with own_engine.begin() as conn:
         for facts in (old, current):
             await FactsRepository(conn).save(facts)
-        loaded = await FactsRepository(conn).tickets(MARCH.end, MARCH.relevant_from(NOON))
+        loaded = await FactsQueries(conn).tickets(MARCH.end, MARCH.relevant_from(NOON))
     assert [t.ticket_id for t in loaded] == ["t-open"]
 
 
@@ -222,9 +223,9 @@ async def test_the_database_totals_equal_those_of_the_facts_in_memory(
     recorded = await store_events(EventStore(own_engine), busy_morning())
     await deliver(own_engine, recorded)
     async with own_engine.connect() as conn:
-        repository = FactsRepository(conn)
-        tickets = await repository.tickets(MARCH.end, MARCH.start - timedelta(days=3650))
-        calls = await repository.calls(MARCH.start, MARCH.end)
+        queries = FactsQueries(conn)
+        tickets = await queries.tickets(MARCH.end, MARCH.start - timedelta(days=3650))
+        calls = await queries.calls(MARCH.start, MARCH.end)
         in_database = await read_totals(conn)
     in_memory = totals_of(tickets, calls)
     assert in_database == in_memory

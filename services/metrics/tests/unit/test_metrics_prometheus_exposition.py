@@ -13,16 +13,16 @@ import yaml
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
+from helpdesk_metrics.adapters.queries.figures import (
+    MAX_LABEL_VALUES,
+    FiguresCollector,
+    Snapshot,
+)
 from helpdesk_metrics.domain.calls import CallFacts
 from helpdesk_metrics.domain.commitments import Filters, Period
 from helpdesk_metrics.domain.facts import Status, TicketFacts
 from helpdesk_metrics.domain.report import kpi_report
 from helpdesk_metrics.domain.totals import bounded, timed, totals_of
-from helpdesk_metrics.entrypoints.prometheus import (
-    MAX_LABEL_VALUES,
-    FiguresCollector,
-    Snapshot,
-)
 from helpdesk_shared.calendar import BusinessCalendar
 from helpdesk_shared.db import create_engine
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from helpdesk_notify.adapters import ledger
+from helpdesk_notify.adapters import queries
 from helpdesk_notify.adapters.smtp import SmtpSender
 from helpdesk_notify.adapters.unit_of_work import PostgresNotifyUnits
 from helpdesk_notify.application.delivery import DeliveryFailed
@@ -93,9 +93,9 @@ async def handle(handler: NotifyHandler, engine: AsyncEngine, event: ReceivedEve
         await handler(event, conn)
 
 
-async def rows(engine: AsyncEngine, **filters: Any) -> list[ledger.StoredNotification]:
+async def rows(engine: AsyncEngine, **filters: Any) -> list[queries.StoredNotification]:
     async with engine.connect() as conn:
-        return await ledger.search(conn, **filters)
+        return await queries.search(conn, **filters)
 
 
 async def test_opening_and_closure_mails_arrive_with_content_and_thread_headers(

@@ -18,7 +18,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from helpdesk_notify.adapters import ledger
+from helpdesk_notify.adapters import queries
 from helpdesk_notify.bootstrap import build_app
 from helpdesk_notify.entrypoints.consumer import QUEUE
 from helpdesk_notify.settings import Settings
@@ -38,9 +38,9 @@ from helpdesk_shared.events.ticket import (
 from helpdesk_shared.eventstore.model import ExpectedVersion, NewEvent, RecordedEvent
 from helpdesk_shared.eventstore.store import EventStore
 from helpdesk_shared.messaging.dead_letters import list_dead_letters
-from helpdesk_shared.messaging.testkit import eventually, publish_events
 from helpdesk_shared.messaging.topology import delete_topology
 from helpdesk_shared.relay.relay import Relay
+from helpdesk_testkit.broker import eventually, publish_events
 
 SECRET = "notify-e2e-test-secret-0123456789abcdef"
 
@@ -204,7 +204,7 @@ async def test_smtp_down_dead_letters_then_replay_sends_what_failed(
 
         await eventually(parked, what="the message dead-lettered")
         async with world.engine.connect() as conn:
-            (row,) = await ledger.search(conn, ticket_id=ticket_id)
+            (row,) = await queries.search(conn, ticket_id=ticket_id)
         assert (row.status, row.attempts) == ("failed", 2)
 
         smtp_down.start()
@@ -215,7 +215,7 @@ async def test_smtp_down_dead_letters_then_replay_sends_what_failed(
 
         async def sent() -> bool:
             async with world.engine.connect() as conn:
-                rows = await ledger.search(conn, ticket_id=ticket_id, status="sent")
+                rows = await queries.search(conn, ticket_id=ticket_id, status="sent")
             return len(rows) == 1
 
         await eventually(sent, what="the notification marked sent")

@@ -16,7 +16,7 @@ from helpdesk_shared.http.idempotency import PostgresIdempotencyKeys
 from helpdesk_shared.service import Background, Closer, build_service
 from helpdesk_ticket.adapters.article_search import PostgresArticleIndex
 from helpdesk_ticket.adapters.projection import SUBSCRIPTION_NAME, TicketListProjector
-from helpdesk_ticket.adapters.queries import due_for_sla_check
+from helpdesk_ticket.adapters.queries.tickets import due_for_sla_check
 from helpdesk_ticket.adapters.recurring_groups import PostgresRecurringGroups
 from helpdesk_ticket.adapters.snapshots import TicketSnapshots
 from helpdesk_ticket.application.articles import ArticleService

@@ -10,9 +10,9 @@ import pytest
 
 from helpdesk_shared.auth import issue_token
 from helpdesk_shared.db import create_engine
-from helpdesk_shared.messaging.testkit import drain, eventually
 from helpdesk_shared.messaging.topology import delete_topology
 from helpdesk_shared.relay.relay import Relay
+from helpdesk_testkit.broker import drain, eventually
 from helpdesk_ticket.bootstrap import build_app
 from helpdesk_ticket.settings import Settings
 

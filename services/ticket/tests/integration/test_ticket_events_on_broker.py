@@ -12,9 +12,9 @@ from helpdesk_shared.auth import issue_token
 from helpdesk_shared.db import create_engine
 from helpdesk_shared.eventstore.model import ExpectedVersion, NewEvent
 from helpdesk_shared.eventstore.store import EventStore
-from helpdesk_shared.messaging.testkit import drain, eventually
 from helpdesk_shared.messaging.topology import delete_topology
 from helpdesk_shared.relay.relay import Relay
+from helpdesk_testkit.broker import drain, eventually
 from helpdesk_ticket.bootstrap import build_app
 from helpdesk_ticket.settings import Settings
 from helpdesk_ticket.testing import opened

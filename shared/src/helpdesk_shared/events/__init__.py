@@ -30,6 +30,7 @@ __all__ = [
 
 # Importing the category modules registers their events in the catalogue.
 from helpdesk_shared.events import article as article
+from helpdesk_shared.events import contract as contract
 from helpdesk_shared.events import intake as intake
 from helpdesk_shared.events import problem as problem
 from helpdesk_shared.events import ticket as ticket

@@ -11,11 +11,17 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
-from helpdesk_shared.events.base import DomainEvent
+from helpdesk_shared.events.admissibility import (
+    AdmissibilityEvidence,
+    Decision,
+    evidence_from_summary,
+    with_both_forms,
+)
+from helpdesk_shared.events.base import DomainEvent, register_upcaster
 
 
 class TicketType(StrEnum):
@@ -47,6 +53,7 @@ class Admissibility(StrEnum):
     ADMISSIBLE = "admissible"  # handled by the desk at level 1
     TO_ROUTE = "to_route"  # in the contract, but belongs to another team
     OUT_OF_SCOPE = "out_of_scope"  # no contract, not in scope or excluded: recorded, never dropped
+    TO_VERIFY = "to_verify"  # who asks, or the asset, must be checked by the desk first
 
 
 class ValueObject(BaseModel):
@@ -96,7 +103,13 @@ class TicketEvent(DomainEvent):
 
 
 class TicketOpened(TicketEvent):
-    """A request was recorded on the assistance form at the single point of contact."""
+    """A request was recorded on the assistance form at the single point of contact.
+
+    Version 2 adds `admissibility`, the decision as evidence (contract version, rules); the
+    version-1 summary `pre_qualification` stays, derived from it.
+    """
+
+    schema_version: ClassVar[int] = 2
 
     reference: str
     type: TicketType
@@ -106,7 +119,10 @@ class TicketOpened(TicketEvent):
     description: str
     category: str | None = None
     asset_tag: str | None = None
-    pre_qualification: PreQualification
+    #: The version-1 summary, derived from `admissibility` when not given (and the other way
+    #: round): one of the two is required, the defaults only satisfy type checkers.
+    pre_qualification: PreQualification = PreQualification(outcome=Admissibility.TO_VERIFY)
+    admissibility: AdmissibilityEvidence = AdmissibilityEvidence(decision=Decision.TO_VERIFY)
     group: str = "desk"
     level: int = Field(default=1, ge=1, le=3)
     #: When the request reached the desk (the 30-minute commitment counts from here).
@@ -116,6 +132,17 @@ class TicketOpened(TicketEvent):
     #: window, reported by replying to that ticket's mails).
     follows_ticket_id: uuid.UUID | None = None
     follows_reference: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _either_form(cls, data: Any) -> Any:
+        return with_both_forms(data)
+
+
+@register_upcaster("TicketOpened", 1)
+def _opened_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 kept only the summary: the evidence is what it implies, version not recorded."""
+    return {**data, "admissibility": evidence_from_summary(data["pre_qualification"])}
 
 
 class Escalated(TicketEvent):

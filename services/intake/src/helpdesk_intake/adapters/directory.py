@@ -1,4 +1,4 @@
-"""PostgreSQL tables of the requester directory and the contracts (schema `intake`).
+"""PostgreSQL tables of the requester directory (schema `intake`).
 
 Each entry is kept whole as JSON beside the columns it is looked up by; every write takes the
 caller's connection so that it commits with the ticket it belongs to.
@@ -14,11 +14,12 @@ from typing import Any
 from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from helpdesk_intake.adapters import contracts
 from helpdesk_intake.application.ports import EntryRead
-from helpdesk_intake.domain.contracts import Contract
 from helpdesk_intake.domain.requesters import Requester
 
 _REQUESTER_COLUMNS = "data::text AS data, id, login, needs_verification, version"
+_VERSION_SELECT = f"SELECT {contracts.VERSION_COLUMNS}"
 
 
 def _select_requester(where: str) -> dict[bool, TextClause]:
@@ -48,11 +49,6 @@ def _requester_from(
     return Requester.model_validate(fields | {"version": version})
 
 
-@lru_cache(maxsize=1024)
-def _contract(data: str) -> Contract:
-    return Contract.model_validate_json(data)
-
-
 def _profile_json(requester: Requester) -> str:
     return requester.model_dump_json(exclude={"id", "login", "needs_verification", "version"})
 
@@ -73,22 +69,22 @@ async def requester_by_login(
     return _requester(row) if row else None
 
 
+_HELD = contracts.HELD_BY.replace(_VERSION_SELECT, f"SELECT {contracts.AS_JSON}").format(
+    organisation="r.data->>'organisation'", login="r.login"
+)
 _BY_LOGIN_WITH_CONTRACTS = text(
-    f"""SELECT {_REQUESTER_COLUMNS}, ARRAY(
-        SELECT c.data::text FROM intake.contracts c
-        WHERE r.data->>'organisation' IS NULL OR lower(c.client) = lower(r.data->>'organisation')
-        ORDER BY c.created_at, c.id) AS contracts
+    f"""SELECT {_REQUESTER_COLUMNS}, ARRAY({_HELD}) AS contracts
     FROM intake.requesters r WHERE login = :login"""  # noqa: S608
 )
 
 
 async def requester_and_contracts_by_login(conn: AsyncConnection, login: str) -> EntryRead | None:
-    """The entry and what `contracts_for_client(entry.organisation)` would answer, in one round
+    """The entry and what `contracts.held_by(login, organisation)` would answer, in one round
     trip: the opening of a known requester needs both."""
     row = (await conn.execute(_BY_LOGIN_WITH_CONTRACTS, {"login": login})).first()
     if row is None:
         return None
-    return EntryRead(_requester(row), [_contract(data) for data in row.contracts])
+    return EntryRead(_requester(row), contracts.states_from_json(row.contracts))
 
 
 async def requester_by_email(conn: AsyncConnection, email: str) -> Requester | None:
@@ -192,44 +188,3 @@ async def requester_changes(conn: AsyncConnection, requester_id: uuid.UUID) -> l
 async def delete_requester(conn: AsyncConnection, requester_id: uuid.UUID) -> bool:
     sql = text("DELETE FROM intake.requesters WHERE id = :id RETURNING id")
     return (await conn.execute(sql, {"id": requester_id})).first() is not None
-
-
-_CONTRACTS_FOR_CLIENT = text(
-    """SELECT data::text AS data FROM intake.contracts
-    WHERE CAST(:client AS text) IS NULL OR lower(client) = lower(:client)
-    ORDER BY created_at, id"""
-)
-
-
-async def contracts_for_client(conn: AsyncConnection, client: str | None) -> list[Contract]:
-    """The client's contracts, oldest first (all contracts when `client` is None)."""
-    rows = (await conn.execute(_CONTRACTS_FOR_CLIENT, {"client": client})).all()
-    return [_contract(r.data) for r in rows]
-
-
-async def contract_by_id(conn: AsyncConnection, contract_id: uuid.UUID) -> Contract | None:
-    sql = text("SELECT data::text AS data FROM intake.contracts WHERE id = :id")
-    row = (await conn.execute(sql, {"id": contract_id})).first()
-    return _contract(row.data) if row else None
-
-
-async def save_contract(conn: AsyncConnection, contract: Contract) -> bool:
-    """Insert or replace a contract; True when it was new."""
-    row = (
-        await conn.execute(
-            text(
-                """INSERT INTO intake.contracts (id, client, data)
-                VALUES (:id, :client, CAST(:data AS jsonb))
-                ON CONFLICT (id) DO UPDATE SET client = EXCLUDED.client, data = EXCLUDED.data,
-                    updated_at = now()
-                RETURNING (xmax = 0) AS inserted"""
-            ),
-            {"id": contract.id, "client": contract.client, "data": contract.model_dump_json()},
-        )
-    ).one()
-    return bool(row.inserted)
-
-
-async def delete_contract(conn: AsyncConnection, contract_id: uuid.UUID) -> bool:
-    sql = text("DELETE FROM intake.contracts WHERE id = :id RETURNING id")
-    return (await conn.execute(sql, {"id": contract_id})).first() is not None

@@ -17,9 +17,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from helpdesk_intake.adapters import directory, tickets
+from helpdesk_intake.adapters import contracts, directory, tickets
 from helpdesk_intake.application.ports import EntryRead, InboundMail, IndexedTicket
-from helpdesk_intake.domain.contracts import Contract
+from helpdesk_intake.domain.contract import ContractState
 from helpdesk_intake.domain.requesters import Requester
 from helpdesk_shared.eventstore.model import (
     AppendResult,
@@ -32,7 +32,7 @@ from helpdesk_shared.eventstore.store import EventStore
 
 @dataclass(frozen=True)
 class PostgresDirectory:
-    """The `Directory` port on `intake.requesters` and `intake.contracts`."""
+    """The `Directory` port on `intake.requesters` and the read model of contract versions."""
 
     conn: AsyncConnection
 
@@ -62,8 +62,8 @@ class PostgresDirectory:
             self.conn, requester, changes=changes, changed_by=changed_by, channel=channel
         )
 
-    async def contracts_for_client(self, client: str | None) -> list[Contract]:
-        return await directory.contracts_for_client(self.conn, client)
+    async def contracts_held_by(self, login: str, organisation: str | None) -> list[ContractState]:
+        return await contracts.held_by(self.conn, login, organisation)
 
 
 @dataclass(frozen=True)

@@ -1,17 +1,26 @@
-"""The demo data: the demo contracts and three demo requesters (`cli demo-data` loads them).
+"""The demo data: the demo contracts, signed as streams, and three demo requesters
+(`python -m helpdesk_intake.entrypoints.cli demo-data` loads them).
 
-Idempotent: the contracts have fixed ids and are upserted; the demo requesters are added once.
+Idempotent: the contracts have fixed ids and are signed only when their stream does not exist
+yet (signing twice is refused); one signed in an earlier year is renewed to today's demo end date
+(`DEMO_VALID_UNTIL`), so a demo database never drifts out of contract; the demo requesters are
+added once.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from helpdesk_intake.adapters import directory
+from helpdesk_intake.adapters.contracts import contract_service
+from helpdesk_intake.application.contracts import ContractService
+from helpdesk_intake.domain.contract import ContractAlreadySigned, ContractState, Renew, Sign
+from helpdesk_intake.domain.contracts import Contract
 from helpdesk_intake.domain.demo_contracts import DEMO_CONTRACTS
 from helpdesk_intake.domain.requesters import Equipment, Requester
+from helpdesk_shared.eventstore.store import EventStore
 
 DEMO_REQUESTERS = (
     Requester(
@@ -34,11 +43,35 @@ DEMO_REQUESTERS = (
 
 
 async def load(engine: AsyncEngine) -> tuple[int, int]:
-    """Write the demo data; returns (contracts added, requesters added)."""
+    """Write the demo data; returns (contracts signed, requesters added)."""
+    service = contract_service(EventStore(engine))
     contracts = requesters = 0
+    for contract in DEMO_CONTRACTS:
+        contracts += await sign_or_renew(service, contract)
     async with engine.begin() as conn:
-        for contract in DEMO_CONTRACTS:
-            contracts += await directory.save_contract(conn, contract)
         for requester in DEMO_REQUESTERS:
             requesters += await directory.insert_requester(conn, requester)
     return contracts, requesters
+
+
+def _no_answer(state: ContractState) -> tuple[dict[str, object], str]:
+    return {}, ""
+
+
+async def sign_or_renew(service: ContractService, contract: Contract) -> bool:
+    """Sign the demo contract (True), or renew it when its end is before today's demo end."""
+    now = datetime.now(tz=UTC)
+    try:
+        await service.sign(Sign(contract.id, contract.terms(), now, "demo"), None, {}, _no_answer)
+        return True
+    except ContractAlreadySigned:
+        pass
+    state = await service.load(contract.id)
+    current = state.current
+    end, wanted = current.terms.valid_until, contract.valid_until
+    if state.terminated or wanted is None or (end is not None and end >= wanted):
+        return False
+    effective = max(now.date(), current.effective_from)
+    renew = Renew(contract.id, effective, wanted, now, "demo")
+    await service.change(renew, f"demo-data:{contract.id}", None, {}, _no_answer)
+    return False

@@ -16,9 +16,10 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from helpdesk_intake.application.ports import Directory, EntryRead, IndexedTicket, IntakeUnit
+from helpdesk_intake.domain.admissibility import Judgement, judge
 from helpdesk_intake.domain.complaints import starting_group
-from helpdesk_intake.domain.contracts import Contract
-from helpdesk_intake.domain.prequalification import AssistanceRequest, prequalify, target_group
+from helpdesk_intake.domain.contract import ContractState
+from helpdesk_intake.domain.prequalification import AssistanceRequest
 from helpdesk_intake.domain.references import PREFIXES, format_reference
 from helpdesk_intake.domain.requesters import (
     OrganisationKind,
@@ -86,6 +87,7 @@ STAFF_VERIFIED_FIELDS = frozenset({"organisation", "organisation_kind", "academy
 class OpenedTicket:
     ticket_id: uuid.UUID
     reference: str
+    judgement: Judgement
     pre_qualification: PreQualification
     group: str
     level: int
@@ -103,6 +105,7 @@ class OpenedTicket:
             "reasons": [r.model_dump(mode="json") for r in pq.reasons],
             "routed_domain": pq.routed_domain,
             "contract_id": str(pq.contract_id) if pq.contract_id else None,
+            "admissibility": self.judgement.evidence.model_dump(mode="json"),
             "group": self.group,
             "level": self.level,
             "requester": {
@@ -128,8 +131,8 @@ async def open_ticket(
     requester, created, read = await resolve_requester(unit.directory, command)
     contracts = await _contracts_of(unit.directory, requester, read)
     local = command.received_at.astimezone(_zone(timezone))
-    pq = prequalify(command.facts, requester, contracts, local.date(), systems)
-    group = starting_group(command.type, target_group(pq, contracts))
+    judgement = judge(command.facts, requester, contracts, local.date(), systems)
+    pq, group = judgement.summary(), starting_group(command.type, judgement.group)
     ticket_id = uuid.uuid4()
     email = str(requester.email) if requester.email else None
     number, reference = await unit.tickets.number_and_index(
@@ -151,6 +154,7 @@ async def open_ticket(
         category=command.facts.domain,
         asset_tag=command.facts.asset_tag,
         pre_qualification=pq,
+        admissibility=judgement.evidence,
         group=group,
         level=1,
         received_at=command.received_at,
@@ -164,7 +168,7 @@ async def open_ticket(
         ExpectedVersion.NO_STREAM,
         [NewEvent.from_domain(event, metadata)],
     )
-    return OpenedTicket(ticket_id, reference, pq, group, 1, requester, created)
+    return OpenedTicket(ticket_id, reference, judgement, pq, group, 1, requester, created)
 
 
 @cache
@@ -215,12 +219,12 @@ async def resolve_requester(
 
 async def _contracts_of(
     directory: Directory, requester: Requester, read: EntryRead | None
-) -> list[Contract]:
+) -> list[ContractState]:
     """The contracts read with the entry, unless the entry's organisation was corrected since
-    (or it was not read with them): those of the organisation the request is checked for."""
+    (or it was not read with them): those the requester holds as the request is checked."""
     if read is not None and read.requester.organisation == requester.organisation:
         return read.contracts
-    return await directory.contracts_for_client(requester.organisation)
+    return await directory.contracts_held_by(requester.login, requester.organisation)
 
 
 async def _create_unknown(directory: Directory, details: RequesterDetails) -> Requester | None:

@@ -15,17 +15,17 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from helpdesk_intake.domain.contracts import Contract
+from helpdesk_intake.domain.contract import ContractState, ContractVersion
 from helpdesk_intake.domain.requesters import Requester
 from helpdesk_shared.eventstore.model import ExpectedVersion, NewEvent, RecordedEvent
 
 
 @dataclass(frozen=True)
 class EntryRead:
-    """A directory entry and its organisation's contracts, read together."""
+    """A directory entry and the contracts it holds (each with every version), read together."""
 
     requester: Requester
-    contracts: list[Contract]
+    contracts: list[ContractState]
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,18 @@ class Directory(Protocol):
         """Write the corrected entry (next version) and its change log."""
         ...
 
-    async def contracts_for_client(self, client: str | None) -> list[Contract]: ...
+    async def contracts_held_by(self, login: str, organisation: str | None) -> list[ContractState]:
+        """The contracts of the organisation, and those the login holds as a person."""
+        ...
+
+
+class ContractVersions(Protocol):
+    """The read model of contract versions that pre-qualification reads, written in the
+    transaction that appends the events making them (`conn`: that unit of work's handle)."""
+
+    async def record(
+        self, conn: Any, state: ContractState, versions: Sequence[ContractVersion]
+    ) -> None: ...
 
 
 class TicketIndex(Protocol):

@@ -1,9 +1,10 @@
 """Support contracts: who is covered, for what, from when to when, and what is excluded.
 
-Seed 001 section 3: before answering, the desk checks that a contract binds the caller's
-organisation and that the request falls inside its scope. A contract names the domains the desk
-supports at level 1, the domains it routes to other teams (with the group that takes them), the
-software and hardware it covers, the assets it covers, and the exclusions (seed 003).
+Before answering, the desk checks that a contract binds the caller (its organisation, or the
+caller as a person) and that the request falls inside its scope (docs/desk-rules.md). A contract
+lists what it covers and how deep (coverage items: software, hardware, domains, each up to a
+support level), the domains it routes to other teams (with the group that takes them), the assets
+it covers, and the exclusions.
 """
 
 from __future__ import annotations
@@ -12,9 +13,35 @@ import uuid
 from datetime import date
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field
 
 from helpdesk_shared.catalogue import CategoryCode
+from helpdesk_shared.events.contract import (
+    ClientKind,
+    ContractClient,
+    ContractTerms,
+    CoverageItem,
+    CoverageKind,
+    CoverageRef,
+    CoveredAsset,
+    RoutedDomain,
+)
+
+__all__ = [
+    "ClientKind",
+    "Contract",
+    "ContractClient",
+    "ContractTerms",
+    "CoverageItem",
+    "CoverageKind",
+    "CoverageRef",
+    "CoveredAsset",
+    "Exclusion",
+    "RoutedDomain",
+    "SupportDomain",
+    "named_in",
+    "same_name",
+]
 
 #: The support domains are the shared catalogue's codes (one vocabulary with the ticket service).
 SupportDomain = CategoryCode
@@ -32,57 +59,33 @@ class Exclusion(StrEnum):
     UNAPPROVED_SOFTWARE = "unapproved_software"
 
 
-class ContractPart(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class Contract(ContractTerms):
+    """One version of a support contract's terms, with the contract's id and the version number.
 
-
-class RoutedDomain(ContractPart):
-    """A domain the contract sends to another team (seed 000: serveurs, réseau, applis métier)."""
-
-    domain: str = Field(min_length=1, max_length=80)
-    group: str = Field(min_length=1, max_length=80, description="The support group that takes it")
-    label: str = ""
-
-
-class CoveredAsset(ContractPart):
-    """An asset named in the contract (or added to it by an amendment)."""
-
-    asset_tag: str = Field(min_length=1, max_length=80)
-    kind: str = ""
-    acquired_on: date | None = None
-
-
-class Contract(ContractPart):
-    """A support contract between the IT service and a client organisation."""
+    The terms are those of the shared catalogue (`ContractSigned`, `ContractAmended`); the
+    contract's stream keeps every version (`domain.contract`), and pre-qualification judges a
+    request against the version in force on the request's day.
+    """
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4)
-    name: str = Field(min_length=1, max_length=200)
-    client: str = Field(min_length=1, max_length=200, description="The client organisation")
-    signed_on: date
-    valid_from: date
-    valid_until: date | None = None
-    level1_domains: tuple[str, ...] = ()
-    routed_domains: tuple[RoutedDomain, ...] = ()
-    covered_software: tuple[str, ...] = ()
-    covered_hardware: tuple[str, ...] = ()
-    #: Operating systems the contract supports, when it names its own; empty: the configured
-    #: ones (`domain/systems.py`, intake settings).
-    supported_operating_systems: tuple[str, ...] = ()
-    #: Systems the contract declares obsolete besides the configured ones.
-    obsolete_operating_systems: tuple[str, ...] = ()
-    obsolete_software: tuple[str, ...] = ()
-    #: The approved software set; empty means the contract does not restrict software.
-    approved_software: tuple[str, ...] = ()
-    covered_assets: tuple[CoveredAsset, ...] = ()
-    #: False (seed 001 section 4.2): hardware bought after signature is not covered unless added.
-    covers_assets_acquired_later: bool = False
+    #: 1 as signed, then one more per amendment, renewal or termination.
+    version: int = Field(default=1, ge=1)
     exclusions: tuple[Exclusion, ...] = ()
 
-    @model_validator(mode="after")
-    def _dates_in_order(self) -> Contract:
-        if self.valid_until is not None and self.valid_until < self.valid_from:
-            raise ValueError("valid_until must not be before valid_from")
-        return self
+    @classmethod
+    def of(cls, contract_id: uuid.UUID, version: int, terms: ContractTerms) -> Contract:
+        return cls.model_validate({**terms.model_dump(), "id": contract_id, "version": version})
+
+    def terms(self) -> ContractTerms:
+        return ContractTerms.model_validate(self.model_dump(exclude={"id", "version"}))
+
+    @property
+    def level1_domains(self) -> tuple[str, ...]:
+        """The domains the desk itself supports: the coverage items of kind domain."""
+        return tuple(i.name for i in self.coverage if i.kind is CoverageKind.DOMAIN)
+
+    def coverage_of(self, kind: CoverageKind, name: str) -> CoverageItem | None:
+        return next((i for i in self.coverage if i.is_named(kind, name)), None)
 
     def is_valid_on(self, day: date) -> bool:
         return self.valid_from <= day and (self.valid_until is None or day <= self.valid_until)
@@ -96,6 +99,12 @@ class Contract(ContractPart):
 
     def excludes(self, exclusion: Exclusion) -> bool:
         return exclusion in self.exclusions
+
+    def is_held_by(self, login: str, organisation: str | None) -> bool:
+        """A person holds it by login; an organisation's members by the organisation's name."""
+        if self.client.kind is ClientKind.PERSON:
+            return self.client.login == login
+        return organisation is not None and same_name(self.client.name, organisation)
 
 
 def same_name(a: str, b: str) -> bool:

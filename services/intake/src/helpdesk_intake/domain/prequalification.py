@@ -1,18 +1,18 @@
-"""Pre-qualification: is a request admissible under the requester's support contract?
+"""Pre-qualification's facts and checks: the request as the contract sees it, and the rules that
+put it out of scope.
 
-Pure and explainable (seed 001 section 3). The outcome is one of admissible (the desk handles it
-at level 1), to route (in the contract, but another team's domain), or out of scope (no valid
-contract, a domain outside the contract, an exclusion of seed 003, an asset bought after the
-contract was signed). Every outcome carries the rules that decided, each with a French message.
-An out-of-scope request is still recorded as a ticket: the caller decides, nothing is dropped.
+Pure and explainable. `domain/admissibility.py` (`judge`) runs these checks against every
+contract the requester holds and records each outcome: the exclusions a contract lists
+(`_EXCLUSION_CHECKS`), an asset bought after the contract was signed, and a workstation under a
+system the contract does not cover (the configured operating systems, `domain/systems.py`, with
+the contract's own). Each check answers with its rule code and a French message. An out-of-scope
+request is still recorded as a ticket: the caller decides, nothing is dropped.
 """
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -21,8 +21,7 @@ from helpdesk_intake.domain.contracts import Contract, Exclusion, named_in
 from helpdesk_intake.domain.requesters import Equipment, Requester
 from helpdesk_intake.domain.systems import DEFAULT_SYSTEMS, OperatingSystems
 from helpdesk_shared import catalogue
-from helpdesk_shared.catalogue import DESK_GROUP
-from helpdesk_shared.events.ticket import Admissibility, PreQualification, Reason
+from helpdesk_shared.events.ticket import Reason
 
 
 class Rule(StrEnum):
@@ -91,91 +90,6 @@ class _Facts:
 
 def _reason(rule: Rule, message: str) -> Reason:
     return Reason(rule=rule.value, message=message)
-
-
-def prequalify(
-    request: AssistanceRequest,
-    requester: Requester,
-    contracts: Sequence[Contract],
-    on_date: date,
-    systems: OperatingSystems = DEFAULT_SYSTEMS,
-) -> PreQualification:
-    """Decide the request's admissibility on `on_date` against the organisation's contracts,
-    with the configured obsolete and supported operating systems."""
-    own = [c for c in contracts if requester.organisation and _same_client(c, requester)]
-    if not own:
-        who = requester.organisation or "organisation inconnue"
-        return _out(None, _reason(Rule.NO_CONTRACT, f"Aucun contrat de support pour « {who} »."))
-    valid = [c for c in own if c.is_valid_on(on_date)]
-    if not valid:
-        day = on_date.strftime("%d/%m/%Y")
-        message = f"Aucun contrat de « {own[0].client} » n'est en vigueur le {day}."
-        return _out(own[0].id, _reason(Rule.CONTRACT_NOT_VALID, message))
-    contract = valid[0]
-    asset = _asset(request, requester)
-    facts = _Facts(request, requester, contract, asset, systems)
-    excluded = [reason for rule in _OUT_OF_SCOPE_RULES if (reason := rule(facts)) is not None]
-    scope = _scope(facts)
-    if scope.outcome is Admissibility.OUT_OF_SCOPE:
-        excluded = [*scope.reasons, *excluded]
-    if excluded:
-        return _out(contract.id, *excluded)
-    return scope
-
-
-def target_group(pre_qualification: PreQualification, contracts: Sequence[Contract]) -> str:
-    """The support group a new ticket starts in: `desk` unless the request is routed."""
-    if pre_qualification.outcome is not Admissibility.TO_ROUTE:
-        return DESK_GROUP
-    contract = next((c for c in contracts if c.id == pre_qualification.contract_id), None)
-    routed = contract.routed(pre_qualification.routed_domain or "") if contract else None
-    return routed.group if routed else DESK_GROUP
-
-
-def _same_client(contract: Contract, requester: Requester) -> bool:
-    return named_in(contract.client, (requester.organisation or "",))
-
-
-def _asset(request: AssistanceRequest, requester: Requester) -> Equipment | None:
-    if not request.asset_tag:
-        return None
-    return requester.asset(request.asset_tag)
-
-
-def _out(contract_id: uuid.UUID | None, *reasons: Reason) -> PreQualification:
-    return PreQualification(
-        outcome=Admissibility.OUT_OF_SCOPE, reasons=tuple(reasons), contract_id=contract_id
-    )
-
-
-def _scope(facts: _Facts) -> PreQualification:
-    contract, domain = facts.contract, facts.request.domain
-    if domain is None:
-        message = f"Contrat « {contract.name} » en vigueur ; domaine à qualifier par le guichet."
-        reason = _reason(Rule.DOMAIN_TO_QUALIFY, message)
-        return PreQualification(
-            outcome=Admissibility.ADMISSIBLE, reasons=(reason,), contract_id=contract.id
-        )
-    if domain in contract.level1_domains:
-        message = f"Domaine « {domain} » traité au niveau 1 (contrat « {contract.name} »)."
-        return PreQualification(
-            outcome=Admissibility.ADMISSIBLE,
-            reasons=(_reason(Rule.IN_SCOPE, message),),
-            contract_id=contract.id,
-        )
-    routed = contract.routed(domain)
-    if routed is not None:
-        message = f"Domaine « {domain} » à router vers le groupe « {routed.group} »."
-        return PreQualification(
-            outcome=Admissibility.TO_ROUTE,
-            reasons=(_reason(Rule.DOMAIN_ROUTED, message),),
-            contract_id=contract.id,
-            routed_domain=domain,
-        )
-    message = (
-        f"Le domaine « {domain} » n'entre pas dans le périmètre du contrat « {contract.name} »."
-    )
-    return _out(contract.id, _reason(Rule.DOMAIN_NOT_IN_SCOPE, message))
 
 
 _ExclusionCheck = Callable[[_Facts], Reason | None]
@@ -280,17 +194,3 @@ _EXCLUSION_CHECKS: dict[Exclusion, _ExclusionCheck] = {
     Exclusion.OBSOLETE_SOFTWARE: _obsolete_software,
     Exclusion.UNAPPROVED_SOFTWARE: _unapproved_software,
 }
-
-
-def _applies(exclusion: Exclusion, check: _ExclusionCheck) -> _ExclusionCheck:
-    def rule(f: _Facts) -> Reason | None:
-        return check(f) if f.contract.excludes(exclusion) else None
-
-    return rule
-
-
-_OUT_OF_SCOPE_RULES: tuple[_ExclusionCheck, ...] = (
-    *(_applies(e, c) for e, c in _EXCLUSION_CHECKS.items()),
-    _acquired_after_contract,
-    _os_not_covered,
-)

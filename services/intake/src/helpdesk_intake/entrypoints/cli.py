@@ -26,7 +26,7 @@ async def demo_data(settings: Settings) -> str:
     finally:
         await engine.dispose()
     return (
-        f"demo data loaded: {len(DEMO_CONTRACTS)} contracts ({contracts} new), "
+        f"demo data loaded: {len(DEMO_CONTRACTS)} contracts ({contracts} signed now), "
         f"{len(DEMO_REQUESTERS)} requesters ({requesters} new)"
     )
 

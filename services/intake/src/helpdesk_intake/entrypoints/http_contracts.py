@@ -1,93 +1,264 @@
-"""`/v1/contracts`: the support contracts requests are pre-qualified against."""
+"""`/v1/contracts`: support contracts as event streams. Signed once, then amended, renewed or
+terminated, each a new version; never overwritten (PUT and DELETE answer 405)."""
 
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Response
+from fastapi import APIRouter, Header
 from fastapi.responses import JSONResponse
 
-from helpdesk_intake.adapters import directory
-from helpdesk_intake.domain.contracts import Contract
+from helpdesk_intake.adapters import contracts as contract_store
+from helpdesk_intake.application.contracts import ContractService, Render
+from helpdesk_intake.domain import contract as domain
+from helpdesk_intake.domain.contract import ContractState, version_as_of
 from helpdesk_intake.entrypoints.common import ManagerPrincipal, StaffPrincipal, invalid, not_found
-from helpdesk_shared import catalogue
-from helpdesk_shared.catalogue import UnknownCategory
-from helpdesk_shared.http.dependencies import Engine
-from helpdesk_shared.http.idempotency import HEADER, IdempotencyGuard
+from helpdesk_intake.entrypoints.contract_bodies import (
+    AmendContract,
+    AnswerExtension,
+    ContractView,
+    ProposalView,
+    ProposeExtension,
+    RenewContract,
+    SignContract,
+    TerminateContract,
+    view,
+)
+from helpdesk_shared.http.dependencies import Engine, from_state
+from helpdesk_shared.http.idempotency import HEADER, StoredResponse
 from helpdesk_shared.http.problems import Problem
 
 router = APIRouter(prefix="/v1/contracts", tags=["contracts"])
+IdempotencyKey = Annotated[str | None, Header(alias=HEADER)]
+_CREATED: dict[int | str, dict[str, Any]] = {201: {"description": "Recorded"}}
 
 
-@router.post("", status_code=201, response_model=Contract, summary="Add a contract")
-async def create_contract(
-    contract: Contract,
-    principal: ManagerPrincipal,
-    engine: Engine,
-    idempotency_key: Annotated[str | None, Header(alias=HEADER)] = None,
+def _now() -> datetime:
+    return datetime.now(tz=UTC)
+
+
+def _refusal(error: domain.ContractError) -> Problem:
+    if isinstance(error, domain.ContractNotFound):
+        return not_found("contract")
+    if isinstance(error, domain.InvalidContractCommand):
+        return invalid(error.field, error.message)
+    allowed = list(error.allowed) if isinstance(error, domain.ContractChangeRefused) else []
+    if isinstance(error, domain.ContractAlreadySigned):
+        allowed = ["amend", "renew", "terminate"]
+    return Problem(
+        409,
+        "Modification refusée",
+        str(error),
+        type_="urn:helpdesk:problem:contract-change-refused",
+        allowed=allowed,
+    )
+
+
+def _latest_rendered(state: ContractState) -> tuple[dict[str, Any], str]:
+    latest = state.current
+    location = f"/v1/contracts/{state.contract_id}/versions/{latest.number}"
+    return view(state, latest).model_dump(mode="json"), location
+
+
+#: The contract service the bootstrap wired (`state["contracts"]`).
+Contracts = Annotated[ContractService, from_state("contracts")]
+
+
+def _answer(stored: StoredResponse) -> JSONResponse:
+    headers = {"Location": stored.location} if stored.location else {}
+    return JSONResponse(stored.body, status_code=stored.status_code, headers=headers)
+
+
+async def _change(
+    contracts: Contracts,
+    command: domain.ContractCommand,
+    what: str,
+    key: str | None,
+    payload: dict[str, Any],
+    render: Render = _latest_rendered,
 ) -> JSONResponse:
-    _domains_in_the_catalogue(contract)
-    scope = f"POST /v1/contracts:{principal.sub}"
-    payload = contract.model_dump(mode="json")
-    async with engine.begin() as conn:
-        guard = await IdempotencyGuard.claim(conn, scope, idempotency_key, payload)
-        if guard.replay is not None:
-            replay = guard.replay
-            headers = {"Location": replay.location} if replay.location else {}
-            return JSONResponse(replay.body, status_code=replay.status_code, headers=headers)
-        if await directory.contract_by_id(conn, contract.id) is not None:
-            raise Problem(409, "Conflit", "A contract with this id exists; PUT replaces it.")
-        await directory.save_contract(conn, contract)
-        location = f"/v1/contracts/{contract.id}"
-        await guard.remember(201, payload, location)
-    return JSONResponse(payload, status_code=201, headers={"Location": location})
+    """Run a creating command on an existing contract under its Idempotency-Key."""
+    scope = f"POST /v1/contracts/{command.contract_id}/{what}:{command.by}"
+    try:
+        stored = await contracts.change(command, scope, key, payload, render)
+    except domain.ContractError as error:
+        raise _refusal(error) from error
+    return _answer(stored)
 
 
-@router.get("", response_model=list[Contract], summary="List contracts")
+@router.post("", status_code=201, response_model=ContractView, responses=_CREATED)
+async def sign(
+    body: SignContract, principal: ManagerPrincipal, contracts: Contracts,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:  # fmt: skip
+    """Sign a contract: its terms become version 1 of a new `contract-<id>` stream."""
+    contract_id = body.id or uuid.uuid4()
+    command = domain.Sign(contract_id, body.terms(), _now(), principal.sub)
+
+    def answer(state: ContractState) -> tuple[dict[str, Any], str]:
+        return view(state, state.current).model_dump(mode="json"), f"/v1/contracts/{contract_id}"
+
+    payload = body.model_dump(mode="json")
+    try:
+        stored = await contracts.sign(command, idempotency_key, payload, answer)
+    except domain.ContractError as error:
+        raise _refusal(error) from error
+    return _answer(stored)
+
+
+@router.post("/{contract_id}/amendments", status_code=201, response_model=ContractView)
+async def amend(
+    contract_id: uuid.UUID, body: AmendContract, principal: ManagerPrincipal,
+    contracts: Contracts, idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:  # fmt: skip
+    """Amend the terms from `effective_from` on: a new version, the earlier ones kept."""
+    changes = set(AmendContract.model_fields) - {"effective_from", "reason"}
+    fields = {name: getattr(body, name) for name in changes}
+    command = domain.Amend(
+        contract_id, body.effective_from, body.reason, _now(), principal.sub, **fields
+    )
+    payload = body.model_dump(mode="json")
+    return await _change(contracts, command, "amendments", idempotency_key, payload)
+
+
+@router.post("/{contract_id}/renewals", status_code=201, response_model=ContractView)
+async def renew(
+    contract_id: uuid.UUID, body: RenewContract, principal: ManagerPrincipal,
+    contracts: Contracts, idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:  # fmt: skip
+    """Run the contract on to a new end date: a new version from `effective_from` (today)."""
+    effective = body.effective_from or _now().date()
+    command = domain.Renew(contract_id, effective, body.valid_until, _now(), principal.sub)
+    payload = body.model_dump(mode="json")
+    return await _change(contracts, command, "renewals", idempotency_key, payload)
+
+
+@router.post("/{contract_id}/terminations", status_code=201, response_model=ContractView)
+async def terminate(
+    contract_id: uuid.UUID, body: TerminateContract, principal: ManagerPrincipal,
+    contracts: Contracts, idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:  # fmt: skip
+    """End the contract after `last_day`: a last version; no change is taken afterwards."""
+    command = domain.Terminate(contract_id, body.last_day, body.reason, _now(), principal.sub)
+    payload = body.model_dump(mode="json")
+    return await _change(contracts, command, "terminations", idempotency_key, payload)
+
+
+@router.get("", response_model=list[ContractView], summary="List contracts (latest versions)")
 async def list_contracts(
     _: StaffPrincipal, engine: Engine, client: str | None = None
-) -> list[Contract]:
+) -> list[ContractView]:
+    """`client`: an organisation's name or a person's login."""
     async with engine.connect() as conn:
-        return await directory.contracts_for_client(conn, client)
+        states = await contract_store.of_client(conn, client)
+    return [view(s, s.current) for s in states]
 
 
-@router.get("/{contract_id}", response_model=Contract, summary="One contract")
-async def get_contract(contract_id: uuid.UUID, _: StaffPrincipal, engine: Engine) -> Contract:
-    async with engine.connect() as conn:
-        found = await directory.contract_by_id(conn, contract_id)
-    if found is None:
-        raise not_found("contract")
-    return found
+async def _state(contracts: Contracts, contract_id: uuid.UUID) -> ContractState:
+    try:
+        return await contracts.load(contract_id)
+    except domain.ContractNotFound:
+        raise not_found("contract") from None
 
 
-@router.put("/{contract_id}", response_model=Contract, summary="Replace a contract (amendment)")
-async def replace_contract(
-    contract_id: uuid.UUID, contract: Contract, _: ManagerPrincipal, engine: Engine
-) -> Contract:
-    _domains_in_the_catalogue(contract)
-    contract = contract.model_copy(update={"id": contract_id})
-    async with engine.begin() as conn:
-        await directory.save_contract(conn, contract)
-    return contract
+@router.get("/{contract_id}", response_model=ContractView, summary="A contract's terms")
+async def get_contract(
+    contract_id: uuid.UUID, _: StaffPrincipal, contracts: Contracts, as_of: date | None = None
+) -> ContractView:
+    """The latest version recorded, or with `as_of` the version in effect that day."""
+    state = await _state(contracts, contract_id)
+    if as_of is None:
+        return view(state, state.current)
+    version = version_as_of(state, as_of)
+    if version is None:
+        first = state.versions[0].effective_from.isoformat()
+        raise Problem(
+            404, "Introuvable", f"The contract takes effect on {first}: no version on {as_of}."
+        )
+    return view(state, version)
 
 
-def _domains_in_the_catalogue(contract: Contract) -> None:
-    """A contract's level-1 and routed domains are codes of the shared catalogue (422 naming
-    the field otherwise), so every request's category can be checked against them."""
-    named = (
-        ("level1_domains", contract.level1_domains),
-        ("routed_domains", tuple(r.domain for r in contract.routed_domains)),
+@router.get("/{contract_id}/versions", response_model=list[ContractView])
+async def list_versions(
+    contract_id: uuid.UUID, _: StaffPrincipal, contracts: Contracts
+) -> list[ContractView]:
+    """Every version, oldest first: what the contract said, from when, and why it changed."""
+    state = await _state(contracts, contract_id)
+    return [view(state, v) for v in state.versions]
+
+
+@router.get("/{contract_id}/versions/{number}", response_model=ContractView)
+async def get_version(
+    contract_id: uuid.UUID, number: int, _: StaffPrincipal, contracts: Contracts
+) -> ContractView:
+    state = await _state(contracts, contract_id)
+    if not 1 <= number <= len(state.versions):
+        raise not_found("contract version")
+    return view(state, state.versions[number - 1])
+
+
+@router.post("/{contract_id}/extension-proposals", status_code=201, response_model=ProposalView)
+async def propose_extension(
+    contract_id: uuid.UUID, body: ProposeExtension, principal: StaffPrincipal,
+    contracts: Contracts, idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:  # fmt: skip
+    """The desk proposes to cover an item a request found outside the contract."""
+    proposal_id = uuid.uuid4()
+    command = domain.ProposeExtension(
+        contract_id, proposal_id, body.item, body.ticket_id, _now(), principal.sub
     )
-    for field, domains in named:
-        for domain in domains:
-            if catalogue.category(domain) is None:
-                raise invalid(field, str(UnknownCategory(domain)))
+
+    def answer(state: ContractState) -> tuple[dict[str, Any], str]:
+        proposal = state.proposal(proposal_id)
+        assert proposal is not None
+        location = f"/v1/contracts/{contract_id}/extension-proposals/{proposal_id}"
+        return ProposalView.model_validate(proposal.__dict__).model_dump(mode="json"), location
+
+    payload = body.model_dump(mode="json")
+    return await _change(
+        contracts, command, "extension-proposals", idempotency_key, payload, answer
+    )
 
 
-@router.delete("/{contract_id}", status_code=204, summary="Remove a contract")
-async def delete_contract(contract_id: uuid.UUID, _: ManagerPrincipal, engine: Engine) -> Response:
-    async with engine.begin() as conn:
-        if not await directory.delete_contract(conn, contract_id):
-            raise not_found("contract")
-    return Response(status_code=204)
+@router.post("/{contract_id}/extension-proposals/{proposal_id}/answer", response_model=ProposalView)
+async def answer_extension(
+    contract_id: uuid.UUID, proposal_id: uuid.UUID, body: AnswerExtension,
+    principal: ManagerPrincipal, contracts: Contracts,
+) -> ProposalView:  # fmt: skip
+    """The client's answer, recorded by a manager. An accepted proposal is then amended in."""
+    command = domain.AnswerExtension(
+        contract_id, proposal_id, body.accepted, _now(), principal.sub, body.reason
+    )
+    try:
+        state = await contracts.answer(command)
+    except domain.ContractError as error:
+        raise _refusal(error) from error
+    proposal = state.proposal(proposal_id)
+    return ProposalView.model_validate(proposal.__dict__)
+
+
+def _not_overwritten(method: str) -> Problem:
+    use = {
+        "PUT": "POST /v1/contracts/{id}/amendments (or /renewals)",
+        "DELETE": "POST /v1/contracts/{id}/terminations",
+    }[method]
+    return Problem(
+        405,
+        "Méthode non permise",
+        f"A contract is never overwritten nor removed: every change is a new version. Use {use}.",
+        type_="urn:helpdesk:problem:contract-not-overwritten",
+        headers={"Allow": "GET"},
+        use=use,
+    )
+
+
+@router.put("/{contract_id}", status_code=405, summary="Refused: amend instead")
+async def replace_contract(contract_id: uuid.UUID, _: ManagerPrincipal) -> None:
+    raise _not_overwritten("PUT")
+
+
+@router.delete("/{contract_id}", status_code=405, summary="Refused: terminate instead")
+async def delete_contract(contract_id: uuid.UUID, _: ManagerPrincipal) -> None:
+    raise _not_overwritten("DELETE")

@@ -13,12 +13,15 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from helpdesk_intake.adapters import contracts as contract_store
 from helpdesk_intake.adapters import directory
 from helpdesk_intake.application.open_request import RequesterDetails
-from helpdesk_intake.domain.prequalification import AssistanceRequest, prequalify, target_group
+from helpdesk_intake.domain.admissibility import judge
+from helpdesk_intake.domain.prequalification import AssistanceRequest
 from helpdesk_intake.domain.requesters import Requester
 from helpdesk_intake.entrypoints.common import IntakeSettings, invalid
 from helpdesk_shared.auth import Principal, Role, require_roles
+from helpdesk_shared.events.admissibility import AdmissibilityEvidence
 from helpdesk_shared.events.ticket import PreQualification
 from helpdesk_shared.http.dependencies import Engine
 
@@ -40,6 +43,7 @@ class PrequalificationQuery(BaseModel):
 
 class PrequalificationAnswer(BaseModel):
     pre_qualification: PreQualification
+    admissibility: AdmissibilityEvidence
     admissible: bool
     group: str
     requester_known: bool
@@ -59,13 +63,16 @@ async def check(
     async with engine.connect() as conn:
         known = await _known(conn, details)
         requester = known or _unknown(details)
-        contracts = await directory.contracts_for_client(conn, requester.organisation)
+        contracts = await contract_store.held_by(conn, requester.login, requester.organisation)
     on_date = query.on_date or datetime.now(tz=UTC).date()
-    pq = prequalify(query.request, requester, contracts, on_date, settings.operating_systems())
+    systems = settings.operating_systems()
+    judgement = judge(query.request, requester, contracts, on_date, systems)
+    pq = judgement.summary()
     return PrequalificationAnswer(
         pre_qualification=pq,
+        admissibility=judgement.evidence,
         admissible=pq.outcome.value == "admissible",
-        group=target_group(pq, contracts),
+        group=judgement.group,
         requester_known=known is not None,
     )
 
@@ -79,5 +86,7 @@ async def _known(conn: AsyncConnection, details: RequesterDetails) -> Requester 
 
 
 def _unknown(details: RequesterDetails) -> Requester:
+    """A caller the directory does not know: what it says of itself is to be verified."""
     login = details.login or str(details.email)
-    return Requester.model_validate({"name": login, **details.corrections(), "login": login})
+    fields = {"name": login, **details.corrections(), "login": login}
+    return Requester.model_validate(fields | {"needs_verification": True})

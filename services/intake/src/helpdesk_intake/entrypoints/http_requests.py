@@ -30,6 +30,7 @@ from helpdesk_intake.entrypoints.common import IntakeSettings, Knowledge, UnitWi
 from helpdesk_intake.entrypoints.metrics import Metrics
 from helpdesk_shared import catalogue
 from helpdesk_shared.auth import Principal, Role, require_roles
+from helpdesk_shared.events.admissibility import AdmissibilityEvidence
 from helpdesk_shared.events.ticket import Channel, Reason, TicketType
 from helpdesk_shared.http.dependencies import Engine
 from helpdesk_shared.http.idempotency import HEADER, IdempotencyGuard
@@ -90,6 +91,8 @@ class RequestOpened(BaseModel):
     reasons: list[Reason]
     routed_domain: str | None
     contract_id: str | None
+    #: The decision as evidence: contract, version applied, every rule evaluated in order.
+    admissibility: AdmissibilityEvidence
     group: str
     level: int
     requester: RequesterOut

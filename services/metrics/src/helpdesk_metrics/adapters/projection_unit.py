@@ -3,7 +3,8 @@ written on one connection, in one transaction.
 
 The live consumer's unit is bound to the transaction the shared consumer opened (the one that
 claims the event in `infra.inbox`, and commits before the message is acknowledged); the replay's
-and the reports' open their own. Nothing here adds a statement to what the handlers ran before.
+opens its own. Nothing here adds a statement to what the handlers ran before. The reports read the
+facts apart, in `queries/facts.py`.
 """
 
 from __future__ import annotations
@@ -55,9 +56,3 @@ class PostgresProjection:
         """A unit in a transaction of its own, committed when the block ends without error."""
         async with self._engine.begin() as conn:
             yield self.within(conn)
-
-    @asynccontextmanager
-    async def reading(self) -> AsyncIterator[FactsRepository]:
-        """The facts, read on a connection of their own (no transaction kept open)."""
-        async with self._engine.connect() as conn:
-            yield FactsRepository(conn)

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import RowMapping, func, or_, select, text
+from sqlalchemy import RowMapping, func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -36,7 +35,7 @@ class FactsRepository:
     async def ticket(self, ticket_id: str) -> TicketFacts | None:
         statement = select(ticket_facts).where(ticket_facts.c.ticket_id == ticket_id)
         row = (await self._conn.execute(statement)).mappings().first()
-        return None if row is None else _ticket_of(row)
+        return None if row is None else ticket_of(row)
 
     async def call(self, call_id: str) -> CallFacts | None:
         statement = select(call_facts).where(call_facts.c.call_id == call_id)
@@ -81,39 +80,6 @@ class FactsRepository:
             records=[tuple(getattr(c, f) for f in _CALL_FIELDS) for c in calls],
         )
 
-    async def tickets(
-        self,
-        received_before: datetime,
-        open_at_or_after: datetime,
-        group: str | None = None,
-        channel: str | None = None,
-    ) -> list[TicketFacts]:
-        """The tickets received before `received_before` and not closed before
-        `open_at_or_after`: the only ones whose facts can fall in a period ending then.
-
-        Without the second bound a report would load every ticket ever closed.
-        """
-        statement = select(ticket_facts).where(
-            ticket_facts.c.received_at < received_before,
-            or_(
-                ticket_facts.c.closed_at.is_(None),
-                ticket_facts.c.closed_at >= open_at_or_after,
-            ),
-        )
-        if group is not None:
-            statement = statement.where(ticket_facts.c.group == group)
-        if channel is not None:
-            statement = statement.where(ticket_facts.c.channel == channel)
-        rows = (await self._conn.execute(statement)).mappings().all()
-        return [_ticket_of(row) for row in rows]
-
-    async def calls(self, offered_from: datetime, offered_before: datetime) -> list[CallFacts]:
-        statement = select(call_facts).where(
-            call_facts.c.offered_at >= offered_from, call_facts.c.offered_at < offered_before
-        )
-        rows = (await self._conn.execute(statement)).mappings().all()
-        return [CallFacts(**row) for row in rows]
-
     async def clear(self) -> None:
         """Forget everything (the replay starts from scratch); waits for in-flight handlers."""
         await self._conn.execute(
@@ -122,7 +88,7 @@ class FactsRepository:
         await self._conn.execute(text("TRUNCATE metrics.ticket_facts, metrics.call_facts"))
 
 
-def _ticket_of(row: RowMapping) -> TicketFacts:
+def ticket_of(row: RowMapping) -> TicketFacts:
     return TicketFacts(**{**row, "status": Status(row["status"])})
 
 

@@ -1,8 +1,8 @@
 """What the metrics handlers need from the outside world, in the projection's own words.
 
-The handlers in `projection` and `queries` depend on these protocols only; `adapters/` implements
-them on PostgreSQL and `bootstrap.py` wires the concrete ones, so the handlers run in unit tests
-on in-memory fakes.
+The handlers in `projection` and `queries`, and the routes, depend on these protocols only;
+`adapters/` implements them on PostgreSQL and `bootstrap.py` wires the concrete ones, so the
+handlers run in unit tests on in-memory fakes.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ class FactsReader(Protocol):
     async def calls(self, offered_from: datetime, offered_before: datetime) -> list[CallFacts]: ...
 
 
-class FactsRepository(FactsReader, Protocol):
+class FactsRepository(Protocol):
     """The facts of each ticket and call, written inside the unit of work's transaction."""
 
     async def lock_stream(self, stream_id: str) -> None:
@@ -81,3 +81,11 @@ class ProjectionUnit(Protocol):
 
 #: Opens a read of the facts (a connection for the time of one report).
 FactsReading = Callable[[], AbstractAsyncContextManager[FactsReader]]
+
+
+class Figures(Protocol):
+    """The figures `/metrics` serves, taken from the facts and kept for a while."""
+
+    async def refresh(self, force: bool = False) -> None:
+        """Read the facts again unless the figures are fresh; keep the old ones if that fails."""
+        ...

@@ -1,9 +1,9 @@
 """All-time totals of every ticket and call projected: what `/metrics` exposes.
 
 Prometheus counters and histograms only grow, so they are counted over every fact ever kept, not
-over a period. The database aggregates them (`adapters.totals`) from the facts' columns, the
-business durations included (folded with the desk's calendar), so a scrape reads a few hundred
-numbers whatever the number of tickets; `totals_of` is the same computation over facts in
+over a period. The database aggregates them (`adapters.queries.totals`) from the facts' columns,
+the business durations included (folded with the desk's calendar), so a scrape reads a few
+hundred numbers whatever the number of tickets; `totals_of` is the same computation over facts in
 memory, the reference the database's aggregation is tested against.
 """
 

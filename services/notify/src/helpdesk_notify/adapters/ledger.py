@@ -2,7 +2,8 @@
 
 The row is written before anything is sent and keeps the rendered mail, so a re-send (after a
 crash, a retry or a replay) sends exactly what was planned the first time, and the unique
-(event_id, recipient) constraint means a redelivered event never plans a second row.
+(event_id, recipient) constraint means a redelivered event never plans a second row. This is the
+write side; what the routes read (`search`) is in `queries.py`.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -21,7 +21,8 @@ from helpdesk_notify.domain.notifications import Notification
 
 _NAMESPACE = uuid.UUID("6f3a3c1e-1b7e-4c55-9a53-0c8f2a6e7d01")
 
-_COLUMNS = """id, ticket_id, event_id, recipient, template, language, status, retryable,
+#: The columns of a `StoredNotification`, in its order (the read side selects them too).
+COLUMNS = """id, ticket_id, event_id, recipient, template, language, status, retryable,
     attempts, message_id, in_reply_to, subject, body_text, body_html, smtp_response, error,
     created_at, updated_at, sent_at"""
 
@@ -117,7 +118,7 @@ async def lock(conn: AsyncConnection, notification: uuid.UUID) -> StoredNotifica
         {"key": f"notify:{notification}"},
     )
     row = await conn.execute(
-        text(f"SELECT {_COLUMNS} FROM notify.notifications WHERE id = :id"),  # noqa: S608 - constant column list
+        text(f"SELECT {COLUMNS} FROM notify.notifications WHERE id = :id"),  # noqa: S608 - constant column list
         {"id": notification},
     )
     found = row.mappings().one_or_none()
@@ -145,59 +146,3 @@ async def mark_failed(
         ),
         {"id": notification, "error": error, "retryable": retryable},
     )
-
-
-async def search(
-    conn: AsyncConnection,
-    *,
-    notification: uuid.UUID | None = None,
-    ticket_id: uuid.UUID | None = None,
-    recipient: str | None = None,
-    status: str | None = None,
-    requester_login: str | None = None,
-    groups: Sequence[str] | None = None,
-    limit: int = 100,
-    offset: int = 0,
-) -> list[StoredNotification]:
-    """Notifications matching every filter given, newest first.
-
-    `requester_login` keeps only the mails sent to that requester about its own tickets;
-    `groups` only the notifications of tickets now in one of those groups.
-    """
-    clauses, params = _filters(
-        {"id": notification, "ticket_id": ticket_id, "recipient": recipient, "status": status}
-    )
-    if requester_login is not None:
-        clauses.append(
-            "EXISTS (SELECT 1 FROM notify.tickets t WHERE t.ticket_id = n.ticket_id "
-            "AND t.requester_login = :login AND (lower(n.recipient) = lower(t.requester_email) "
-            "OR n.recipient = t.requester_login))"
-        )
-        params["login"] = requester_login
-    if groups is not None:
-        clauses.append(
-            "EXISTS (SELECT 1 FROM notify.tickets t WHERE t.ticket_id = n.ticket_id "
-            'AND t."group" = ANY(:groups))'
-        )
-        params["groups"] = list(groups)
-    columns = ", ".join(f"n.{c.strip()}" for c in _COLUMNS.split(","))
-    query = (
-        f"SELECT {columns} FROM notify.notifications n WHERE {' AND '.join(clauses)} "  # noqa: S608 - fixed clauses, values bound
-        "ORDER BY n.created_at DESC, n.id LIMIT :limit OFFSET :offset"
-    )
-    rows = await conn.execute(text(query), {**params, "limit": limit, "offset": offset})
-    return [StoredNotification(**row) for row in rows.mappings()]
-
-
-def _filters(equal_to: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
-    """Equality clauses for the filters given (the recipient compared without case)."""
-    clauses, params = ["true"], {}
-    for column, value in equal_to.items():
-        if value is None:
-            continue
-        if column == "recipient":
-            clauses.append("lower(n.recipient) = lower(:recipient)")
-        else:
-            clauses.append(f"n.{column} = :{column}")
-        params[column] = value
-    return clauses, params

@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from helpdesk_notify.adapters import ledger
+from helpdesk_notify.adapters import queries
 from helpdesk_shared.auth import CurrentPrincipal, Principal, Role
 from helpdesk_shared.http.dependencies import Engine
 from helpdesk_shared.http.problems import Problem
@@ -46,7 +46,7 @@ class NotificationOut(BaseModel):
     sent_at: datetime | None
 
     @classmethod
-    def of(cls, row: ledger.StoredNotification) -> NotificationOut:
+    def of(cls, row: queries.StoredNotification) -> NotificationOut:
         return cls(
             id=row.id,
             ticket_id=row.ticket_id,
@@ -116,7 +116,7 @@ async def list_notifications(
     first."""
     scope = _scope(principal)
     async with engine.connect() as conn:
-        rows = await ledger.search(
+        rows = await queries.search(
             conn,
             ticket_id=ticket_id,
             recipient=recipient,
@@ -137,7 +137,7 @@ async def get_notification(
     """404 as well when the caller may not see it (its existence is not disclosed)."""
     scope = _scope(principal)
     async with engine.connect() as conn:
-        rows = await ledger.search(
+        rows = await queries.search(
             conn,
             notification=notification_id,
             requester_login=scope.requester_login,

@@ -21,6 +21,19 @@ class TransitionNotAllowed(DomainError):
         super().__init__(detail or f"'{command}' is not allowed while the ticket is {status}")
 
 
+class BeyondCoverage(TransitionNotAllowed):
+    """Escalation above the level the contract covers the request to (HTTP 409 naming it)."""
+
+    def __init__(self, status: str, allowed: list[str], up_to_level: int, item: str) -> None:
+        self.up_to_level = up_to_level
+        self.item = item
+        detail = (
+            f"the contract covers {item} up to level {up_to_level} only: escalate to management"
+            " (to negotiate an extension) or route the ticket"
+        )
+        super().__init__("escalate", status, allowed, detail)
+
+
 class InvalidCommand(DomainError):
     """A field of the command breaks a rule (HTTP 422 naming the field)."""
 

@@ -10,6 +10,7 @@ from helpdesk_shared.kernel import PreconditionFailed
 from helpdesk_ticket.application.errors import Forbidden, GroupHasProblem
 from helpdesk_ticket.domain.errors import (
     ArticleNotFound,
+    BeyondCoverage,
     InvalidCommand,
     ProblemNotFound,
     TicketNotFound,
@@ -32,6 +33,18 @@ def to_problem(error: Exception) -> Problem:
             type_="urn:helpdesk:problem:group-has-problem",
             problem_id=str(error.problem_id),
             article_id=str(error.article_id),
+        )
+    if isinstance(error, BeyondCoverage):
+        return Problem(
+            409,
+            "Hors de la couverture du contrat",
+            str(error),
+            type_="urn:helpdesk:problem:beyond-coverage",
+            command=error.command,
+            status_now=error.status,
+            allowed=error.allowed,
+            coverage_limit=error.up_to_level,
+            coverage_item=error.item,
         )
     if isinstance(error, TransitionNotAllowed):
         return Problem(

@@ -8,11 +8,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from pydantic import AwareDatetime, BaseModel
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from helpdesk_shared.auth import CurrentPrincipal, Principal
+from helpdesk_shared.http.dependencies import Engine
 from helpdesk_shared.http.problems import Problem
-from helpdesk_ticket.adapters.queries import InvalidCursor, TicketFilter, follow_up, list_tickets
+from helpdesk_ticket.adapters.queries.tickets import (
+    InvalidCursor,
+    TicketFilter,
+    follow_up,
+    list_tickets,
+)
 from helpdesk_ticket.application.authorization import read_scope
 from helpdesk_ticket.application.tickets import TicketService
 
@@ -61,11 +66,6 @@ class FollowUpItem(TicketSummary):
     due_soon: bool
 
 
-def _engine(request: Request) -> AsyncEngine:
-    engine: AsyncEngine = request.app.state.engine
-    return engine
-
-
 def _readable(principal: Principal) -> tuple[str | None, tuple[str, ...]]:
     """The list's bound, as `can_read` decides a single ticket: requesters see their own
     tickets, agents also those of their groups (the desk's agents, managers, admins and
@@ -79,8 +79,8 @@ def _readable(principal: Principal) -> tuple[str | None, tuple[str, ...]]:
 
 @router.get("", summary="Tickets, filtered and searched (French full text), newest first")
 async def get_tickets(
-    request: Request,
     principal: CurrentPrincipal,
+    engine: Engine,
     status: Annotated[list[str] | None, Query()] = None,
     level: Annotated[int | None, Query(ge=1, le=3)] = None,
     group: str | None = None,
@@ -110,7 +110,7 @@ async def get_tickets(
         reader_groups=reader_groups,
     )
     try:
-        page = await list_tickets(_engine(request), criteria, limit, cursor)
+        page = await list_tickets(engine, criteria, limit, cursor)
     except InvalidCursor:
         raise Problem(
             422,
@@ -127,13 +127,14 @@ async def get_tickets(
 async def get_follow_up(
     request: Request,
     principal: CurrentPrincipal,
+    engine: Engine,
     idle_hours: Annotated[float, Query(gt=0, le=24 * 30)] = 24,
     due_within_hours: Annotated[float, Query(ge=0, le=24 * 30)] = 4,
 ) -> list[FollowUpItem]:
     tickets: TicketService = request.app.state.ticket_service
     reader, reader_groups = _readable(principal)
     rows = await follow_up(
-        _engine(request),
+        engine,
         tickets.clock(),
         timedelta(hours=idle_hours),
         timedelta(hours=due_within_hours),

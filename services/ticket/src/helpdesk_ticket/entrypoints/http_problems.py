@@ -11,9 +11,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from helpdesk_shared.auth import CurrentPrincipal, Principal
+from helpdesk_shared.http.dependencies import Engine
 from helpdesk_shared.http.idempotency import HEADER
 from helpdesk_shared.kernel import Loaded
-from helpdesk_ticket.adapters.problem_index import problem_ids
+from helpdesk_ticket.adapters.queries.problems import problem_ids
 from helpdesk_ticket.application.problems import ProblemService
 from helpdesk_ticket.domain import problem as p
 from helpdesk_ticket.entrypoints.command_routes import (
@@ -139,12 +140,13 @@ async def create_problem(
 async def list_problems(
     request: Request,
     principal: CurrentPrincipal,
+    engine: Engine,
     ticket_id: uuid.UUID | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[ProblemView]:
     svc = _service(request)
     svc.authorize(principal)
-    ids = await problem_ids(request.app.state.engine, ticket_id, limit)
+    ids = await problem_ids(engine, ticket_id, limit)
     return [view(await svc.load(i)) for i in ids]
 
 

@@ -70,6 +70,9 @@ class TicketView(BaseModel):
     description: str
     channel: str
     admissibility: str
+    #: How deep the contract covers the request: escalation above this level is refused.
+    coverage_limit: int | None = None
+    coverage_item: str | None = None
     category: str | None
     #: The group the category belongs to when it is not the holder (routed domains): route there.
     suggested_group: str | None
@@ -162,6 +165,8 @@ def ticket_view(
         description=ticket.description,
         channel=ticket.channel,
         admissibility=ticket.admissibility.value,
+        coverage_limit=ticket.coverage_limit,
+        coverage_item=ticket.coverage_item,
         category=ticket.category,
         suggested_group=_suggested_group(ticket, policy),
         impact=ticket.impact,

@@ -28,7 +28,12 @@ from helpdesk_shared.events.ticket import (
     TicketResolved,
     TicketTaken,
 )
-from helpdesk_ticket.domain.errors import InvalidCommand, TicketNotFound, TransitionNotAllowed
+from helpdesk_ticket.domain.errors import (
+    BeyondCoverage,
+    InvalidCommand,
+    TicketNotFound,
+    TransitionNotAllowed,
+)
 from helpdesk_ticket.domain.ticket.commands import (
     COMMAND_NAMES,
     Assign,
@@ -148,6 +153,11 @@ def _(command: Escalate, state: Ticket, policy: TicketPolicy) -> list[TicketEven
         group = command.group or state.group
         if to_level <= state.level or to_level > 3:
             raise InvalidCommand("to_level", f"must be above {state.level} and at most 3")
+        limit = state.coverage_limit
+        if limit is not None and to_level > limit:
+            allowed = allowed_commands(state, policy, command.at)
+            item = state.coverage_item or "this request"
+            raise BeyondCoverage(state.status.value, allowed, limit, item)
     return [
         Escalated(
             ticket_id=state.id,

@@ -83,6 +83,8 @@ def _opened(event: TicketOpened) -> Ticket:
         description=event.description,
         channel=event.channel.value,
         admissibility=event.pre_qualification.outcome,
+        coverage_limit=event.admissibility.up_to_level,
+        coverage_item=_item_name(event),
         received_at=event.received_at,
         opened_at=event.occurred_at,
         group=event.group,
@@ -92,6 +94,11 @@ def _opened(event: TicketOpened) -> Ticket:
         clock=(ClockSegment(event.received_at, event.group, event.level, ClockState.RUNNING),),
         version=1,
     )
+
+
+def _item_name(event: TicketOpened) -> str | None:
+    item = event.admissibility.covered_item
+    return (item.label or item.name) if item else None
 
 
 def _segment(state: Ticket, at: datetime, clock: ClockState, why: str | None = None) -> Ticket:

@@ -99,6 +99,10 @@ class Ticket:
     #: The earlier ticket this one follows up (its problem came back after reopening was over).
     follows_reference: str | None = None
     category: str | None = None
+    #: How deep the contract covers the request (from its admissibility); None: no limit known.
+    coverage_limit: int | None = None
+    #: The coverage item that sets the limit, as the contract names it.
+    coverage_item: str | None = None
     impact: Impact | None = None
     urgency: Urgency | None = None
     priority: Priority | None = None

@@ -1,6 +1,6 @@
 """Pytest fixtures for every package: a migrated database and broker names of their own per run.
 
-Loaded for the whole repository by `-p helpdesk_shared.testing.plugin` in the root pytest config.
+Loaded for the whole repository by `-p helpdesk_testkit.plugin` in the root pytest config.
 Nothing here is mocked: fixtures hand out real PostgreSQL databases and real RabbitMQ names.
 """
 
@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from helpdesk_shared.db import create_engine
 from helpdesk_shared.eventstore.store import EventStore
 from helpdesk_shared.migrations import upgrade_all
-from helpdesk_shared.testing.servers import (
+from helpdesk_testkit.servers import (
     ServerMissing,
     create_database,
     drop_database,

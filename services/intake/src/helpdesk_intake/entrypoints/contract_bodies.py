@@ -1,0 +1,107 @@
+"""The bodies `/v1/contracts` takes and the views it answers with."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from helpdesk_intake.domain.contract import ContractState, ContractVersion
+from helpdesk_intake.domain.contracts import (
+    ContractTerms,
+    CoverageItem,
+    CoverageRef,
+    CoveredAsset,
+    Exclusion,
+    RoutedDomain,
+)
+
+
+class SignContract(ContractTerms):
+    """A new contract's terms (version 1). `id` may be chosen by the caller (demo data, imports)."""
+
+    id: uuid.UUID | None = None
+    exclusions: tuple[Exclusion, ...] = ()
+
+    def terms(self) -> ContractTerms:
+        return ContractTerms.model_validate(self.model_dump(exclude={"id"}))
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AmendContract(_Body):
+    """What changes, from when, and why. Fields left out are unchanged."""
+
+    effective_from: date
+    reason: str = Field(min_length=1, max_length=500)
+    coverage_set: tuple[CoverageItem, ...] = Field(
+        default=(), description="Items added, or re-levelled (matched by kind and name)"
+    )
+    coverage_removed: tuple[CoverageRef, ...] = ()
+    assets_added: tuple[CoveredAsset, ...] = ()
+    assets_removed: tuple[str, ...] = ()
+    routed_domains: tuple[RoutedDomain, ...] | None = None
+    exclusions: tuple[Exclusion, ...] | None = None
+    covers_assets_acquired_later: bool | None = None
+
+
+class RenewContract(_Body):
+    valid_until: date | None = Field(description="The new end date (null: no end date)")
+    effective_from: date | None = Field(default=None, description="Default: today")
+
+
+class TerminateContract(_Body):
+    last_day: date
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class ProposeExtension(_Body):
+    item: CoverageItem
+    ticket_id: uuid.UUID | None = None
+
+
+class AnswerExtension(_Body):
+    accepted: bool
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class ContractView(ContractTerms):
+    """One version of a contract: its terms, its number, from when, and what made it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: uuid.UUID
+    version: int
+    latest_version: int
+    effective_from: date
+    cause: str
+    reason: str | None
+    recorded_at: datetime
+    recorded_by: str
+
+
+class ProposalView(_Body):
+    proposal_id: uuid.UUID
+    item: CoverageItem
+    ticket_id: uuid.UUID | None
+    by: str
+    status: str
+
+
+def view(state: ContractState, version: ContractVersion) -> ContractView:
+    return ContractView.model_validate(
+        {
+            **version.terms.model_dump(),
+            "id": state.contract_id,
+            "version": version.number,
+            "latest_version": state.current.number,
+            "effective_from": version.effective_from,
+            "cause": version.cause,
+            "reason": version.reason,
+            "recorded_at": version.recorded_at,
+            "recorded_by": version.by,
+        }
+    )
