@@ -1,8 +1,11 @@
-"""The demo day played on a real local stack: tickets opened and closed, an article found, KPIs."""
+"""The demo day on a real local stack: tickets opened and closed, an article, KPIs, the rules."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -26,7 +29,7 @@ def test_the_demo_day_fills_the_desk_and_the_kpis(
         settings = CommonSettings(helpdesk_jwt_secret=runner_env["HELPDESK_JWT_SECRET"])
         headers = {"Authorization": f"Bearer {issue_token(settings, 'chef.desk', ['manager'])}"}
 
-        def get(service: str, path: str, **params: object) -> object:
+        def get(service: str, path: str, **params: object) -> Any:
             response = httpx.get(
                 stack.urls[service] + path, headers=headers, params=params, timeout=30
             )
@@ -48,6 +51,49 @@ def test_the_demo_day_fills_the_desk_and_the_kpis(
         assert opened >= 1
         assert len(kpis["commitments"]) == 4
         assert any(c["denominator"] > 0 for c in kpis["commitments"])  # calls counted
+        _assert_the_rules_were_played(get)
+
+
+def _listed(get: Callable[..., Any], expected: int, **criteria: object) -> list[Any]:
+    """The tickets matching `criteria` once the list (a projection, fed by events) has them all."""
+    deadline = time.monotonic() + 30
+    while True:
+        items: list[Any] = get("ticket", "/v1/tickets", limit=200, **criteria)["items"]
+        if len(items) >= expected or time.monotonic() > deadline:
+            return items
+        time.sleep(0.5)
+
+
+def _reopenings(get: Callable[..., Any], requester: str, expected: int) -> list[Any]:
+    """The `TicketReopened` entries in the histories of `requester`'s listed tickets."""
+    deadline = time.monotonic() + 30
+    while True:
+        reopened = []
+        for summary in get("ticket", "/v1/tickets", requester=requester, limit=200)["items"]:
+            history = get("ticket", f"/v1/tickets/{summary['id']}/history")
+            reopened += [e for e in history if e["type"] == "TicketReopened"]
+        if len(reopened) >= expected or time.monotonic() > deadline:
+            return reopened
+        time.sleep(0.5)
+
+
+def _assert_the_rules_were_played(get: Callable[..., Any]) -> None:
+    """The complaint, the EPLE's remote session and the reopening, one per run, as recorded."""
+    complaints = _listed(get, 2, group="management")
+    assert [t["type"] for t in complaints] == ["complaint", "complaint"]
+    assert all(t["reference"].startswith("REC-") for t in complaints)
+
+    school = _listed(get, 2, requester="demo.college")
+    assert len(school) == 2
+    for summary in school:
+        view = get("ticket", f"/v1/tickets/{summary['id']}")
+        assert (view["requester_organisation_kind"], view["consent"]["granted"]) == ("eple", True)
+        assert [a["kind"] for a in view["appointments"]] == ["remote"]
+
+    reopened = _reopenings(get, "demo.alpha", 2)
+    assert len(reopened) == 2
+    assert all("le problème persiste" in e["data"]["reason"] for e in reopened)
+    assert all(e["by"] == "demo.alpha" for e in reopened)
 
 
 def test_the_demo_day_says_which_service_is_unreachable(

@@ -283,6 +283,34 @@ async def test_remote_maintenance_is_refused_outside_an_eple(desk: Desk) -> None
     assert "EPLE" in refused.json()["detail"]
 
 
+async def test_the_form_declares_the_cause_and_the_directory_the_charter(desk: Desk) -> None:
+    """The exclusion by cause and the workstation charter, from the form and the directory."""
+    named_only = await desk.open_request(category="workstation", software="Jeu vidéo")
+    assert named_only["outcome"] == "admissible", named_only["reasons"]
+    caused = await desk.open_request(
+        category="workstation",
+        software="Jeu vidéo",
+        suspected_cause="software_outside_approved_base",
+    )
+    assert caused["outcome"] == "out_of_scope"
+    assert [r["rule"] for r in caused["reasons"]] == ["excluded_unapproved_software"]
+
+    login = f"compta.{uuid.uuid4().hex[:8]}"
+    checked = (datetime.now(UTC).date() - timedelta(days=7)).isoformat()
+    pc = {"asset_tag": f"PC-{login}", "charter": {"compliant": False, "checked_on": checked}}
+    member = {"login": login, "name": "Luc Bernard", "organisation": "Entreprise Alpha"}
+    created = await desk.intake.post(
+        "/v1/requesters", json=member | {"equipment": [pc]}, headers=desk.agent
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["equipment"][0]["charter"] == {"compliant": False, "checked_on": checked}
+    opened = await desk.open_request(category="workstation", requester={"login": login})
+    assert opened["outcome"] == "to_verify"
+    assert [r["rule"] for r in opened["reasons"]] == ["workstation_charter"]
+    printing = await desk.open_request(category="printers", requester={"login": login})
+    assert printing["outcome"] == "admissible"
+
+
 def _reply(reference: str, body: str) -> bytes:
     """The requester's answer to the closure e-mail, quoting it."""
     lines = [

@@ -3,7 +3,9 @@
 Why: after `make up` the KPIs are empty; this drives the four services over HTTP only (as the
 front ends would) so the dashboards and `GET /v1/kpis` show something real. It publishes a few
 knowledge articles (once), reports calls, opens phone/web requests and one e-mail for the demo
-requesters, then has agents take, resolve, escalate, route and close them. Seeded, so two runs
+requesters, then has agents take, resolve, escalate, route and close them; it also plays the
+desk's rules once (`demo_rules`: a complaint, an EPLE's remote session with consent, a reply
+after closure that reopens the ticket). Seeded, so two runs
 play the same day (with new tickets and calls each time).
 """
 
@@ -22,6 +24,7 @@ from typing import Any
 
 import httpx
 
+from deploy.local.demo_rules import play_rules
 from helpdesk_shared.auth import issue_token
 from helpdesk_shared.settings import CommonSettings
 
@@ -81,6 +84,8 @@ SCENARIOS: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ("level1", "phone", {"subject": "Mot de passe Windows oublié", "category": "workstation"}),
 )  # fmt: skip
 REQUESTERS = ("demo.alpha", "demo.beta", "demo.gamma")
+#: What the summary line counts (the last three: the desk's rules, played once a day).
+SUMMARY = ("opened", "closed", "escalated", "routed", "complaints", "remote_sessions", "reopened")
 
 
 class Unreachable(RuntimeError):
@@ -222,7 +227,7 @@ def handle(desk: Desk, kind: str, opened: Any, tally: Counter[str]) -> None:
 
 
 def play_day(desk: Desk, tickets: int, seed: int) -> Counter[str]:
-    """Calls, requests and one e-mail; each handled at once (a compressed day)."""
+    """Calls, requests, one e-mail and the desk's rules; each handled at once (a compressed day)."""
     rng, run, tally = random.Random(seed), uuid.uuid4().hex[:8], Counter[str]()
     for n in range(tickets):
         kind, channel, fields = SCENARIOS[n % len(SCENARIOS)]
@@ -235,6 +240,7 @@ def play_day(desk: Desk, tickets: int, seed: int) -> Counter[str]:
         handle(desk, kind, opened, tally)
     mail = send_email(desk, run)
     tally["opened"] += mail.get("disposition") == "opened"
+    play_rules(desk, run, tally)
     return tally
 
 
@@ -274,7 +280,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     finally:
         desk.close()
-    print(", ".join(f"{k} {tally[k]}" for k in ("opened", "closed", "escalated", "routed")))
+    print(", ".join(f"{k} {tally[k]}" for k in SUMMARY))
     for c in report["commitments"]:
         value = "n/a" if c["value"] is None else f"{c['value']:.0%}"
         print(f"- {c['title']}: {value} (target {c['target']:.0%}, {c['comparison']}; "

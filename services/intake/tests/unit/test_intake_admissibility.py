@@ -16,14 +16,21 @@ from helpdesk_intake.domain.contracts import (
 )
 from helpdesk_intake.domain.demo_contracts import CONTRACT_1, CONTRACT_2, CONTRACT_3
 from helpdesk_intake.domain.prequalification import AssistanceRequest
-from helpdesk_intake.domain.requesters import Equipment, Requester
+from helpdesk_intake.domain.requesters import CharterCompliance, Equipment, Requester
 from helpdesk_shared.events.admissibility import Decision, RuleOutcome
 from helpdesk_shared.events.ticket import Admissibility
 
 TODAY = date.today()
 SIGNED = TODAY - timedelta(days=90)
 NOW = datetime.now(UTC)
-PC = Equipment(asset_tag="PC-001", kind="pc", operating_system="Windows 11")
+#: A workstation found compliant with the charter a month ago (the prerequisite of workstation
+#: problems).
+PC = Equipment(
+    asset_tag="PC-001",
+    kind="pc",
+    operating_system="Windows 11",
+    charter=CharterCompliance(compliant=True, checked_on=TODAY - timedelta(days=30)),
+)
 
 
 def terms(base: Any, **changes: Any) -> ContractTerms:

@@ -25,13 +25,19 @@ from helpdesk_intake.domain.demo_contracts import (
     DEMO_VALID_UNTIL,
 )
 from helpdesk_intake.domain.prequalification import AssistanceRequest, Rule
-from helpdesk_intake.domain.requesters import Equipment, Requester
+from helpdesk_intake.domain.requesters import CharterCompliance, Equipment, Requester
 from helpdesk_intake.domain.systems import DEFAULT_SYSTEMS, OperatingSystems
 from helpdesk_shared.events.ticket import Admissibility, PreQualification
 
 TODAY = date(2026, 3, 2)
 SIGNED_AT = datetime(2026, 1, 5, 9, tzinfo=UTC)
-PC = Equipment(asset_tag="PC-001", kind="pc", operating_system="Windows 11")
+#: A workstation found compliant with the charter (the prerequisite of workstation problems).
+PC = Equipment(
+    asset_tag="PC-001",
+    kind="pc",
+    operating_system="Windows 11",
+    charter=CharterCompliance(compliant=True, checked_on=date(2026, 2, 2)),
+)
 
 
 def alpha(**extra: Any) -> Requester:
@@ -183,13 +189,35 @@ CASES = [
         "obsolete software",
         req(domain="office_software", software="Office 97"),
         OUT,
-        (Rule.OBSOLETE_SOFTWARE, Rule.UNAPPROVED_SOFTWARE),
+        (Rule.OBSOLETE_SOFTWARE,),
     ),
     Case(
-        "software outside the approved set",
-        req(domain="workstation", software="Jeu vidéo"),
+        "a breakdown caused by software installed outside the approved base",
+        req(
+            domain="workstation",
+            software="Jeu vidéo",
+            suspected_cause="software_outside_approved_base",
+        ),
         OUT,
         (Rule.UNAPPROVED_SOFTWARE,),
+    ),
+    Case(
+        "the same cause on a request naming no software",
+        req(domain="office_software", suspected_cause="software_outside_approved_base"),
+        OUT,
+        (Rule.UNAPPROVED_SOFTWARE,),
+    ),
+    Case(
+        "naming software outside the approved base is not the cause",
+        req(domain="workstation", software="Jeu vidéo"),
+        A,
+        (Rule.IN_SCOPE,),
+    ),
+    Case(
+        "a breakdown after a misuse is not the exclusion (the system is reinstalled)",
+        req(domain="workstation", software="Jeu vidéo", suspected_cause="misuse"),
+        A,
+        (Rule.IN_SCOPE,),
     ),
     Case(
         "asset bought after signature",

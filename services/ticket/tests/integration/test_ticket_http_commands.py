@@ -95,3 +95,34 @@ async def test_a_routed_category_suggests_its_group(
     )
     assert qualified.json()["suggested_group"] == "servers"
     assert qualified.json()["priority"] == "P4"
+
+
+async def test_a_breakdown_the_user_caused_is_reinstalled_with_its_cause(
+    client: httpx.AsyncClient, auth, open_ticket
+) -> None:
+    ticket_id = await open_ticket()
+    base = f"/v1/tickets/{ticket_id}"
+    bob = auth("bob", "agent", groups=["desk"], level=1)
+    reinstall = {
+        "solution": "Système réinstallé, paramètres initiaux",
+        "resolution_code": "reinstall",
+    }
+
+    no_cause = await client.post(f"{base}/resolve", headers=bob, json=reinstall)
+    assert no_cause.status_code == 422, no_cause.text
+    assert [e["field"] for e in no_cause.json()["errors"]] == ["cause"]
+    assert "misuse" in no_cause.json()["errors"][0]["message"]
+    unknown = await client.post(f"{base}/resolve", headers=bob, json={**reinstall, "cause": "x"})
+    assert unknown.status_code == 422, unknown.text
+    assert "cause" in [e.get("field") for e in unknown.json()["errors"]]
+
+    cause = "software_outside_approved_base"
+    resolved = await client.post(f"{base}/resolve", headers=bob, json={**reinstall, "cause": cause})
+    assert resolved.status_code == 200, resolved.text
+    assert resolved.json()["resolution"]["code"] == "reinstall"
+    assert resolved.json()["resolution"]["cause"] == cause
+    view = await client.get(base, headers=bob)
+    assert view.json()["resolution"]["cause"] == cause
+    history = (await client.get(f"{base}/history", headers=bob)).json()
+    recorded = [e["data"] for e in history if e["type"] == "TicketResolved"]
+    assert [d["cause"] for d in recorded] == [cause]

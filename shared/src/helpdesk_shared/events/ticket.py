@@ -38,6 +38,15 @@ class Channel(StrEnum):
     API = "api"
 
 
+class BreakdownCause(StrEnum):
+    """What caused a breakdown the desk repaired by reinstalling the standard system."""
+
+    #: A misuse by the user.
+    MISUSE = "misuse"
+    #: Software installed outside the approved base (« hors socle »).
+    SOFTWARE_OUTSIDE_APPROVED_BASE = "software_outside_approved_base"
+
+
 class Admissibility(StrEnum):
     """Outcome of the pre-qualification against the support contract."""
 
@@ -300,6 +309,8 @@ class TicketResolved(TicketEvent):
     level: int = Field(ge=1, le=3)
     group: str
     by: str
+    #: The breakdown's cause, recorded with a `reinstall` resolution (None otherwise).
+    cause: BreakdownCause | None = None
 
 
 class TicketReopened(TicketEvent):

@@ -1,5 +1,6 @@
-"""The demo data: the demo contracts, signed as streams, and three demo requesters
-(`python -m helpdesk_intake.entrypoints.cli demo-data` loads them).
+"""The demo data: the demo contracts, signed as streams, and three demo requesters, each with a
+workstation found compliant with the charter (`python -m helpdesk_intake.entrypoints.cli demo-data`
+loads them).
 
 Idempotent: the contracts have fixed ids and are signed only when their stream does not exist
 yet (signing twice is refused); one signed in an earlier year is renewed to today's demo end date
@@ -19,8 +20,11 @@ from helpdesk_intake.application.contracts import ContractService
 from helpdesk_intake.domain.contract import ContractAlreadySigned, ContractState, Renew, Sign
 from helpdesk_intake.domain.contracts import Contract
 from helpdesk_intake.domain.demo_contracts import DEMO_CONTRACTS
-from helpdesk_intake.domain.requesters import Equipment, Requester
+from helpdesk_intake.domain.requesters import CharterCompliance, Equipment, Requester
 from helpdesk_shared.eventstore.store import EventStore
+
+#: The demo workstations were found compliant with the charter (workstation problems need it).
+_CHECKED = CharterCompliance(compliant=True, checked_on=date(2026, 9, 1))
 
 DEMO_REQUESTERS = (
     Requester(
@@ -32,13 +36,30 @@ DEMO_REQUESTERS = (
         office="B-104",
         equipment=(
             Equipment(
-                asset_tag="PC-A-001", operating_system="Windows 11", acquired_on=date(2025, 3, 1)
+                asset_tag="PC-A-001",
+                operating_system="Windows 11",
+                acquired_on=date(2025, 3, 1),
+                charter=_CHECKED,
             ),
             Equipment(asset_tag="LASER-A-002", kind="printer", acquired_on=date(2026, 5, 20)),
         ),
     ),
-    Requester(login="demo.beta", name="Bruno Petit", organisation="Entreprise Bêta"),
-    Requester(login="demo.gamma", name="Chloé Durand", organisation="Entreprise Gamma"),
+    Requester(
+        login="demo.beta",
+        name="Bruno Petit",
+        organisation="Entreprise Bêta",
+        equipment=(
+            Equipment(asset_tag="PC-B-001", operating_system="Windows 11", charter=_CHECKED),
+        ),
+    ),
+    Requester(
+        login="demo.gamma",
+        name="Chloé Durand",
+        organisation="Entreprise Gamma",
+        equipment=(
+            Equipment(asset_tag="PC-G-001", operating_system="Windows 10", charter=_CHECKED),
+        ),
+    ),
 )
 
 

@@ -11,8 +11,9 @@ contract that covers the request is kept (the deepest coverage first); the decis
 the version applied, so it can be audited after the contract changes.
 
 `to_verify` instead of `in_scope` when the desk cannot trust the facts: the requester's
-organisation was only declared by the caller (a login unknown to the directory), or the asset is
-not in the directory.
+organisation was only declared by the caller (a login unknown to the directory), the asset is
+not in the directory, or a workstation problem's workstation is not known to comply with the
+charter in force (`domain/prerequisites.py`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from helpdesk_intake.domain.prequalification import (
     _Facts,
     _os_not_covered,
 )
+from helpdesk_intake.domain.prerequisites import workstation_charter
 from helpdesk_intake.domain.requesters import Requester
 from helpdesk_intake.domain.systems import DEFAULT_SYSTEMS, OperatingSystems
 from helpdesk_shared.catalogue import DESK_GROUP
@@ -102,9 +104,12 @@ def judge(
     """Decide the request's admissibility on `on_date`, recording every rule evaluated; the
     configured obsolete and supported operating systems apply with each contract's own."""
     rules: list[RuleEvaluation] = [_identified(requester)]
-    asset_rule = _asset_known(request, requester)
-    if asset_rule is not None:
-        rules.append(asset_rule)
+    checks = [
+        r
+        for r in (_asset_known(request, requester), workstation_charter(request, requester))
+        if r is not None
+    ]
+    rules.extend(checks)
     held = [s for s in contracts if _holds(s, requester)]
     rules.append(_held(held, requester))
     in_force: list[Contract] = []
@@ -118,7 +123,7 @@ def judge(
         rules.extend(verdict.rules)
     kept = min(verdicts, key=lambda v: v.rank) if verdicts else None
     decision = kept.decision if kept else Decision.OUT_OF_SCOPE
-    if decision is Decision.IN_SCOPE and asset_rule is not None and asset_rule.outcome is TO_VERIFY:
+    if decision is Decision.IN_SCOPE and any(r.outcome is TO_VERIFY for r in checks):
         decision = Decision.TO_VERIFY
     if requester.needs_verification:
         decision = Decision.TO_VERIFY

@@ -21,7 +21,7 @@ from helpdesk_intake.domain.contracts import Contract, Exclusion, named_in
 from helpdesk_intake.domain.requesters import Equipment, Requester
 from helpdesk_intake.domain.systems import DEFAULT_SYSTEMS, OperatingSystems
 from helpdesk_shared import catalogue
-from helpdesk_shared.events.ticket import Reason
+from helpdesk_shared.events.ticket import BreakdownCause, Reason
 
 
 class Rule(StrEnum):
@@ -42,6 +42,7 @@ class Rule(StrEnum):
     OBSOLETE_OS = "excluded_obsolete_os"
     OBSOLETE_SOFTWARE = "excluded_obsolete_software"
     UNAPPROVED_SOFTWARE = "excluded_unapproved_software"
+    WORKSTATION_CHARTER = "workstation_charter"
 
 
 class AssistanceRequest(BaseModel):
@@ -56,6 +57,8 @@ class AssistanceRequest(BaseModel):
     operating_system: str | None = Field(default=None, max_length=80)
     private: bool = False
     personal_training: bool = False
+    #: What the requester or the agent believes caused the breakdown (None: not said).
+    suspected_cause: BreakdownCause | None = None
 
     @field_validator("domain")
     @classmethod
@@ -139,18 +142,15 @@ def _obsolete_software(f: _Facts) -> Reason | None:
 
 
 def _unapproved_software(f: _Facts) -> Reason | None:
-    software, contract = f.request.software, f.contract
-    if (
-        not software
-        or not contract.approved_software
-        or named_in(software, contract.approved_software)
-    ):
+    """A software breakdown caused by installing software outside the approved base: the cause
+    declared on the form decides, not the software the request names (asking about software
+    outside the base, or a breakdown with another cause, is not this exclusion)."""
+    if f.request.suspected_cause is not BreakdownCause.SOFTWARE_OUTSIDE_APPROVED_BASE:
         return None
-    if f.request.domain is not None and contract.routed(f.request.domain) is not None:
-        return None  # non-standard software the contract routes to another team
+    named = f" ({f.request.software})" if f.request.software else ""
     return _reason(
         Rule.UNAPPROVED_SOFTWARE,
-        f"Logiciel installé en dehors du socle approuvé ({software}).",
+        f"Panne logicielle due à l'installation d'un logiciel hors du socle approuvé{named}.",
     )
 
 

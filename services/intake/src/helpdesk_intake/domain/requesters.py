@@ -25,6 +25,19 @@ class OrganisationKind(StrEnum):
     EPLE = "eple"
 
 
+#: The kinds of equipment that are workstations (the charter's prerequisite applies to them).
+WORKSTATION_KINDS = frozenset({"pc", "laptop", "workstation"})
+
+
+class CharterCompliance(BaseModel):
+    """Whether a workstation complies with the charter in force, as checked on a day."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    compliant: bool
+    checked_on: date
+
+
 class Equipment(BaseModel):
     """One asset the requester uses."""
 
@@ -38,6 +51,12 @@ class Equipment(BaseModel):
     bought_through_it: bool = True
     #: An exclusion: personal, domestic equipment.
     private: bool = False
+    #: A workstation's compliance with the charter in force, as last checked (None: never).
+    charter: CharterCompliance | None = None
+
+    @property
+    def is_workstation(self) -> bool:
+        return self.kind.casefold() in WORKSTATION_KINDS
 
 
 class RequesterProfile(BaseModel):

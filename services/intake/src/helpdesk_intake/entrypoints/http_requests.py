@@ -31,7 +31,7 @@ from helpdesk_intake.entrypoints.metrics import Metrics
 from helpdesk_shared import catalogue
 from helpdesk_shared.auth import Principal, Role, require_roles
 from helpdesk_shared.events.admissibility import AdmissibilityEvidence
-from helpdesk_shared.events.ticket import Channel, Reason, TicketType
+from helpdesk_shared.events.ticket import BreakdownCause, Channel, Reason, TicketType
 from helpdesk_shared.http.dependencies import Engine
 from helpdesk_shared.http.idempotency import HEADER, IdempotencyGuard
 from helpdesk_shared.http.problems import Problem
@@ -67,6 +67,9 @@ class AssistanceForm(BaseModel):
     operating_system: str | None = Field(default=None, max_length=80)
     private: bool = Field(default=False, description="Demande à titre privé")
     personal_training: bool = Field(default=False, description="Relève d'une formation personnelle")
+    #: What caused the breakdown, if known: `software_outside_approved_base` is the contract's
+    #: exclusion of breakdowns due to installations outside the approved base; `misuse` is not.
+    suspected_cause: BreakdownCause | None = None
     #: When the request reached the desk (a phone call's start); defaults to now.
     received_at: AwareDatetime | None = None
 
@@ -189,6 +192,7 @@ def _command(
             operating_system=form.operating_system,
             private=form.private,
             personal_training=form.personal_training,
+            suspected_cause=form.suspected_cause,
         ),
         requester=_for_whom(form, principal),
         received_at=received_at,

@@ -9,6 +9,7 @@ from pydantic import AwareDatetime, Field
 
 from helpdesk_shared.events.ticket import (
     AppointmentKind,
+    BreakdownCause,
     ClosureCode,
     HoldReason,
     Impact,
@@ -116,6 +117,8 @@ class ResolveBody(Body):
     resolution_code: str = Name
     #: The published knowledge article that solved it (counted on the article).
     article_id: uuid.UUID | None = None
+    #: With `resolution_code` `reinstall` (and only then): what caused the breakdown.
+    cause: BreakdownCause | None = None
 
     def to_command(self, by: str, at: datetime) -> c.Command:
         return c.Resolve(by=by, at=at, **self.model_dump(exclude={"article_id"}))

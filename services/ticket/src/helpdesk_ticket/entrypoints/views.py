@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from helpdesk_shared.events.ticket import BreakdownCause
 from helpdesk_shared.eventstore.model import RecordedEvent
 from helpdesk_ticket.domain.ticket.policy import TicketPolicy
 from helpdesk_ticket.domain.ticket.sla import TargetView, current_holding, sla_views
@@ -34,6 +35,9 @@ class ResolutionView(BaseModel):
     first_contact: bool
     by: str
     at: datetime
+    #: Why the breakdown happened, with a `reinstall` resolution (`misuse`,
+    #: `software_outside_approved_base`).
+    cause: BreakdownCause | None = None
 
 
 class ConsentView(BaseModel):

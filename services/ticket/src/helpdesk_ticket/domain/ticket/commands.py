@@ -7,6 +7,7 @@ from datetime import datetime
 
 from helpdesk_shared.events.ticket import (
     AppointmentKind,
+    BreakdownCause,
     ClosureCode,
     HoldReason,
     Impact,
@@ -96,6 +97,8 @@ class Resolve(Command):
     solution: str
     resolution_code: str
     level: int = 1
+    #: Why the breakdown happened: required with the `reinstall` resolution code, only there.
+    cause: BreakdownCause | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -54,6 +54,7 @@ from helpdesk_ticket.domain.ticket.commands import (
     Take,
 )
 from helpdesk_ticket.domain.ticket.policy import DEFAULT_POLICY, MANAGEMENT_GROUP, TicketPolicy
+from helpdesk_ticket.domain.ticket.reinstall import breakdown_cause
 from helpdesk_ticket.domain.ticket.remote_maintenance import remote_maintenance_refusal
 from helpdesk_ticket.domain.ticket.sla_check import check_sla
 from helpdesk_ticket.domain.ticket.state import Status, Ticket
@@ -262,6 +263,7 @@ def _(command: Schedule, state: Ticket, policy: TicketPolicy) -> list[TicketEven
 def _(command: Resolve, state: Ticket, policy: TicketPolicy) -> list[TicketEvent]:
     if not command.solution.strip():
         raise InvalidCommand("solution", "a resolution needs the solution given")
+    cause = breakdown_cause(command.resolution_code, command.cause)
     # Resolving a ticket nobody holds (at the first call, after a hand-over) takes it too.
     events: list[TicketEvent] = [] if state.taken_by is not None else [_taken(state, command)]
     events.append(
@@ -274,6 +276,7 @@ def _(command: Resolve, state: Ticket, policy: TicketPolicy) -> list[TicketEvent
             level=state.level,
             group=state.group,
             by=command.by,
+            cause=cause,
         )
     )
     return events

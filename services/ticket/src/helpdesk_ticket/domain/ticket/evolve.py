@@ -223,7 +223,12 @@ def _(event: AppointmentScheduled, state: Ticket) -> Ticket:
 @_apply.register
 def _(event: TicketResolved, state: Ticket) -> Ticket:
     resolution = Resolution(
-        event.solution, event.resolution_code, event.first_contact, event.by, event.occurred_at
+        event.solution,
+        event.resolution_code,
+        event.first_contact,
+        event.by,
+        event.occurred_at,
+        event.cause,
     )
     state = _with(state, status=Status.RESOLVED, resolution=resolution, hold_reason=None)
     if state.taken_at is None:

@@ -10,6 +10,7 @@ from enum import StrEnum
 from helpdesk_shared.events.ticket import (
     Admissibility,
     AppointmentKind,
+    BreakdownCause,
     ClosureCode,
     HoldReason,
     Impact,
@@ -54,6 +55,8 @@ class Resolution:
     first_contact: bool
     by: str
     at: datetime
+    #: The breakdown's cause (`reinstall` resolutions only).
+    cause: BreakdownCause | None = None
 
 
 @dataclass(frozen=True)
