@@ -155,16 +155,3 @@ async def quarantine(
         ),
         {"id": mail_id, "message_id": message_id, "reason": reason, "raw": raw},
     )
-
-
-async def quarantined(conn: AsyncConnection, limit: int = 100) -> list[dict[str, Any]]:
-    rows = (
-        await conn.execute(
-            text(
-                """SELECT mail_id, message_id, reason, length(raw) AS size_bytes, received_at
-                FROM intake.quarantine ORDER BY received_at DESC LIMIT :limit"""
-            ),
-            {"limit": limit},
-        )
-    ).all()
-    return [dict(r._mapping) for r in rows]
