@@ -18,7 +18,7 @@ from helpdesk_intake.settings import Settings
 from helpdesk_shared.auth import Principal, Role, require_roles
 from helpdesk_shared.eventstore.store import EventStore
 from helpdesk_shared.http.dependencies import from_state
-from helpdesk_shared.http.problems import PROBLEM_JSON, Problem
+from helpdesk_shared.http.problems import PROBLEM_JSON, Problem, field_error, invalid_input
 
 STAFF = (Role.AGENT, Role.MANAGER, Role.ADMIN)
 
@@ -37,12 +37,8 @@ ManagerPrincipal = Annotated[Principal, Depends(require_roles(Role.MANAGER, Role
 
 def invalid(field: str, message: str) -> Problem:
     """A 422 problem naming the field at fault, shaped like FastAPI's own validation errors."""
-    return Problem(
-        422,
-        "Données invalides",
-        f"Invalid input: {field}: {message}",
-        type_="urn:helpdesk:problem:validation",
-        errors=[{"field": field, "location": f"body.{field}", "message": message}],
+    return invalid_input(
+        [field_error("body", [field], message)], f"Invalid input: {field}: {message}"
     )
 
 

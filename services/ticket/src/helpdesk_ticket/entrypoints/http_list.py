@@ -11,7 +11,7 @@ from pydantic import AwareDatetime, BaseModel
 
 from helpdesk_shared.auth import CurrentPrincipal, Principal
 from helpdesk_shared.http.dependencies import Engine
-from helpdesk_shared.http.problems import Problem
+from helpdesk_shared.http.problems import field_error, invalid_input
 from helpdesk_ticket.adapters.queries.tickets import (
     InvalidCursor,
     TicketFilter,
@@ -112,12 +112,8 @@ async def get_tickets(
     try:
         page = await list_tickets(engine, criteria, limit, cursor)
     except InvalidCursor:
-        raise Problem(
-            422,
-            "Données invalides",
-            "Unknown cursor.",
-            type_="urn:helpdesk:problem:validation",
-            errors=[{"field": "cursor", "location": "query.cursor", "message": "invalid"}],
+        raise invalid_input(
+            [field_error("query", ["cursor"], "invalid")], "Unknown cursor."
         ) from None
     items = [TicketSummary.model_validate(i) for i in page.items]
     return TicketPage(items=items, next_cursor=page.next_cursor)
