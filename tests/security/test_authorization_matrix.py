@@ -34,9 +34,7 @@ TICKET_READS = {"/v1/tickets/{ticket_id}", "/v1/tickets/{ticket_id}/history"}
 PROBLEM_READS = ("/v1/problems", "/v1/problems/{problem_id}")
 
 
-async def test_route_x_caller(
-    world: Any, route: tuple[str, str, str], caller: str
-) -> None:
+async def test_route_x_caller(world: Any, route: tuple[str, str, str], caller: str) -> None:
     service, method, path = route
     response = await world.call(service, method, path, caller)
     assert response.status_code < 500, response.text

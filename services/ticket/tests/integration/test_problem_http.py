@@ -78,12 +78,13 @@ async def test_a_problem_shows_each_agent_only_the_incidents_it_reads(
     filtered by the ticket list's projection (the current group decides); the problem itself is
     shown to every agent, even with none of its incidents readable."""
     on_desk, on_network = await open_ticket(group="desk"), await open_ticket(group="network")
-    pauls_own = await open_ticket(requester="paul", group="desk")
+    paul = f"paul-{uuid.uuid4().hex[:8]}"  # of its own, not to show other tests' agent a ticket
+    pauls_own = await open_ticket(requester=paul, group="desk")
     await caught_up()
     manager = auth("max", "manager")
     desk = auth("bob", "agent", groups=["desk"], level=1)
     nina = auth("nina", "agent", groups=["network"], level=2)
-    paul = auth("paul", "agent", groups=["n2-poste"], level=2)
+    n2 = auth(paul, "agent", groups=["n2-poste"], level=2)
     everything = [str(on_desk), str(on_network), str(pauls_own)]
     body = {"title": "Coupures", "description": "plusieurs sites", "incidents": everything}
     mixed = (await client.post("/v1/problems", headers=manager, json=body)).json()["id"]
@@ -103,7 +104,7 @@ async def test_a_problem_shows_each_agent_only_the_incidents_it_reads(
     for reader in (desk, manager):
         assert await incidents(reader) == {mixed: everything, desks: [str(on_desk)]}
     assert await incidents(nina) == {mixed: [str(on_network)], desks: []}
-    assert await incidents(paul) == {mixed: [str(pauls_own)], desks: []}  # its own ticket
+    assert await incidents(n2) == {mixed: [str(pauls_own)], desks: []}  # its own ticket
     assert await incidents(nina, ticket_id=str(on_desk)) == {}  # unknown, as its own routes say
     assert await incidents(nina, ticket_id=str(on_network)) == {mixed: [str(on_network)]}
     assert await incidents(desk, ticket_id=str(on_desk)) == {
