@@ -1,4 +1,8 @@
-"""`helpdesk-migrate`: create the DATABASE_URL database if needed and bring it up to date."""
+"""`helpdesk-migrate`: create the DATABASE_URL database if needed and bring it up to date.
+
+`helpdesk-migrate --sql` prints the SQL instead (every set, from an empty database to its head)
+and touches no database: for a DBA to review, or to apply by hand.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from urllib.parse import urlsplit
 import asyncpg
 
 from helpdesk_shared.db import asyncpg_dsn
-from helpdesk_shared.migrations import upgrade_all
+from helpdesk_shared.migrations import all_migration_sets, upgrade_all
 from helpdesk_shared.settings import CommonSettings
 
 
@@ -29,13 +33,34 @@ async def ensure_database(database_url: str) -> bool:
         await admin.close()
 
 
+def print_sql(database_url: str) -> list[str]:
+    """Print every set's upgrade from an empty database as SQL; returns the names printed."""
+    printed = []
+    for migration_set in all_migration_sets():
+        print(f"-- migration set {migration_set.name} (schema {migration_set.schema})")
+        sys.stdout.flush()
+        migration_set.upgrade_sql(database_url, sys.stdout)
+        printed.append(migration_set.name)
+    return printed
+
+
 def main(argv: Sequence[str] | None = None) -> None:
-    argparse.ArgumentParser(
+    parser = argparse.ArgumentParser(
         prog="helpdesk-migrate",
         description="Create the DATABASE_URL database if needed and apply every migration set "
         "(the event store's, then each service's). Idempotent.",
-    ).parse_args(argv)
+    )
+    parser.add_argument(
+        "--sql",
+        action="store_true",
+        help="print the SQL of every set (from an empty database to head) instead of running "
+        "it; connects to no database, which need not exist",
+    )
+    args = parser.parse_args(argv)
     url = CommonSettings().database_url
+    if args.sql:
+        print_sql(url)
+        return
     try:
         if asyncio.run(ensure_database(url)):
             print(f"created database {urlsplit(url).path.lstrip('/')}")
