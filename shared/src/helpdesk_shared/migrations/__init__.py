@@ -38,6 +38,9 @@ class MigrationSet:
     def upgrade(self, database_url: str, revision: str = "head") -> None:
         command.upgrade(self.config(database_url), revision)
 
+    def downgrade(self, database_url: str, revision: str = "base") -> None:
+        command.downgrade(self.config(database_url), revision)
+
     def upgrade_sql(self, database_url: str, output: TextIO, revision: str = "head") -> None:
         """Write the SQL that upgrades an empty database to `revision`, without connecting
         (Alembic's offline mode): the URL only names the dialect."""
