@@ -1,0 +1,90 @@
+"""`helpdesk-migrate --sql` prints every set's DDL for a DBA, and touches no database.
+
+The printed script, run as it is on an empty database, makes the schema the online upgrade makes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from helpdesk_shared.db import asyncpg_dsn
+from helpdesk_shared.migrations import all_migration_sets, upgrade_all
+from helpdesk_testkit.schema import schema_of
+from helpdesk_testkit.servers import create_database, drop_database, run, with_database
+
+MIGRATE = Path(sys.executable).parent / "helpdesk-migrate"
+
+
+def _printed_sql(database_url: str) -> str:
+    done = subprocess.run(
+        [str(MIGRATE), "--sql"],
+        env=os.environ | {"DATABASE_URL": database_url},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+async def _exists(admin_url: str, name: str) -> bool:
+    conn = await asyncpg.connect(asyncpg_dsn(admin_url))
+    try:
+        return bool(await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name))
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+def two_empty_databases(postgres_admin_url: str) -> Iterator[tuple[str, str]]:
+    names = [f"helpdesk_sql_{uuid.uuid4().hex[:12]}" for _ in range(2)]
+    for name in names:
+        run(create_database(postgres_admin_url, name))
+    try:
+        yield with_database(postgres_admin_url, names[0]), with_database(postgres_admin_url, names[1])
+    finally:
+        for name in names:
+            run(drop_database(postgres_admin_url, name))
+
+
+def test_sql_prints_every_set_without_the_database(postgres_admin_url: str) -> None:
+    missing = f"helpdesk_absent_{uuid.uuid4().hex[:12]}"
+    try:
+        sql = _printed_sql(with_database(postgres_admin_url, missing))
+        assert not asyncio.run(_exists(postgres_admin_url, missing))
+    finally:
+        run(drop_database(postgres_admin_url, missing))
+    assert "CREATE TABLE eventstore.events" in sql
+    assert "CREATE TRIGGER events_append_only" in sql
+    for migration_set in all_migration_sets():
+        assert f"-- migration set {migration_set.name} " in sql
+        table = f"{migration_set.schema}.{migration_set.version_table}"
+        assert f"CREATE TABLE {table}" in sql
+        assert f"INSERT INTO {table}" in sql
+
+
+def test_the_printed_sql_makes_the_schema_the_upgrade_makes(
+    two_empty_databases: tuple[str, str],
+) -> None:
+    by_hand, online = two_empty_databases
+    asyncio.run(_execute(by_hand, _printed_sql(by_hand)))
+    upgrade_all(online)
+    assert schema_of(by_hand) == schema_of(online)
+
+
+async def _execute(database_url: str, sql: str) -> None:
+    conn = await asyncpg.connect(asyncpg_dsn(database_url))
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
