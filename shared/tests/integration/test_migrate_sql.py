@@ -88,3 +88,23 @@ async def _execute(database_url: str, sql: str) -> None:
         await conn.execute(sql)
     finally:
         await conn.close()
+
+
+def test_downgrade_takes_one_set_down_and_migrate_brings_it_back(
+    two_empty_databases: tuple[str, str],
+) -> None:
+    database, _ = two_empty_databases
+    upgrade_all(database)
+    at_head = schema_of(database)
+    env = os.environ | {"DATABASE_URL": database}
+    done = subprocess.run(
+        [str(MIGRATE), "--downgrade", "intake", "base"], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    at_base = schema_of(database)
+    assert not [v for v in at_base["versions"] if v[0] == "intake"]
+    assert [v for v in at_base["versions"] if v[0] == "ticket"] == [
+        v for v in at_head["versions"] if v[0] == "ticket"
+    ]
+    subprocess.run([str(MIGRATE)], env=env, capture_output=True, check=True)
+    assert schema_of(database) == at_head

@@ -46,6 +46,18 @@ class MigrationSet:
         (Alembic's offline mode): the URL only names the dialect."""
         command.upgrade(self.config(database_url, output), revision, sql=True)
 
+    def downgrade_sql(self, database_url: str, output: TextIO, revision: str = "base") -> None:
+        """Write the SQL that takes this set from its head down to `revision`, offline."""
+        command.downgrade(self.config(database_url, output), f"head:{revision}", sql=True)
+
+
+def migration_set_named(name: str) -> MigrationSet:
+    """The registered set called `name`; KeyError naming the known ones otherwise."""
+    found = {m.name: m for m in all_migration_sets()}
+    if name not in found:
+        raise KeyError(f"no migration set {name!r}; known: {', '.join(found)}")
+    return found[name]
+
 
 SHARED = MigrationSet(
     name="shared", script_location=str(Path(__file__).parent / "shared"), schema="eventstore"
