@@ -51,7 +51,10 @@ def two_empty_databases(postgres_admin_url: str) -> Iterator[tuple[str, str]]:
     for name in names:
         run(create_database(postgres_admin_url, name))
     try:
-        yield with_database(postgres_admin_url, names[0]), with_database(postgres_admin_url, names[1])
+        yield (
+            with_database(postgres_admin_url, names[0]),
+            with_database(postgres_admin_url, names[1]),
+        )
     finally:
         for name in names:
             run(drop_database(postgres_admin_url, name))

@@ -14,29 +14,29 @@ import asyncpg
 
 from helpdesk_shared.db import asyncpg_dsn
 
-_SYSTEM = "('pg_catalog', 'information_schema', 'pg_toast')"
-
-#: One query per kind of object; each answers sorted rows of plain values.
+#: One query per kind of object; each answers sorted rows of plain values. `!~ '^(pg_|...)'`
+#: keeps every schema but PostgreSQL's own (`pg_catalog`, `pg_toast`, temporary ones...).
 QUERIES = {
-    "schemas": f"""SELECT schema_name FROM information_schema.schemata
-        WHERE schema_name NOT IN {_SYSTEM} AND schema_name NOT LIKE 'pg_temp%'
-        AND schema_name NOT LIKE 'pg_toast_temp%' ORDER BY 1""",
-    "columns": f"""SELECT table_schema, table_name, column_name, data_type, is_nullable,
+    "schemas": """SELECT schema_name FROM information_schema.schemata
+        WHERE schema_name !~ '^(pg_|information_schema$)' ORDER BY 1""",
+    "columns": """SELECT table_schema, table_name, column_name, data_type, is_nullable,
             column_default, is_identity, is_generated, generation_expression
-        FROM information_schema.columns WHERE table_schema NOT IN {_SYSTEM} ORDER BY 1, 2, 3""",
-    "constraints": f"""SELECT n.nspname, t.relname, c.conname, pg_get_constraintdef(c.oid)
+        FROM information_schema.columns WHERE table_schema !~ '^(pg_|information_schema$)'
+        ORDER BY 1, 2, 3""",
+    "constraints": """SELECT n.nspname, t.relname, c.conname, pg_get_constraintdef(c.oid)
         FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid
         JOIN pg_namespace n ON n.oid = t.relnamespace
-        WHERE n.nspname NOT IN {_SYSTEM} ORDER BY 1, 2, 3""",
-    "indexes": f"""SELECT schemaname, tablename, indexname, indexdef FROM pg_indexes
-        WHERE schemaname NOT IN {_SYSTEM} ORDER BY 1, 2, 3""",
-    "triggers": f"""SELECT trigger_schema, event_object_table, trigger_name, event_manipulation,
+        WHERE n.nspname !~ '^(pg_|information_schema$)' ORDER BY 1, 2, 3""",
+    "indexes": """SELECT schemaname, tablename, indexname, indexdef FROM pg_indexes
+        WHERE schemaname !~ '^(pg_|information_schema$)' ORDER BY 1, 2, 3""",
+    "triggers": """SELECT trigger_schema, event_object_table, trigger_name, event_manipulation,
             action_timing, action_orientation, action_statement
-        FROM information_schema.triggers WHERE trigger_schema NOT IN {_SYSTEM}
+        FROM information_schema.triggers WHERE trigger_schema !~ '^(pg_|information_schema$)'
         ORDER BY 1, 2, 3, 4""",
-    "functions": f"""SELECT n.nspname, p.proname, pg_get_function_identity_arguments(p.oid)
+    "functions": """SELECT n.nspname, p.proname, pg_get_function_identity_arguments(p.oid)
         FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-        WHERE n.nspname NOT IN {_SYSTEM} AND n.nspname <> 'public' ORDER BY 1, 2, 3""",
+        WHERE n.nspname !~ '^(pg_|information_schema$)' AND n.nspname <> 'public'
+        ORDER BY 1, 2, 3""",
 }
 
 
@@ -47,9 +47,10 @@ async def _schema_of(database_url: str) -> dict[str, list[tuple[Any, ...]]]:
         versions = []
         for schema, table in await conn.fetch(
             """SELECT table_schema, table_name FROM information_schema.tables
-            WHERE table_name LIKE 'alembic_version%' ORDER BY 1, 2"""
+            WHERE table_name LIKE 'alembic\\_version\\_%' ORDER BY 1, 2"""
         ):
-            rows = await conn.fetch(f'SELECT version_num FROM "{schema}"."{table}" ORDER BY 1')
+            query = f'SELECT version_num FROM "{schema}"."{table}" ORDER BY 1'  # noqa: S608
+            rows = await conn.fetch(query)
             versions += [(schema, table, row["version_num"]) for row in rows]
         return found | {"versions": versions}
     finally:
