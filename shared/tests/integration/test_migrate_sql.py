@@ -10,11 +10,9 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
-import pytest
 
 from helpdesk_shared.db import asyncpg_dsn
 from helpdesk_shared.migrations import all_migration_sets, upgrade_all
@@ -45,21 +43,6 @@ async def _exists(admin_url: str, name: str) -> bool:
         await conn.close()
 
 
-@pytest.fixture
-def two_empty_databases(postgres_admin_url: str) -> Iterator[tuple[str, str]]:
-    names = [f"helpdesk_sql_{uuid.uuid4().hex[:12]}" for _ in range(2)]
-    for name in names:
-        run(create_database(postgres_admin_url, name))
-    try:
-        yield (
-            with_database(postgres_admin_url, names[0]),
-            with_database(postgres_admin_url, names[1]),
-        )
-    finally:
-        for name in names:
-            run(drop_database(postgres_admin_url, name))
-
-
 def test_sql_prints_every_set_without_the_database(postgres_admin_url: str) -> None:
     missing = f"helpdesk_absent_{uuid.uuid4().hex[:12]}"
     try:
@@ -77,12 +60,17 @@ def test_sql_prints_every_set_without_the_database(postgres_admin_url: str) -> N
 
 
 def test_the_printed_sql_makes_the_schema_the_upgrade_makes(
-    two_empty_databases: tuple[str, str],
+    postgres_admin_url: str, empty_database_url: str
 ) -> None:
-    by_hand, online = two_empty_databases
-    asyncio.run(_execute(by_hand, _printed_sql(by_hand)))
-    upgrade_all(online)
-    assert schema_of(by_hand) == schema_of(online)
+    asyncio.run(_execute(empty_database_url, _printed_sql(empty_database_url)))
+    by_hand = schema_of(empty_database_url)
+    online = f"helpdesk_online_{uuid.uuid4().hex[:12]}"
+    run(create_database(postgres_admin_url, online))
+    try:
+        upgrade_all(with_database(postgres_admin_url, online))
+        assert by_hand == schema_of(with_database(postgres_admin_url, online))
+    finally:
+        run(drop_database(postgres_admin_url, online))
 
 
 async def _execute(database_url: str, sql: str) -> None:
@@ -93,10 +81,8 @@ async def _execute(database_url: str, sql: str) -> None:
         await conn.close()
 
 
-def test_downgrade_takes_one_set_down_and_migrate_brings_it_back(
-    two_empty_databases: tuple[str, str],
-) -> None:
-    database, _ = two_empty_databases
+def test_downgrade_takes_one_set_down_and_migrate_brings_it_back(empty_database_url: str) -> None:
+    database = empty_database_url
     upgrade_all(database)
     at_head = schema_of(database)
     env = os.environ | {"DATABASE_URL": database}

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import Iterator
 
 import asyncpg
 import pytest
@@ -20,19 +19,8 @@ import pytest
 from helpdesk_shared.db import asyncpg_dsn
 from helpdesk_shared.migrations import SHARED, MigrationSet, all_migration_sets, upgrade_all
 from helpdesk_testkit.schema import schema_of, tables_in
-from helpdesk_testkit.servers import create_database, drop_database, run, with_database
 
 MIGRATION_SETS = all_migration_sets()
-
-
-@pytest.fixture
-def empty_database(postgres_admin_url: str) -> Iterator[str]:
-    name = f"helpdesk_rt_{uuid.uuid4().hex[:12]}"
-    run(create_database(postgres_admin_url, name))
-    try:
-        yield with_database(postgres_admin_url, name)
-    finally:
-        run(drop_database(postgres_admin_url, name))
 
 
 def test_every_set_is_discovered() -> None:
@@ -50,24 +38,24 @@ def _going_down(migration_set: MigrationSet) -> list[MigrationSet]:
 
 @pytest.mark.parametrize("migration_set", MIGRATION_SETS, ids=lambda m: m.name)
 def test_downgrade_base_then_upgrade_head_gives_the_same_schema(
-    migration_set: MigrationSet, empty_database: str
+    migration_set: MigrationSet, empty_database_url: str
 ) -> None:
-    upgrade_all(empty_database)
-    asyncio.run(_store_an_event(empty_database))
-    first_upgrade = schema_of(empty_database)
+    upgrade_all(empty_database_url)
+    asyncio.run(_store_an_event(empty_database_url))
+    first_upgrade = schema_of(empty_database_url)
     assert tables_in(first_upgrade, migration_set.schema) - {migration_set.version_table}
 
     going_down = _going_down(migration_set)
     for each in going_down:
-        each.downgrade(empty_database)
-    at_base = schema_of(empty_database)
+        each.downgrade(empty_database_url)
+    at_base = schema_of(empty_database_url)
     for each in going_down:
         assert tables_in(at_base, each.schema) == {each.version_table}, each.name
         assert not [v for v in at_base["versions"] if v[1] == each.version_table], each.name
 
     for each in reversed(going_down):
-        each.upgrade(empty_database)
-    assert schema_of(empty_database) == first_upgrade
+        each.upgrade(empty_database_url)
+    assert schema_of(empty_database_url) == first_upgrade
 
 
 async def _store_an_event(database_url: str) -> None:
