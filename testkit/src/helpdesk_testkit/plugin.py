@@ -77,6 +77,17 @@ def fresh_database_url(postgres_admin_url: str, migrated_template: str) -> Itera
         run(drop_database(postgres_admin_url, name))
 
 
+@pytest.fixture
+def empty_database_url(postgres_admin_url: str) -> Iterator[str]:
+    """A database of its own with nothing migrated, for a test of the migrations themselves."""
+    name = f"helpdesk_e_{uuid.uuid4().hex[:12]}"
+    run(create_database(postgres_admin_url, name))
+    try:
+        yield with_database(postgres_admin_url, name)
+    finally:
+        run(drop_database(postgres_admin_url, name))
+
+
 @pytest.fixture(scope="session")
 def amqp_url() -> Iterator[str]:
     with rabbitmq_server() as url:
