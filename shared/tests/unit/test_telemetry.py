@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 import pytest
 from fastapi import APIRouter
 from httpx import ASGITransport, AsyncClient
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from helpdesk_shared import telemetry
 from helpdesk_shared.eventstore.memory import MemoryEventStore
@@ -24,7 +23,7 @@ from helpdesk_shared.eventstore.model import (
 from helpdesk_shared.http.app import create_app
 from helpdesk_shared.messaging.envelope import parse_envelope, to_cloudevent_message
 from helpdesk_shared.settings import CommonSettings
-from helpdesk_testkit.tracing import RecordedSpans
+from helpdesk_testkit.tracing import InMemorySpanExporter, RecordedSpans
 
 TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 

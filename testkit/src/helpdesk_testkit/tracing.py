@@ -15,6 +15,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from helpdesk_shared.telemetry import record_spans, stop_tracing
 
+__all__ = ["InMemorySpanExporter", "ReadableSpan", "RecordedSpans", "recorded_spans"]
+
 
 @dataclass(frozen=True)
 class RecordedSpans:
