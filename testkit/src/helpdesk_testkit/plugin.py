@@ -25,6 +25,9 @@ from helpdesk_testkit.servers import (
     run,
     with_database,
 )
+from helpdesk_testkit.tracing import recorded_spans
+
+__all__ = ["recorded_spans"]
 
 
 @pytest.fixture(scope="session")

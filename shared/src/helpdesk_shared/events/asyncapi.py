@@ -17,6 +17,9 @@ from helpdesk_shared.events import registered_events
 from helpdesk_shared.events.base import DomainEvent
 
 CLOUDEVENT_EXTENSIONS = {
+    # The CloudEvents distributed-tracing extension (W3C trace context), when traces are on.
+    "traceparent": ("string", "W3C `traceparent` of the publish: the event's trace goes on."),
+    "tracestate": ("string", "W3C `tracestate` that goes with `traceparent`, when there is one."),
     "streamversion": ("integer", "Version of the event within its stream (1, 2, ...)."),
     "globalposition": ("integer", "Position of the event in the event store."),
     "schemaversion": ("integer", "Schema version of `data` (see the upcasters)."),

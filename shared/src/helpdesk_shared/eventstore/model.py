@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import uuid
 from collections.abc import Sequence
@@ -10,6 +11,8 @@ from datetime import datetime
 from typing import Any
 
 from helpdesk_shared.events.base import DomainEvent, decode
+from helpdesk_shared.logging import correlation_id
+from helpdesk_shared.telemetry import trace_context
 
 
 class ExpectedVersion(enum.Enum):
@@ -67,30 +70,58 @@ class StreamNotFound(LookupError):
 
 @dataclass(frozen=True)
 class EventMetadata:
-    """Why and by whom an event was recorded."""
+    """Why and by whom an event was recorded, and in which trace (the W3C trace context of the
+    append, so that the trace goes on where the event is published and consumed)."""
 
     correlation_id: str | None = None
     causation_id: str | None = None
     actor: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    traceparent: str | None = None
+    tracestate: str | None = None
 
     def to_json(self) -> dict[str, Any]:
+        traced = {"traceparent": self.traceparent, "tracestate": self.tracestate}
         return {
             "correlation_id": self.correlation_id,
             "causation_id": self.causation_id,
             "actor": self.actor,
             **self.extra,
+            **{k: v for k, v in traced.items() if v is not None},
         }
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> EventMetadata:
-        known = {"correlation_id", "causation_id", "actor"}
+        known = {"correlation_id", "causation_id", "actor", "traceparent", "tracestate"}
         return cls(
             correlation_id=raw.get("correlation_id"),
             causation_id=raw.get("causation_id"),
             actor=raw.get("actor"),
             extra={k: v for k, v in raw.items() if k not in known},
+            traceparent=raw.get("traceparent"),
+            tracestate=raw.get("tracestate"),
         )
+
+
+def in_context(events: Sequence[NewEvent]) -> Sequence[NewEvent]:
+    """`events` stamped with what the current request or message knows and their handler did
+    not say: its correlation id, and the trace context of the append (when tracing)."""
+    cid = correlation_id.get()
+    traced = trace_context()
+    if not traced and (cid is None or all(e.metadata.correlation_id for e in events)):
+        return events
+    return [
+        dataclasses.replace(
+            e,
+            metadata=dataclasses.replace(
+                e.metadata,
+                correlation_id=e.metadata.correlation_id or cid,
+                traceparent=traced.get("traceparent", e.metadata.traceparent),
+                tracestate=traced.get("tracestate", e.metadata.tracestate),
+            ),
+        )
+        for e in events
+    ]
 
 
 @dataclass(frozen=True)

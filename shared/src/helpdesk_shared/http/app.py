@@ -20,6 +20,7 @@ from helpdesk_shared.auth import TokenVerifier
 from helpdesk_shared.http.observe import Observe
 from helpdesk_shared.http.problems import PROBLEM_JSON, install_problem_handlers
 from helpdesk_shared.settings import CommonSettings
+from helpdesk_shared.telemetry import configure_tracing
 
 ReadinessCheck = Callable[[], Awaitable[None]]
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
@@ -38,7 +39,10 @@ def create_app(
 ) -> FastAPI:
     """A service's app. `readiness_checks` name each dependency `/readyz` must reach.
 
-    Services are built with `helpdesk_shared.service.build_service`, which calls this."""
+    Services are built with `helpdesk_shared.service.build_service`, which calls this. Tracing
+    is configured here, once per process, from the `OTEL_*` variables (`helpdesk_shared.
+    telemetry`)."""
+    configure_tracing(service)
     app = FastAPI(
         title=f"helpdesk {service}",
         version=version,

@@ -43,6 +43,7 @@ from helpdesk_shared.messaging.topology import (
     declare_consumer_queues,
     topic_matches,
 )
+from helpdesk_shared.telemetry import SpanKind, context_from, span
 
 EventHandler = Callable[[ReceivedEvent, AsyncConnection], Awaitable[None]]
 
@@ -200,8 +201,19 @@ class Consumer:
             return
         token = correlation_id.set(str(event.metadata.get("correlation_id") or event.event_id))
         try:
-            async with self._stream_lock(event.stream_id):
-                await self._handle_with_retries(message, event)
+            with span(
+                f"consume {self.name}",
+                kind=SpanKind.CONSUMER,
+                parent=context_from(event.metadata),
+                attributes={
+                    "messaging.system": "rabbitmq",
+                    "messaging.consumer.group.name": self.name,
+                    "messaging.message.id": str(event.event_id),
+                    "cloudevents.event_type": event.type,
+                },
+            ):
+                async with self._stream_lock(event.stream_id):
+                    await self._handle_with_retries(message, event)
         finally:
             correlation_id.reset(token)
 

@@ -33,6 +33,9 @@ METADATA_EXTENSIONS = {
     "correlationid": "correlation_id",
     "causationid": "causation_id",
     "actor": "actor",
+    # The CloudEvents distributed-tracing extension: the W3C trace context of the publish.
+    "traceparent": "traceparent",
+    "tracestate": "tracestate",
 }
 
 _FORMAT = JSONFormat()

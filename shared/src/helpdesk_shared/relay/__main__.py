@@ -22,6 +22,7 @@ from helpdesk_shared.messaging.topology import ConsumerQueue
 from helpdesk_shared.relay.metrics import RelayMetrics
 from helpdesk_shared.relay.relay import Relay
 from helpdesk_shared.settings import CommonSettings
+from helpdesk_shared.telemetry import configure_tracing
 
 
 class RelaySettings(CommonSettings):
@@ -73,6 +74,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     argparse.ArgumentParser(prog="helpdesk-relay", description=__doc__).parse_args(argv)
     settings = RelaySettings()
     configure_logging("relay", settings.log_level, settings.log_json)
+    configure_tracing("relay")
     asyncio.run(run_relay(settings))
 
 

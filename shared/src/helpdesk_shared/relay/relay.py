@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -37,6 +38,7 @@ from helpdesk_shared.messaging.envelope import to_cloudevent_message
 from helpdesk_shared.messaging.topology import ConsumerQueue, declare_topology
 from helpdesk_shared.relay.leadership import AdvisoryLock, LeadershipLost
 from helpdesk_shared.relay.metrics import RelayMetrics
+from helpdesk_shared.telemetry import SpanKind, context_from, span, trace_context, tracing
 
 log = logging.getLogger(__name__)
 
@@ -211,18 +213,36 @@ class Relay:
         The publishes start in order and the channel writes them under a FIFO lock, so the
         broker receives them in store order while their confirms are awaited together.
         """
-        publishes = [
-            asyncio.ensure_future(
-                exchange.publish(
-                    to_cloudevent_message(event, self._source),
-                    routing_key_for(event.category, event.type),
-                    mandatory=False,
-                    timeout=self._publish_timeout,
-                )
-            )
-            for event in batch
-        ]
+        publish = self._publish_traced if tracing() else self._publish
+        publishes = [asyncio.ensure_future(publish(exchange, event)) for event in batch]
         return _Batch(batch[-1].log_position, batch[-1].recorded_at, publishes)
+
+    def _publish(self, exchange: AbstractExchange, event: RecordedEvent) -> Awaitable[Any]:
+        return exchange.publish(
+            to_cloudevent_message(event, self._source),
+            routing_key_for(event.category, event.type),
+            mandatory=False,
+            timeout=self._publish_timeout,
+        )
+
+    async def _publish_traced(self, exchange: AbstractExchange, event: RecordedEvent) -> Any:
+        """The publish as a span of the trace the event was appended in, until its confirm; the
+        message carries this span's trace context, the consumer's span continues from it."""
+        attributes = {
+            "messaging.system": "rabbitmq",
+            "messaging.destination.name": self._exchange_name,
+            "messaging.message.id": str(event.event_id),
+            "eventstore.stream_id": event.stream_id,
+        }
+        parent = context_from(event.metadata.to_json())
+        with span("relay.publish", kind=SpanKind.PRODUCER, parent=parent, attributes=attributes):
+            traced = trace_context()
+            metadata = dataclasses.replace(
+                event.metadata,
+                traceparent=traced.get("traceparent"),
+                tracestate=traced.get("tracestate"),
+            )
+            return await self._publish(exchange, dataclasses.replace(event, metadata=metadata))
 
     async def _settle(self, batch: _Batch) -> int:
         """Wait for every confirm of a batch (a nack raises DeliveryError), then checkpoint it."""
