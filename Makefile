@@ -61,7 +61,9 @@ lint: install-bench
 typecheck: install-bench
 	$(RUN) mypy testkit/src shared/src services/intake/src services/ticket/src services/notify/src services/metrics/src deploy bench
 
+# promtool checks the alert rules (tests/test_prometheus_rules.py): installed by apt when missing.
 test: lint typecheck check-servers
+	@scripts/ensure-promtool
 	$(RUN) pytest $(PYTEST_ARGS)
 
 unit: install
