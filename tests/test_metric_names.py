@@ -7,6 +7,9 @@ otherwise would escape them.
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -91,6 +94,30 @@ def test_the_relay_metrics_follow_the_naming_rule() -> None:
     assert {n for n in names if not follows_convention(n)} == set()
     assert {"helpdesk_relay_events_behind", "process_cpu_seconds", "python_info"} <= names
     assert "helpdesk_relay_oldest_unpublished_age_seconds" in names
+
+
+def _used_in_deploy() -> set[str]:
+    """The metric families the dashboards and alert rules of deploy/ query."""
+    deploy = Path(__file__).resolve().parents[1] / "deploy"
+    texts = [p.read_text() for p in (deploy / "grafana" / "dashboards").glob("*.json")]
+    texts += [p.read_text() for p in (deploy / "prometheus" / "rules").glob("*.yml")]
+    names = {
+        n for text in texts for n in re.findall(r"\b(?:helpdesk|process|python)_[a-z_]+", text)
+    }
+    return {re.sub(r"_(total|bucket|count|sum)$", "", n) for n in names}
+
+
+async def test_the_dashboards_and_rules_query_only_exposed_metrics(
+    database_url: str, engine: AsyncEngine
+) -> None:
+    exposed: set[str] = set()
+    for app in _apps(database_url, engine).values():
+        exposed |= await _exposed(app)
+    relay = generate_latest(RelayMetrics().registry).decode()
+    exposed |= {family.name for family in text_string_to_metric_families(relay)}
+    used = _used_in_deploy()
+    assert {"helpdesk_consumer_lag_seconds", "helpdesk_relay_events_behind"} <= used
+    assert used - exposed == set()
 
 
 @pytest.mark.parametrize(
