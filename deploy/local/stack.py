@@ -300,7 +300,9 @@ def _wait_until_ready(stack: Stack, timeout: float, progress: Progress | None = 
 def waiting_line(pending: Iterable[Launched], elapsed: float) -> str:
     """What `make up` prints while it waits: the parts not ready yet and for how long."""
     awaited = [
-        f"{launched.name} {'/readyz' if (launched.ready_url or '').endswith('/readyz') else ''}".strip()
+        f"{launched.name} /readyz"
+        if (launched.ready_url or "").endswith("/readyz")
+        else launched.name
         for launched in pending
     ]
     return f"waiting for {', '.join(awaited)} ({elapsed:.0f} s)"
