@@ -33,4 +33,4 @@ class IntakeMetrics:
         )
 
 
-Metrics = Annotated[IntakeMetrics, from_state("helpdesk_intake_metrics")]
+Metrics = Annotated[IntakeMetrics, from_state("intake_metrics")]
