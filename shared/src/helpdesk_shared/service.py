@@ -3,7 +3,8 @@
 The builder owns what used to be written four times: the lifespan (start the background tasks and
 the consumers, stop them in order, close what the service opened, dispose of the engine it
 created), `/readyz` (the service's own table always; the broker only for a service that consumes
-from it), the dead-letter routes of a consuming service, and `/metrics` (through `create_app`).
+from it), the dead-letter routes and the consumers' metrics of a consuming service, and `/metrics`
+(through `create_app`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from helpdesk_shared.http.app import ReadinessCheck, create_app
 from helpdesk_shared.http.serve import broker_check, database_check
 from helpdesk_shared.messaging.consumer import Consumer
+from helpdesk_shared.messaging.consumer_metrics import ConsumerCollector
 from helpdesk_shared.messaging.dead_letters import dead_letter_router
 from helpdesk_shared.settings import CommonSettings
 
@@ -100,6 +102,8 @@ def build_service(
     )
     app.state.engine = engine
     app.state.consumers = tuple(consuming.consumers) if consuming is not None else ()
+    if consuming is not None:
+        app.state.metrics_registry.register(ConsumerCollector(app.state.consumers))
     for name, value in (state or {}).items():
         setattr(app.state, name, value)
     return app

@@ -194,6 +194,23 @@ async def test_every_event_is_published_in_store_order_as_a_cloudevent(world: Re
     assert len(wanted) == len(ticket_events) < len(log)
 
 
+async def test_the_backlog_gauges_say_what_is_left_to_publish(world: RelayWorld) -> None:
+    await append_some(world.store)
+    log = await whole_log(world.store, 12)
+    relay = world.relay(batch_size=5)
+
+    await relay.measure_backlog(await relay.checkpoint())
+    assert relay.metrics.events_behind._value.get() == len(log) == 12
+    oldest_age = relay.metrics.oldest_unpublished_age._value.get()
+    assert 0 <= oldest_age < 60  # appended just now
+
+    await relay.publish_pending()
+    await relay.stop()
+    await relay.measure_backlog(await relay.checkpoint())
+    assert relay.metrics.events_behind._value.get() == 0
+    assert relay.metrics.oldest_unpublished_age._value.get() == 0
+
+
 async def test_checkpoint_advances_only_after_the_broker_confirmed(world: RelayWorld) -> None:
     relay = world.relay(batch_size=5)
     await append_some(world.store, tickets=2, per_ticket=3)

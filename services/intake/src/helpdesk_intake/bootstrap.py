@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
-from prometheus_client import CollectorRegistry
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import helpdesk_intake
@@ -26,6 +25,7 @@ from helpdesk_intake.settings import Settings
 from helpdesk_shared.db import create_engine
 from helpdesk_shared.eventstore.store import EventStore
 from helpdesk_shared.http.rate_limit import RateLimit
+from helpdesk_shared.metrics import new_registry
 from helpdesk_shared.service import build_service
 
 VERSION = "0.1.0"
@@ -45,7 +45,7 @@ def build_app(settings: Settings | None = None, engine: AsyncEngine | None = Non
         settings.intake_suggestions_timeout_seconds,
         pause_seconds=settings.intake_suggestions_pause_seconds,
     )
-    registry = CollectorRegistry()
+    registry = new_registry()
     store = EventStore(engine)
     units = PostgresIntakeUnits(engine, store)
     intake_units: IntakeUnits = units

@@ -19,6 +19,7 @@ from prometheus_client import (
 from helpdesk_shared.auth import TokenVerifier
 from helpdesk_shared.http.observe import Observe
 from helpdesk_shared.http.problems import PROBLEM_JSON, install_problem_handlers
+from helpdesk_shared.metrics import new_registry
 from helpdesk_shared.settings import CommonSettings
 from helpdesk_shared.telemetry import configure_tracing
 
@@ -51,7 +52,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.token_verifier = TokenVerifier(settings)
-    app.state.metrics_registry = registry or CollectorRegistry()
+    app.state.metrics_registry = registry or new_registry()
     install_problem_handlers(app)
     _document_problems(app)
     _install_observability(app, service)
@@ -136,13 +137,13 @@ def _operations_router(checks: dict[str, ReadinessCheck]) -> APIRouter:
 def _install_observability(app: FastAPI, service: str) -> None:
     registry: CollectorRegistry = app.state.metrics_registry
     requests = Counter(
-        "http_requests_total",
+        "helpdesk_http_requests_total",
         "HTTP requests handled",
         ["service", "method", "route", "status"],
         registry=registry,
     )
     durations = Histogram(
-        "http_request_duration_seconds",
+        "helpdesk_http_request_duration_seconds",
         "HTTP request duration",
         ["service", "method", "route"],
         registry=registry,

@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import aio_pika
@@ -31,6 +32,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from helpdesk_shared.logging import correlation_id
+from helpdesk_shared.messaging.consumer_metrics import LagHistogram
 from helpdesk_shared.messaging.envelope import (
     InvalidEventMessage,
     ReceivedEvent,
@@ -111,12 +113,15 @@ class Consumer:
         self._consumer_tag: str | None = None
         self._in_flight: set[asyncio.Task[Any]] = set()
         self._stream_locks: dict[str, _StreamLock] = {}
-        #: Counters for tests and metrics: handled (committed), duplicates (skipped thanks to the
-        #: inbox), dead-lettered, ignored (not matching `bindings`).
+        #: Counters for tests and metrics (`consumer_metrics.py`): handled (committed), duplicates
+        #: (skipped thanks to the inbox), retried (failed attempts tried again), dead-lettered,
+        #: ignored (not matching `bindings`); the lag from recording to handling.
         self.handled = 0
         self.duplicates = 0
+        self.retried = 0
         self.dead_lettered = 0
         self.ignored = 0
+        self.lag = LagHistogram()
 
     async def start_when_broker_answers(self, max_delay: float = 10.0) -> None:
         """Start consuming, retrying while the broker is unreachable.
@@ -244,10 +249,12 @@ class Consumer:
                 if attempt == self._max_attempts:
                     await self._dead_letter(message, f"{type(error).__name__}: {error}", attempt)
                     return
+                self.retried += 1
                 await asyncio.sleep(min(self._backoff * 2 ** (attempt - 1), self._max_backoff))
                 continue
             if fresh:
                 self.handled += 1
+                self.lag.observe(_seconds_since(event.recorded_at))
             else:
                 self.duplicates += 1
             await message.ack()
@@ -320,6 +327,12 @@ class Consumer:
             entry.users -= 1
             if entry.users == 0:
                 self._stream_locks.pop(stream_id, None)
+
+
+def _seconds_since(moment: datetime) -> float:
+    """How long ago `moment` was (a timestamp without zone is taken as UTC)."""
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return (datetime.now(UTC) - aware).total_seconds()
 
 
 class _StreamLock:

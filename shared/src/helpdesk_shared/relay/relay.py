@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import time
 from collections import deque
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
@@ -52,6 +53,18 @@ _WRITE_CHECKPOINT = text(
     WHERE (infra.checkpoints.tx_id, infra.checkpoints.global_position)
         < (EXCLUDED.tx_id, EXCLUDED.global_position)"""
 )
+
+# What is left to publish after the checkpoint: how many events (bounded, so that a long backlog
+# costs a bounded scan) and since when the oldest of them waits.
+_BACKLOG = text(
+    """SELECT count(*) AS behind, min(recorded_at) AS oldest FROM (
+        SELECT recorded_at FROM eventstore.events
+        WHERE (tx_id, global_position) > (CAST(CAST(:tx_id AS text) AS xid8), :position)
+        ORDER BY tx_id, global_position
+        LIMIT 100000) AS pending"""
+)
+#: At most one backlog measure per this many seconds while publishing.
+_BACKLOG_INTERVAL = 1.0
 
 #: Errors after which the relay drops its connections and starts over from its checkpoint.
 _TRANSIENT = (
@@ -120,6 +133,7 @@ class Relay:
         self._max_poll = max_poll_seconds
         self._retry = retry_seconds
         self.metrics = metrics or RelayMetrics()
+        self._backlog_measured_at = float("-inf")
         self.checkpoint_name = f"relay:{exchange}"
         self._stopping = asyncio.Event()
         self._connection: AbstractConnection | None = None
@@ -203,6 +217,8 @@ class Relay:
                 delay = self._min_poll
                 continue
             self.metrics.lag_seconds.set(0)
+            self.metrics.events_behind.set(0)
+            self.metrics.oldest_unpublished_age.set(0)
             await self._check_leadership()
             await self._sleep(delay)
             delay = min(delay * 2, self._max_poll)
@@ -257,7 +273,22 @@ class Relay:
         self.metrics.last_position.set(batch.last.global_position)
         age = (datetime.now(UTC) - batch.last_recorded_at).total_seconds()
         self.metrics.lag_seconds.set(max(age, 0.0))
+        now = time.monotonic()
+        if now - self._backlog_measured_at >= _BACKLOG_INTERVAL:
+            self._backlog_measured_at = now
+            await self.measure_backlog(batch.last)
         return len(batch.publishes)
+
+    async def measure_backlog(self, position: LogPosition) -> None:
+        """Set the backlog gauges: what the store holds after `position` (while publishing, the
+        relay measures after a confirmed batch, at most every `_BACKLOG_INTERVAL` seconds)."""
+        params = {"tx_id": str(position.tx_id), "position": position.global_position}
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(_BACKLOG, params)).one()
+        self.metrics.events_behind.set(int(row.behind))
+        oldest = row.oldest
+        age = (datetime.now(UTC) - oldest).total_seconds() if oldest is not None else 0.0
+        self.metrics.oldest_unpublished_age.set(max(age, 0.0))
 
     async def _save_checkpoint(self, position: LogPosition) -> None:
         params = {
