@@ -28,7 +28,9 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    response_headers_conformance,
     response_schema_conformance,
+    status_code_conformance,
 )
 
 from helpdesk_shared.auth import issue_token
@@ -43,7 +45,13 @@ LEFT_OUT = {
     ("GET", "/readyz"): "readiness reports the broker connection of a running process, "
     "not how the service takes its input",
 }
-CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+]
 
 
 @schemathesis.serializer("message/rfc822")

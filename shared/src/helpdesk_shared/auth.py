@@ -204,6 +204,7 @@ def require_roles(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]
             raise Problem(403, "Accès refusé", f"This needs one of the roles: {allowed}.")
         return principal
 
+    dependency.checks_roles = True  # type: ignore[attr-defined]  # read by the OpenAPI document
     return dependency
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 from prometheus_client import CollectorRegistry
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -70,6 +71,7 @@ def build_app(settings: Settings | None = None, engine: AsyncEngine | None = Non
         freeze_heap=True,
         registry=registry,
         description=helpdesk_intake.__doc__ or "",
+        extra_problems=_middleware_problems,
         state={
             "event_store": store,
             "intake_units": intake_units,
@@ -92,3 +94,12 @@ def build_app(settings: Settings | None = None, engine: AsyncEngine | None = Non
         verifier=app.state.token_verifier,
     )
     return app
+
+
+def _middleware_problems(route: APIRoute) -> set[int]:
+    """What this service's middlewares answer besides the route: 413 for a body over the
+    limit (every write), 429 on the rate-limited public routes."""
+    statuses = {413} if route.methods - {"GET", "HEAD", "DELETE"} else set()
+    if any((method, route.path) in PUBLIC_ROUTES for method in route.methods):
+        statuses.add(429)
+    return statuses

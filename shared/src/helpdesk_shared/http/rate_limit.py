@@ -17,11 +17,10 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 import jwt
-from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from helpdesk_shared.auth import Principal, TokenVerifier
-from helpdesk_shared.http.problems import PROBLEM_JSON, Problem
+from helpdesk_shared.http.problems import Problem, problem_json, scope_header
 
 Clock = Callable[[], float]
 
@@ -124,10 +123,5 @@ async def _too_many(scope: Scope, receive: Receive, send: Send, wait: float) -> 
         type_="urn:helpdesk:problem:rate-limited",
         headers={"Retry-After": str(seconds)},
     )
-    response = JSONResponse(
-        problem.body(instance=scope["path"]),
-        status_code=429,
-        media_type=PROBLEM_JSON,
-        headers=problem.headers,
-    )
+    response = problem_json(problem, scope["path"], scope_header(scope, b"accept-language"))
     await response(scope, receive, send)
