@@ -49,7 +49,11 @@ def _client() -> AsyncClient:
         raise Problem(404, "Introuvable", "No such thing.")
 
     app = create_app(
-        service="test", version="0", settings=CommonSettings(), routers=[router], readiness_checks={}
+        service="test",
+        version="0",
+        settings=CommonSettings(),
+        routers=[router],
+        readiness_checks={},
     )
     return AsyncClient(transport=ASGITransport(app=app), base_url="http://test")
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from fastapi import FastAPI
-from fastapi.routing import APIRoute
 from prometheus_client import CollectorRegistry
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -96,10 +97,10 @@ def build_app(settings: Settings | None = None, engine: AsyncEngine | None = Non
     return app
 
 
-def _middleware_problems(route: APIRoute) -> set[int]:
+def _middleware_problems(path: str, methods: Collection[str]) -> set[int]:
     """What this service's middlewares answer besides the route: 413 for a body over the
     limit (every write), 429 on the rate-limited public routes."""
-    statuses = {413} if route.methods - {"GET", "HEAD", "DELETE"} else set()
-    if any((method, route.path) in PUBLIC_ROUTES for method in route.methods):
+    statuses = {413} if set(methods) - {"GET", "HEAD", "DELETE"} else set()
+    if any((method, path) in PUBLIC_ROUTES for method in methods):
         statuses.add(429)
     return statuses

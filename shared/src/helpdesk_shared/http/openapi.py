@@ -18,7 +18,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 
 from helpdesk_shared.http.problems import PROBLEM_JSON
 
@@ -71,7 +71,8 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 }
 
 _PROBLEM_CONTENT = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
-ExtraProblems = Callable[[APIRoute], Collection[int]]
+#: A service's own statuses of a route, by its path and methods (`create_app(extra_problems=)`).
+ExtraProblems = Callable[[str, Collection[str]], Collection[int]]
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -102,7 +103,7 @@ def problem_statuses(route: APIRoute) -> set[int]:
         for header in dependant.header_params:
             if header.alias.lower() == "if-match":
                 statuses.add(412)
-                if header.required:
+                if header.field_info.is_required():
                     statuses.add(428)
     writes = bool(route.methods & {"POST", "PUT", "PATCH", "DELETE"})
     if writes and route.dependant.path_params:
@@ -125,12 +126,16 @@ def document_problems(app: FastAPI, extra: ExtraProblems | None = None) -> None:
             return app.openapi_schema
         schema = generate()
         paths = schema.get("paths", {})
-        for route in app.routes:
+        for context in iter_route_contexts(app.routes):
+            route = context.original_route
             if not isinstance(route, APIRoute) or not route.include_in_schema:
                 continue
-            statuses = problem_statuses(route) | set(extra(route) if extra else ())
+            path = context.path_format or route.path_format
+            statuses = problem_statuses(route)
+            if extra is not None:
+                statuses |= set(extra(path, route.methods))
             for method in route.methods:
-                operation = paths.get(route.path_format, {}).get(method.lower())
+                operation = paths.get(path, {}).get(method.lower())
                 if operation is not None:
                     _declare(operation.setdefault("responses", {}), statuses)
         for path_item in paths.values():

@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from helpdesk_shared.auth import Principal, TokenVerifier
 from helpdesk_shared.http.problems import Problem, problem_json, scope_header
+from helpdesk_shared.jwks import IdentityProviderUnavailable
 
 Clock = Callable[[], float]
 
@@ -88,7 +89,7 @@ class RateLimit:
         if scope["type"] != "http" or (scope["method"], scope["path"]) not in self._routes:
             await self.app(scope, receive, send)
             return
-        principal = self._principal(scope)
+        principal = await self._principal(scope)
         if principal is not None and principal.is_staff:
             wait = self._staff.take(f"sub:{principal.sub}")
         elif principal is not None:
@@ -101,15 +102,15 @@ class RateLimit:
             return
         await _too_many(scope, receive, send, wait)
 
-    def _principal(self, scope: Scope) -> Principal | None:
+    async def _principal(self, scope: Scope) -> Principal | None:
         for name, value in scope.get("headers", []):
             if name == b"authorization":
                 scheme, _, token = value.decode("latin-1").partition(" ")
                 if scheme.lower() != "bearer" or not token:
                     return None
                 try:
-                    return self._verifier.verify(token.strip())
-                except (jwt.PyJWTError, ValueError):
+                    return await self._verifier.verify_async(token.strip())
+                except (jwt.PyJWTError, ValueError, IdentityProviderUnavailable):
                     return None
         return None
 
