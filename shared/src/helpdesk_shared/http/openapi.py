@@ -99,7 +99,7 @@ def problem_statuses(route: APIRoute) -> set[int]:
         if dependant.path_params or dependant.query_params or dependant.header_params:
             statuses.add(422)
         if dependant.body_params:
-            statuses.add(422)
+            statuses |= {400, 422}  # 400: a body that is not JSON at all
         for header in dependant.header_params:
             if header.alias.lower() == "if-match":
                 statuses.add(412)

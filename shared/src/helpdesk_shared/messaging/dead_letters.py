@@ -20,7 +20,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from helpdesk_shared.auth import Role, require_roles
-from helpdesk_shared.http.problems import Problem
+from helpdesk_shared.http.problems import VALIDATION, Problem, Where, field_error
 from helpdesk_shared.messaging.consumer import (
     ATTEMPTS_HEADER,
     ORIGINAL_ROUTING_KEY_HEADER,
@@ -181,15 +181,18 @@ def dead_letter_router(*, amqp_url: str, queue_prefix: str, consumers: Sequence[
         dependencies=[Depends(require_roles(Role.ADMIN, Role.MANAGER))],
     )
 
-    def pick(consumer: str | None) -> str:
+    def pick(consumer: str | None, where: Where) -> str:
         if consumer is None and len(consumers) == 1:
             return consumers[0]
         if consumer is None or consumer not in consumers:
+            message = f"consumer must be one of: {', '.join(consumers)}"
+            error = field_error(where, ["consumer"], message, "enum")
             raise Problem(
                 422,
                 "Consommateur inconnu",
-                f"consumer must be one of: {', '.join(consumers)}",
-                errors=[{"field": "consumer", "allowed": list(consumers)}],
+                message,
+                type_=VALIDATION,
+                errors=[{**error, "allowed": list(consumers)}],
             )
         return consumer
 
@@ -198,14 +201,14 @@ def dead_letter_router(*, amqp_url: str, queue_prefix: str, consumers: Sequence[
         consumer: str | None = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> dict[str, Any]:
-        name = pick(consumer)
+        name = pick(consumer, "query")
         letters = await list_dead_letters(amqp_url, queue_prefix, name, limit)
         return {"consumer": name, "count": len(letters), "items": [d.to_json() for d in letters]}
 
     @router.post("/replay", summary="Move dead letters back to the consumer's queue")
     async def replay(request: ReplayRequest | None = None) -> dict[str, Any]:
         request = request or ReplayRequest()
-        name = pick(request.consumer)
+        name = pick(request.consumer, "body")
         count = await replay_dead_letters(amqp_url, queue_prefix, name, request.limit)
         return {"consumer": name, "replayed": count}
 

@@ -36,6 +36,7 @@ from helpdesk_intake.entrypoints.common import (
 from helpdesk_shared.auth import CurrentPrincipal
 from helpdesk_shared.http.dependencies import Engine
 from helpdesk_shared.http.idempotency import HEADER, IdempotencyGuard
+from helpdesk_shared.http.openapi import problem_responses
 from helpdesk_shared.http.problems import Problem
 
 router = APIRouter(prefix="/v1/requesters", tags=["requesters"])
@@ -72,7 +73,13 @@ class Change(BaseModel):
     changes: dict[str, Any]
 
 
-@router.post("", status_code=201, response_model=Requester, summary="Add a requester")
+@router.post(
+    "",
+    status_code=201,
+    response_model=Requester,
+    summary="Add a requester",
+    responses=problem_responses(409),  # the login is already in the directory
+)
 async def create_requester(
     body: NewRequester,
     principal: StaffPrincipal,
