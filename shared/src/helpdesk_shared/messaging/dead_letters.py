@@ -17,7 +17,7 @@ from typing import Annotated, Any
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from helpdesk_shared.auth import Role, require_roles
 from helpdesk_shared.http.problems import VALIDATION, Problem, Where, field_error
@@ -168,6 +168,10 @@ async def _dlq_channel(amqp_url: str) -> AsyncIterator[AbstractChannel]:
 
 class ReplayRequest(BaseModel):
     """Which consumer's dead letters to replay, and how many (default: all of them)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"consumer": "notify", "limit": 100}]}
+    )
 
     consumer: str | None = None
     limit: int | None = Field(default=None, ge=1, le=100_000)

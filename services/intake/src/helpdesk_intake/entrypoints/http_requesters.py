@@ -43,6 +43,22 @@ router = APIRouter(prefix="/v1/requesters", tags=["requesters"])
 
 
 class NewRequester(RequesterProfile):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Jeanne Dupont",
+                    "login": "jdupont",
+                    "email": "jeanne.dupont@example.org",
+                    "phone": "+33 1 23 45 67 89",
+                    "organisation": "Lycée Victor Hugo",
+                    "organisation_kind": "eple",
+                    "office": "B214",
+                }
+            ]
+        }
+    )
+
     login: str = Field(min_length=1, max_length=200)
     needs_verification: bool = False
 
@@ -50,7 +66,10 @@ class NewRequester(RequesterProfile):
 class RequesterUpdate(BaseModel):
     """A partial correction; fields left out are kept. `verified` clears the verification flag."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"phone": "+33 1 98 76 54 32", "office": "C102"}]},
+        extra="forbid",
+    )
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     email: EmailStr | None = None
