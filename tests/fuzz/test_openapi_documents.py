@@ -32,7 +32,7 @@ def _has_example(spec: dict[str, Any], media: dict[str, Any]) -> bool:
     if "example" in media or "examples" in media:
         return True
     schema = media.get("schema", {})
-    refs = [schema] + schema.get("anyOf", [])
+    refs = [schema, *schema.get("anyOf", [])]
     for candidate in refs:
         ref = candidate.get("$ref")
         if ref and "examples" in spec["components"]["schemas"][ref.split("/")[-1]]:

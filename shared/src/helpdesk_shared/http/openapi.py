@@ -105,7 +105,7 @@ def problem_statuses(route: APIRoute) -> set[int]:
                 statuses.add(412)
                 if header.field_info.is_required():
                     statuses.add(428)
-    writes = bool(route.methods & {"POST", "PUT", "PATCH", "DELETE"})
+    writes = bool((route.methods or set()) & {"POST", "PUT", "PATCH", "DELETE"})
     if writes and route.dependant.path_params:
         statuses.add(409)
     return statuses
@@ -131,10 +131,11 @@ def document_problems(app: FastAPI, extra: ExtraProblems | None = None) -> None:
             if not isinstance(route, APIRoute) or not route.include_in_schema:
                 continue
             path = context.path_format or route.path_format
+            methods = route.methods or set()
             statuses = problem_statuses(route)
             if extra is not None:
-                statuses |= set(extra(path, route.methods))
-            for method in route.methods:
+                statuses |= set(extra(path, methods))
+            for method in methods:
                 operation = paths.get(path, {}).get(method.lower())
                 if operation is not None:
                     _declare(operation.setdefault("responses", {}), statuses)

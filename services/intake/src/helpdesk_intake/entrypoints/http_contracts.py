@@ -33,9 +33,10 @@ from helpdesk_shared.http.problems import Problem
 
 router = APIRouter(prefix="/v1/contracts", tags=["contracts"])
 IdempotencyKey = Annotated[str | None, Header(alias=HEADER)]
-_CREATED: dict[int | str, dict[str, Any]] = {201: {"description": "Recorded"}} | (
-    problem_responses(409)  # a contract already signed for this customer is amended instead
-)
+_CREATED: dict[int | str, dict[str, Any]] = {
+    201: {"description": "Recorded"},
+    **problem_responses(409),  # a contract already signed for this customer is amended instead
+}
 
 
 def _now() -> datetime:
