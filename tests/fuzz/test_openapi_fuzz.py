@@ -1,11 +1,12 @@
 """Schemathesis fuzzing of every service's OpenAPI, in process, on a database of its own.
 
 Each operation of each service gets `EXAMPLES` generated cases (valid and deliberately invalid
-inputs) sent with a manager's token. Checks: no 5xx answer, every status answered is declared
-for the operation, and every answer matches its declared content type, schema and headers. The app runs on this test's event loop through httpx's ASGI transport; Hypothesis
-runs in a worker thread and hands each request to that loop, so the database engine stays on
-the loop that created it. The number of cases run per service is printed (see
-docs/reliability.md).
+inputs, and the documented examples) sent with a manager's, then a requester's token. Checks: no
+5xx answer, every status answered is declared for the operation, and every answer matches its
+declared content type, schema and headers. The app runs on this test's event loop through
+httpx's ASGI transport; Hypothesis runs in a worker thread and hands each request to that loop,
+so the database engine stays on the loop that created it. The number of cases run per service
+is printed (see docs/reliability.md).
 """
 
 from __future__ import annotations

@@ -89,6 +89,12 @@ def test_each_route_declares_the_statuses_its_dependencies_answer() -> None:
                 PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}
             }
             assert response["description"]
+            assert "Content-Language" in response["headers"]
+    responses = paths["/v1/things/{thing_id}/close"]["post"]["responses"]
+    assert "WWW-Authenticate" in responses["401"]["headers"]
+    assert "Retry-After" in responses["429"]["headers"]
+    assert "Retry-After" in responses["503"]["headers"]
+    assert "ETag" in responses["412"]["headers"]
     schemas = spec["components"]["schemas"]
     assert "HTTPValidationError" not in schemas
     assert "ValidationError" not in schemas

@@ -71,6 +71,20 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 }
 
 _PROBLEM_CONTENT = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+
+
+def _header(description: str) -> dict[str, Any]:
+    return {"description": description, "schema": {"type": "string"}}
+
+
+#: Headers a problem answer carries besides `Content-Language` (which every one has).
+HEADERS: dict[int, dict[str, dict[str, Any]]] = {
+    401: {"WWW-Authenticate": _header("RFC 6750 challenge: `Bearer realm=...`")},
+    412: {"ETag": _header("The resource's current version")},
+    429: {"Retry-After": _header("Seconds to wait before trying again")},
+    503: {"Retry-After": _header("Seconds to wait before trying again")},
+}
+_LANGUAGE = {"Content-Language": _header("The language of `title`: `fr` or `en`")}
 #: A service's own statuses of a route, by its path and methods (`create_app(extra_problems=)`).
 ExtraProblems = Callable[[str, Collection[str]], Collection[int]]
 
@@ -144,6 +158,8 @@ def document_problems(app: FastAPI, extra: ExtraProblems | None = None) -> None:
                 for status, response in operation.get("responses", {}).items():
                     if str(status)[:1] in {"4", "5"}:
                         response["content"] = _PROBLEM_CONTENT
+                        headers = response.setdefault("headers", {})
+                        headers.update(_LANGUAGE | HEADERS.get(int(status), {}))
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         components.pop("HTTPValidationError", None)
         components.pop("ValidationError", None)
