@@ -13,6 +13,8 @@ import pytest
 import yaml
 from deploy.local.parts import SERVICES, consumer_queues
 
+from helpdesk_shared.settings import CommonSettings
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 K8S = REPO_ROOT / "deploy" / "k8s"
 HTTP_SERVICES = [spec.name for spec in SERVICES]
@@ -172,3 +174,13 @@ def test_grafana_admin_password_comes_from_the_environment() -> None:
     environment = load_compose()["services"]["grafana"]["environment"]
     password = environment["GF_SECURITY_ADMIN_PASSWORD"]
     assert password.startswith("${GRAFANA_ADMIN_PASSWORD:?"), password
+
+
+def test_the_k8s_settings_pass_the_services_settings_validation() -> None:
+    """RS256 needs the JWKS URL, the audience and the issuer: a ConfigMap without one of them
+    would leave every pod crash-looping at start-up."""
+    config = next(o for o in k8s_objects() if o["kind"] == "ConfigMap")
+    settings = CommonSettings(**{k.lower(): v for k, v in config["data"].items()})
+    assert settings.helpdesk_jwt_algorithm == "RS256"
+    assert settings.helpdesk_jwt_audience
+    assert settings.helpdesk_jwt_issuer

@@ -22,6 +22,7 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from helpdesk_shared.http.app import ReadinessCheck, create_app
+from helpdesk_shared.http.openapi import ExtraProblems
 from helpdesk_shared.http.serve import broker_check, database_check
 from helpdesk_shared.messaging.consumer import Consumer
 from helpdesk_shared.messaging.consumer_metrics import ConsumerCollector
@@ -69,6 +70,7 @@ def build_service(
     registry: CollectorRegistry | None = None,
     description: str = "",
     state: Mapping[str, object] | None = None,
+    extra_problems: ExtraProblems | None = None,
 ) -> FastAPI:
     """A service's app from its parts.
 
@@ -99,6 +101,7 @@ def build_service(
         lifespan=_lifespan(engine, owns_engine, consuming, background, closers, freeze_heap),
         registry=registry,
         description=description,
+        extra_problems=extra_problems,
     )
     app.state.engine = engine
     app.state.consumers = tuple(consuming.consumers) if consuming is not None else ()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -70,6 +72,7 @@ def build_app(settings: Settings | None = None, engine: AsyncEngine | None = Non
         freeze_heap=True,
         registry=registry,
         description=helpdesk_intake.__doc__ or "",
+        extra_problems=_middleware_problems,
         state={
             "event_store": store,
             "intake_units": intake_units,
@@ -92,3 +95,12 @@ def build_app(settings: Settings | None = None, engine: AsyncEngine | None = Non
         verifier=app.state.token_verifier,
     )
     return app
+
+
+def _middleware_problems(path: str, methods: Collection[str]) -> set[int]:
+    """What this service's middlewares answer besides the route: 413 for a body over the
+    limit (every write), 429 on the rate-limited public routes."""
+    statuses = {413} if set(methods) - {"GET", "HEAD", "DELETE"} else set()
+    if any((method, path) in PUBLIC_ROUTES for method in methods):
+        statuses.add(429)
+    return statuses
