@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -10,6 +11,9 @@ from datetime import datetime
 from typing import Any
 
 from helpdesk_shared.events.base import DomainEvent, decode
+
+_SEQUENCE_DIGITS = 20
+_SEQUENCE = re.compile(r"(\d{20})-(\d{20})")
 
 
 class ExpectedVersion(enum.Enum):
@@ -134,6 +138,21 @@ class LogPosition:
     @classmethod
     def start(cls) -> LogPosition:
         return cls(0, 0)
+
+    @property
+    def sequence(self) -> str:
+        """This position as the CloudEvents `sequence` of its event: a string whose lexicographic
+        order is the log order (both numbers zero-padded to 20 digits, enough for any bigint),
+        so a subscriber can compare two events' cursors without knowing how they are built."""
+        return f"{self.tx_id:0{_SEQUENCE_DIGITS}d}-{self.global_position:0{_SEQUENCE_DIGITS}d}"
+
+    @classmethod
+    def from_sequence(cls, sequence: str) -> LogPosition:
+        """The position a `sequence` names; raises `ValueError` for anything else."""
+        match = _SEQUENCE.fullmatch(sequence)
+        if match is None:
+            raise ValueError(f"{sequence!r} is not a sequence (<20 digits>-<20 digits>)")
+        return cls(int(match.group(1)), int(match.group(2)))
 
 
 @dataclass(frozen=True)
