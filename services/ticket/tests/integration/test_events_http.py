@@ -53,7 +53,8 @@ async def _read_to_end(
         page = _parse(response)
         pages += 1
         events += page
-        after = _next(response)
+        previous, after = after, _next(response)
+        assert not page or after > previous, "the next cursor must move past a page read"
         if len(page) < limit:
             return events, after, pages
 
