@@ -20,6 +20,9 @@ class CommonSettings(BaseSettings):
     amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
     #: The topic exchange every stored event is published to (tests use one per run).
     helpdesk_exchange: str = "helpdesk.events"
+    #: CloudEvents `source` of every published event: the relay's, and /v1/events' (the same
+    #: documents on both, so a subscriber can switch between them).
+    relay_source: str = "helpdesk"
     #: Prefix of every queue this deployment declares (tests use one per run).
     helpdesk_queue_prefix: str = "helpdesk"
     helpdesk_jwt_secret: str = Field(default="change-me-in-production-please-32bytes!", repr=False)

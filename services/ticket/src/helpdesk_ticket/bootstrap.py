@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from helpdesk_shared.db import create_engine
 from helpdesk_shared.eventstore.store import EventStore
 from helpdesk_shared.eventstore.subscription import CatchUpSubscription
+from helpdesk_shared.http.events import events_router
 from helpdesk_shared.http.idempotency import PostgresIdempotencyKeys
 from helpdesk_shared.service import Background, Closer, build_service
 from helpdesk_ticket.adapters.article_search import PostgresArticleIndex
@@ -114,6 +115,7 @@ def build_app(
             http_recurring.router,
             http_problems.router,
             http_articles.router,
+            events_router(store, settings.relay_source),
         ],
         background=background,
         freeze_heap=True,

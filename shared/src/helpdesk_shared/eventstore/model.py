@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -13,6 +14,9 @@ from typing import Any
 from helpdesk_shared.events.base import DomainEvent, decode
 from helpdesk_shared.logging import correlation_id
 from helpdesk_shared.telemetry import trace_context
+
+_SEQUENCE_DIGITS = 20
+_SEQUENCE = re.compile(r"(\d{20})-(\d{20})")
 
 
 class ExpectedVersion(enum.Enum):
@@ -165,6 +169,21 @@ class LogPosition:
     @classmethod
     def start(cls) -> LogPosition:
         return cls(0, 0)
+
+    @property
+    def sequence(self) -> str:
+        """This position as the CloudEvents `sequence` of its event: a string whose lexicographic
+        order is the log order (both numbers zero-padded to 20 digits, enough for any bigint),
+        so a subscriber can compare two events' cursors without knowing how they are built."""
+        return f"{self.tx_id:0{_SEQUENCE_DIGITS}d}-{self.global_position:0{_SEQUENCE_DIGITS}d}"
+
+    @classmethod
+    def from_sequence(cls, sequence: str) -> LogPosition:
+        """The position a `sequence` names; raises `ValueError` for anything else."""
+        match = _SEQUENCE.fullmatch(sequence)
+        if match is None:
+            raise ValueError(f"{sequence!r} is not a sequence (<20 digits>-<20 digits>)")
+        return cls(int(match.group(1)), int(match.group(2)))
 
 
 @dataclass(frozen=True)

@@ -28,8 +28,6 @@ from helpdesk_shared.telemetry import configure_tracing
 class RelaySettings(CommonSettings):
     """The relay's own environment variables, beside the common ones."""
 
-    #: CloudEvents `source` of every published event.
-    relay_source: str = "helpdesk"
     relay_batch_size: int = 500
     relay_publish_timeout_seconds: float = 10.0
     #: Serve /metrics (prometheus) on this port when set.
