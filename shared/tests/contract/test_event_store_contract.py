@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import AsyncIterator
 
 import pytest
 
+from helpdesk_shared.db import create_engine
 from helpdesk_shared.eventstore.memory import MemoryEventStore
 from helpdesk_shared.eventstore.model import (
     ConcurrencyConflict,
@@ -25,11 +27,25 @@ from helpdesk_shared.kernel import EventStore
 
 
 @pytest.fixture(params=["postgres", "memory"])
-def store(request: pytest.FixtureRequest) -> EventStore:
+def backend(request: pytest.FixtureRequest) -> str | None:
+    """Which store: PostgreSQL on a database of its own per test (a copy of the migrated
+    template, so that no other test's events are in the log these tests read), or memory."""
     if request.param == "memory":
-        return MemoryEventStore()
-    postgres: PostgresEventStore = request.getfixturevalue("event_store")
-    return postgres
+        return None
+    url: str = request.getfixturevalue("fresh_database_url")
+    return url
+
+
+@pytest.fixture
+async def store(backend: str | None) -> AsyncIterator[EventStore]:
+    if backend is None:
+        yield MemoryEventStore()
+        return
+    engine = create_engine(backend, pool_size=2)
+    try:
+        yield PostgresEventStore(engine)
+    finally:
+        await engine.dispose()
 
 
 def _stream() -> str:
@@ -167,12 +183,20 @@ async def _read_until_visible(
     committed events become visible when those end, never out of order."""
     deadline = asyncio.get_running_loop().time() + 30
     while True:
-        after = await store.read_all(start, limit=1000)
+        after = await _read_from(store, start)
         if sum(e.stream_id in streams for e in after) >= count:
             return after
         if asyncio.get_running_loop().time() > deadline:
             return after
         await asyncio.sleep(0.05)
+
+
+async def _read_from(store: EventStore, start: LogPosition) -> list[RecordedEvent]:
+    """Every event after `start` the log shows now, page after page."""
+    events: list[RecordedEvent] = []
+    while page := await store.read_all(events[-1].log_position if events else start, limit=1000):
+        events += page
+    return events
 
 
 async def _end_of_log(store: EventStore) -> LogPosition:

@@ -59,6 +59,22 @@ async def _read_to_end(
             return events, after, pages
 
 
+async def _end_of_log(client: httpx.AsyncClient, headers: dict[str, str]) -> str:
+    """The cursor after the last event served now. The log of this run's database holds what
+    other tests stored, types outside the catalogue included (the store's own tests append made-up
+    ones), so the pages are only counted here, not parsed into catalogue events."""
+    after = ""
+    while True:
+        response = await client.get(
+            "/v1/events", params={"after": after, "limit": 1000}, headers=headers
+        )
+        assert response.status_code == 200, response.text
+        served = len(json.loads(response.content))
+        after = _next(response)
+        if served < 1000:
+            return after
+
+
 async def _route(store: EventStore, ticket: uuid.UUID) -> None:
     event = Routed(
         ticket_id=ticket,
@@ -77,7 +93,7 @@ async def test_the_log_is_paged_by_sequence_as_cloudevents(
     client: httpx.AsyncClient, auth: Auth, open_ticket: Opener, event_store: EventStore
 ) -> None:
     service = auth("notify-bridge", "service")
-    _, start, _ = await _read_to_end(client, service, "")
+    start = await _end_of_log(client, service)
     tickets = [await open_ticket() for _ in range(3)]
     for ticket in tickets:
         await _route(event_store, ticket)
