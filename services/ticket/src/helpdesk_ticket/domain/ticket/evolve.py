@@ -10,8 +10,10 @@ from datetime import datetime
 from functools import singledispatch
 from typing import Any
 
+from helpdesk_shared.events.admissibility import AdmissibilityEvidence, summary_from_evidence
 from helpdesk_shared.events.base import DomainEvent
 from helpdesk_shared.events.ticket import (
+    Admissibility,
     AppointmentScheduled,
     Closed,
     CommentAdded,
@@ -83,8 +85,9 @@ def _opened(event: TicketOpened) -> Ticket:
         description=event.description,
         channel=event.channel.value,
         admissibility=event.pre_qualification.outcome,
+        evidence=event.admissibility,
         coverage_limit=event.admissibility.up_to_level,
-        coverage_item=_item_name(event),
+        coverage_item=_item_name(event.admissibility),
         received_at=event.received_at,
         opened_at=event.occurred_at,
         group=event.group,
@@ -96,9 +99,14 @@ def _opened(event: TicketOpened) -> Ticket:
     )
 
 
-def _item_name(event: TicketOpened) -> str | None:
-    item = event.admissibility.covered_item
+def _item_name(evidence: AdmissibilityEvidence) -> str | None:
+    item = evidence.covered_item
     return (item.label or item.name) if item else None
+
+
+def _outcome(evidence: AdmissibilityEvidence) -> Admissibility:
+    """The version-1 summary of a decision: the evidence is the authority, the summary follows."""
+    return Admissibility(summary_from_evidence(evidence)["outcome"])
 
 
 def _segment(state: Ticket, at: datetime, clock: ClockState, why: str | None = None) -> Ticket:
