@@ -351,3 +351,26 @@ class SlaBreached(TicketEvent):
     priority: Priority | None = None
     group: str
     by: str = "sla-watcher"
+
+
+class RedecisionReason(StrEnum):
+    """Why the admissibility of an open ticket was decided again."""
+
+    #: The desk checked what was to verify (the requester, the asset) and intake judged again.
+    VERIFIED = "verified"
+    #: The contract was extended to cover what the request was about.
+    CONTRACT_EXTENDED = "contract_extended"
+
+
+class AdmissibilityRedecided(TicketEvent):
+    """Intake judged the request again: the ticket's admissibility is now this evidence.
+
+    Appended by intake to the ticket's stream; the decision at the opening stays in
+    `TicketOpened`, every later one is one of these.
+    """
+
+    admissibility: AdmissibilityEvidence
+    reason: RedecisionReason
+    #: The contract version whose extension caused it (`contract_extended`).
+    contract_version: int | None = Field(default=None, ge=1)
+    by: str

@@ -267,6 +267,7 @@ _SUMMARIES: dict[str, str] = {
     "TicketResolved": "Résolu : {solution}",
     "Closed": "Clôturé ({code})",
     "TicketReopened": "Réouvert : {reason}",
+    "AdmissibilityRedecided": "Recevabilité redécidée ({reason}) : {decision}",
     "SatisfactionRated": "Satisfaction : {score}/5",
     "SlaWarning": "Échéance proche ({target}) : {deadline}",
     "SlaBreached": "Échéance dépassée ({target}) : {deadline}",
@@ -278,6 +279,8 @@ def history_entry(recorded: RecordedEvent) -> HistoryEntry:
     template = _SUMMARIES.get(recorded.type, recorded.type)
     if recorded.type == "RemoteMaintenanceConsentRecorded" and data.get("granted") is False:
         template = "Refus de télémaintenance enregistré ({channel})"
+    if recorded.type == "AdmissibilityRedecided":
+        data = {**data, "decision": (data.get("admissibility") or {}).get("decision")}
     try:
         summary = template.format(**data)
     except (KeyError, IndexError, ValueError):
@@ -290,5 +293,5 @@ def history_entry(recorded: RecordedEvent) -> HistoryEntry:
         by=data.get("by") or data.get("opened_by") or recorded.metadata.actor,
         occurred_at=datetime.fromisoformat(occurred) if isinstance(occurred, str) else None,
         recorded_at=recorded.recorded_at,
-        data=data,
+        data=recorded.data,
     )

@@ -14,6 +14,7 @@ from helpdesk_shared.events.admissibility import AdmissibilityEvidence, summary_
 from helpdesk_shared.events.base import DomainEvent
 from helpdesk_shared.events.ticket import (
     Admissibility,
+    AdmissibilityRedecided,
     AppointmentScheduled,
     Closed,
     CommentAdded,
@@ -279,3 +280,16 @@ def _(event: SlaWarning, state: Ticket) -> Ticket:
 @_apply.register
 def _(event: SlaBreached, state: Ticket) -> Ticket:
     return _with(state, breached=state.breached | {event.target})
+
+
+@_apply.register
+def _(event: AdmissibilityRedecided, state: Ticket) -> Ticket:
+    """The latest decision replaces the one before: the summary, the coverage limit follow it."""
+    evidence = event.admissibility
+    return _with(
+        state,
+        evidence=evidence,
+        admissibility=_outcome(evidence),
+        coverage_limit=evidence.up_to_level,
+        coverage_item=_item_name(evidence),
+    )
