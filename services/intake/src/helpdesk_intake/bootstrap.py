@@ -19,6 +19,7 @@ from helpdesk_intake.entrypoints import (
     http_prequalification,
     http_requesters,
     http_requests,
+    http_verification,
 )
 from helpdesk_intake.entrypoints.common import BodySizeLimit
 from helpdesk_intake.entrypoints.metrics import IntakeMetrics
@@ -59,6 +60,7 @@ def build_app(settings: Settings | None = None, engine: AsyncEngine | None = Non
         readiness_table="intake.reference_counters",
         routers=[
             http_requests.router,
+            http_verification.router,
             http_prequalification.router,
             http_requesters.router,
             http_contracts.router,

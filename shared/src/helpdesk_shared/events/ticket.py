@@ -92,6 +92,17 @@ class PreQualification(ValueObject):
     routed_domain: str | None = None
 
 
+class RequestForm(ValueObject):
+    """The assistance form's facts the admissibility was judged on, besides the category and the
+    asset tag (kept on the opening itself): enough to judge the request again later."""
+
+    software: str | None = None
+    operating_system: str | None = None
+    private: bool = False
+    personal_training: bool = False
+    suspected_cause: BreakdownCause | None = None
+
+
 class TicketEvent(DomainEvent):
     """Common fields of every ticket event."""
 
@@ -119,6 +130,8 @@ class TicketOpened(TicketEvent):
     description: str
     category: str | None = None
     asset_tag: str | None = None
+    #: The rest of the form's facts; None on openings recorded before it was kept.
+    form: RequestForm | None = None
     #: The version-1 summary, derived from `admissibility` when not given (and the other way
     #: round): one of the two is required, the defaults only satisfy type checkers.
     pre_qualification: PreQualification = PreQualification(outcome=Admissibility.TO_VERIFY)

@@ -89,6 +89,10 @@ class ProposalView(_Body):
     ticket_id: uuid.UUID | None
     by: str
     status: str
+    #: After an answer: the contract's latest version (an accepted proposal's amendment).
+    contract_version: int | None = None
+    #: After an acceptance: the tickets whose admissibility was decided again.
+    redecided: list[uuid.UUID] = []
 
 
 def view(state: ContractState, version: ContractVersion) -> ContractView:

@@ -12,9 +12,17 @@ from fastapi.responses import JSONResponse
 
 from helpdesk_intake.adapters import contracts as contract_store
 from helpdesk_intake.application.contracts import ContractService, Render
+from helpdesk_intake.application.redecisions import after_extension
 from helpdesk_intake.domain import contract as domain
 from helpdesk_intake.domain.contract import ContractState, version_as_of
-from helpdesk_intake.entrypoints.common import ManagerPrincipal, StaffPrincipal, invalid, not_found
+from helpdesk_intake.entrypoints.common import (
+    IntakeSettings,
+    ManagerPrincipal,
+    StaffPrincipal,
+    Units,
+    invalid,
+    not_found,
+)
 from helpdesk_intake.entrypoints.contract_bodies import (
     AmendContract,
     AnswerExtension,
@@ -225,9 +233,11 @@ async def propose_extension(
 @router.post("/{contract_id}/extension-proposals/{proposal_id}/answer", response_model=ProposalView)
 async def answer_extension(
     contract_id: uuid.UUID, proposal_id: uuid.UUID, body: AnswerExtension,
-    principal: ManagerPrincipal, contracts: Contracts,
+    principal: ManagerPrincipal, contracts: Contracts, units: Units, settings: IntakeSettings,
 ) -> ProposalView:  # fmt: skip
-    """The client's answer, recorded by a manager. An accepted proposal is then amended in."""
+    """The client's answer, recorded by a manager. An accepted proposal amends the contract in
+    the same append (a new version covering the item), then the client's open tickets that were
+    out of scope for the item are judged again (`AdmissibilityRedecided` on each)."""
     command = domain.AnswerExtension(
         contract_id, proposal_id, body.accepted, _now(), principal.sub, body.reason
     )
@@ -236,7 +246,17 @@ async def answer_extension(
     except domain.ContractError as error:
         raise _refusal(error) from error
     proposal = state.proposal(proposal_id)
-    return ProposalView.model_validate(proposal.__dict__)
+    assert proposal is not None
+    redecided: list[uuid.UUID] = []
+    if body.accepted:
+        events = await after_extension(
+            units, state, proposal, principal.sub, settings.intake_timezone,
+            settings.operating_systems(),
+        )  # fmt: skip
+        redecided = [e.ticket_id for e in events]
+    return ProposalView.model_validate(
+        {**proposal.__dict__, "contract_version": state.current.number, "redecided": redecided}
+    )
 
 
 def _not_overwritten(method: str) -> Problem:
