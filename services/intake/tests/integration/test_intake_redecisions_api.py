@@ -146,3 +146,42 @@ async def test_a_verified_request_is_judged_again_on_the_directory_as_fixed(
     assert unknown.status_code == 404
     as_requester = await intake_client.post(verification, headers=auth(login, "requester"))
     assert as_requester.status_code == 403
+
+
+async def test_a_proposal_says_what_it_would_have_changed_and_writes_nothing(
+    intake_client: httpx.AsyncClient, auth: Any, event_store: EventStore
+) -> None:
+    organisation = f"Client {uuid.uuid4().hex[:6]}"
+    contract = await sign(intake_client, auth, printers_only(organisation))
+    login = await new_member(intake_client, auth, organisation)
+    for form in (
+        request_form(login),
+        request_form(login, software="Excel"),
+        request_form(login, category="printers"),
+    ):
+        await opened(intake_client, auth, form)
+    elsewhere = f"Client {uuid.uuid4().hex[:6]}"
+    await sign(intake_client, auth, printers_only(elsewhere))
+    await opened(
+        intake_client, auth, request_form(await new_member(intake_client, auth, elsewhere))
+    )
+    path = f"/v1/contracts/{contract['id']}/extension-proposals"
+    item = {"kind": "domain", "name": "office_software", "up_to_level": 2, "label": "Bureautique"}
+    proposed = await intake_client.post(path, json={"item": item}, headers=auth(*AGENT))
+    assert proposed.status_code == 201, proposed.text
+    expected = {
+        "requests": 3,
+        "would_be_in_scope": 2,
+        "by_item": {"Bureautique": 2},
+        "by_level": {"2": 2},
+    }
+    assert proposed.json()["impact"] == expected
+    shown = await intake_client.get(
+        f"{path}/{proposed.json()['proposal_id']}", headers=auth(*AGENT)
+    )
+    assert shown.status_code == 200, shown.text
+    assert (shown.json()["status"], shown.json()["impact"]) == ("proposed", expected)
+    stream = await event_store.read_stream(f"contract-{contract['id']}")
+    assert [e.type for e in stream] == ["ContractSigned", "ContractExtensionProposed"]
+    missing = await intake_client.get(f"{path}/{uuid.uuid4()}", headers=auth(*AGENT))
+    assert missing.status_code == 404

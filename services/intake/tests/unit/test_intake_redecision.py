@@ -10,6 +10,7 @@ from helpdesk_intake.domain.admissibility import judge
 from helpdesk_intake.domain.contract import AnswerExtension, ProposeExtension, Sign, decide, evolve
 from helpdesk_intake.domain.contract.state import ContractState
 from helpdesk_intake.domain.contracts import ContractTerms, CoverageItem, CoverageKind
+from helpdesk_intake.domain.extension_impact import PastRequest, extension_impact
 from helpdesk_intake.domain.redecision import (
     concerned_by_extension,
     read_request,
@@ -149,3 +150,30 @@ def test_a_declined_extension_changes_no_version() -> None:
         AnswerExtension(ID, proposal, False, NOW, "chef", "trop cher"),
     )
     assert state.current.number == 1
+
+
+def past(opened: TicketOpened, requester: Requester, state: ContractState) -> PastRequest:
+    return PastRequest(opened, opened.admissibility, requester, [state], TODAY - timedelta(days=3))
+
+
+def test_the_impact_counts_the_requests_the_extension_would_have_brought_in_scope() -> None:
+    state = contract()
+    member = Requester(login="m.roux", name="Marc Roux", organisation="Lycée Condorcet")
+    unknown = member.model_copy(update={"needs_verification": True})
+    word = opening(Decision.OUT_OF_SCOPE)
+    printer = opening(Decision.IN_SCOPE).model_copy(update={"category": "printers"})
+    network = opening(Decision.OUT_OF_SCOPE).model_copy(update={"category": "network"})
+    requests = [
+        past(word, member, state),
+        past(word, member, state),
+        past(printer, member, state),  # already in scope: not a change
+        past(network, member, state),  # another domain: still out
+        past(word, unknown, state),  # to verify, not in scope
+    ]
+    office = OFFICE.model_copy(update={"up_to_level": 2, "label": "Bureautique"})
+    impact = extension_impact(state, office, requests)
+    assert (impact.requests, impact.would_be_in_scope) == (5, 2)
+    assert impact.by_item == {"Bureautique": 2}
+    assert impact.by_level == {"2": 2}
+    assert state.current.number == 1  # nothing written: the contract is as it was
+    assert extension_impact(state, WORD, requests).would_be_in_scope == 0  # domain still out

@@ -16,11 +16,12 @@ from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from helpdesk_intake.application.open_request import _zone
-from helpdesk_intake.application.ports import IntakeUnit, IntakeUnits
+from helpdesk_intake.application.ports import EntryRead, IntakeUnit, IntakeUnits
 from helpdesk_intake.domain.admissibility import judge
 from helpdesk_intake.domain.contract import ContractState
 from helpdesk_intake.domain.contract.state import ExtensionProposal
-from helpdesk_intake.domain.contracts import ClientKind
+from helpdesk_intake.domain.contracts import ClientKind, CoverageItem
+from helpdesk_intake.domain.extension_impact import Impact, PastRequest, extension_impact
 from helpdesk_intake.domain.redecision import (
     OpenedRequest,
     concerned_by_extension,
@@ -165,3 +166,38 @@ async def _append(unit: IntakeUnit, request: OpenedRequest, event: Admissibility
         request.version,
         [NewEvent.from_domain(event, metadata)],
     )
+
+
+async def impact_of_extension(
+    units: IntakeUnits,
+    contract: ContractState,
+    item: CoverageItem,
+    timezone: str,
+    systems: OperatingSystems = DEFAULT_SYSTEMS,
+) -> Impact:
+    """The client's requests of the last twelve months judged against the proposed version: read
+    from the ticket streams (found through intake's ticket index), nothing written."""
+    client = contract.current.terms.client
+    person = client.kind is ClientKind.PERSON
+    since = datetime.now(UTC) - timedelta(days=365)
+    past: list[PastRequest] = []
+    async with units() as unit:
+        ids = await unit.tickets.tickets_of_client(
+            None if person else client.name, client.login if person else None, since
+        )
+        entries: dict[str, EntryRead | None] = {}
+        for ticket_id in ids:
+            request = await load_request(unit, ticket_id)
+            if request is None:
+                continue
+            login = request.opened.requester.login
+            if login not in entries:
+                entries[login] = await unit.directory.requester_and_contracts_by_login(login)
+            read = entries[login]
+            if read is None:
+                continue
+            day = request.opened.received_at.astimezone(_zone(timezone)).date()
+            past.append(
+                PastRequest(request.opened, request.evidence, read.requester, read.contracts, day)
+            )
+    return extension_impact(contract, item, past, systems)
