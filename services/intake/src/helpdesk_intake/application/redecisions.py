@@ -10,6 +10,7 @@ meanwhile is read and judged again).
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -39,6 +40,8 @@ from helpdesk_shared.eventstore.model import (
     stream_id,
 )
 from helpdesk_shared.logging import correlation_id
+
+log = logging.getLogger(__name__)
 
 #: How far back an extension looks for open tickets of its client.
 LOOK_BACK = timedelta(days=366)
@@ -139,8 +142,18 @@ async def after_extension(
 
         return once
 
-    recorded = [await _retried(units, rejudging(ticket_id)) for ticket_id in candidates]
-    return [event for event in recorded if event is not None]
+    recorded: list[AdmissibilityRedecided] = []
+    for ticket_id in candidates:
+        try:
+            event = await _retried(units, rejudging(ticket_id))
+        except ConcurrencyConflict:
+            # The extension is recorded; a ticket that kept changing is left to the desk
+            # rather than failing the others.
+            log.warning("ticket %s kept changing: not re-decided after the extension", ticket_id)
+            continue
+        if event is not None:
+            recorded.append(event)
+    return recorded
 
 
 T = TypeVar("T")
