@@ -35,7 +35,7 @@ import asyncpg
 import httpx
 
 from bench.intake_servers import Server, free_port, serving
-from helpdesk_intake.application.demo_data import load
+from helpdesk_intake.adapters.demo_data import load
 from helpdesk_intake.settings import Settings
 from helpdesk_shared.auth import issue_token
 from helpdesk_shared.db import asyncpg_dsn, create_engine

@@ -17,7 +17,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from helpdesk_intake.application.demo_data import load
+from helpdesk_intake.adapters.demo_data import load
 from helpdesk_intake.bootstrap import build_app as build_intake
 from helpdesk_intake.settings import Settings as IntakeSettings
 from helpdesk_shared import catalogue

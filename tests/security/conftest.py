@@ -23,7 +23,7 @@ import pytest
 from deploy.local.parts import consumer_queues
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from helpdesk_intake.application.demo_data import load
+from helpdesk_intake.adapters.demo_data import load
 from helpdesk_shared.auth import issue_token
 from helpdesk_shared.db import create_engine
 from helpdesk_shared.messaging.topology import delete_topology

@@ -168,12 +168,29 @@ async def current_principal(
 ) -> Principal:
     """FastAPI dependency: the verified caller, or 401 problem details."""
     if credentials is None:
-        raise Problem(401, "Authentification requise", "A bearer token is required.")
+        raise Problem(
+            401,
+            "Authentification requise",
+            "A bearer token is required.",
+            headers={"WWW-Authenticate": 'Bearer realm="helpdesk"'},
+        )
     verifier: TokenVerifier = request.app.state.token_verifier
     try:
         return verifier.verify(credentials.credentials)
     except (jwt.PyJWTError, ValueError) as error:
-        raise Problem(401, "Jeton invalide", f"The bearer token was refused: {error}") from None
+        raise Problem(
+            401,
+            "Jeton invalide",
+            f"The bearer token was refused: {error}",
+            headers={"WWW-Authenticate": _invalid_token_challenge(error)},
+        ) from None
+
+
+def _invalid_token_challenge(error: Exception) -> str:
+    """RFC 6750 section 3: a refused token is `invalid_token`, with a description a client can
+    log (quotes and backslashes are not allowed in it, so they are dropped)."""
+    description = "".join(c for c in str(error) if c not in '"\\' and c.isprintable())[:200]
+    return f'Bearer realm="helpdesk", error="invalid_token", error_description="{description}"'
 
 
 def require_roles(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]:

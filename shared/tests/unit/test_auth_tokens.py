@@ -102,15 +102,20 @@ async def test_refused_tokens_answer_401_problem_with_their_reason(kind: str) ->
     assert problem["status"] == 401
     assert problem["title"] == "Jeton invalide"
     assert reason in problem["detail"], problem["detail"]
+    challenge = response.headers["www-authenticate"]
+    assert challenge.startswith('Bearer realm="helpdesk", error="invalid_token"'), challenge
 
 
 async def test_no_token_is_401_and_a_missing_role_is_403() -> None:
     agent = issue_token(SETTINGS, "bob", ["agent"], level=1)
     manager = issue_token(SETTINGS, "carol", ["manager"])
     async with _client() as client:
-        assert (await client.get("/v1/me")).status_code == 401
+        anonymous = await client.get("/v1/me")
         forbidden = await client.get("/v1/managed", headers={"Authorization": f"Bearer {agent}"})
         allowed = await client.get("/v1/managed", headers={"Authorization": f"Bearer {manager}"})
+    assert anonymous.status_code == 401
+    assert anonymous.headers["www-authenticate"] == 'Bearer realm="helpdesk"'  # RFC 6750
+    assert "www-authenticate" not in forbidden.headers
     assert forbidden.status_code == 403
     assert forbidden.json()["title"] == "Accès refusé"
     assert forbidden.json()["detail"] == "This needs one of the roles: manager."

@@ -1,4 +1,4 @@
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from httpx import ASGITransport, AsyncClient
 from pydantic import BaseModel, Field
 
@@ -7,9 +7,14 @@ from helpdesk_shared.http.app import create_app
 from helpdesk_shared.settings import CommonSettings
 
 
+class Place(BaseModel):
+    office: str = Field(max_length=5)
+
+
 class Form(BaseModel):
     subject: str = Field(min_length=3)
     impact: int = Field(ge=1, le=4)
+    places: list[Place] = []
 
 
 def _client() -> AsyncClient:
@@ -18,6 +23,10 @@ def _client() -> AsyncClient:
     @router.post("/v1/forms")
     async def submit(form: Form) -> Form:
         return form
+
+    @router.get("/v1/pages")
+    async def pages(limit: int = Query(ge=1, le=100)) -> int:
+        return limit
 
     @router.post("/v1/conflict")
     async def conflict() -> None:
@@ -48,6 +57,28 @@ async def test_invalid_input_names_the_field_at_fault() -> None:
     assert response.status_code == 422
     assert response.headers["content-type"] == "application/problem+json"
     assert [e["field"] for e in response.json()["errors"]] == ["impact"]
+
+
+async def test_each_error_points_at_its_field_in_the_body_or_names_its_parameter() -> None:
+    """RFC 9457: a JSON pointer into the body for a body field, the parameter's name otherwise."""
+    async with _client() as client:
+        nested = await client.post(
+            "/v1/forms",
+            json={
+                "subject": "ok!",
+                "impact": 2,
+                "places": [{"office": "B-12"}, {"office": "ABCDEFG"}],
+            },
+        )
+        query = await client.get("/v1/pages", params={"limit": 0})
+    [error] = nested.json()["errors"]
+    assert error["pointer"] == "#/places/1/office"
+    assert error["field"] == "places.1.office"
+    assert error["location"] == "body.places.1.office"
+    [bad_limit] = query.json()["errors"]
+    assert bad_limit["parameter"] == "limit"
+    assert bad_limit["location"] == "query.limit"
+    assert "pointer" not in bad_limit
 
 
 async def test_a_concurrency_conflict_is_409() -> None:

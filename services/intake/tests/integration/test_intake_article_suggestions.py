@@ -12,7 +12,7 @@ import httpx
 import pytest
 import uvicorn
 
-from helpdesk_intake.application.demo_data import load
+from helpdesk_intake.adapters.demo_data import load
 from helpdesk_intake.bootstrap import build_app
 from helpdesk_intake.settings import Settings
 from helpdesk_shared.auth import issue_token

@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from helpdesk_intake.adapters import contracts as contract_store
+from helpdesk_intake.adapters import queries
 from helpdesk_intake.adapters.contracts import contract_service
 from helpdesk_intake.domain.contract import Amend
 from helpdesk_intake.domain.contracts import CoveredAsset
@@ -81,7 +82,7 @@ async def test_signing_honours_the_idempotency_key(
     assert first.json() == second.json()
     assert first.headers["location"] == second.headers["location"]
     async with engine.connect() as conn:
-        held = await contract_store.of_client(conn, client)
+        held = await queries.of_client(conn, client)
     assert len(held) == 1
 
 
@@ -249,9 +250,9 @@ async def test_the_read_model_is_rebuilt_from_the_stream(
     created = await sign(intake_client, auth, contract_body(organisation))
     contract_id = uuid.UUID(created["id"])
     async with engine.begin() as conn:
-        before = await contract_store.of_client(conn, organisation)
+        before = await queries.of_client(conn, organisation)
         assert await contract_store.rebuild_versions(conn, event_store, contract_id) == 1
-        after = await contract_store.of_client(conn, organisation)
+        after = await queries.of_client(conn, organisation)
     assert after == before
 
 

@@ -10,7 +10,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from helpdesk_intake.adapters.contracts import contract_service
-from helpdesk_intake.application.demo_data import load, sign_or_renew
+from helpdesk_intake.adapters.demo_data import load, sign_or_renew
 from helpdesk_intake.domain.demo_contracts import DEMO_CONTRACTS, DEMO_VALID_UNTIL
 from helpdesk_shared.eventstore.store import EventStore
 

@@ -103,6 +103,10 @@ class FakeDirectory:
         self.t.changes.append({"changes": changes, "by": changed_by, "channel": channel})
         return updated
 
+    async def delete_requester(self, requester_id: uuid.UUID) -> bool:
+        found = await self.requester_by_id(requester_id)
+        return found is not None and self.t.requesters.pop(found.login, None) is not None
+
     async def contracts_held_by(self, login: str, organisation: str | None) -> list[ContractState]:
         self.contract_reads.append(organisation)
         return [c for c in self.t.contracts if _held(c, login, organisation)]

@@ -5,43 +5,12 @@ and the daily follow-up agree."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
-import pytest
-from fastapi import FastAPI
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 Headers = dict[str, str]
-
-
-@pytest.fixture
-def caught_up(client: httpx.AsyncClient, engine: AsyncEngine) -> Callable[[], Awaitable[None]]:
-    """Project every stored event into the list (the app runs no background task here). The
-    log shows events only once older than every running transaction, so this retries."""
-    app = client._transport.app  # type: ignore[attr-defined]
-    assert isinstance(app, FastAPI)
-    behind = text(
-        """SELECT count(*) FROM (SELECT stream_id, max(version) AS version
-            FROM eventstore.events WHERE stream_id LIKE 'ticket-%' GROUP BY stream_id) e
-        LEFT JOIN ticket.tickets t ON e.stream_id = 'ticket-' || t.ticket_id
-        WHERE t.version IS DISTINCT FROM e.version"""
-    )
-
-    async def catch_up() -> None:
-        for _ in range(500):
-            await app.state.components.projection.catch_up()
-            async with engine.connect() as conn:
-                if (await conn.execute(behind)).scalar() == 0:
-                    return
-            await asyncio.sleep(0.02)
-        raise AssertionError("the projection did not catch up")
-
-    return catch_up
 
 
 async def listed(client: httpx.AsyncClient, headers: Headers, **params: Any) -> list[str]:

@@ -26,7 +26,7 @@ from typing import Any, Protocol
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from helpdesk_shared.http.problems import Problem
+from helpdesk_shared.http.problems import Problem, field_error, invalid_input
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
@@ -65,12 +65,9 @@ def validate_key(key: str | None) -> str | None:
     if key is None:
         return None
     if not key.strip() or len(key) > MAX_KEY_LENGTH or not key.isprintable():
-        raise Problem(
-            422,
-            "Données invalides",
+        raise invalid_input(
+            [field_error("header", [HEADER], "invalid")],
             f"{HEADER} must be 1 to {MAX_KEY_LENGTH} printable characters.",
-            type_="urn:helpdesk:problem:validation",
-            errors=[{"field": HEADER, "location": f"header.{HEADER}", "message": "invalid"}],
         )
     return key
 
@@ -81,7 +78,7 @@ def _reused() -> Problem:
         "Clé d'idempotence réutilisée",
         f"This {HEADER} was already used for a different request.",
         type_="urn:helpdesk:problem:idempotency-key-reused",
-        errors=[{"field": HEADER, "location": f"header.{HEADER}", "message": "reused"}],
+        errors=[field_error("header", [HEADER], "reused")],
     )
 
 

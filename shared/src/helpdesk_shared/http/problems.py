@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Literal
 
 import asyncpg.exceptions
 import asyncpg.exceptions._base
@@ -50,6 +51,46 @@ class Problem(Exception):
         return body
 
 
+#: Where a request's field is: its JSON body, or a query, path or header parameter.
+Where = Literal["body", "query", "path", "header"]
+VALIDATION = "urn:helpdesk:problem:validation"
+
+
+def field_error(
+    where: Where, path: Sequence[str | int], message: str, kind: str = "value"
+) -> dict[str, Any]:
+    """One entry of a validation problem's `errors`: the field (dotted), where it was
+    (`body.requester.email`), a JSON pointer into the body (RFC 9457 section 3: `#/requester/email`)
+    or the parameter's name, and what is wrong with it."""
+    entry: dict[str, Any] = {
+        "field": ".".join(str(p) for p in path),
+        "location": ".".join([where, *(str(p) for p in path)]),
+        "message": message,
+        "type": kind,
+    }
+    if where == "body":
+        escaped = (str(p).replace("~", "~0").replace("/", "~1") for p in path)
+        entry["pointer"] = "#/" + "/".join(escaped)
+    else:
+        entry["parameter"] = str(path[0]) if path else ""
+    return entry
+
+
+def invalid_input(
+    errors: list[dict[str, Any]], detail: str | None = None, **extensions: Any
+) -> Problem:
+    """The 422 of invalid input, naming every field at fault (the shape of every service's)."""
+    fields = ", ".join(e["field"] or e["location"] for e in errors)
+    return Problem(
+        422,
+        "Données invalides",
+        detail or f"Invalid input: {fields}",
+        type_=VALIDATION,
+        errors=errors,
+        **extensions,
+    )
+
+
 def problem_response(problem: Problem, request: Request) -> JSONResponse:
     return JSONResponse(
         problem.body(instance=request.url.path),
@@ -68,24 +109,8 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        errors = [
-            {
-                "field": ".".join(str(p) for p in err.get("loc", ()) if p != "body"),
-                "location": ".".join(str(p) for p in err.get("loc", ())),
-                "message": err.get("msg", ""),
-                "type": err.get("type", ""),
-            }
-            for err in exc.errors()
-        ]
-        fields = ", ".join(e["field"] or e["location"] for e in errors)
-        problem = Problem(
-            422,
-            "Données invalides",
-            f"Invalid input: {fields}",
-            type_="urn:helpdesk:problem:validation",
-            errors=errors,
-        )
-        return problem_response(problem, request)
+        errors = [_from_pydantic(err) for err in exc.errors()]
+        return problem_response(invalid_input(errors), request)
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
@@ -114,7 +139,7 @@ def install_problem_handlers(app: FastAPI) -> None:
                 "Données invalides",
                 "The database refused a value of this request (for example a NUL character or "
                 "a number out of range).",
-                type_="urn:helpdesk:problem:validation",
+                type_=VALIDATION,
             )
             return problem_response(problem, request)
         return await on_unexpected(request, exc)
@@ -131,6 +156,17 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ConcurrencyConflict, on_conflict)
     app.add_exception_handler(DBAPIError, on_database_error)
     app.add_exception_handler(Exception, on_unexpected)
+
+
+def _from_pydantic(err: Any) -> dict[str, Any]:
+    """A FastAPI validation error as an `errors` entry: `loc` starts with where the field was."""
+    loc = tuple(err.get("loc", ()))
+    places: tuple[Where, ...] = ("body", "query", "path", "header")
+    where: Where = "body"
+    for place in places:
+        if loc and loc[0] == place:
+            where, loc = place, loc[1:]
+    return field_error(where, loc, err.get("msg", ""), err.get("type", ""))
 
 
 def refused_as_data(exc: BaseException) -> bool:

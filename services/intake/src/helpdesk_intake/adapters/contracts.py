@@ -38,12 +38,6 @@ HELD_BY = f"""SELECT {VERSION_COLUMNS} FROM intake.contract_versions v
        OR (v.client_kind = 'person' AND v.client_key = {{login}})
     ORDER BY min(v.recorded_at) OVER (PARTITION BY v.contract_id), v.contract_id, v.version"""  # noqa: S608
 _HELD_BY = text(HELD_BY.format(organisation=":organisation", login=":login"))
-_OF_CLIENT = text(
-    f"""SELECT {VERSION_COLUMNS} FROM intake.contract_versions v
-    WHERE CAST(:client AS text) IS NULL OR v.client_key = lower(trim(:client))
-       OR v.client_key = :client
-    ORDER BY min(v.recorded_at) OVER (PARTITION BY v.contract_id), v.contract_id, v.version"""  # noqa: S608
-)
 _RECORD = text(
     """INSERT INTO intake.contract_versions (contract_id, version, client_kind, client_key,
         effective_from, cause, reason, recorded_at, recorded_by, terms)
@@ -111,12 +105,6 @@ async def held_by(
 ) -> list[ContractState]:
     """Every contract the requester holds, oldest first, with all their versions."""
     rows = (await conn.execute(_HELD_BY, {"login": login, "organisation": organisation})).all()
-    return states_from_rows(rows)
-
-
-async def of_client(conn: AsyncConnection, client: str | None) -> list[ContractState]:
-    """The contracts of an organisation (by name) or a person (by login); all when None."""
-    rows = (await conn.execute(_OF_CLIENT, {"client": client})).all()
     return states_from_rows(rows)
 
 

@@ -1,7 +1,8 @@
 """PostgreSQL tables of the requester directory (schema `intake`).
 
 Each entry is kept whole as JSON beside the columns it is looked up by; every write takes the
-caller's connection so that it commits with the ticket it belongs to.
+caller's connection so that it commits with the ticket it belongs to. The lookups a write needs
+are here; the routes' reads (the list, an entry's change log) are in `queries.py`.
 """
 
 from __future__ import annotations
@@ -18,21 +19,22 @@ from helpdesk_intake.adapters import contracts
 from helpdesk_intake.application.ports import EntryRead
 from helpdesk_intake.domain.requesters import Requester
 
-_REQUESTER_COLUMNS = "data::text AS data, id, login, needs_verification, version"
+#: The columns an entry is rebuilt from (`requester_of`): the read side selects them too.
+REQUESTER_COLUMNS = "data::text AS data, id, login, needs_verification, version"
 _VERSION_SELECT = f"SELECT {contracts.VERSION_COLUMNS}"
 
 
 def _select_requester(where: str) -> dict[bool, TextClause]:
     """The lookup by `where`, keyed by `for_update` (built once: `text()` parses its SQL)."""
-    sql = f"SELECT {_REQUESTER_COLUMNS} FROM intake.requesters WHERE {where}"  # noqa: S608
+    sql = f"SELECT {REQUESTER_COLUMNS} FROM intake.requesters WHERE {where}"  # noqa: S608
     return {False: text(sql), True: text(f"{sql} FOR UPDATE")}
 
 
 _BY_ID = _select_requester("id = :id")
-_BY_LOGIN = _select_requester("login = :login")
 
 
-def _requester(row: Any) -> Requester:
+def requester_of(row: Any) -> Requester:
+    """The entry of a row selected with `REQUESTER_COLUMNS`."""
     return _requester_from(row.data, row.id, row.login, row.needs_verification, row.version)
 
 
@@ -58,22 +60,14 @@ async def requester_by_id(
 ) -> Requester | None:
     sql = _BY_ID[for_update]
     row = (await conn.execute(sql, {"id": requester_id})).first()
-    return _requester(row) if row else None
-
-
-async def requester_by_login(
-    conn: AsyncConnection, login: str, *, for_update: bool = False
-) -> Requester | None:
-    sql = _BY_LOGIN[for_update]
-    row = (await conn.execute(sql, {"login": login})).first()
-    return _requester(row) if row else None
+    return requester_of(row) if row else None
 
 
 _HELD = contracts.HELD_BY.replace(_VERSION_SELECT, f"SELECT {contracts.AS_JSON}").format(
     organisation="r.data->>'organisation'", login="r.login"
 )
 _BY_LOGIN_WITH_CONTRACTS = text(
-    f"""SELECT {_REQUESTER_COLUMNS}, ARRAY({_HELD}) AS contracts
+    f"""SELECT {REQUESTER_COLUMNS}, ARRAY({_HELD}) AS contracts
     FROM intake.requesters r WHERE login = :login"""  # noqa: S608
 )
 
@@ -84,28 +78,16 @@ async def requester_and_contracts_by_login(conn: AsyncConnection, login: str) ->
     row = (await conn.execute(_BY_LOGIN_WITH_CONTRACTS, {"login": login})).first()
     if row is None:
         return None
-    return EntryRead(_requester(row), contracts.states_from_json(row.contracts))
+    return EntryRead(requester_of(row), contracts.states_from_json(row.contracts))
 
 
 async def requester_by_email(conn: AsyncConnection, email: str) -> Requester | None:
     sql = (
-        f"SELECT {_REQUESTER_COLUMNS} FROM intake.requesters"  # noqa: S608
+        f"SELECT {REQUESTER_COLUMNS} FROM intake.requesters"  # noqa: S608
         " WHERE lower(email) = lower(:email) ORDER BY created_at LIMIT 1"
     )
     row = (await conn.execute(text(sql), {"email": email})).first()
-    return _requester(row) if row else None
-
-
-async def list_requesters(
-    conn: AsyncConnection, *, organisation: str | None, limit: int, offset: int
-) -> list[Requester]:
-    sql = (
-        f"SELECT {_REQUESTER_COLUMNS} FROM intake.requesters"  # noqa: S608
-        " WHERE CAST(:org AS text) IS NULL OR lower(data->>'organisation') = lower(:org)"
-        " ORDER BY login LIMIT :limit OFFSET :offset"
-    )
-    params = {"org": organisation, "limit": limit, "offset": offset}
-    return [_requester(r) for r in (await conn.execute(text(sql), params)).all()]
+    return requester_of(row) if row else None
 
 
 async def insert_requester(conn: AsyncConnection, requester: Requester) -> bool:
@@ -144,7 +126,7 @@ async def update_requester(
             text(
                 f"""UPDATE intake.requesters SET email = :email, needs_verification = :nv,
                 data = CAST(:data AS jsonb), version = version + 1, updated_at = now()
-                WHERE id = :id RETURNING {_REQUESTER_COLUMNS}"""  # noqa: S608
+                WHERE id = :id RETURNING {REQUESTER_COLUMNS}"""  # noqa: S608
             ),
             {
                 "id": requester.id,
@@ -161,28 +143,7 @@ async def update_requester(
         ),
         {"id": requester.id, "by": changed_by, "channel": channel, "changes": json.dumps(changes)},
     )
-    return _requester(row)
-
-
-async def requester_changes(conn: AsyncConnection, requester_id: uuid.UUID) -> list[dict[str, Any]]:
-    rows = (
-        await conn.execute(
-            text(
-                """SELECT changed_by, changed_at, channel, changes::text AS changes
-                FROM intake.requester_changes WHERE requester_id = :id ORDER BY id"""
-            ),
-            {"id": requester_id},
-        )
-    ).all()
-    return [
-        {
-            "changed_by": r.changed_by,
-            "changed_at": r.changed_at,
-            "channel": r.channel,
-            "changes": json.loads(r.changes),
-        }
-        for r in rows
-    ]
+    return requester_of(row)
 
 
 async def delete_requester(conn: AsyncConnection, requester_id: uuid.UUID) -> bool:

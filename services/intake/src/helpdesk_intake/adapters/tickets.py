@@ -158,19 +158,6 @@ async def quarantine(
     )
 
 
-async def quarantined(conn: AsyncConnection, limit: int = 100) -> list[dict[str, Any]]:
-    rows = (
-        await conn.execute(
-            text(
-                """SELECT mail_id, message_id, reason, length(raw) AS size_bytes, received_at
-                FROM intake.quarantine ORDER BY received_at DESC LIMIT :limit"""
-            ),
-            {"limit": limit},
-        )
-    ).all()
-    return [dict(r._mapping) for r in rows]
-
-
 _TICKETS_OF_CLIENT = text(
     """SELECT t.ticket_id FROM intake.tickets t
     LEFT JOIN intake.requesters r ON r.login = t.requester_login

@@ -63,6 +63,9 @@ class PostgresDirectory:
             self.conn, requester, changes=changes, changed_by=changed_by, channel=channel
         )
 
+    async def delete_requester(self, requester_id: uuid.UUID) -> bool:
+        return await directory.delete_requester(self.conn, requester_id)
+
     async def contracts_held_by(self, login: str, organisation: str | None) -> list[ContractState]:
         return await contracts.held_by(self.conn, login, organisation)
 

@@ -1,10 +1,11 @@
 """What intake's handlers need from the outside world, in intake's own words.
 
-The handlers (`open_request`, `inbound_mail`) depend on these protocols only; `adapters/`
-implements them on PostgreSQL and the event store, `bootstrap.py` wires the concrete ones, so the
-handlers run in unit tests on in-memory fakes. Everything a handler writes goes through one
-`IntakeUnit`: the directory's corrections, the reference counter and ticket index, the inbound
-mail record and the appended events commit together or not at all.
+The handlers (`open_request`, `inbound_mail`, `requesters`) and the parts the routes are given
+depend on these protocols only; `adapters/` implements them on PostgreSQL, the event store and
+the ticket service, `bootstrap.py` wires the concrete ones, so the handlers run in unit tests on
+in-memory fakes. Everything a handler writes goes through one `IntakeUnit`: the directory's
+entries and corrections, the reference counter and ticket index, the inbound mail record and the
+appended events commit together or not at all.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ class InboundMail:
 
 class Directory(Protocol):
     """The requester directory and the contracts, as a request's opening reads and corrects
-    them."""
+    them and the directory's own routes add, correct and remove entries."""
 
     async def requester_and_contracts_by_login(self, login: str) -> EntryRead | None:
         """The entry and its organisation's contracts, in one read."""
@@ -83,9 +84,27 @@ class Directory(Protocol):
         """Write the corrected entry (next version) and its change log."""
         ...
 
+    async def delete_requester(self, requester_id: uuid.UUID) -> bool:
+        """Remove the entry; False when there was none."""
+        ...
+
     async def contracts_held_by(self, login: str, organisation: str | None) -> list[ContractState]:
         """The contracts of the organisation, and those the login holds as a person."""
         ...
+
+
+class ArticleSuggestions(Protocol):
+    """The knowledge base's published articles matching a new request, asked of the ticket
+    service with the caller's own token: a help, never a condition (none when unavailable)."""
+
+    async def suggestions(
+        self,
+        authorization: str | None,
+        text: str,
+        *,
+        category: str | None,
+        ticket_id: uuid.UUID,
+    ) -> list[dict[str, Any]]: ...
 
 
 class ContractVersions(Protocol):

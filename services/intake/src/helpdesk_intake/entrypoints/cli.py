@@ -12,7 +12,7 @@ import argparse
 import asyncio
 from collections.abc import Sequence
 
-from helpdesk_intake.application.demo_data import DEMO_REQUESTERS, load
+from helpdesk_intake.adapters.demo_data import DEMO_REQUESTERS, load
 from helpdesk_intake.domain.demo_contracts import DEMO_CONTRACTS
 from helpdesk_intake.settings import Settings
 from helpdesk_shared.db import create_engine

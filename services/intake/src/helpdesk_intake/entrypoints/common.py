@@ -13,13 +13,12 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from helpdesk_intake.adapters.knowledge import KnowledgeBase
-from helpdesk_intake.application.ports import IntakeUnit, IntakeUnits
+from helpdesk_intake.application.ports import ArticleSuggestions, IntakeUnit, IntakeUnits
 from helpdesk_intake.settings import Settings
 from helpdesk_shared.auth import Principal, Role, require_roles
 from helpdesk_shared.eventstore.store import EventStore
 from helpdesk_shared.http.dependencies import from_state
-from helpdesk_shared.http.problems import PROBLEM_JSON, Problem
+from helpdesk_shared.http.problems import PROBLEM_JSON, Problem, field_error, invalid_input
 
 STAFF = (Role.AGENT, Role.MANAGER, Role.ADMIN)
 
@@ -30,19 +29,16 @@ Units = Annotated[IntakeUnits, from_state("intake_units")]
 #: A unit of work in a transaction the route opened (with its `Idempotency-Key` claim).
 UnitWithin = Annotated[Callable[[AsyncConnection], IntakeUnit], from_state("intake_unit_within")]
 IntakeSettings = Annotated[Settings, from_state("settings")]
-Knowledge = Annotated[KnowledgeBase, from_state("knowledge_base")]
+#: The knowledge base's suggestions for a new request (the ticket service, over HTTP).
+Knowledge = Annotated[ArticleSuggestions, from_state("knowledge_base")]
 StaffPrincipal = Annotated[Principal, Depends(require_roles(*STAFF))]
 ManagerPrincipal = Annotated[Principal, Depends(require_roles(Role.MANAGER, Role.ADMIN))]
 
 
 def invalid(field: str, message: str) -> Problem:
     """A 422 problem naming the field at fault, shaped like FastAPI's own validation errors."""
-    return Problem(
-        422,
-        "Données invalides",
-        f"Invalid input: {field}: {message}",
-        type_="urn:helpdesk:problem:validation",
-        errors=[{"field": field, "location": f"body.{field}", "message": message}],
+    return invalid_input(
+        [field_error("body", [field], message)], f"Invalid input: {field}: {message}"
     )
 
 

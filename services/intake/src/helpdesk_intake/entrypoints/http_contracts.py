@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header
 from fastapi.responses import JSONResponse
 
-from helpdesk_intake.adapters import contracts as contract_store
+from helpdesk_intake.adapters import queries
 from helpdesk_intake.application.contracts import ContractService, Render
 from helpdesk_intake.domain import contract as domain
 from helpdesk_intake.domain.contract import ContractState, version_as_of
@@ -164,7 +164,7 @@ async def list_contracts(
 ) -> list[ContractView]:
     """`client`: an organisation's name or a person's login."""
     async with engine.connect() as conn:
-        states = await contract_store.of_client(conn, client)
+        states = await queries.of_client(conn, client)
     return [view(s, s.current) for s in states]
 
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
-from helpdesk_intake.adapters import tickets
+from helpdesk_intake.adapters import queries
 from helpdesk_intake.application.inbound_mail import MailContext, MailHandled, receive_mail
 from helpdesk_intake.entrypoints.common import (
     IntakeSettings,
@@ -91,7 +91,7 @@ async def quarantine(
     _: StaffPrincipal, engine: Engine, limit: Annotated[int, Query(ge=1, le=500)] = 100
 ) -> list[dict[str, Any]]:
     async with engine.connect() as conn:
-        rows = await tickets.quarantined(conn, limit)
+        rows = await queries.quarantined(conn, limit)
     return [
         r | {"mail_id": str(r["mail_id"]), "received_at": r["received_at"].isoformat()}
         for r in rows

@@ -13,8 +13,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from helpdesk_intake.adapters import contracts as contract_store
-from helpdesk_intake.adapters import directory
+from helpdesk_intake.adapters import queries
 from helpdesk_intake.application.open_request import RequesterDetails
 from helpdesk_intake.domain.admissibility import judge
 from helpdesk_intake.domain.prequalification import AssistanceRequest
@@ -63,7 +62,7 @@ async def check(
     async with engine.connect() as conn:
         known = await _known(conn, details)
         requester = known or _unknown(details)
-        contracts = await contract_store.held_by(conn, requester.login, requester.organisation)
+        contracts = await queries.held_by(conn, requester.login, requester.organisation)
     on_date = query.on_date or datetime.now(tz=UTC).date()
     systems = settings.operating_systems()
     judgement = judge(query.request, requester, contracts, on_date, systems)
@@ -79,9 +78,9 @@ async def check(
 
 async def _known(conn: AsyncConnection, details: RequesterDetails) -> Requester | None:
     if details.login:
-        return await directory.requester_by_login(conn, details.login)
+        return await queries.requester_by_login(conn, details.login)
     if details.email:
-        return await directory.requester_by_email(conn, str(details.email))
+        return await queries.requester_by_email(conn, str(details.email))
     raise invalid("requester", "requester.login or requester.email is required")
 
 

@@ -9,18 +9,28 @@ from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
-from helpdesk_intake.adapters import directory
+from helpdesk_intake.adapters import queries
+from helpdesk_intake.application.requesters import (
+    Correction,
+    LoginTaken,
+    RequesterNotFound,
+    StaleVersion,
+    add_requester,
+    correct_requester,
+    etag,
+    remove_requester,
+)
 from helpdesk_intake.domain.requesters import (
     Equipment,
     OrganisationKind,
     Requester,
     RequesterProfile,
-    changes_between,
-    corrected,
 )
 from helpdesk_intake.entrypoints.common import (
     ManagerPrincipal,
     StaffPrincipal,
+    Units,
+    UnitWithin,
     not_found,
 )
 from helpdesk_shared.auth import CurrentPrincipal
@@ -67,6 +77,7 @@ async def create_requester(
     body: NewRequester,
     principal: StaffPrincipal,
     engine: Engine,
+    unit_within: UnitWithin,
     idempotency_key: Annotated[str | None, Header(alias=HEADER)] = None,
 ) -> JSONResponse:
     requester = Requester.model_validate(body.model_dump())
@@ -79,8 +90,12 @@ async def create_requester(
             replay = guard.replay
             headers = {"Location": replay.location} if replay.location else {}
             return JSONResponse(replay.body, status_code=replay.status_code, headers=headers)
-        if not await directory.insert_requester(conn, requester):
-            raise Problem(409, "Conflit", f"The login {body.login!r} is already in the directory.")
+        try:
+            await add_requester(unit_within(conn), requester)
+        except LoginTaken:
+            raise Problem(
+                409, "Conflit", f"The login {body.login!r} is already in the directory."
+            ) from None
         payload = requester.model_dump(mode="json")
         location = f"/v1/requesters/{requester.id}"
         await guard.remember(201, payload, location)
@@ -96,7 +111,7 @@ async def list_requesters(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[Requester]:
     async with engine.connect() as conn:
-        return await directory.list_requesters(
+        return await queries.list_requesters(
             conn, organisation=organisation, limit=limit, offset=offset
         )
 
@@ -106,10 +121,10 @@ async def get_requester(
     requester_id: uuid.UUID, principal: CurrentPrincipal, engine: Engine, response: Response
 ) -> Requester:
     async with engine.connect() as conn:
-        found = await directory.requester_by_id(conn, requester_id)
+        found = await queries.requester_by_id(conn, requester_id)
     if found is None or not (principal.is_staff or found.login == principal.sub):
         raise not_found("requester")
-    response.headers["ETag"] = _etag(found)
+    response.headers["ETag"] = etag(found)
     return found
 
 
@@ -122,41 +137,29 @@ async def update_requester(
     requester_id: uuid.UUID,
     body: RequesterUpdate,
     principal: StaffPrincipal,
-    engine: Engine,
+    units: Units,
     response: Response,
     if_match: Annotated[str | None, Header()] = None,
 ) -> Requester:
-    async with engine.begin() as conn:
-        found = await directory.requester_by_id(conn, requester_id, for_update=True)
-        if found is None:
-            raise not_found("requester")
-        if if_match is not None and if_match.strip() not in (_etag(found), "*"):
-            raise Problem(
-                412,
-                "Version périmée",
-                f"If-Match {if_match} does not match the current version {_etag(found)}.",
-                type_="urn:helpdesk:problem:precondition-failed",
-            )
-        updated, changes = _corrections(found, body)
-        if changes:
-            updated = await directory.update_requester(
-                conn, updated, changes=changes, changed_by=principal.sub, channel="directory"
-            )
-    response.headers["ETag"] = _etag(updated)
+    correction = Correction(
+        fields=body.model_dump(exclude_unset=True, exclude={"verified"}),
+        verified=body.verified,
+        changed_by=principal.sub,
+        if_match=if_match,
+    )
+    try:
+        updated = await correct_requester(units, requester_id, correction)
+    except RequesterNotFound:
+        raise not_found("requester") from None
+    except StaleVersion as stale:
+        raise Problem(
+            412,
+            "Version périmée",
+            f"If-Match {stale.if_match} does not match the current version {stale.current}.",
+            type_="urn:helpdesk:problem:precondition-failed",
+        ) from None
+    response.headers["ETag"] = etag(updated)
     return updated
-
-
-def _etag(requester: Requester) -> str:
-    return f'"{requester.version}"'
-
-
-def _corrections(found: Requester, body: RequesterUpdate) -> tuple[Requester, dict[str, Any]]:
-    updated = corrected(found, body.model_dump(exclude_unset=True, exclude={"verified"}))
-    changes = changes_between(found, updated)
-    if body.verified is not None and body.verified == found.needs_verification:
-        updated = updated.model_copy(update={"needs_verification": not body.verified})
-        changes["needs_verification"] = {"from": found.needs_verification, "to": not body.verified}
-    return updated, changes
 
 
 @router.get("/{requester_id}/changes", response_model=list[Change], summary="The change log")
@@ -164,17 +167,16 @@ async def requester_changes(
     requester_id: uuid.UUID, _: StaffPrincipal, engine: Engine
 ) -> list[dict[str, Any]]:
     async with engine.connect() as conn:
-        if await directory.requester_by_id(conn, requester_id) is None:
+        if await queries.requester_by_id(conn, requester_id) is None:
             raise not_found("requester")
-        rows = await directory.requester_changes(conn, requester_id)
+        rows = await queries.requester_changes(conn, requester_id)
     return [r | {"changed_at": r["changed_at"].isoformat()} for r in rows]
 
 
 @router.delete("/{requester_id}", status_code=204, summary="Remove a requester")
-async def delete_requester(
-    requester_id: uuid.UUID, _: ManagerPrincipal, engine: Engine
-) -> Response:
-    async with engine.begin() as conn:
-        if not await directory.delete_requester(conn, requester_id):
-            raise not_found("requester")
+async def delete_requester(requester_id: uuid.UUID, _: ManagerPrincipal, units: Units) -> Response:
+    try:
+        await remove_requester(units, requester_id)
+    except RequesterNotFound:
+        raise not_found("requester") from None
     return Response(status_code=204)

@@ -17,13 +17,13 @@ from pydantic import (
     field_validator,
 )
 
-from helpdesk_intake.adapters.knowledge import KnowledgeBase
 from helpdesk_intake.application.open_request import (
     OpenRequest,
     RequesterDetails,
     RequesterUnidentified,
     open_ticket,
 )
+from helpdesk_intake.application.ports import ArticleSuggestions
 from helpdesk_intake.domain.complaints import ticket_type
 from helpdesk_intake.domain.prequalification import AssistanceRequest
 from helpdesk_intake.entrypoints.common import IntakeSettings, Knowledge, UnitWithin, invalid
@@ -151,7 +151,7 @@ async def submit_request(
 
 
 async def _suggest(
-    knowledge: KnowledgeBase, request: Request, form: AssistanceForm, body: dict[str, Any]
+    knowledge: ArticleSuggestions, request: Request, form: AssistanceForm, body: dict[str, Any]
 ) -> list[dict[str, Any]]:
     """Articles the ticket service suggests (after the commit: never holds the transaction)."""
     if "ticket_id" not in body:

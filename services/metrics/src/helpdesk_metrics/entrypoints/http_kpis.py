@@ -15,7 +15,7 @@ from helpdesk_metrics.settings import Settings
 from helpdesk_shared.auth import Principal, Role, require_roles
 from helpdesk_shared.events.ticket import Channel
 from helpdesk_shared.http.dependencies import from_state
-from helpdesk_shared.http.problems import Problem
+from helpdesk_shared.http.problems import Problem, field_error, invalid_input
 
 router = APIRouter(prefix="/v1", tags=["kpis"])
 
@@ -71,12 +71,6 @@ def _aware(moment: datetime, field: str) -> datetime:
 
 def _invalid(field: str, message: str) -> Problem:
     """The same shape as the shared handler's validation problems."""
-    return Problem(
-        422,
-        "Données invalides",
-        f"Invalid input: {field} {message}",
-        type_="urn:helpdesk:problem:validation",
-        errors=[
-            {"field": field, "location": f"query.{field}", "message": message, "type": "value"}
-        ],
+    return invalid_input(
+        [field_error("query", [field], message)], f"Invalid input: {field} {message}"
     )

@@ -69,3 +69,29 @@ def _hit(article: Article) -> ArticleHit:
         solved=len(article.solved),
         rank=None,
     )
+
+
+class MemoryRecurringGroups:
+    """`RecurringGroups` in dicts: one (problem, article) per group, tickets known by reference.
+    A claim is kept at once (the in-memory store has no rollback either)."""
+
+    def __init__(self, references: dict[str, uuid.UUID] | None = None) -> None:
+        self.references = dict(references or {})
+        self.claims: dict[tuple[str, str], tuple[uuid.UUID, uuid.UUID]] = {}
+
+    async def existing(self, category: str, key: str) -> tuple[uuid.UUID, uuid.UUID] | None:
+        return self.claims.get((category, key))
+
+    async def claim(
+        self,
+        conn: Connection,
+        category: str,
+        key: str,
+        problem_id: uuid.UUID,
+        article_id: uuid.UUID,
+    ) -> tuple[uuid.UUID, uuid.UUID] | None:
+        holder = self.claims.setdefault((category, key), (problem_id, article_id))
+        return None if holder == (problem_id, article_id) else holder
+
+    async def ticket_ids(self, references: list[str]) -> dict[str, uuid.UUID]:
+        return {r: self.references[r] for r in references if r in self.references}

@@ -47,6 +47,17 @@ def read_scope(principal: Principal) -> ReadScope | None:
     return ReadScope(requester=principal.sub, groups=groups)
 
 
+def reader_bound(principal: Principal) -> tuple[str | None, tuple[str, ...]]:
+    """`read_scope` as the lists' SQL filters take it: (None, ()) for every ticket, else the
+    reader's own tickets and those of its groups. A filter outside it (another requester,
+    another group) finds nothing, as a ticket one may not read answers 404: nothing is
+    revealed."""
+    scope = read_scope(principal)
+    if scope is None:
+        return None, ()
+    return scope.requester, tuple(sorted(scope.groups))
+
+
 def can_read(principal: Principal, ticket: Ticket) -> bool:
     scope = read_scope(principal)
     return scope is None or scope.covers(ticket.requester, ticket.group)

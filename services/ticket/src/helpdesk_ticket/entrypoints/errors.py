@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from helpdesk_shared.http.problems import Problem, problem_response
+from helpdesk_shared.http.problems import Problem, field_error, invalid_input, problem_response
 from helpdesk_shared.kernel import PreconditionFailed
 from helpdesk_ticket.application.errors import Forbidden, GroupHasProblem
 from helpdesk_ticket.domain.errors import (
@@ -57,15 +57,7 @@ def to_problem(error: Exception) -> Problem:
             allowed=error.allowed,
         )
     if isinstance(error, InvalidCommand):
-        return Problem(
-            422,
-            "Données invalides",
-            str(error),
-            type_="urn:helpdesk:problem:validation",
-            errors=[
-                {"field": error.field, "location": f"body.{error.field}", "message": error.message}
-            ],
-        )
+        return invalid_input([field_error("body", [error.field], error.message)], str(error))
     if isinstance(error, PreconditionFailed):
         return Problem(
             412,

@@ -9,16 +9,16 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from pydantic import AwareDatetime, BaseModel
 
-from helpdesk_shared.auth import CurrentPrincipal, Principal
+from helpdesk_shared.auth import CurrentPrincipal
 from helpdesk_shared.http.dependencies import Engine
-from helpdesk_shared.http.problems import Problem
+from helpdesk_shared.http.problems import field_error, invalid_input
 from helpdesk_ticket.adapters.queries.tickets import (
     InvalidCursor,
     TicketFilter,
     follow_up,
     list_tickets,
 )
-from helpdesk_ticket.application.authorization import read_scope
+from helpdesk_ticket.application.authorization import reader_bound
 from helpdesk_ticket.application.tickets import TicketService
 
 router = APIRouter(prefix="/v1/tickets", tags=["tickets"])
@@ -66,17 +66,6 @@ class FollowUpItem(TicketSummary):
     due_soon: bool
 
 
-def _readable(principal: Principal) -> tuple[str | None, tuple[str, ...]]:
-    """The list's bound, as `can_read` decides a single ticket: requesters see their own
-    tickets, agents also those of their groups (the desk's agents, managers, admins and
-    services see them all). A filter outside it (another requester, another group) finds
-    an empty page, as a ticket one may not read answers 404: nothing is revealed."""
-    scope = read_scope(principal)
-    if scope is None:
-        return None, ()
-    return scope.requester, tuple(sorted(scope.groups))
-
-
 @router.get("", summary="Tickets, filtered and searched (French full text), newest first")
 async def get_tickets(
     principal: CurrentPrincipal,
@@ -94,7 +83,7 @@ async def get_tickets(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
 ) -> TicketPage:
-    reader, reader_groups = _readable(principal)
+    reader, reader_groups = reader_bound(principal)
     criteria = TicketFilter(
         statuses=tuple(status or ()),
         level=level,
@@ -112,12 +101,8 @@ async def get_tickets(
     try:
         page = await list_tickets(engine, criteria, limit, cursor)
     except InvalidCursor:
-        raise Problem(
-            422,
-            "Données invalides",
-            "Unknown cursor.",
-            type_="urn:helpdesk:problem:validation",
-            errors=[{"field": "cursor", "location": "query.cursor", "message": "invalid"}],
+        raise invalid_input(
+            [field_error("query", ["cursor"], "invalid")], "Unknown cursor."
         ) from None
     items = [TicketSummary.model_validate(i) for i in page.items]
     return TicketPage(items=items, next_cursor=page.next_cursor)
@@ -132,7 +117,7 @@ async def get_follow_up(
     due_within_hours: Annotated[float, Query(ge=0, le=24 * 30)] = 4,
 ) -> list[FollowUpItem]:
     tickets: TicketService = request.app.state.ticket_service
-    reader, reader_groups = _readable(principal)
+    reader, reader_groups = reader_bound(principal)
     rows = await follow_up(
         engine,
         tickets.clock(),

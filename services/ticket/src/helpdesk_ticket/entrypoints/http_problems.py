@@ -1,4 +1,9 @@
-"""`/v1/problems`: ITIL problems, the causes of incidents."""
+"""`/v1/problems`: ITIL problems, the causes of incidents.
+
+Problems are the support staff's work: every agent reads every problem, but a problem's incidents
+are shown only as far as the caller may read them (an agent of another group does not learn the
+ids of the desk's tickets through a problem). A problem whose incidents are all out of the
+caller's reach is still shown, with no incident."""
 
 from __future__ import annotations
 
@@ -9,12 +14,14 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from helpdesk_shared.auth import CurrentPrincipal, Principal
 from helpdesk_shared.http.dependencies import Engine
 from helpdesk_shared.http.idempotency import HEADER
 from helpdesk_shared.kernel import Loaded
-from helpdesk_ticket.adapters.queries.problems import problem_ids
+from helpdesk_ticket.adapters.queries.problems import problem_ids, readable_incidents
+from helpdesk_ticket.application.authorization import reader_bound
 from helpdesk_ticket.application.problems import ProblemService
 from helpdesk_ticket.domain import problem as p
 from helpdesk_ticket.entrypoints.command_routes import (
@@ -86,7 +93,19 @@ def _service(request: Request) -> ProblemService:
     return svc
 
 
-def view(loaded: Loaded[p.Problem]) -> ProblemView:
+async def views(
+    engine: AsyncEngine, principal: Principal, problems: list[Loaded[p.Problem]]
+) -> list[ProblemView]:
+    """`problems` as `principal` sees them: their incidents filtered by one query on the ticket
+    list's projection, whatever the number of problems."""
+    reader, groups = reader_bound(principal)
+    incidents = [i for loaded in problems for i in loaded.state.incidents]
+    shown = await readable_incidents(engine, incidents, reader, groups)
+    return [view(loaded, shown) for loaded in problems]
+
+
+def view(loaded: Loaded[p.Problem], shown: frozenset[uuid.UUID] | None = None) -> ProblemView:
+    """The problem as the caller sees it: its incidents among `shown` (None: all of them)."""
     state = loaded.state
     return ProblemView(
         id=state.id,
@@ -96,7 +115,7 @@ def view(loaded: Loaded[p.Problem]) -> ProblemView:
         status=state.status.value,
         created_at=state.created_at,
         created_by=state.created_by,
-        incidents=list(state.incidents),
+        incidents=[i for i in state.incidents if shown is None or i in shown],
         workaround=state.workaround,
         root_cause=state.root_cause,
         resolution=state.resolution,
@@ -128,6 +147,7 @@ async def create_problem(
         command,
         idempotency_key,
         body.model_dump(mode="json"),
+        # Every incident shown: `create` has just checked that the caller reads each of them.
         lambda loaded: view(loaded).model_dump(mode="json"),
     )
     headers = {"ETag": f'"{stored.body["version"]}"'}
@@ -146,19 +166,26 @@ async def list_problems(
 ) -> list[ProblemView]:
     svc = _service(request)
     svc.authorize(principal)
+    reader, groups = reader_bound(principal)
+    if ticket_id is not None and not await readable_incidents(engine, [ticket_id], reader, groups):
+        return []  # a ticket one may not read is unknown, as its own routes answer 404
     ids = await problem_ids(engine, ticket_id, limit)
-    return [view(await svc.load(i)) for i in ids]
+    return await views(engine, principal, [await svc.load(i) for i in ids])
 
 
 @router.get("/{problem_id}", summary="A problem, rebuilt from its events")
 async def get_problem(
-    problem_id: uuid.UUID, request: Request, response: Response, principal: CurrentPrincipal
+    problem_id: uuid.UUID,
+    request: Request,
+    response: Response,
+    principal: CurrentPrincipal,
+    engine: Engine,
 ) -> ProblemView:
     svc = _service(request)
     svc.authorize(principal)
     loaded = await svc.load(problem_id)
     response.headers["ETag"] = f'"{loaded.version}"'
-    return view(loaded)
+    return (await views(engine, principal, [loaded]))[0]
 
 
 async def _run(
@@ -171,7 +198,8 @@ async def _run(
 ) -> ProblemView:
     loaded = await _service(request).execute(principal, problem_id, body.to_command, if_match)
     response.headers["ETag"] = f'"{loaded.version}"'
-    return view(loaded)
+    engine: AsyncEngine = request.app.state.engine  # the command routes take no dependency
+    return (await views(engine, principal, [loaded]))[0]
 
 
 #: `POST /v1/problems/{id}/<name>` -> its body.

@@ -1,15 +1,21 @@
-"""Which problem streams exist (newest first), optionally those that link one incident.
+"""Which problem streams exist (newest first), optionally those that link one incident; and which
+of their incidents a caller may read.
 
 Problems are few (tens to hundreds), so they are found in the store's own table rather than in a
-projection of their own; each is then rebuilt from its stream.
+projection of their own; each is then rebuilt from its stream. Their incidents are shown only
+as far as the caller reads them, decided by the ticket list's projection (each ticket's current
+group), in one query for a whole page of problems rather than a stream load per incident.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from helpdesk_ticket.adapters.queries.tickets import readable_condition
 
 _ALL = text(
     """SELECT stream_id FROM eventstore.events
@@ -34,3 +40,26 @@ async def problem_ids(
             params = {"ticket_id": str(ticket_id), "limit": limit}
             rows = (await conn.execute(_LINKING, params)).all()
     return [uuid.UUID(r.stream_id.removeprefix("problem-")) for r in rows]
+
+
+async def readable_incidents(
+    engine: AsyncEngine,
+    incidents: Iterable[uuid.UUID],
+    reader: str | None,
+    reader_groups: tuple[str, ...] = (),
+) -> frozenset[uuid.UUID]:
+    """Those of `incidents` that `reader` may read (all of them when `reader` is None), as the
+    ticket list shows them: its own tickets and those whose current group is one of
+    `reader_groups`. A ticket not yet in the projection is not shown until it is: the list
+    follows the same lag, and hiding errs on the safe side."""
+    wanted = list(dict.fromkeys(incidents))
+    if reader is None or not wanted:
+        return frozenset(wanted)
+    condition, params = readable_condition(reader, reader_groups)
+    sql = text(
+        f"""SELECT ticket_id FROM ticket.tickets
+        WHERE ticket_id = ANY(:incidents) AND {condition}"""  # noqa: S608 - fixed clauses
+    )
+    async with engine.connect() as conn:
+        rows = (await conn.execute(sql, {**params, "incidents": wanted})).all()
+    return frozenset(r.ticket_id for r in rows)

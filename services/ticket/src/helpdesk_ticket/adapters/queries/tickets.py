@@ -84,6 +84,15 @@ class _Where:
             )
 
 
+def readable_condition(reader: str | None, groups: tuple[str, ...]) -> tuple[str, dict[str, Any]]:
+    """The bound of `TicketFilter.reader` as a condition on `ticket.tickets` and its parameters,
+    for the reads that show other things only as far as their tickets may be read (a problem's
+    incidents)."""
+    where = _Where()
+    where.readable_by(reader, groups)
+    return where.sql(), where.params
+
+
 def _where(f: TicketFilter) -> _Where:
     where = _Where()
     if f.statuses:

@@ -6,6 +6,9 @@ Idempotent: the contracts have fixed ids and are signed only when their stream d
 yet (signing twice is refused); one signed in an earlier year is renewed to today's demo end date
 (`DEMO_VALID_UNTIL`), so a demo database never drifts out of contract; the demo requesters are
 added once.
+
+A loader that writes rows and signs streams, not a handler: it lives with the adapters it writes
+through (the directory table, the contract store), and only the command-line tool calls it.
 """
 
 from __future__ import annotations
