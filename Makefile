@@ -36,6 +36,7 @@ up-local: migrate
 	@$(RUN) python -m deploy.local.runner up
 
 up-docker:
+	@scripts/ensure-grafana-password
 	docker compose up -d --build --wait
 	-docker compose --profile demo run --rm demo
 	@echo "intake :8001  ticket :8002  notify :8003  metrics :8004  (each /docs, /openapi.json)"
@@ -45,7 +46,7 @@ up-docker:
 down:
 	@if [ -x .venv/bin/python ]; then .venv/bin/python -m deploy.local.runner down; \
 	else python3 -m deploy.local.runner down; fi
-	@if $(USE_DOCKER); then docker compose down; fi
+	@if $(USE_DOCKER); then GRAFANA_ADMIN_PASSWORD=$${GRAFANA_ADMIN_PASSWORD:-not-needed-to-stop} docker compose down; fi
 
 status:
 	@$(RUN) python -m deploy.local.runner status
@@ -61,7 +62,9 @@ lint: install-bench
 typecheck: install-bench
 	$(RUN) mypy testkit/src shared/src services/intake/src services/ticket/src services/notify/src services/metrics/src deploy bench
 
+# promtool checks the alert rules (tests/test_prometheus_rules.py): installed by apt when missing.
 test: lint typecheck check-servers
+	@scripts/ensure-promtool
 	$(RUN) pytest $(PYTEST_ARGS)
 
 unit: install

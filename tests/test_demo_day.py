@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from deploy.local.demo_day import main
+from deploy.local.demo_day import main, progress_line
 from deploy.local.parts import free_port
 from deploy.local.stack import running_stack
 
@@ -17,14 +18,27 @@ from helpdesk_shared.auth import issue_token
 from helpdesk_shared.settings import CommonSettings
 
 
+def test_the_progress_line_counts_what_happened_so_far() -> None:
+    tally = Counter({"opened": 10, "closed": 6, "routed": 2})
+    assert progress_line(10, 30, tally) == "tickets 10/30: opened 10, closed 6, routed 2"
+
+
 def test_the_demo_day_fills_the_desk_and_the_kpis(
-    runner_env: dict[str, str], run_dir: Path, monkeypatch: pytest.MonkeyPatch
+    runner_env: dict[str, str],
+    run_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     with running_stack(run_dir, env=runner_env, demo=True, timeout=180) as stack:
         for name, url in stack.urls.items():
             monkeypatch.setenv(f"HELPDESK_{name.upper()}_URL", url)
         monkeypatch.setenv("HELPDESK_JWT_SECRET", runner_env["HELPDESK_JWT_SECRET"])
-        assert main(["--tickets", "9", "--wait", "30"]) == 0
+        assert main(["--tickets", "9", "--wait", "30", "--every", "4"]) == 0
+        printed = capsys.readouterr().out.splitlines()
+        assert [line.split(":")[0] for line in printed if line.startswith("tickets ")] == [
+            "tickets 4/9",
+            "tickets 8/9",
+        ]
 
         settings = CommonSettings(helpdesk_jwt_secret=runner_env["HELPDESK_JWT_SECRET"])
         headers = {"Authorization": f"Bearer {issue_token(settings, 'chef.desk', ['manager'])}"}

@@ -13,6 +13,8 @@ import pytest
 import yaml
 from deploy.local.parts import SERVICES, consumer_queues
 
+from helpdesk_shared.settings import CommonSettings
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 K8S = REPO_ROOT / "deploy" / "k8s"
 HTTP_SERVICES = [spec.name for spec in SERVICES]
@@ -115,3 +117,70 @@ def test_k8s_relay_declares_the_queues_the_consumers_declare() -> None:
     [container] = deployment("relay")["spec"]["template"]["spec"]["containers"]
     env = {item["name"]: item.get("value") for item in container["env"]}
     assert json.loads(env["RELAY_CONSUMERS"]) == _declared_queues()
+
+
+def test_k8s_schedules_the_daily_digest() -> None:
+    [cron] = [o for o in k8s_objects() if o["kind"] == "CronJob"]
+    assert cron["metadata"]["name"] == "notify-digest"
+    spec = cron["spec"]
+    minute, hour, *every_day = spec["schedule"].split()
+    assert (minute.isdigit(), hour.isdigit(), every_day) == (True, True, ["*", "*", "*"])
+    assert spec["timeZone"] == "Europe/Paris"
+    assert spec["concurrencyPolicy"] == "Forbid"
+    pod = spec["jobTemplate"]["spec"]["template"]["spec"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    [container] = pod["containers"]
+    assert container["command"] == ["python", "-m", "helpdesk_notify.entrypoints.cli", "digest"]
+    assert {next(iter(s)) for s in container["envFrom"]} == {"configMapRef", "secretRef"}
+    config = next(o for o in k8s_objects() if o["kind"] == "ConfigMap")
+    assert "NOTIFY_DIGEST_HOUR" not in config["data"]  # the CronJob is the schedule
+
+
+def test_k8s_migration_job_can_be_applied_again_with_a_new_image() -> None:
+    """A Job's template is immutable: it deletes itself soon after finishing, and the release
+    procedure deletes it before applying (deploy/k8s/README.md)."""
+    [job] = [o for o in k8s_objects() if o["kind"] == "Job"]
+    assert 0 < job["spec"]["ttlSecondsAfterFinished"] <= 3600
+    readme = (K8S / "README.md").read_text()
+    assert "kubectl -n helpdesk delete job helpdesk-migrate --ignore-not-found" in readme
+
+
+def test_compose_schedules_the_digest_and_can_run_it() -> None:
+    services = load_compose()["services"]
+    assert "NOTIFY_DIGEST_HOUR" in services["notify"]["environment"]
+    digest = services["digest"]
+    assert digest["command"] == ["python", "-m", "helpdesk_notify.entrypoints.cli", "digest"]
+    assert digest["profiles"] == ["tools"]
+
+
+def test_compose_demo_plays_the_demo_day() -> None:
+    demo = load_compose()["services"]["demo"]
+    assert demo["profiles"] == ["demo"]
+    assert "python -m deploy.local.demo_day" in " ".join(demo["command"])
+    assert "./deploy:/app/deploy:ro" in demo["volumes"]  # the image holds no deploy/
+    for url in ("INTAKE", "TICKET", "METRICS"):
+        assert demo["environment"][f"HELPDESK_{url}_URL"].startswith("http://")
+
+
+def test_rabbitmq_is_a_supported_release() -> None:
+    image = load_compose()["services"]["rabbitmq"]["image"]
+    name, tag = image.split(":")
+    major, minor = (int(part) for part in tag.split("-")[0].split(".")[:2])
+    assert name == "rabbitmq"
+    assert (major, minor) >= (4, 1), image
+
+
+def test_grafana_admin_password_comes_from_the_environment() -> None:
+    environment = load_compose()["services"]["grafana"]["environment"]
+    password = environment["GF_SECURITY_ADMIN_PASSWORD"]
+    assert password.startswith("${GRAFANA_ADMIN_PASSWORD:?"), password
+
+
+def test_the_k8s_settings_pass_the_services_settings_validation() -> None:
+    """RS256 needs the JWKS URL, the audience and the issuer: a ConfigMap without one of them
+    would leave every pod crash-looping at start-up."""
+    config = next(o for o in k8s_objects() if o["kind"] == "ConfigMap")
+    settings = CommonSettings(**{k.lower(): v for k, v in config["data"].items()})
+    assert settings.helpdesk_jwt_algorithm == "RS256"
+    assert settings.helpdesk_jwt_audience
+    assert settings.helpdesk_jwt_issuer

@@ -33,7 +33,7 @@ from helpdesk_testkit.servers import drop_database
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 #: Where commands live; tests and virtual environments hold none of the repository's commands.
-SEARCHED = ("shared", "services", "deploy", "bench")
+SEARCHED = ("shared", "services", "deploy", "bench", "examples")
 SKIPPED_PARTS = {".venv", "tests", "__pycache__", "node_modules"}
 
 #: A sample of what the discovery must find (see the module docs), with each tool's sub-commands.
@@ -58,6 +58,7 @@ KNOWN = {
     "bench.run": (),
     "bench.load": (),
     "bench.ticket": (),
+    "examples.subscriber.subscriber": (),
 }
 KNOWN_SCRIPTS = {"helpdesk-migrate", "helpdesk-relay"}
 

@@ -226,10 +226,20 @@ def handle(desk: Desk, kind: str, opened: Any, tally: Counter[str]) -> None:
             tally["rated"] += 1
 
 
-def play_day(desk: Desk, tickets: int, seed: int) -> Counter[str]:
-    """Calls, requests, one e-mail and the desk's rules; each handled at once (a compressed day)."""
+def progress_line(done: int, tickets: int, tally: Counter[str]) -> str:
+    """The line printed every `--every` tickets, so a long day shows it is moving."""
+    counts = ", ".join(f"{k} {tally[k]}" for k in SUMMARY if tally[k])
+    return f"tickets {done}/{tickets}: {counts}"
+
+
+def play_day(desk: Desk, tickets: int, seed: int, every: int = 0) -> Counter[str]:
+    """Calls, requests, one e-mail and the desk's rules; each handled at once (a compressed day).
+
+    Every `every` tickets (0: never) a progress line is printed."""
     rng, run, tally = random.Random(seed), uuid.uuid4().hex[:8], Counter[str]()
     for n in range(tickets):
+        if every > 0 and n > 0 and n % every == 0:
+            print(progress_line(n, tickets, tally), flush=True)
         kind, channel, fields = SCENARIOS[n % len(SCENARIOS)]
         if channel == "phone":
             report_call(desk, rng, run, n, rng.choice(("quick", "quick", "late")))
@@ -267,12 +277,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--tickets", type=int, default=30, help="requests to open (default 30)")
     parser.add_argument("--seed", type=int, default=8, help="random seed (default 8)")
     parser.add_argument("--wait", type=float, default=30, help="seconds to wait for the KPIs")
+    parser.add_argument(
+        "--every",
+        type=int,
+        default=10,
+        help="a progress line every N tickets (default 10, 0: none)",
+    )
     args = parser.parse_args(argv)
     desk = Desk(urls_from_env(), CommonSettings())
     try:
         desk.check()
         print(f"articles published: {publish_articles(desk)} new")
-        tally = play_day(desk, max(args.tickets, 0), args.seed)
+        tally = play_day(desk, max(args.tickets, 0), args.seed, args.every)
         report = kpis(desk, tally["opened"], args.wait)
     except (Unreachable, httpx.TransportError) as error:
         print(f"demo day: a service is unreachable ({error}); is the stack up (`make up`)?",

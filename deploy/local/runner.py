@@ -37,7 +37,13 @@ def run_dir() -> Path:
 def up(ports: str, timeout: float, demo: bool) -> int:
     directory = run_dir()
     try:
-        stack = start_stack(directory, ports=parse_ports(ports), timeout=timeout, demo=demo)
+        stack = start_stack(
+            directory,
+            ports=parse_ports(ports),
+            timeout=timeout,
+            demo=demo,
+            progress=lambda line: print(line, flush=True),
+        )
     except AlreadyRunning as running:
         print(f"{running}; `make down` then `make up` restarts it.")
         return status()

@@ -15,7 +15,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,6 +55,10 @@ __all__ = [
 ]
 
 DEFAULT_TIMEOUT_SECONDS = 60.0
+#: Seconds between two progress lines while the stack waits for its parts.
+PROGRESS_INTERVAL = 5.0
+#: Where progress lines go (`make up`: printed).
+Progress = Callable[[str], None]
 
 
 class StackError(RuntimeError):
@@ -108,11 +112,14 @@ def start_stack(
     services: tuple[ServiceSpec, ...] = SERVICES,
     timeout: float = DEFAULT_TIMEOUT_SECONDS,
     demo: bool = False,
+    progress: Progress | None = None,
 ) -> Stack:
     """Start the relay, an SMTP catcher (if needed) and each available service; wait for ready.
 
     `env` is the environment passed to every process (default: this process's). On failure,
     everything started so far is stopped and `StackError` carries the failing part's log tail.
+    `progress`, when given, receives a line every `PROGRESS_INTERVAL` seconds while a part is
+    awaited (`make up` prints them), so a slow start does not look like a hang.
     """
     running = [launched.name for launched, alive in recorded(run_dir) if alive]
     if running:
@@ -127,8 +134,10 @@ def start_stack(
         _start_relay(stack, child_env, chosen["relay"])
         for spec in services:
             _start_service(stack, spec, child_env, chosen[spec.name])
-        _wait_until_ready(stack, timeout)
+        _wait_until_ready(stack, timeout, progress)
         if demo and module_exists(DEMO_MODULE):
+            if progress is not None:
+                progress("loading the demo data")
             _run_demo(stack, child_env, timeout)
     except BaseException:
         stack.stop()
@@ -261,9 +270,11 @@ def _start_service(stack: Stack, spec: ServiceSpec, env: dict[str, str], port: i
     stack.urls[spec.name] = url
 
 
-def _wait_until_ready(stack: Stack, timeout: float) -> None:
+def _wait_until_ready(stack: Stack, timeout: float, progress: Progress | None = None) -> None:
     """Every service's `/readyz` answers 200, the catcher accepts connections, nothing died."""
-    deadline = time.monotonic() + timeout
+    started = time.monotonic()
+    deadline = started + timeout
+    next_report = started + PROGRESS_INTERVAL
     pending = {launched.name: launched for launched in stack.launched}
     while pending:
         for name, launched in list(pending.items()):
@@ -280,7 +291,21 @@ def _wait_until_ready(stack: Stack, timeout: float) -> None:
             raise StackError(
                 f"{name} not ready after {timeout:.0f} s; {launched.log}:\n{tail(launched.log)}"
             )
+        if progress is not None and time.monotonic() >= next_report:
+            next_report += PROGRESS_INTERVAL
+            progress(waiting_line(pending.values(), time.monotonic() - started))
         time.sleep(0.2)
+
+
+def waiting_line(pending: Iterable[Launched], elapsed: float) -> str:
+    """What `make up` prints while it waits: the parts not ready yet and for how long."""
+    awaited = [
+        f"{launched.name} /readyz"
+        if (launched.ready_url or "").endswith("/readyz")
+        else launched.name
+        for launched in pending
+    ]
+    return f"waiting for {', '.join(awaited)} ({elapsed:.0f} s)"
 
 
 def _is_ready(stack: Stack, launched: Launched) -> bool:

@@ -25,8 +25,11 @@ pytestmark = pytest.mark.slow
 #: Mails notify may hand over twice when the fault cuts it between the SMTP server's acceptance and
 #: the commit marking them sent (PostgreSQL restarted, notify SIGKILLed): at most the messages it
 #: handles at once, its prefetch. Such a mail is re-sent with the same `Message-ID`, so mail
-#: clients show it once (services/notify/README.md, docs/reliability.md). The other scenarios
-#: never cut notify mid-send, so they allow no mail twice.
+#: clients show it once (services/notify/README.md, docs/reliability.md). The RabbitMQ restart
+#: opens the same window another way: the backlog held while the broker was down (300 to 400
+#: events) reaches notify at once, and on a loaded machine an SMTP reply can come later than the
+#: client's timeout, so an accepted mail is retried (seen once at load average 9). The relay and
+#: SMTP scenarios send no such burst, so they allow no mail twice.
 SEND_WINDOW = NotifySettings.model_fields["notify_consumer_prefetch"].default
 NO_MAIL_TWICE = 0
 
@@ -63,7 +66,7 @@ async def test_rabbitmq_stopped_then_started_again(
     await with_traffic(traffic, broker_outage)
     print(f"BROKER-BACKLOG stored but unpublished while the broker was down: {backlog[-1]}")
     figures = await fault_run.verify("rabbitmq-restart", traffic)
-    assert_nothing_lost_or_doubled(figures, NO_MAIL_TWICE)
+    assert_nothing_lost_or_doubled(figures, SEND_WINDOW)
 
 
 async def test_postgresql_restarted(fault_run: FaultRun, private_postgres: PrivatePostgres) -> None:

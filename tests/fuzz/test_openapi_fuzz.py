@@ -1,11 +1,12 @@
 """Schemathesis fuzzing of every service's OpenAPI, in process, on a database of its own.
 
 Each operation of each service gets `EXAMPLES` generated cases (valid and deliberately invalid
-inputs) sent with a manager's token. Checks: no 5xx answer, and every documented answer matches
-its schema. The app runs on this test's event loop through httpx's ASGI transport; Hypothesis
-runs in a worker thread and hands each request to that loop, so the database engine stays on
-the loop that created it. The number of cases run per service is printed (see
-docs/reliability.md).
+inputs, and the documented examples) sent with a manager's, then a requester's token. Checks: no
+5xx answer, every status answered is declared for the operation, and every answer matches its
+declared content type, schema and headers. The app runs on this test's event loop through
+httpx's ASGI transport; Hypothesis runs in a worker thread and hands each request to that loop,
+so the database engine stays on the loop that created it. The number of cases run per service
+is printed (see docs/reliability.md).
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    response_headers_conformance,
     response_schema_conformance,
+    status_code_conformance,
 )
 
 from helpdesk_shared.auth import issue_token
@@ -43,7 +46,13 @@ LEFT_OUT = {
     ("GET", "/readyz"): "readiness reports the broker connection of a running process, "
     "not how the service takes its input",
 }
-CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+]
 
 
 @schemathesis.serializer("message/rfc822")

@@ -58,6 +58,18 @@ async def test_a_requester_past_its_burst_gets_429_with_retry_after(
     assert refused.headers["content-type"].startswith("application/problem+json")
     assert int(refused.headers["retry-after"]) >= 1
     assert refused.json()["status"] == 429
+    assert (refused.json()["title"], refused.headers["content-language"]) == (
+        "Trop de demandes",
+        "fr",
+    )
+    english = await limited.post(
+        "/v1/requests", json=FORM, headers={**alice, "Accept-Language": "en-GB,en;q=0.9,fr;q=0.5"}
+    )
+    assert english.status_code == 429
+    assert (english.json()["title"], english.headers["content-language"]) == (
+        "Too many requests",
+        "en",
+    )
     # Another requester, staff and the routes that are not limited are still served.
     bob = bearer("demo.beta", "requester")
     assert (await limited.post("/v1/requests", json=FORM, headers=bob)).status_code == 201

@@ -1,8 +1,10 @@
 """Bearer-token auth for every service (claims in docs/contracts.md: sub, roles, level, groups).
 
-HS256 with a shared secret for development; RS256 with keys from a JWKS URL in production. The
-algorithm is fixed by configuration, never taken from the token, so `alg: none` and algorithm
-confusion are refused.
+HS256 with a shared secret for development; RS256 with keys from a JWKS URL in production (an
+audience and an issuer are then required settings; the keys are fetched and cached by
+`helpdesk_shared.jwks`, and a provider that does not answer gives 503, not 401). The algorithm is
+fixed by configuration, never taken from the token, so `alg: none` and algorithm confusion are
+refused.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from helpdesk_shared.http.problems import Problem
+from helpdesk_shared.jwks import IdentityProviderUnavailable, JwksKeys
 from helpdesk_shared.settings import CommonSettings
 
 #: The single desk's support group (a new ticket starts at level 1 in it: docs/contracts.md).
@@ -80,10 +83,26 @@ class TokenVerifier:
         self._issuer = settings.helpdesk_jwt_issuer
         self._secret = settings.helpdesk_jwt_secret
         self._jwks = (
-            jwt.PyJWKClient(settings.helpdesk_jwks_url, cache_keys=True)
+            JwksKeys(
+                settings.helpdesk_jwks_url,
+                refresh_interval=settings.helpdesk_jwks_refresh_seconds,
+                max_age=settings.helpdesk_jwks_max_age_seconds,
+            )
             if settings.helpdesk_jwks_url
             else None
         )
+
+    async def verify_async(self, token: str) -> Principal:
+        """`verify`, the identity provider's keys fetched first when the token names one not
+        in the cache (without blocking the event loop). Raises `IdentityProviderUnavailable`
+        when the provider does not answer."""
+        if self._jwks is not None and self._remembered(token) is None:
+            await self._jwks.key_for(_key_id(token))
+        return self.verify(token)
+
+    def _remembered(self, token: str) -> Principal | None:
+        known = self._verified.get(token)
+        return known[0] if known is not None and self._clock() < known[1] else None
 
     def verify(self, token: str) -> Principal:
         """The caller of a valid token. A token verified before is answered from memory until it
@@ -107,7 +126,9 @@ class TokenVerifier:
         """Signature, expiry and claims, checked by PyJWT: the principal and its token's expiry."""
         key: Any = self._secret
         if self._jwks is not None:
-            key = self._jwks.get_signing_key_from_jwt(token).key
+            key = self._jwks.cached(_key_id(token))
+            if key is None:
+                raise jwt.InvalidTokenError("signing key not known (yet)")
         claims = jwt.decode(
             token,
             key,
@@ -117,6 +138,11 @@ class TokenVerifier:
             options={"require": ["sub", "exp"], "verify_aud": self._audience is not None},
         )
         return principal_from_claims(claims), float(claims["exp"])
+
+
+def _key_id(token: str) -> str | None:
+    kid = jwt.get_unverified_header(token).get("kid")
+    return kid if isinstance(kid, str) else None
 
 
 def principal_from_claims(claims: dict[str, Any]) -> Principal:
@@ -176,7 +202,15 @@ async def current_principal(
         )
     verifier: TokenVerifier = request.app.state.token_verifier
     try:
-        return verifier.verify(credentials.credentials)
+        return await verifier.verify_async(credentials.credentials)
+    except IdentityProviderUnavailable as error:
+        raise Problem(
+            503,
+            "Fournisseur d'identité indisponible",
+            f"The bearer token could not be checked: {error}; retry later.",
+            type_="urn:helpdesk:problem:identity-provider-unavailable",
+            headers={"Retry-After": str(error.retry_after)},
+        ) from None
     except (jwt.PyJWTError, ValueError) as error:
         raise Problem(
             401,
@@ -204,6 +238,7 @@ def require_roles(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]
             raise Problem(403, "Accès refusé", f"This needs one of the roles: {allowed}.")
         return principal
 
+    dependency.checks_roles = True  # type: ignore[attr-defined]  # read by the OpenAPI document
     return dependency
 
 

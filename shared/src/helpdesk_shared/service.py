@@ -3,7 +3,8 @@
 The builder owns what used to be written four times: the lifespan (start the background tasks and
 the consumers, stop them in order, close what the service opened, dispose of the engine it
 created), `/readyz` (the service's own table always; the broker only for a service that consumes
-from it), the dead-letter routes of a consuming service, and `/metrics` (through `create_app`).
+from it), the dead-letter routes and the consumers' metrics of a consuming service, and `/metrics`
+(through `create_app`).
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from helpdesk_shared.http.app import ReadinessCheck, create_app
+from helpdesk_shared.http.openapi import ExtraProblems
 from helpdesk_shared.http.serve import broker_check, database_check
 from helpdesk_shared.messaging.consumer import Consumer
+from helpdesk_shared.messaging.consumer_metrics import ConsumerCollector
 from helpdesk_shared.messaging.dead_letters import dead_letter_router
 from helpdesk_shared.settings import CommonSettings
 
@@ -67,6 +70,7 @@ def build_service(
     registry: CollectorRegistry | None = None,
     description: str = "",
     state: Mapping[str, object] | None = None,
+    extra_problems: ExtraProblems | None = None,
 ) -> FastAPI:
     """A service's app from its parts.
 
@@ -97,9 +101,12 @@ def build_service(
         lifespan=_lifespan(engine, owns_engine, consuming, background, closers, freeze_heap),
         registry=registry,
         description=description,
+        extra_problems=extra_problems,
     )
     app.state.engine = engine
     app.state.consumers = tuple(consuming.consumers) if consuming is not None else ()
+    if consuming is not None:
+        app.state.metrics_registry.register(ConsumerCollector(app.state.consumers))
     for name, value in (state or {}).items():
         setattr(app.state, name, value)
     return app

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from functools import lru_cache
 
-from pydantic import AliasChoices, AwareDatetime, Field
+from pydantic import AliasChoices, AwareDatetime, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from helpdesk_shared.calendar import BusinessCalendar
@@ -20,16 +20,41 @@ class CommonSettings(BaseSettings):
     amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
     #: The topic exchange every stored event is published to (tests use one per run).
     helpdesk_exchange: str = "helpdesk.events"
+    #: CloudEvents `source` of every published event: the relay's, and /v1/events' (the same
+    #: documents on both, so a subscriber can switch between them).
+    relay_source: str = "helpdesk"
     #: Prefix of every queue this deployment declares (tests use one per run).
     helpdesk_queue_prefix: str = "helpdesk"
     helpdesk_jwt_secret: str = Field(default="change-me-in-production-please-32bytes!", repr=False)
     #: "HS256" for development; "RS256" with `helpdesk_jwks_url` in production.
     helpdesk_jwt_algorithm: str = "HS256"
     helpdesk_jwks_url: str | None = None
+    #: Required with RS256: the `aud` and `iss` every token must carry.
     helpdesk_jwt_audience: str | None = None
     helpdesk_jwt_issuer: str | None = None
+    #: A token naming an unknown key id fetches the JWKS again, at most once per this interval.
+    helpdesk_jwks_refresh_seconds: float = Field(default=30.0, gt=0)
+    #: The JWKS is fetched again when older than this (keys withdrawn stop being honoured).
+    helpdesk_jwks_max_age_seconds: float = Field(default=600.0, gt=0)
     log_level: str = "INFO"
     log_json: bool = True
+
+    @model_validator(mode="after")
+    def _production_auth_is_complete(self) -> CommonSettings:
+        """With keys from an identity provider, a token is only trusted for this audience and
+        from this issuer: both must be configured, or the service does not start."""
+        if self.helpdesk_jwt_algorithm.upper().startswith(("RS", "ES", "PS")):
+            missing = [
+                name.upper()
+                for name in ("helpdesk_jwks_url", "helpdesk_jwt_audience", "helpdesk_jwt_issuer")
+                if not getattr(self, name)
+            ]
+            if missing:
+                raise ValueError(
+                    f"HELPDESK_JWT_ALGORITHM={self.helpdesk_jwt_algorithm} needs "
+                    + ", ".join(missing)
+                )
+        return self
 
 
 def _names(*names: str) -> AliasChoices:

@@ -170,6 +170,9 @@ async def test_a_handler_that_fails_then_succeeds_is_retried(world: ConsumerWorl
     assert len(calls) == 3
     assert await world.effects() == [(event.event_id, 1)]  # the two failed attempts rolled back
     assert consumer.dead_lettered == 0
+    assert consumer.retried == 2
+    assert consumer.lag.count == 1
+    assert 0 <= consumer.lag.total < 60  # recorded just now (the synthetic event's time)
 
 
 async def test_a_handler_that_keeps_failing_parks_the_event_for_replay(
@@ -182,6 +185,7 @@ async def test_a_handler_that_keeps_failing_parks_the_event_for_replay(
     await world.publish(event)
 
     await eventually(lambda: consumer.dead_lettered == 1, what="the event dead-lettered")
+    assert consumer.retried == 2  # the third failure parks it instead
     letters = await dead_letters_when(world, 1)
     assert await list_dead_letters(world.amqp_url, world.prefix, world.name) == letters  # peeked
     [letter] = letters

@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import itertools
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -192,6 +193,56 @@ async def test_every_event_is_published_in_store_order_as_a_cloudevent(world: Re
         wanted = [e for e in log if any(topic_matches(b, _key(e)) for b in consumer.bindings)]
         assert queue.declaration_result.message_count == len(wanted)
     assert len(wanted) == len(ticket_events) < len(log)
+
+
+async def test_the_backlog_gauges_say_what_is_left_to_publish(world: RelayWorld) -> None:
+    await append_some(world.store)
+    log = await whole_log(world.store, 12)
+    relay = world.relay(batch_size=5)
+
+    await relay.measure_backlog(await relay.checkpoint())
+    assert relay.metrics.events_behind._value.get() == len(log) == 12
+    oldest_age = relay.metrics.oldest_unpublished_age._value.get()
+    assert 0 <= oldest_age < 60  # appended just now
+
+    await relay.publish_pending()
+    await relay.stop()
+    await relay.measure_backlog(await relay.checkpoint())
+    assert relay.metrics.events_behind._value.get() == 0
+    assert relay.metrics.oldest_unpublished_age._value.get() == 0
+
+
+async def test_sequence_increases_in_delivery_order_and_is_the_same_on_republication(
+    world: RelayWorld,
+) -> None:
+    """Subscribers resume from `sequence`: it must follow the delivery order (which
+    `globalposition` need not, see ADR 0003) and not change when an event is published again."""
+    await append_some(world.store, tickets=4, per_ticket=3)
+    log = await whole_log(world.store, 12)
+    relay = world.relay(batch_size=5)
+    assert await relay.publish_pending() == 12
+    first = [
+        parse_envelope(m.body, m.content_type) for m in await drain(world.subscriber, expect=12)
+    ]
+    # Published again from the start (a relay that lost its checkpoint): the same sequences.
+    async with world.engine.begin() as conn:
+        await conn.execute(
+            text("DELETE FROM infra.checkpoints WHERE name = :name"),
+            {"name": relay.checkpoint_name},
+        )
+    await relay.stop()
+    again_relay = world.relay(batch_size=5)
+    assert await again_relay.publish_pending() == 12
+    await again_relay.stop()
+    again = [
+        parse_envelope(m.body, m.content_type) for m in await drain(world.subscriber, expect=12)
+    ]
+
+    sequences = [e.sequence for e in first]
+    assert all(a < b for a, b in itertools.pairwise(sequences)), sequences
+    assert sequences == [e.log_position.sequence for e in log]
+    assert [(e.event_id, e.sequence) for e in again] == [(e.event_id, e.sequence) for e in first]
+    assert [LogPosition.from_sequence(s) for s in sequences] == [e.log_position for e in log]
 
 
 async def test_checkpoint_advances_only_after_the_broker_confirmed(world: RelayWorld) -> None:

@@ -129,7 +129,7 @@ async def test_operations_routes_need_no_token() -> None:
         metrics = await client.get("/metrics")
     assert health.json() == {"status": "ok"}
     assert ready.status_code == 200
-    assert "http_requests_total" in metrics.text
+    assert "helpdesk_http_requests_total" in metrics.text
 
 
 def test_a_verified_token_is_reused_until_it_expires_and_never_past_a_minute() -> None:

@@ -10,7 +10,7 @@ from cloudevents.core.bindings import rabbitmq
 from cloudevents.core.formats.json import JSONFormat
 
 from helpdesk_shared.events.ticket import Escalated
-from helpdesk_shared.eventstore.model import EventMetadata, RecordedEvent
+from helpdesk_shared.eventstore.model import EventMetadata, LogPosition, RecordedEvent
 from helpdesk_shared.messaging.envelope import (
     InvalidEventMessage,
     parse_envelope,
@@ -132,3 +132,17 @@ def test_missing_extension_is_refused_as_poison() -> None:
     del document["globalposition"]
     with pytest.raises(InvalidEventMessage, match="globalposition"):
         parse_envelope(json.dumps(document).encode(), "application/cloudevents+json")
+
+
+def test_sequence_orders_as_the_log_does_and_parses_back() -> None:
+    positions = [LogPosition(9, 100), LogPosition(10, 3), LogPosition(10, 20), LogPosition(700, 1)]
+    sequences = [p.sequence for p in positions]
+    assert sorted(sequences) == sequences  # lexicographic order is the log order
+    assert [LogPosition.from_sequence(s) for s in sequences] == positions
+    received = parse_envelope(
+        to_cloudevent_message(recorded(), "helpdesk").body, "application/cloudevents+json"
+    )
+    assert received.sequence == recorded().log_position.sequence
+    for bad in ("12-3", "", "00000000000000000010-0000000000000000000x"):
+        with pytest.raises(ValueError, match="not a sequence"):
+            LogPosition.from_sequence(bad)

@@ -34,7 +34,7 @@ def _client() -> AsyncClient:
 def _count(metrics: str, route: str, status: str) -> float:
     wanted = f'method="GET",route="{route}",service="test",status="{status}"'
     for line in metrics.splitlines():
-        if line.startswith("http_requests_total{") and wanted in line:
+        if line.startswith("helpdesk_http_requests_total{") and wanted in line:
             return float(line.rsplit(" ", 1)[1])
     return 0.0
 

@@ -25,6 +25,9 @@ from helpdesk_testkit.servers import (
     run,
     with_database,
 )
+from helpdesk_testkit.tracing import recorded_spans
+
+__all__ = ["recorded_spans"]
 
 
 @pytest.fixture(scope="session")
@@ -71,6 +74,17 @@ def fresh_database_url(postgres_admin_url: str, migrated_template: str) -> Itera
     """A database of its own for a test that needs an empty log."""
     name = f"helpdesk_t_{uuid.uuid4().hex[:12]}"
     run(create_database(postgres_admin_url, name, template=migrated_template))
+    try:
+        yield with_database(postgres_admin_url, name)
+    finally:
+        run(drop_database(postgres_admin_url, name))
+
+
+@pytest.fixture
+def empty_database_url(postgres_admin_url: str) -> Iterator[str]:
+    """A database of its own with nothing migrated, for a test of the migrations themselves."""
+    name = f"helpdesk_e_{uuid.uuid4().hex[:12]}"
+    run(create_database(postgres_admin_url, name))
     try:
         yield with_database(postgres_admin_url, name)
     finally:

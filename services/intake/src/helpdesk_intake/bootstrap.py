@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from fastapi import FastAPI
-from prometheus_client import CollectorRegistry
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import helpdesk_intake
@@ -28,6 +29,7 @@ from helpdesk_intake.settings import Settings
 from helpdesk_shared.db import create_engine
 from helpdesk_shared.eventstore.store import EventStore
 from helpdesk_shared.http.rate_limit import RateLimit
+from helpdesk_shared.metrics import new_registry
 from helpdesk_shared.service import build_service
 
 VERSION = "0.1.0"
@@ -47,7 +49,7 @@ def build_app(settings: Settings | None = None, engine: AsyncEngine | None = Non
         settings.intake_suggestions_timeout_seconds,
         pause_seconds=settings.intake_suggestions_pause_seconds,
     )
-    registry = CollectorRegistry()
+    registry = new_registry()
     store = EventStore(engine)
     units = PostgresIntakeUnits(engine, store)
     intake_units: IntakeUnits = units
@@ -74,6 +76,7 @@ def build_app(settings: Settings | None = None, engine: AsyncEngine | None = Non
         freeze_heap=True,
         registry=registry,
         description=helpdesk_intake.__doc__ or "",
+        extra_problems=_middleware_problems,
         state={
             "event_store": store,
             "intake_units": intake_units,
@@ -96,3 +99,12 @@ def build_app(settings: Settings | None = None, engine: AsyncEngine | None = Non
         verifier=app.state.token_verifier,
     )
     return app
+
+
+def _middleware_problems(path: str, methods: Collection[str]) -> set[int]:
+    """What this service's middlewares answer besides the route: 413 for a body over the
+    limit (every write), 429 on the rate-limited public routes."""
+    statuses = {413} if set(methods) - {"GET", "HEAD", "DELETE"} else set()
+    if any((method, path) in PUBLIC_ROUTES for method in methods):
+        statuses.add(429)
+    return statuses

@@ -17,8 +17,12 @@ async def test_health_readiness_and_metrics_need_no_token(intake_client: httpx.A
     assert ready.status_code == 200, ready.text
     assert ready.json()["checks"] == {"database": "ok"}
     text = (await intake_client.get("/metrics")).text
-    assert "http_requests_total" in text
-    for counter in ("intake_tickets_opened", "intake_inbound_emails", "intake_calls_recorded"):
+    assert "helpdesk_http_requests_total" in text
+    for counter in (
+        "helpdesk_intake_tickets_opened",
+        "helpdesk_intake_inbound_emails",
+        "helpdesk_intake_calls_recorded",
+    ):
         assert f"# TYPE {counter}_total counter" in text
 
 

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from fastapi import FastAPI
-from prometheus_client import CollectorRegistry
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import helpdesk_metrics
@@ -19,6 +18,7 @@ from helpdesk_metrics.entrypoints.consumer import build_consumer
 from helpdesk_metrics.entrypoints.prometheus import refresh_on_scrape
 from helpdesk_metrics.settings import Settings
 from helpdesk_shared.db import create_engine
+from helpdesk_shared.metrics import new_registry
 from helpdesk_shared.service import Consuming, build_service
 
 VERSION = "0.1.0"
@@ -41,7 +41,7 @@ def build_app(
     settings = settings or Settings()
     owned = engine is None
     engine = engine or create_engine(settings.database_url, application_name="helpdesk-metrics")
-    registry = CollectorRegistry()
+    registry = new_registry()
     projection = projection_on(engine)
     reading: FactsReading = facts_reading(engine)
     figures = FiguresCollector(

@@ -225,7 +225,9 @@ async def test_the_replay_rebuilds_every_fact_from_the_whole_log_in_pages() -> N
         recorded_at=T0,
     )
     unit.history.log = [*stream, call_event(5), problem]
-    result = await replay(unit, CALENDAR, page_size=2)
+    counts: list[int] = []
+    result = await replay(unit, CALENDAR, page_size=2, progress=counts.append)
+    assert counts == [2, 4, 6]  # the running count after each page, for the progress line
     assert unit.facts.cleared
     assert set(unit.facts.tickets_by_id) == {TICKET}
     assert unit.facts.tickets_by_id[TICKET] == fold_ticket(records(stream), CALENDAR)

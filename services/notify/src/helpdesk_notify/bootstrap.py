@@ -17,6 +17,7 @@ from helpdesk_notify.entrypoints import http_notifications
 from helpdesk_notify.entrypoints.consumer import build_consumer
 from helpdesk_notify.settings import Settings
 from helpdesk_shared.db import create_engine
+from helpdesk_shared.metrics import new_registry
 from helpdesk_shared.service import Background, Closer, Consuming, build_service
 
 VERSION = "0.1.0"
@@ -46,7 +47,10 @@ class CountingSender:
     def __init__(self, inner: MailSender, registry: CollectorRegistry) -> None:
         self._inner = inner
         self._mails = Counter(
-            "notify_mails_total", "Mails handed to SMTP, by outcome", ["outcome"], registry=registry
+            "helpdesk_notify_mails_total",
+            "Mails handed to SMTP, by outcome",
+            ["outcome"],
+            registry=registry,
         )
 
     async def send(self, mail: Mail) -> str:
@@ -69,7 +73,7 @@ def build_app(
     Tests pass their own settings, engine (theirs to dispose of) and sender.
     """
     settings = settings or Settings()
-    registry = CollectorRegistry()
+    registry = new_registry()
     closers: list[Closer] = []
     if sender is None:
         own_smtp = smtp_sender(settings)

@@ -185,7 +185,7 @@ async def test_opening_and_closure_mails_through_the_broker_and_no_resend_on_red
         await eventually(lambda: consumer.duplicates >= 2, what="redeliveries skipped")
         assert len(smtp_server.messages(to=address)) == 2
         metrics = (await client.get("/metrics")).text
-        assert 'notify_mails_total{outcome="sent"} 2.0' in metrics
+        assert 'helpdesk_notify_mails_total{outcome="sent"} 2.0' in metrics
 
 
 async def test_smtp_down_dead_letters_then_replay_sends_what_failed(

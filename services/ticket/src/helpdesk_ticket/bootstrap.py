@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -12,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from helpdesk_shared.db import create_engine
 from helpdesk_shared.eventstore.store import EventStore
 from helpdesk_shared.eventstore.subscription import CatchUpSubscription
+from helpdesk_shared.http.events import events_router
 from helpdesk_shared.http.idempotency import PostgresIdempotencyKeys
 from helpdesk_shared.service import Background, Closer, build_service
 from helpdesk_ticket.adapters.article_search import PostgresArticleIndex
@@ -113,10 +115,12 @@ def build_app(
             http_recurring.router,
             http_problems.router,
             http_articles.router,
+            events_router(store, settings.relay_source),
         ],
         background=background,
         freeze_heap=True,
         description="The ticket lifecycle, event-sourced: commands, history, list, SLA.",
+        extra_problems=_checked_in_handlers,
         state={
             "ticket_service": parts.tickets,
             "problem_service": problems,
@@ -136,3 +140,9 @@ def _stopping(watcher: SlaWatcher) -> Closer:
         watcher.stop()
 
     return stop
+
+
+def _checked_in_handlers(path: str, methods: Collection[str]) -> set[int]:
+    """Who may do what is decided by the ticket's rules in the handlers (`Forbidden`, 403),
+    not by a route dependency, so every route of the API may answer 403."""
+    return {403} if path.startswith("/v1/") else set()

@@ -136,8 +136,10 @@ async def test_projection_rebuilds_from_scratch_to_the_same_rows(world: World) -
         before = [dict(r) for r in (await conn.execute(query)).mappings()]
     assert before[0]["status"] == "resolved"
     assert before[0]["first_contact"] is True
-    replayed = await rebuild_list(world.parts.engine, world.parts.projection)
+    counts: list[int] = []
+    replayed = await rebuild_list(world.parts.engine, world.parts.projection, counts.append)
     assert replayed == 3
+    assert counts[-1] == 3  # the running count, for the progress line
     async with world.parts.engine.connect() as conn:
         after = [dict(r) for r in (await conn.execute(query)).mappings()]
     assert after == before

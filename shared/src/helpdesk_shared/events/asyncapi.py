@@ -15,10 +15,25 @@ import yaml
 
 from helpdesk_shared.events import registered_events
 from helpdesk_shared.events.base import DomainEvent
+from helpdesk_shared.events.schema import schema_file_name
+
+#: Where the events' JSON Schemas are committed, relative to the AsyncAPI document.
+SCHEMAS_DIR = "schemas"
 
 CLOUDEVENT_EXTENSIONS = {
+    # The CloudEvents distributed-tracing extension (W3C trace context), when traces are on.
+    "traceparent": ("string", "W3C `traceparent` of the publish: the event's trace goes on."),
+    "tracestate": ("string", "W3C `tracestate` that goes with `traceparent`, when there is one."),
     "streamversion": ("integer", "Version of the event within its stream (1, 2, ...)."),
-    "globalposition": ("integer", "Position of the event in the event store."),
+    "globalposition": (
+        "integer",
+        "Identity of the event in the event store: unique, but NOT an order (use `sequence`).",
+    ),
+    "sequence": (
+        "string",
+        "The event's place in the log: strictly increasing in delivery order when compared as"
+        " strings, the same on every re-publication. The resume cursor of `GET /v1/events`.",
+    ),
     "schemaversion": ("integer", "Schema version of `data` (see the upcasters)."),
     "correlationid": ("string", "Correlation id of the request that caused the event."),
     "causationid": ("string", "Id of the command or event that caused this one."),
@@ -30,9 +45,7 @@ def build_document(exchange: str = "helpdesk.events") -> dict[str, Any]:
     """The AsyncAPI document: one message and one send operation per event type."""
     events = dict(sorted(registered_events().items()))
     messages = {name: _message(cls) for name, cls in events.items()}
-    shared_defs: dict[str, Any] = {}
-    schemas = {name: _data_schema(cls, shared_defs) for name, cls in events.items()}
-    schemas.update(dict(sorted(shared_defs.items())))
+    schemas = {name: _data_schema(cls) for name, cls in events.items()}
     return {
         "asyncapi": "3.0.0",
         "info": {
@@ -43,17 +56,13 @@ def build_document(exchange: str = "helpdesk.events") -> dict[str, Any]:
                 " once, to the durable topic exchange `helpdesk.events` as a CloudEvents 1.0"
                 " structured JSON document (`application/cloudevents+json`). Routing key:"
                 " `<stream category>.<event name in snake case, less a leading category word>`."
-                " Subscribers bind their own queue with `ticket.#` or `#` and deduplicate by `id`."
+                " Subscribers bind their own queue with `ticket.#` or `#`, resume and deduplicate"
+                " by the `sequence` extension (strictly increasing in delivery order) and by `id`,"
+                " and catch up through `GET /v1/events?after=<sequence>` (see examples/subscriber)."
             ),
         },
         "defaultContentType": "application/cloudevents+json",
-        "servers": {
-            "rabbitmq": {
-                "host": "127.0.0.1:5672",
-                "protocol": "amqp",
-                "protocolVersion": "0.9.1",
-            }
-        },
+        "servers": _servers(),
         "channels": {
             "helpdesk.events": {
                 "address": exchange,
@@ -77,7 +86,11 @@ def build_document(exchange: str = "helpdesk.events") -> dict[str, Any]:
             }
             for name, cls in events.items()
         },
-        "components": {"messages": messages, "schemas": schemas},
+        "components": {
+            "messages": messages,
+            "schemas": schemas,
+            "securitySchemes": SECURITY_SCHEMES,
+        },
     }
 
 
@@ -85,11 +98,57 @@ def _summary(cls: type[DomainEvent]) -> str:
     return (cls.__doc__ or cls.__name__).strip().splitlines()[0]
 
 
-def _data_schema(cls: type[DomainEvent], shared_defs: dict[str, Any]) -> dict[str, Any]:
-    """The event body's JSON Schema; nested models go to `shared_defs` (components/schemas)."""
-    schema = cls.model_json_schema(ref_template="#/components/schemas/{model}")
-    shared_defs.update(schema.pop("$defs", {}))
-    return schema
+def _data_schema(cls: type[DomainEvent]) -> dict[str, Any]:
+    """The event body's JSON Schema: the committed file (`helpdesk_shared.events.schema`), one
+    source for the document and for the subscribers who validate `data` with it."""
+    return {"$ref": f"{SCHEMAS_DIR}/{schema_file_name(cls)}"}
+
+
+SECURITY_SCHEMES: dict[str, Any] = {
+    "rabbitmqUser": {
+        "type": "userPassword",
+        "description": "A RabbitMQ user and password of the subscriber's own (guest/guest here).",
+    },
+    "serviceToken": {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": "A bearer token with the role `service`, for `GET /v1/events`.",
+    },
+}
+
+
+def _servers() -> dict[str, Any]:
+    """Local development, and the production placeholders each deployment replaces."""
+    amqp = [{"$ref": "#/components/securitySchemes/rabbitmqUser"}]
+    token = [{"$ref": "#/components/securitySchemes/serviceToken"}]
+    return {
+        "local": {
+            "host": "127.0.0.1:5672",
+            "protocol": "amqp",
+            "protocolVersion": "0.9.1",
+            "description": "The local broker (make up).",
+            "security": amqp,
+        },
+        "production": {
+            "host": "rabbitmq.helpdesk.example:5671",
+            "protocol": "amqps",
+            "protocolVersion": "0.9.1",
+            "description": "Placeholder: the deployment's broker, over TLS.",
+            "security": amqp,
+        },
+        "events-api": {
+            "host": "127.0.0.1:8002",
+            "protocol": "http",
+            "pathname": "/v1/events",
+            "description": (
+                "The ticket service's log of the same CloudEvents, to catch up from a `sequence`"
+                " (`?after=<sequence>&type=<EventType>&limit=<n>`, answering"
+                ' `application/cloudevents-batch+json`, next page in `Link: rel="next"`).'
+            ),
+            "security": token,
+        },
+    }
 
 
 def _message(cls: type[DomainEvent]) -> dict[str, Any]:

@@ -1,9 +1,10 @@
 """JSON Schema of every event in the catalogue, one file per event type and schema version.
 
 Subscribers outside this code base (other DSI systems) validate the `data` of the CloudEvents they
-receive against these files. Regenerate after changing an event:
+receive against these files (committed in `docs/schemas/`, referenced by `docs/asyncapi.yaml`, and
+checked to be current by a test). Regenerate after changing an event:
 
-    uv run --frozen python -m helpdesk_shared.events.schema docs/events
+    uv run --frozen python -m helpdesk_shared.events.schema docs/schemas
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ def export_json_schemas(directory: Path) -> list[Path]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Export the event catalogue as JSON Schemas.")
-    parser.add_argument("directory", type=Path, nargs="?", default=Path("docs/events"))
+    parser.add_argument("directory", type=Path, nargs="?", default=Path("docs/schemas"))
     args = parser.parse_args(argv)
     for path in export_json_schemas(args.directory):
         print(path)

@@ -22,6 +22,7 @@ from helpdesk_shared.eventstore.model import (
     NewEvent,
     RecordedEvent,
     check_batch,
+    in_context,
 )
 
 
@@ -74,7 +75,7 @@ class MemoryEventStore:
         _check_expected(stream_id, expected_version, head)
         self._tx_id += 1
         now = self._clock()
-        for offset, event in enumerate(events, start=1):
+        for offset, event in enumerate(in_context(events), start=1):
             recorded = RecordedEvent(
                 global_position=len(self._log) + 1,
                 tx_id=self._tx_id,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import enum
+import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -10,6 +12,11 @@ from datetime import datetime
 from typing import Any
 
 from helpdesk_shared.events.base import DomainEvent, decode
+from helpdesk_shared.logging import correlation_id
+from helpdesk_shared.telemetry import trace_context
+
+_SEQUENCE_DIGITS = 20
+_SEQUENCE = re.compile(r"(\d{20})-(\d{20})")
 
 
 class ExpectedVersion(enum.Enum):
@@ -67,30 +74,58 @@ class StreamNotFound(LookupError):
 
 @dataclass(frozen=True)
 class EventMetadata:
-    """Why and by whom an event was recorded."""
+    """Why and by whom an event was recorded, and in which trace (the W3C trace context of the
+    append, so that the trace goes on where the event is published and consumed)."""
 
     correlation_id: str | None = None
     causation_id: str | None = None
     actor: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    traceparent: str | None = None
+    tracestate: str | None = None
 
     def to_json(self) -> dict[str, Any]:
+        traced = {"traceparent": self.traceparent, "tracestate": self.tracestate}
         return {
             "correlation_id": self.correlation_id,
             "causation_id": self.causation_id,
             "actor": self.actor,
             **self.extra,
+            **{k: v for k, v in traced.items() if v is not None},
         }
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> EventMetadata:
-        known = {"correlation_id", "causation_id", "actor"}
+        known = {"correlation_id", "causation_id", "actor", "traceparent", "tracestate"}
         return cls(
             correlation_id=raw.get("correlation_id"),
             causation_id=raw.get("causation_id"),
             actor=raw.get("actor"),
             extra={k: v for k, v in raw.items() if k not in known},
+            traceparent=raw.get("traceparent"),
+            tracestate=raw.get("tracestate"),
         )
+
+
+def in_context(events: Sequence[NewEvent]) -> Sequence[NewEvent]:
+    """`events` stamped with what the current request or message knows and their handler did
+    not say: its correlation id, and the trace context of the append (when tracing)."""
+    cid = correlation_id.get()
+    traced = trace_context()
+    if not traced and (cid is None or all(e.metadata.correlation_id for e in events)):
+        return events
+    return [
+        dataclasses.replace(
+            e,
+            metadata=dataclasses.replace(
+                e.metadata,
+                correlation_id=e.metadata.correlation_id or cid,
+                traceparent=traced.get("traceparent", e.metadata.traceparent),
+                tracestate=traced.get("tracestate", e.metadata.tracestate),
+            ),
+        )
+        for e in events
+    ]
 
 
 @dataclass(frozen=True)
@@ -134,6 +169,21 @@ class LogPosition:
     @classmethod
     def start(cls) -> LogPosition:
         return cls(0, 0)
+
+    @property
+    def sequence(self) -> str:
+        """This position as the CloudEvents `sequence` of its event: a string whose lexicographic
+        order is the log order (both numbers zero-padded to 20 digits, enough for any bigint),
+        so a subscriber can compare two events' cursors without knowing how they are built."""
+        return f"{self.tx_id:0{_SEQUENCE_DIGITS}d}-{self.global_position:0{_SEQUENCE_DIGITS}d}"
+
+    @classmethod
+    def from_sequence(cls, sequence: str) -> LogPosition:
+        """The position a `sequence` names; raises `ValueError` for anything else."""
+        match = _SEQUENCE.fullmatch(sequence)
+        if match is None:
+            raise ValueError(f"{sequence!r} is not a sequence (<20 digits>-<20 digits>)")
+        return cls(int(match.group(1)), int(match.group(2)))
 
 
 @dataclass(frozen=True)

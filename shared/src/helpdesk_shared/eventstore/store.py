@@ -31,7 +31,9 @@ from helpdesk_shared.eventstore.model import (
     NewEvent,
     RecordedEvent,
     check_batch,
+    in_context,
 )
+from helpdesk_shared.telemetry import span
 
 _APPEND = text(
     """
@@ -154,6 +156,16 @@ class EventStore:
         A batch naming one event id twice raises `DuplicateEventIds` before any write.
         """
         check_batch(stream_id, events)
+        with span("eventstore.append", attributes={"eventstore.stream_id": stream_id}):
+            return await self._append(stream_id, expected_version, in_context(events), conn)
+
+    async def _append(
+        self,
+        stream_id: str,
+        expected_version: int | ExpectedVersion,
+        events: Sequence[NewEvent],
+        conn: AsyncConnection | None,
+    ) -> AppendResult:
         if conn is not None:
             try:
                 return await _append_once(conn, stream_id, expected_version, events)

@@ -105,16 +105,19 @@ class CatchUpSubscription:
     def name(self) -> str:
         return self._name
 
-    async def catch_up(self) -> int:
+    async def catch_up(self, progress: Callable[[int], None] | None = None) -> int:
         """Handle every event readable now, batch by batch; the number handled.
 
         A handler error rolls back the batch it happened in (projection and checkpoint) and is
-        raised; the events before that batch stay handled.
+        raised; the events before that batch stay handled. `progress` is told the running count
+        after each batch (a rebuild's progress line).
         """
         total = 0
         while not self._stopping.is_set():
             handled, reached_end = await self._handle_batch()
             total += handled
+            if progress is not None:
+                progress(total)
             if reached_end:
                 break
         return total

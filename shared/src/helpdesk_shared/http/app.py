@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
@@ -18,8 +17,11 @@ from prometheus_client import (
 
 from helpdesk_shared.auth import TokenVerifier
 from helpdesk_shared.http.observe import Observe
-from helpdesk_shared.http.problems import PROBLEM_JSON, install_problem_handlers
+from helpdesk_shared.http.openapi import ExtraProblems, document_problems
+from helpdesk_shared.http.problems import install_problem_handlers
+from helpdesk_shared.metrics import new_registry
 from helpdesk_shared.settings import CommonSettings
+from helpdesk_shared.telemetry import configure_tracing
 
 ReadinessCheck = Callable[[], Awaitable[None]]
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
@@ -35,10 +37,16 @@ def create_app(
     lifespan: Lifespan | None = None,
     registry: CollectorRegistry | None = None,
     description: str = "",
+    extra_problems: ExtraProblems | None = None,
 ) -> FastAPI:
-    """A service's app. `readiness_checks` name each dependency `/readyz` must reach.
+    """A service's app. `readiness_checks` name each dependency `/readyz` must reach;
+    `extra_problems` names the error statuses of a route its dependencies do not tell (those of
+    a middleware: see `helpdesk_shared.http.openapi`).
 
-    Services are built with `helpdesk_shared.service.build_service`, which calls this."""
+    Services are built with `helpdesk_shared.service.build_service`, which calls this. Tracing
+    is configured here, once per process, from the `OTEL_*` variables (`helpdesk_shared.
+    telemetry`)."""
+    configure_tracing(service)
     app = FastAPI(
         title=f"helpdesk {service}",
         version=version,
@@ -47,56 +55,14 @@ def create_app(
     )
     app.state.settings = settings
     app.state.token_verifier = TokenVerifier(settings)
-    app.state.metrics_registry = registry or CollectorRegistry()
+    app.state.metrics_registry = registry or new_registry()
     install_problem_handlers(app)
-    _document_problems(app)
+    document_problems(app, extra_problems)
     _install_observability(app, service)
     app.include_router(_operations_router(readiness_checks))
     for router in routers:
         app.include_router(router)
     return app
-
-
-#: RFC 9457 problem details, as every error of every service is answered.
-PROBLEM_SCHEMA: dict[str, Any] = {
-    "title": "Problem",
-    "type": "object",
-    "required": ["type", "title", "status"],
-    "properties": {
-        "type": {"type": "string"},
-        "title": {"type": "string"},
-        "status": {"type": "integer"},
-        "detail": {"type": "string"},
-        "instance": {"type": "string"},
-        "errors": {"type": "array", "items": {"type": "object"}},
-    },
-    "additionalProperties": True,
-}
-
-
-def _document_problems(app: FastAPI) -> None:
-    """The OpenAPI document says what errors really are: FastAPI documents its own 422 shape
-    (`application/json`, `detail` as a list), but every 4xx/5xx is answered as
-    `application/problem+json` by `install_problem_handlers`, so clients and contract tests
-    (schemathesis) read the same shape as they receive."""
-    generate = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is not None:
-            return app.openapi_schema
-        schema = generate()
-        problem = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
-        for path_item in schema.get("paths", {}).values():
-            for operation in path_item.values():
-                for status, response in operation.get("responses", {}).items():
-                    if str(status)[:1] in {"4", "5"}:
-                        response["content"] = problem
-        components = schema.setdefault("components", {}).setdefault("schemas", {})
-        components["Problem"] = PROBLEM_SCHEMA
-        app.openapi_schema = schema
-        return schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _operations_router(checks: dict[str, ReadinessCheck]) -> APIRouter:
@@ -132,13 +98,13 @@ def _operations_router(checks: dict[str, ReadinessCheck]) -> APIRouter:
 def _install_observability(app: FastAPI, service: str) -> None:
     registry: CollectorRegistry = app.state.metrics_registry
     requests = Counter(
-        "http_requests_total",
+        "helpdesk_http_requests_total",
         "HTTP requests handled",
         ["service", "method", "route", "status"],
         registry=registry,
     )
     durations = Histogram(
-        "http_request_duration_seconds",
+        "helpdesk_http_request_duration_seconds",
         "HTTP request duration",
         ["service", "method", "route"],
         registry=registry,

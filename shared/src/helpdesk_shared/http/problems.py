@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from http import HTTPStatus
 from typing import Any, Literal
 
 import asyncpg.exceptions
@@ -13,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Scope
 
 from helpdesk_shared.eventstore.model import ConcurrencyConflict
 
@@ -91,13 +93,123 @@ def invalid_input(
     )
 
 
+#: Problem titles, French (the desk's language, the default) then English, by problem type;
+#: problems of type `about:blank` are looked up by their French title, then by status.
+TITLES_BY_TYPE: dict[str, tuple[str, str]] = {
+    VALIDATION: ("Données invalides", "Invalid input"),
+    "urn:helpdesk:problem:beyond-coverage": (
+        "Hors de la couverture du contrat",
+        "Beyond the contract's coverage",
+    ),
+    "urn:helpdesk:problem:call-already-recorded": (
+        "Appel déjà enregistré",
+        "Call already recorded",
+    ),
+    "urn:helpdesk:problem:concurrency-conflict": ("Conflit de version", "Version conflict"),
+    "urn:helpdesk:problem:contract-change-refused": ("Modification refusée", "Change refused"),
+    "urn:helpdesk:problem:contract-not-overwritten": ("Modification refusée", "Change refused"),
+    "urn:helpdesk:problem:group-has-problem": ("Problème déjà ouvert", "Problem already open"),
+    "urn:helpdesk:problem:idempotency-key-reused": (
+        "Clé d'idempotence réutilisée",
+        "Idempotency key reused",
+    ),
+    "urn:helpdesk:problem:not-own-request": ("Accès refusé", "Forbidden"),
+    "urn:helpdesk:problem:payload-too-large": (
+        "Requête trop volumineuse",
+        "Request body too large",
+    ),
+    "urn:helpdesk:problem:precondition-failed": ("Version périmée", "Stale version"),
+    "urn:helpdesk:problem:rate-limited": ("Trop de demandes", "Too many requests"),
+    "urn:helpdesk:problem:transition-not-allowed": ("Transition refusée", "Transition not allowed"),
+    "urn:helpdesk:problem:identity-provider-unavailable": (
+        "Fournisseur d'identité indisponible",
+        "Identity provider unavailable",
+    ),
+}
+TITLES_BY_STATUS: dict[int, tuple[str, str]] = {
+    400: ("Requête invalide", "Bad request"),
+    401: ("Authentification requise", "Authentication required"),
+    403: ("Accès refusé", "Forbidden"),
+    404: ("Introuvable", "Not found"),
+    405: ("Méthode non permise", "Method not allowed"),
+    406: ("Format non disponible", "Not acceptable"),
+    409: ("Conflit", "Conflict"),
+    412: ("Version périmée", "Precondition failed"),
+    413: ("Requête trop volumineuse", "Request body too large"),
+    415: ("Type de contenu non pris en charge", "Unsupported media type"),
+    422: ("Données invalides", "Invalid input"),
+    428: ("Version requise", "Precondition required"),
+    429: ("Trop de demandes", "Too many requests"),
+    500: ("Erreur interne", "Internal error"),
+    503: ("Service indisponible", "Service unavailable"),
+}
+_OTHER_TITLES = {
+    "Jeton invalide": "Invalid token",
+    "Consommateur inconnu": "Unknown consumer",
+}
+_ENGLISH_BY_FRENCH = {
+    **dict(TITLES_BY_STATUS.values()),
+    **dict(TITLES_BY_TYPE.values()),
+    **_OTHER_TITLES,
+}
+Language = Literal["fr", "en"]
+
+
+def preferred_language(accept_language: str | None) -> Language:
+    """French unless the client prefers English (RFC 9110 `Accept-Language`, q-values read):
+    `en-GB,en;q=0.9,fr;q=0.5` is English, `fr-FR,en;q=0.8` or nothing is French."""
+    best: tuple[float, Language] = (0.0, "fr")
+    for item in (accept_language or "").split(","):
+        tag, _, params = item.strip().partition(";")
+        primary = tag.strip().lower().split("-")[0]
+        if primary not in ("fr", "en"):
+            continue
+        quality = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if quality > best[0]:
+            best = (quality, "fr" if primary == "fr" else "en")
+    return best[1]
+
+
+def localized_title(problem: Problem, language: Language) -> str:
+    """The problem's title in `language`: as raised in French; in English from the catalogue."""
+    if language == "fr":
+        return problem.title
+    by_type = TITLES_BY_TYPE.get(problem.type)
+    if by_type is not None:
+        return by_type[1]
+    english = _ENGLISH_BY_FRENCH.get(problem.title)
+    if english is not None:
+        return english
+    return TITLES_BY_STATUS.get(problem.status, ("", _phrase(problem.status)))[1]
+
+
+def problem_json(problem: Problem, path: str, accept_language: str | None) -> JSONResponse:
+    """The problem as answered, its title in the client's language (`Content-Language` says
+    which). Middlewares, which have no `Request`, answer through this too."""
+    language = preferred_language(accept_language)
+    body = problem.body(instance=path)
+    body["title"] = localized_title(problem, language)
+    headers = {**(problem.headers or {}), "Content-Language": language}
+    return JSONResponse(body, status_code=problem.status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def scope_header(scope: Scope, name: bytes) -> str | None:
+    """A request header read from an ASGI scope (for middlewares)."""
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
 def problem_response(problem: Problem, request: Request) -> JSONResponse:
-    return JSONResponse(
-        problem.body(instance=request.url.path),
-        status_code=problem.status,
-        media_type=PROBLEM_JSON,
-        headers=problem.headers,
-    )
+    return problem_json(problem, request.url.path, request.headers.get("accept-language"))
 
 
 def install_problem_handlers(app: FastAPI) -> None:
@@ -115,9 +227,8 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
         headers = getattr(exc, "headers", None)
-        problem = Problem(
-            exc.status_code, _title(exc.status_code), str(exc.detail), headers=headers
-        )
+        title = TITLES_BY_STATUS.get(exc.status_code, (_phrase(exc.status_code), ""))[0]
+        problem = Problem(exc.status_code, title, str(exc.detail), headers=headers)
         return problem_response(problem, request)
 
     async def on_conflict(request: Request, exc: Exception) -> JSONResponse:
@@ -185,9 +296,7 @@ def refused_as_data(exc: BaseException) -> bool:
     return False
 
 
-def _title(status: int) -> str:
-    from http import HTTPStatus
-
+def _phrase(status: int) -> str:
     try:
         return HTTPStatus(status).phrase
     except ValueError:

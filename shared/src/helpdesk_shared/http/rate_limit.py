@@ -17,11 +17,11 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 import jwt
-from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from helpdesk_shared.auth import Principal, TokenVerifier
-from helpdesk_shared.http.problems import PROBLEM_JSON, Problem
+from helpdesk_shared.http.problems import Problem, problem_json, scope_header
+from helpdesk_shared.jwks import IdentityProviderUnavailable
 
 Clock = Callable[[], float]
 
@@ -89,7 +89,7 @@ class RateLimit:
         if scope["type"] != "http" or (scope["method"], scope["path"]) not in self._routes:
             await self.app(scope, receive, send)
             return
-        principal = self._principal(scope)
+        principal = await self._principal(scope)
         if principal is not None and principal.is_staff:
             wait = self._staff.take(f"sub:{principal.sub}")
         elif principal is not None:
@@ -102,15 +102,15 @@ class RateLimit:
             return
         await _too_many(scope, receive, send, wait)
 
-    def _principal(self, scope: Scope) -> Principal | None:
+    async def _principal(self, scope: Scope) -> Principal | None:
         for name, value in scope.get("headers", []):
             if name == b"authorization":
                 scheme, _, token = value.decode("latin-1").partition(" ")
                 if scheme.lower() != "bearer" or not token:
                     return None
                 try:
-                    return self._verifier.verify(token.strip())
-                except (jwt.PyJWTError, ValueError):
+                    return await self._verifier.verify_async(token.strip())
+                except (jwt.PyJWTError, ValueError, IdentityProviderUnavailable):
                     return None
         return None
 
@@ -124,10 +124,5 @@ async def _too_many(scope: Scope, receive: Receive, send: Send, wait: float) -> 
         type_="urn:helpdesk:problem:rate-limited",
         headers={"Retry-After": str(seconds)},
     )
-    response = JSONResponse(
-        problem.body(instance=scope["path"]),
-        status_code=429,
-        media_type=PROBLEM_JSON,
-        headers=problem.headers,
-    )
+    response = problem_json(problem, scope["path"], scope_header(scope, b"accept-language"))
     await response(scope, receive, send)

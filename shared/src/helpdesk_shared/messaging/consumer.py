@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import aio_pika
@@ -31,6 +32,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from helpdesk_shared.logging import correlation_id
+from helpdesk_shared.messaging.consumer_metrics import LagHistogram
 from helpdesk_shared.messaging.envelope import (
     InvalidEventMessage,
     ReceivedEvent,
@@ -43,6 +45,7 @@ from helpdesk_shared.messaging.topology import (
     declare_consumer_queues,
     topic_matches,
 )
+from helpdesk_shared.telemetry import SpanKind, context_from, span
 
 EventHandler = Callable[[ReceivedEvent, AsyncConnection], Awaitable[None]]
 
@@ -110,12 +113,15 @@ class Consumer:
         self._consumer_tag: str | None = None
         self._in_flight: set[asyncio.Task[Any]] = set()
         self._stream_locks: dict[str, _StreamLock] = {}
-        #: Counters for tests and metrics: handled (committed), duplicates (skipped thanks to the
-        #: inbox), dead-lettered, ignored (not matching `bindings`).
+        #: Counters for tests and metrics (`consumer_metrics.py`): handled (committed), duplicates
+        #: (skipped thanks to the inbox), retried (failed attempts tried again), dead-lettered,
+        #: ignored (not matching `bindings`); the lag from recording to handling.
         self.handled = 0
         self.duplicates = 0
+        self.retried = 0
         self.dead_lettered = 0
         self.ignored = 0
+        self.lag = LagHistogram()
 
     async def start_when_broker_answers(self, max_delay: float = 10.0) -> None:
         """Start consuming, retrying while the broker is unreachable.
@@ -200,8 +206,19 @@ class Consumer:
             return
         token = correlation_id.set(str(event.metadata.get("correlation_id") or event.event_id))
         try:
-            async with self._stream_lock(event.stream_id):
-                await self._handle_with_retries(message, event)
+            with span(
+                f"consume {self.name}",
+                kind=SpanKind.CONSUMER,
+                parent=context_from(event.metadata),
+                attributes={
+                    "messaging.system": "rabbitmq",
+                    "messaging.consumer.group.name": self.name,
+                    "messaging.message.id": str(event.event_id),
+                    "cloudevents.event_type": event.type,
+                },
+            ):
+                async with self._stream_lock(event.stream_id):
+                    await self._handle_with_retries(message, event)
         finally:
             correlation_id.reset(token)
 
@@ -232,10 +249,12 @@ class Consumer:
                 if attempt == self._max_attempts:
                     await self._dead_letter(message, f"{type(error).__name__}: {error}", attempt)
                     return
+                self.retried += 1
                 await asyncio.sleep(min(self._backoff * 2 ** (attempt - 1), self._max_backoff))
                 continue
             if fresh:
                 self.handled += 1
+                self.lag.observe(_seconds_since(event.recorded_at))
             else:
                 self.duplicates += 1
             await message.ack()
@@ -308,6 +327,12 @@ class Consumer:
             entry.users -= 1
             if entry.users == 0:
                 self._stream_locks.pop(stream_id, None)
+
+
+def _seconds_since(moment: datetime) -> float:
+    """How long ago `moment` was (a timestamp without zone is taken as UTC)."""
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return (datetime.now(UTC) - aware).total_seconds()
 
 
 class _StreamLock:

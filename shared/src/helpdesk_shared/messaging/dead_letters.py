@@ -17,10 +17,10 @@ from typing import Annotated, Any
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from helpdesk_shared.auth import Role, require_roles
-from helpdesk_shared.http.problems import Problem
+from helpdesk_shared.http.problems import VALIDATION, Problem, Where, field_error
 from helpdesk_shared.messaging.consumer import (
     ATTEMPTS_HEADER,
     ORIGINAL_ROUTING_KEY_HEADER,
@@ -169,6 +169,10 @@ async def _dlq_channel(amqp_url: str) -> AsyncIterator[AbstractChannel]:
 class ReplayRequest(BaseModel):
     """Which consumer's dead letters to replay, and how many (default: all of them)."""
 
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"consumer": "notify", "limit": 100}]}
+    )
+
     consumer: str | None = None
     limit: int | None = Field(default=None, ge=1, le=100_000)
 
@@ -181,15 +185,18 @@ def dead_letter_router(*, amqp_url: str, queue_prefix: str, consumers: Sequence[
         dependencies=[Depends(require_roles(Role.ADMIN, Role.MANAGER))],
     )
 
-    def pick(consumer: str | None) -> str:
+    def pick(consumer: str | None, where: Where) -> str:
         if consumer is None and len(consumers) == 1:
             return consumers[0]
         if consumer is None or consumer not in consumers:
+            message = f"consumer must be one of: {', '.join(consumers)}"
+            error = field_error(where, ["consumer"], message, "enum")
             raise Problem(
                 422,
                 "Consommateur inconnu",
-                f"consumer must be one of: {', '.join(consumers)}",
-                errors=[{"field": "consumer", "allowed": list(consumers)}],
+                message,
+                type_=VALIDATION,
+                errors=[{**error, "allowed": list(consumers)}],
             )
         return consumer
 
@@ -198,14 +205,14 @@ def dead_letter_router(*, amqp_url: str, queue_prefix: str, consumers: Sequence[
         consumer: str | None = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> dict[str, Any]:
-        name = pick(consumer)
+        name = pick(consumer, "query")
         letters = await list_dead_letters(amqp_url, queue_prefix, name, limit)
         return {"consumer": name, "count": len(letters), "items": [d.to_json() for d in letters]}
 
     @router.post("/replay", summary="Move dead letters back to the consumer's queue")
     async def replay(request: ReplayRequest | None = None) -> dict[str, Any]:
         request = request or ReplayRequest()
-        name = pick(request.consumer)
+        name = pick(request.consumer, "body")
         count = await replay_dead_letters(amqp_url, queue_prefix, name, request.limit)
         return {"consumer": name, "replayed": count}
 

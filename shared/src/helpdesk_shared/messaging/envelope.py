@@ -3,6 +3,10 @@
 Built and parsed with the CloudEvents SDK's RabbitMQ binding, so that any subscriber, ours or
 another DSI system's, can read the messages with the same SDK. Our own attributes travel as
 extensions, whose names the spec restricts to lowercase letters and digits.
+
+`sequence` (the CloudEvents sequence extension) is the subscribers' resume cursor: strictly
+increasing in delivery order and the same on every re-publication. `globalposition` identifies an
+event in the store but is not an order (the log is ordered by writing transaction first).
 """
 
 from __future__ import annotations
@@ -33,6 +37,9 @@ METADATA_EXTENSIONS = {
     "correlationid": "correlation_id",
     "causationid": "causation_id",
     "actor": "actor",
+    # The CloudEvents distributed-tracing extension: the W3C trace context of the publish.
+    "traceparent": "traceparent",
+    "tracestate": "tracestate",
 }
 
 _FORMAT = JSONFormat()
@@ -56,6 +63,9 @@ class ReceivedEvent:
     data: dict[str, Any]
     metadata: dict[str, Any] = field(default_factory=dict)
     source: str = ""
+    #: The CloudEvents `sequence` (the event's place in the log, see `LogPosition.sequence`):
+    #: compare it, not `global_position`, which identifies an event but does not order them.
+    sequence: str = ""
 
     def to_domain(self) -> DomainEvent:
         """The catalogue model of this event, upcast to the current schema version."""
@@ -74,6 +84,7 @@ def to_cloudevent(event: RecordedEvent, source: str) -> CloudEvent:
         "datacontenttype": DATA_CONTENT_TYPE,
         "streamversion": event.version,
         "globalposition": event.global_position,
+        "sequence": event.log_position.sequence,
         "schemaversion": event.schema_version,
     }
     stored = event.metadata.to_json()
@@ -146,6 +157,7 @@ def from_cloudevent(cloud_event: BaseCloudEvent) -> ReceivedEvent:
                 if ext in attributes
             },
             source=str(attributes.get("source", "")),
+            sequence=str(attributes.get("sequence", "")),
         )
     except UnknownEventType as error:
         raise InvalidEventMessage(f"unknown event type {error}") from error

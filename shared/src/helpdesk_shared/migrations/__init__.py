@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
+from typing import TextIO
 
 from alembic import command
 from alembic.config import Config
@@ -27,8 +28,8 @@ class MigrationSet:
     def version_table(self) -> str:
         return f"alembic_version_{self.name}"
 
-    def config(self, database_url: str) -> Config:
-        cfg = Config()
+    def config(self, database_url: str, output: TextIO | None = None) -> Config:
+        cfg = Config(output_buffer=output)
         cfg.set_main_option("script_location", self.script_location)
         cfg.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
         cfg.attributes["migration_set"] = self
@@ -36,6 +37,26 @@ class MigrationSet:
 
     def upgrade(self, database_url: str, revision: str = "head") -> None:
         command.upgrade(self.config(database_url), revision)
+
+    def downgrade(self, database_url: str, revision: str = "base") -> None:
+        command.downgrade(self.config(database_url), revision)
+
+    def upgrade_sql(self, database_url: str, output: TextIO, revision: str = "head") -> None:
+        """Write the SQL that upgrades an empty database to `revision`, without connecting
+        (Alembic's offline mode): the URL only names the dialect."""
+        command.upgrade(self.config(database_url, output), revision, sql=True)
+
+    def downgrade_sql(self, database_url: str, output: TextIO, revision: str = "base") -> None:
+        """Write the SQL that takes this set from its head down to `revision`, offline."""
+        command.downgrade(self.config(database_url, output), f"head:{revision}", sql=True)
+
+
+def migration_set_named(name: str) -> MigrationSet:
+    """The registered set called `name`; KeyError naming the known ones otherwise."""
+    found = {m.name: m for m in all_migration_sets()}
+    if name not in found:
+        raise KeyError(f"no migration set {name!r}; known: {', '.join(found)}")
+    return found[name]
 
 
 SHARED = MigrationSet(

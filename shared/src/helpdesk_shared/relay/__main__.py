@@ -22,13 +22,12 @@ from helpdesk_shared.messaging.topology import ConsumerQueue
 from helpdesk_shared.relay.metrics import RelayMetrics
 from helpdesk_shared.relay.relay import Relay
 from helpdesk_shared.settings import CommonSettings
+from helpdesk_shared.telemetry import configure_tracing
 
 
 class RelaySettings(CommonSettings):
     """The relay's own environment variables, beside the common ones."""
 
-    #: CloudEvents `source` of every published event.
-    relay_source: str = "helpdesk"
     relay_batch_size: int = 500
     relay_publish_timeout_seconds: float = 10.0
     #: Serve /metrics (prometheus) on this port when set.
@@ -73,6 +72,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     argparse.ArgumentParser(prog="helpdesk-relay", description=__doc__).parse_args(argv)
     settings = RelaySettings()
     configure_logging("relay", settings.log_level, settings.log_json)
+    configure_tracing("relay")
     asyncio.run(run_relay(settings))
 
 

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
+import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -37,6 +39,7 @@ from helpdesk_shared.messaging.envelope import to_cloudevent_message
 from helpdesk_shared.messaging.topology import ConsumerQueue, declare_topology
 from helpdesk_shared.relay.leadership import AdvisoryLock, LeadershipLost
 from helpdesk_shared.relay.metrics import RelayMetrics
+from helpdesk_shared.telemetry import SpanKind, context_from, span, trace_context, tracing
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +53,18 @@ _WRITE_CHECKPOINT = text(
     WHERE (infra.checkpoints.tx_id, infra.checkpoints.global_position)
         < (EXCLUDED.tx_id, EXCLUDED.global_position)"""
 )
+
+# What is left to publish after the checkpoint: how many events (bounded, so that a long backlog
+# costs a bounded scan) and since when the oldest of them waits.
+_BACKLOG = text(
+    """SELECT count(*) AS behind, min(recorded_at) AS oldest FROM (
+        SELECT recorded_at FROM eventstore.events
+        WHERE (tx_id, global_position) > (CAST(CAST(:tx_id AS text) AS xid8), :position)
+        ORDER BY tx_id, global_position
+        LIMIT 100000) AS pending"""
+)
+#: At most one backlog measure per this many seconds while publishing.
+_BACKLOG_INTERVAL = 1.0
 
 #: Errors after which the relay drops its connections and starts over from its checkpoint.
 _TRANSIENT = (
@@ -118,6 +133,7 @@ class Relay:
         self._max_poll = max_poll_seconds
         self._retry = retry_seconds
         self.metrics = metrics or RelayMetrics()
+        self._backlog_measured_at = float("-inf")
         self.checkpoint_name = f"relay:{exchange}"
         self._stopping = asyncio.Event()
         self._connection: AbstractConnection | None = None
@@ -201,6 +217,8 @@ class Relay:
                 delay = self._min_poll
                 continue
             self.metrics.lag_seconds.set(0)
+            self.metrics.events_behind.set(0)
+            self.metrics.oldest_unpublished_age.set(0)
             await self._check_leadership()
             await self._sleep(delay)
             delay = min(delay * 2, self._max_poll)
@@ -211,18 +229,36 @@ class Relay:
         The publishes start in order and the channel writes them under a FIFO lock, so the
         broker receives them in store order while their confirms are awaited together.
         """
-        publishes = [
-            asyncio.ensure_future(
-                exchange.publish(
-                    to_cloudevent_message(event, self._source),
-                    routing_key_for(event.category, event.type),
-                    mandatory=False,
-                    timeout=self._publish_timeout,
-                )
-            )
-            for event in batch
-        ]
+        publish = self._publish_traced if tracing() else self._publish
+        publishes = [asyncio.ensure_future(publish(exchange, event)) for event in batch]
         return _Batch(batch[-1].log_position, batch[-1].recorded_at, publishes)
+
+    def _publish(self, exchange: AbstractExchange, event: RecordedEvent) -> Awaitable[Any]:
+        return exchange.publish(
+            to_cloudevent_message(event, self._source),
+            routing_key_for(event.category, event.type),
+            mandatory=False,
+            timeout=self._publish_timeout,
+        )
+
+    async def _publish_traced(self, exchange: AbstractExchange, event: RecordedEvent) -> Any:
+        """The publish as a span of the trace the event was appended in, until its confirm; the
+        message carries this span's trace context, the consumer's span continues from it."""
+        attributes = {
+            "messaging.system": "rabbitmq",
+            "messaging.destination.name": self._exchange_name,
+            "messaging.message.id": str(event.event_id),
+            "eventstore.stream_id": event.stream_id,
+        }
+        parent = context_from(event.metadata.to_json())
+        with span("relay.publish", kind=SpanKind.PRODUCER, parent=parent, attributes=attributes):
+            traced = trace_context()
+            metadata = dataclasses.replace(
+                event.metadata,
+                traceparent=traced.get("traceparent"),
+                tracestate=traced.get("tracestate"),
+            )
+            return await self._publish(exchange, dataclasses.replace(event, metadata=metadata))
 
     async def _settle(self, batch: _Batch) -> int:
         """Wait for every confirm of a batch (a nack raises DeliveryError), then checkpoint it."""
@@ -237,7 +273,22 @@ class Relay:
         self.metrics.last_position.set(batch.last.global_position)
         age = (datetime.now(UTC) - batch.last_recorded_at).total_seconds()
         self.metrics.lag_seconds.set(max(age, 0.0))
+        now = time.monotonic()
+        if now - self._backlog_measured_at >= _BACKLOG_INTERVAL:
+            self._backlog_measured_at = now
+            await self.measure_backlog(batch.last)
         return len(batch.publishes)
+
+    async def measure_backlog(self, position: LogPosition) -> None:
+        """Set the backlog gauges: what the store holds after `position` (while publishing, the
+        relay measures after a confirmed batch, at most every `_BACKLOG_INTERVAL` seconds)."""
+        params = {"tx_id": str(position.tx_id), "position": position.global_position}
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(_BACKLOG, params)).one()
+        self.metrics.events_behind.set(int(row.behind))
+        oldest = row.oldest
+        age = (datetime.now(UTC) - oldest).total_seconds() if oldest is not None else 0.0
+        self.metrics.oldest_unpublished_age.set(max(age, 0.0))
 
     async def _save_checkpoint(self, position: LogPosition) -> None:
         params = {

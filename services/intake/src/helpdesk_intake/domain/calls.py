@@ -22,7 +22,22 @@ _NAMESPACE = uuid.UUID("0b7f6d1e-2c3a-4e5f-8a9b-1c2d3e4f5a6b")
 class CallReport(BaseModel):
     """One call as the telephony system describes it."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "call_id": "pbx-2026-000123",
+                    "offered_at": "2026-03-02T09:14:05+01:00",
+                    "answered_at": "2026-03-02T09:14:40+01:00",
+                    "ended_at": "2026-03-02T09:21:12+01:00",
+                    "agent": "agent.martin",
+                    "caller": "+33123456789",
+                    "queue": "support",
+                }
+            ]
+        },
+        extra="forbid",
+    )
 
     call_id: str = Field(min_length=1, max_length=200, description="The telephony system's id")
     offered_at: AwareDatetime

@@ -6,7 +6,7 @@ The parts the bootstrap wired reach the routes through `from_state` dependencies
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends
 from fastapi.responses import JSONResponse
@@ -18,7 +18,13 @@ from helpdesk_intake.settings import Settings
 from helpdesk_shared.auth import Principal, Role, require_roles
 from helpdesk_shared.eventstore.store import EventStore
 from helpdesk_shared.http.dependencies import from_state
-from helpdesk_shared.http.problems import PROBLEM_JSON, Problem, field_error, invalid_input
+from helpdesk_shared.http.problems import (
+    Problem,
+    field_error,
+    invalid_input,
+    problem_json,
+    scope_header,
+)
 
 STAFF = (Role.AGENT, Role.MANAGER, Role.ADMIN)
 
@@ -75,7 +81,7 @@ class BodySizeLimit:
         limit = self.limits.get(scope["path"], self.default_limit)
         declared = _content_length(scope)
         if declared is not None and declared > limit:
-            response = _problem_response(too_large(limit), scope["path"])
+            response = _problem_response(too_large(limit), scope)
             await response(scope, receive, send)
             return
         received = 0
@@ -99,7 +105,7 @@ class BodySizeLimit:
                 await send(message)
             elif not answered:
                 answered = True
-                response = _problem_response(too_large(limit), scope["path"])
+                response = _problem_response(too_large(limit), scope)
                 await response(scope, receive, send)
 
         await self.app(scope, counted, guarded)
@@ -115,6 +121,5 @@ def _content_length(scope: Scope) -> int | None:
     return None
 
 
-def _problem_response(problem: Problem, path: str) -> JSONResponse:
-    body: dict[str, Any] = problem.body(instance=path)
-    return JSONResponse(body, status_code=problem.status, media_type=PROBLEM_JSON)
+def _problem_response(problem: Problem, scope: Scope) -> JSONResponse:
+    return problem_json(problem, scope["path"], scope_header(scope, b"accept-language"))

@@ -21,6 +21,24 @@ from helpdesk_intake.domain.contracts import (
 class SignContract(ContractTerms):
     """A new contract's terms (version 1). `id` may be chosen by the caller (demo data, imports)."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Support bureautique 2026",
+                    "client": {"kind": "organisation", "name": "Lycée Victor Hugo"},
+                    "signed_on": "2026-01-05",
+                    "valid_from": "2026-01-15",
+                    "valid_until": "2027-01-14",
+                    "coverage": [
+                        {"kind": "domain", "name": "printers", "up_to_level": 2},
+                        {"kind": "software", "name": "LibreOffice", "up_to_level": 3},
+                    ],
+                }
+            ]
+        }
+    )
+
     id: uuid.UUID | None = None
     exclusions: tuple[Exclusion, ...] = ()
 
@@ -34,6 +52,18 @@ class _Body(BaseModel):
 
 class AmendContract(_Body):
     """What changes, from when, and why. Fields left out are unchanged."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "effective_from": "2026-03-01",
+                    "reason": "Avenant n°1 : ajout de la messagerie",
+                    "coverage_set": [{"kind": "software", "name": "Thunderbird", "up_to_level": 2}],
+                }
+            ]
+        }
+    )
 
     effective_from: date
     reason: str = Field(min_length=1, max_length=500)
@@ -49,21 +79,42 @@ class AmendContract(_Body):
 
 
 class RenewContract(_Body):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"valid_until": "2028-01-14"}]})
+
     valid_until: date | None = Field(description="The new end date (null: no end date)")
     effective_from: date | None = Field(default=None, description="Default: today")
 
 
 class TerminateContract(_Body):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"last_day": "2026-12-31", "reason": "Fin du marché"}]}
+    )
+
     last_day: date
     reason: str = Field(min_length=1, max_length=500)
 
 
 class ProposeExtension(_Body):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "item": {"kind": "software", "name": "GIMP", "up_to_level": 1},
+                    "ticket_id": "00000000-0000-4000-8000-000000000001",
+                }
+            ]
+        }
+    )
+
     item: CoverageItem
     ticket_id: uuid.UUID | None = None
 
 
 class AnswerExtension(_Body):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"accepted": True, "reason": "Accepté par le client"}]}
+    )
+
     accepted: bool
     reason: str | None = Field(default=None, max_length=500)
 

@@ -21,6 +21,7 @@ from helpdesk_shared.eventstore.model import (
     NewEvent,
     stream_id,
 )
+from helpdesk_shared.http.openapi import problem_responses
 from helpdesk_shared.http.problems import Problem
 from helpdesk_shared.logging import correlation_id
 
@@ -35,7 +36,11 @@ Telephony = Annotated[
     "/calls",
     status_code=201,
     summary="Record a call (the same call reported again is answered 200, not recorded twice)",
-    responses={201: {"model": CallRecorded}, 200: {"model": CallRecorded}},
+    responses={
+        201: {"model": CallRecorded},
+        200: {"model": CallRecorded},
+        **problem_responses(409),  # the call id was already recorded with other facts
+    },
 )
 async def report_call(
     report: CallReport, principal: Telephony, store: Store, metrics: Metrics

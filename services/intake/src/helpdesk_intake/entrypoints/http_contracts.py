@@ -30,11 +30,15 @@ from helpdesk_intake.entrypoints.contract_bodies import (
 )
 from helpdesk_shared.http.dependencies import Engine, from_state
 from helpdesk_shared.http.idempotency import HEADER, StoredResponse
+from helpdesk_shared.http.openapi import problem_responses
 from helpdesk_shared.http.problems import Problem
 
 router = APIRouter(prefix="/v1/contracts", tags=["contracts"])
 IdempotencyKey = Annotated[str | None, Header(alias=HEADER)]
-_CREATED: dict[int | str, dict[str, Any]] = {201: {"description": "Recorded"}}
+_CREATED: dict[int | str, dict[str, Any]] = {
+    201: {"description": "Recorded"},
+    **problem_responses(409),  # a contract already signed for this customer is amended instead
+}
 
 
 def now() -> datetime:

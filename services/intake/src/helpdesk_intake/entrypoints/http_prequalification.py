@@ -33,7 +33,25 @@ Asker = Annotated[
 
 
 class PrequalificationQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "requester": {
+                        "login": "jdupont",
+                        "organisation": "Lycée Victor Hugo",
+                        "organisation_kind": "eple",
+                    },
+                    "request": {
+                        "domain": "office_software",
+                        "software": "LibreOffice",
+                        "operating_system": "Windows 11",
+                    },
+                }
+            ]
+        },
+        extra="forbid",
+    )
 
     requester: RequesterDetails | None = None
     request: AssistanceRequest = AssistanceRequest()

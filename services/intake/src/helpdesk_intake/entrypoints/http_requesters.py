@@ -36,12 +36,29 @@ from helpdesk_intake.entrypoints.common import (
 from helpdesk_shared.auth import CurrentPrincipal
 from helpdesk_shared.http.dependencies import Engine
 from helpdesk_shared.http.idempotency import HEADER, IdempotencyGuard
+from helpdesk_shared.http.openapi import problem_responses
 from helpdesk_shared.http.problems import Problem
 
 router = APIRouter(prefix="/v1/requesters", tags=["requesters"])
 
 
 class NewRequester(RequesterProfile):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Jeanne Dupont",
+                    "login": "jdupont",
+                    "email": "jeanne.dupont@example.org",
+                    "phone": "+33 1 23 45 67 89",
+                    "organisation": "Lycée Victor Hugo",
+                    "organisation_kind": "eple",
+                    "office": "B214",
+                }
+            ]
+        }
+    )
+
     login: str = Field(min_length=1, max_length=200)
     needs_verification: bool = False
 
@@ -49,7 +66,10 @@ class NewRequester(RequesterProfile):
 class RequesterUpdate(BaseModel):
     """A partial correction; fields left out are kept. `verified` clears the verification flag."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"phone": "+33 1 98 76 54 32", "office": "C102"}]},
+        extra="forbid",
+    )
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     email: EmailStr | None = None
@@ -72,7 +92,13 @@ class Change(BaseModel):
     changes: dict[str, Any]
 
 
-@router.post("", status_code=201, response_model=Requester, summary="Add a requester")
+@router.post(
+    "",
+    status_code=201,
+    response_model=Requester,
+    summary="Add a requester",
+    responses=problem_responses(409),  # the login is already in the directory
+)
 async def create_requester(
     body: NewRequester,
     principal: StaffPrincipal,

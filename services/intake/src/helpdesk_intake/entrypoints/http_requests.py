@@ -47,7 +47,19 @@ Opener = Annotated[
 class AssistanceForm(BaseModel):
     """The fields of a request, as the desk's form or a front end sends them."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "subject": "Imprimante du 2e étage hors service",
+                    "description": "Bourrage papier sur l'imprimante du bureau 214.",
+                    "category": "printers",
+                    "asset_tag": "PRN-0214",
+                }
+            ]
+        },
+        extra="forbid",
+    )
 
     #: Left out: `complaint` when the subject or description says "plainte" or "réclamation"
     #: (`INTAKE_COMPLAINT_KEYWORDS`), else `incident`.

@@ -14,19 +14,19 @@ class IntakeMetrics:
 
     def __init__(self, registry: CollectorRegistry) -> None:
         self.tickets_opened = Counter(
-            "intake_tickets_opened_total",
+            "helpdesk_intake_tickets_opened_total",
             "Tickets opened, by channel and pre-qualification outcome",
             ["channel", "outcome"],
             registry=registry,
         )
         self.inbound_emails = Counter(
-            "intake_inbound_emails_total",
+            "helpdesk_intake_inbound_emails_total",
             "Inbound messages, by what became of them",
             ["disposition"],
             registry=registry,
         )
         self.calls = Counter(
-            "intake_calls_recorded_total",
+            "helpdesk_intake_calls_recorded_total",
             "Calls recorded from telephony, answered or abandoned",
             ["outcome"],
             registry=registry,

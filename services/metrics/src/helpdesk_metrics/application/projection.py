@@ -97,13 +97,16 @@ class ReplayResult:
 
 
 async def replay(
-    unit: ProjectionUnit, calendar: BusinessCalendar, page_size: int = 5000
+    unit: ProjectionUnit,
+    calendar: BusinessCalendar,
+    page_size: int = 5000,
+    progress: Callable[[int], None] | None = None,
 ) -> ReplayResult:
     """Rebuild every fact from the event store from scratch, inside `unit`'s transaction.
 
     Live handlers wait on the table locks until the transaction commits, then carry on: an event
     they deliver afterwards is already folded (its version is not above the facts') and changes
-    nothing.
+    nothing. `progress` is told the running count of events read, page by page.
     """
     repository = unit.facts
     await repository.clear()
@@ -112,6 +115,8 @@ async def replay(
     read = kept = 0
     while page := await unit.history.read_all(after, page_size):
         read += len(page)
+        if progress is not None:
+            progress(read)
         after = page[-1].log_position
         for event in page:
             if event.category in PROJECTED:

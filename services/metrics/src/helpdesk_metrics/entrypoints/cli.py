@@ -17,6 +17,7 @@ from helpdesk_metrics.application.projection import ReplayResult, replay
 from helpdesk_metrics.bootstrap import projection_on
 from helpdesk_metrics.settings import Settings
 from helpdesk_shared.db import create_engine
+from helpdesk_shared.progress import ProgressLine
 
 
 async def rebuild(settings: Settings) -> ReplayResult:
@@ -25,7 +26,8 @@ async def rebuild(settings: Settings) -> ReplayResult:
     engine = create_engine(settings.database_url, pool_size=1, application_name="metrics-replay")
     try:
         async with projection_on(engine).begin() as unit:
-            return await replay(unit, settings.business_calendar())
+            progress = ProgressLine("metrics replay", "events read")
+            return await replay(unit, settings.business_calendar(), progress=progress)
     finally:
         await engine.dispose()
 

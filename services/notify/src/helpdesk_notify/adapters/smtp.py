@@ -16,6 +16,7 @@ import aiosmtplib
 from helpdesk_notify.adapters.smtp_pool import SmtpConnections
 from helpdesk_notify.application.ports import DeliveryError
 from helpdesk_notify.domain.mail import Mail
+from helpdesk_shared.telemetry import SpanKind, span
 
 #: Bodies are encoded quoted-printable in lines of at most 76 characters (RFC 2045), so that
 #: nothing depends on the server's 8BITMIME; the message is then written with headers folded
@@ -89,7 +90,14 @@ class SmtpSender:
         return message
 
     async def send(self, mail: Mail) -> str:
-        """Send `mail`; returns the server's reply. Raises `DeliveryError` when not accepted."""
+        """Send `mail`; returns the server's reply. Raises `DeliveryError` when not accepted.
+
+        A span of the trace being handled (a refusal is recorded on it)."""
+        attributes: dict[str, str | int] = {"server.address": self._host, "server.port": self._port}
+        with span("smtp.send", kind=SpanKind.CLIENT, attributes=attributes):
+            return await self._send(mail)
+
+    async def _send(self, mail: Mail) -> str:
         content = self.message(mail).as_bytes(policy=_WRITE_POLICY)
         try:
             async with self._connections.connection() as client:

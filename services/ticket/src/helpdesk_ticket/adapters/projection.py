@@ -7,6 +7,7 @@ handling an event twice all give the same row.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -150,12 +151,17 @@ async def clear(engine: AsyncEngine) -> None:
         await conn.execute(text("DELETE FROM ticket.tickets"))
 
 
-async def rebuild_list(engine: AsyncEngine, subscription: CatchUpSubscription) -> int:
+async def rebuild_list(
+    engine: AsyncEngine,
+    subscription: CatchUpSubscription,
+    progress: Callable[[int], None] | None = None,
+) -> int:
     """Rebuild `ticket.tickets` from the whole log; the number of events replayed.
 
     Rows are cleared before the checkpoint moves back: a row a running subscription writes in
-    between is derived from its stream anyway, so it is simply written again.
+    between is derived from its stream anyway, so it is simply written again. `progress` is told
+    the running count of events replayed.
     """
     await clear(engine)
     await subscription.reset()
-    return await subscription.catch_up()
+    return await subscription.catch_up(progress)

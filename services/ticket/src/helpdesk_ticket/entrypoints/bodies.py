@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, ConfigDict, Field
 
 from helpdesk_shared.events.ticket import (
     AppointmentKind,
@@ -30,6 +30,14 @@ class Body(CommandBody):
 
 
 class QualifyBody(Body):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"type": "incident", "category": "printers", "impact": "medium", "urgency": "high"}
+            ]
+        }
+    )
+
     type: TicketType
     category: str = Name
     impact: Impact
@@ -40,6 +48,10 @@ class QualifyBody(Body):
 
 
 class AssignBody(Body):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"group": "desk", "agent": "agent.martin"}]}
+    )
+
     group: str = Name
     agent: str | None = Field(default=None, min_length=1, max_length=100)
 
@@ -48,11 +60,21 @@ class AssignBody(Body):
 
 
 class TakeBody(Body):
+    model_config = ConfigDict(json_schema_extra={"examples": [{}]})
+
     def to_command(self, by: str, at: datetime) -> c.Command:
         return c.Take(by=by, at=at)
 
 
 class EscalateBody(Body):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"reason": "Panne matérielle : intervention sur site nécessaire", "to_level": 2}
+            ]
+        }
+    )
+
     reason: str = Text
     to_level: int | None = Field(default=None, ge=1, le=3)
     to_management: bool = False
@@ -63,6 +85,18 @@ class EscalateBody(Body):
 
 
 class RouteBody(Body):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "to_group": "network",
+                    "reason": "Le commutateur de l'étage ne répond plus",
+                    "domain": "network",
+                }
+            ]
+        }
+    )
+
     to_group: str = Name
     reason: str = Text
     domain: str | None = None
@@ -72,6 +106,17 @@ class RouteBody(Body):
 
 
 class CommentBody(Body):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "text": "Pouvez-vous redémarrer le poste et nous dire si le message persiste ?",
+                    "visibility": "public",
+                }
+            ]
+        }
+    )
+
     text: str = Text
     visibility: Visibility = Visibility.PUBLIC
 
@@ -80,6 +125,12 @@ class CommentBody(Body):
 
 
 class HoldBody(Body):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"reason": "waiting_requester", "detail": "En attente du numéro de série"}]
+        }
+    )
+
     reason: HoldReason
     detail: str | None = Field(default=None, max_length=10_000)
 
@@ -88,11 +139,19 @@ class HoldBody(Body):
 
 
 class ResumeBody(Body):
+    model_config = ConfigDict(json_schema_extra={"examples": [{}]})
+
     def to_command(self, by: str, at: datetime) -> c.Command:
         return c.Resume(by=by, at=at)
 
 
 class ConsentBody(Body):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"granted": True, "channel": "phone", "scope": "prise en main à distance"}]
+        }
+    )
+
     granted: bool
     channel: str = Name
     scope: str | None = Field(default=None, max_length=1_000)
@@ -102,6 +161,19 @@ class ConsentBody(Body):
 
 
 class ScheduleBody(Body):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "kind": "on_site",
+                    "starts_at": "2026-03-03T10:00:00+01:00",
+                    "ends_at": "2026-03-03T11:00:00+01:00",
+                    "location": "Bureau B214",
+                }
+            ]
+        }
+    )
+
     kind: AppointmentKind
     starts_at: AwareDatetime
     ends_at: AwareDatetime | None = None
@@ -113,6 +185,17 @@ class ScheduleBody(Body):
 
 
 class ResolveBody(Body):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "solution": "Bourrage retiré, rouleau d'entraînement nettoyé",
+                    "resolution_code": "fixed",
+                }
+            ]
+        }
+    )
+
     solution: str = Text
     resolution_code: str = Name
     #: The published knowledge article that solved it (counted on the article).
@@ -125,6 +208,8 @@ class ResolveBody(Body):
 
 
 class CloseBody(Body):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"code": "resolved"}]})
+
     code: ClosureCode = ClosureCode.RESOLVED
     reason: str | None = Field(default=None, max_length=10_000)
     follow_up: str | None = Field(default=None, max_length=10_000)
@@ -134,6 +219,10 @@ class CloseBody(Body):
 
 
 class ReopenBody(Body):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"reason": "Le bourrage est revenu"}]}
+    )
+
     reason: str = Text
 
     def to_command(self, by: str, at: datetime) -> c.Command:
@@ -141,6 +230,10 @@ class ReopenBody(Body):
 
 
 class RateBody(Body):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"score": 5, "comment": "Rapide et efficace"}]}
+    )
+
     score: int = Field(ge=1, le=5)
     comment: str | None = Field(default=None, max_length=10_000)
 

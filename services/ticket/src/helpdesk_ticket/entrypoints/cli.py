@@ -13,6 +13,7 @@ import argparse
 import asyncio
 from collections.abc import Sequence
 
+from helpdesk_shared.progress import ProgressLine
 from helpdesk_ticket.adapters.article_search import PostgresArticleIndex
 from helpdesk_ticket.adapters.projection import rebuild_list
 from helpdesk_ticket.application.articles import ArticleService
@@ -24,7 +25,8 @@ async def rebuild(settings: Settings) -> str:
     """Rebuild the list and the article index; the line to print."""
     parts = build_components(settings)
     try:
-        events = await rebuild_list(parts.engine, parts.projection)
+        progress = ProgressLine("ticket list rebuild")
+        events = await rebuild_list(parts.engine, parts.projection, progress)
         index = PostgresArticleIndex(parts.engine)
         articles = ArticleService(parts.tickets.store, parts.tickets, index, parts.tickets.clock)
         indexed = await articles.rebuild_index()

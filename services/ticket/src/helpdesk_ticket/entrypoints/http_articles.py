@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from helpdesk_shared.auth import CurrentPrincipal, Principal
 from helpdesk_shared.events.article import ArticleContent, Audience
+from helpdesk_shared.http.openapi import problem_responses
 from helpdesk_shared.kernel import Loaded
 from helpdesk_ticket.application.articles import ArticleService
 from helpdesk_ticket.application.ports import ArticleFilter
@@ -50,11 +51,44 @@ class ContentBody(_Body):
 
 
 class CreateBody(ContentBody):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "title": "Bourrage papier sur HP LaserJet",
+                    "symptom": "L'imprimante affiche « bourrage papier »",
+                    "cause": "Rouleau d'entraînement encrassé",
+                    "resolution_steps": [
+                        "Ouvrir le capot",
+                        "Retirer la feuille",
+                        "Nettoyer le rouleau",
+                    ],
+                    "category": "printers",
+                    "audience": "public",
+                }
+            ]
+        }
+    )
+
     #: Resolved tickets this scenario comes from.
     from_tickets: list[uuid.UUID] = Field(default_factory=list, max_length=500)
 
 
 class ReviseBody(ContentBody, CommandBody):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "title": "Bourrage papier sur HP LaserJet",
+                    "symptom": "L'imprimante affiche « bourrage papier »",
+                    "resolution_steps": ["Ouvrir le capot", "Retirer la feuille"],
+                    "audience": "public",
+                    "note": "Étapes simplifiées",
+                }
+            ]
+        }
+    )
+
     note: str | None = Field(default=None, max_length=2_000)
 
     def to_command(self, by: str, at: datetime) -> a.ArticleCommand:
@@ -62,11 +96,17 @@ class ReviseBody(ContentBody, CommandBody):
 
 
 class PublishBody(CommandBody):
+    model_config = ConfigDict(json_schema_extra={"examples": [{}]})
+
     def to_command(self, by: str, at: datetime) -> a.ArticleCommand:
         return a.PublishArticle(by=by, at=at)
 
 
 class RetireBody(CommandBody):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"reason": "Modèle d'imprimante retiré du parc"}]}
+    )
+
     reason: str | None = Field(default=None, max_length=2_000)
 
     def to_command(self, by: str, at: datetime) -> a.ArticleCommand:
@@ -74,10 +114,18 @@ class RetireBody(CommandBody):
 
 
 class DraftFromTicketBody(_Body):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"audience": "agents"}]})
+
     audience: Audience = Audience.AGENTS
 
 
 class SuggestBody(_Body):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"text": "imprimante bourrage papier", "category": "printers", "limit": 3}]
+        }
+    )
+
     text: str = Long
     category: str | None = Field(default=None, max_length=80)
     ticket_id: uuid.UUID | None = None
@@ -95,7 +143,12 @@ def _tagged(response: Response, loaded: Loaded[a.Article]) -> ArticleView:
     return view(loaded)
 
 
-@router.post("", status_code=201, summary="Draft an article (`from_tickets`: its sources)")
+@router.post(
+    "",
+    status_code=201,
+    summary="Draft an article (`from_tickets`: its sources)",
+    responses=problem_responses(404),  # a source ticket that does not exist
+)
 async def create_article(
     body: CreateBody, request: Request, response: Response, principal: CurrentPrincipal
 ) -> ArticleView:

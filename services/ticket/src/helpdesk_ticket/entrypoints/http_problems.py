@@ -51,7 +51,19 @@ class ProblemView(BaseModel):
 
 
 class CreateBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "title": "Bourrages répétés sur les imprimantes HP",
+                    "description": "Trois incidents en une semaine sur le même modèle",
+                    "category": "printers",
+                    "incidents": ["00000000-0000-4000-8000-000000000001"],
+                }
+            ]
+        },
+        extra="forbid",
+    )
 
     title: str = Field(min_length=1, max_length=500)
     description: str = Field(min_length=1, max_length=20_000)
@@ -61,6 +73,10 @@ class CreateBody(BaseModel):
 
 
 class LinkBody(CommandBody):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"ticket_id": "00000000-0000-4000-8000-000000000001"}]}
+    )
+
     ticket_id: uuid.UUID
 
     def to_command(self, by: str, at: datetime) -> p.ProblemCommand:
@@ -73,6 +89,18 @@ class UnlinkBody(LinkBody):
 
 
 class WorkaroundBody(CommandBody):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "workaround": "Utiliser le bac 2",
+                    "known_error": True,
+                    "root_cause": "Rouleau d'entraînement usé",
+                }
+            ]
+        }
+    )
+
     workaround: str = Field(min_length=1, max_length=20_000)
     known_error: bool = False
     root_cause: str | None = Field(default=None, max_length=20_000)
@@ -82,6 +110,10 @@ class WorkaroundBody(CommandBody):
 
 
 class ResolveBody(CommandBody):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"resolution": "Rouleaux remplacés sur tout le parc"}]}
+    )
+
     resolution: str = Field(min_length=1, max_length=20_000)
 
     def to_command(self, by: str, at: datetime) -> p.ProblemCommand:

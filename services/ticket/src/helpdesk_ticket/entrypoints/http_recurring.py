@@ -19,7 +19,19 @@ router = APIRouter(prefix="/v1/problems", tags=["problems"])
 class RecurringBody(BaseModel):
     """The candidate as `/v1/kpis` lists it in `problem_candidates` (references or ids)."""
 
-    model_config = ConfigDict(extra="ignore")  # the candidate is sent as metrics gives it
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "category": "printers",
+                    "scope": "Lycée Victor Hugo",
+                    "key": "printers|Lycée Victor Hugo",
+                    "references": ["INC-2026-000012", "INC-2026-000015", "INC-2026-000021"],
+                }
+            ]
+        },
+        extra="ignore",
+    )  # the candidate is sent as metrics gives it
 
     category: str = Field(min_length=1, max_length=80)
     scope: Literal["asset", "department"]

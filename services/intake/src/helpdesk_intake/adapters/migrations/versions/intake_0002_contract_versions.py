@@ -4,7 +4,8 @@
 it, from when), written with the events that make the version, and rebuildable from the
 `contract-<id>` streams. Each row of the former `intake.contracts` is carried over as the
 `ContractSigned` event that opens its stream (a fixed event id, so running this twice stores it
-once) and its version 1; the former table is then dropped.
+once) and its version 1; the former table is then dropped. As printed SQL (offline mode) the
+carry-over cannot run: the script refuses to go on where the former table has rows.
 
 Revision ID: intake_0002
 Revises: intake_0001
@@ -17,7 +18,7 @@ from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
-from alembic import op
+from alembic import context, op
 
 revision = "intake_0002"
 down_revision = "intake_0001"
@@ -49,7 +50,27 @@ def upgrade() -> None:
         "CREATE INDEX contract_versions_holder ON intake.contract_versions"
         " (client_kind, client_key)"
     )
-    bind = op.get_bind()
+    if context.is_offline_mode():
+        op.execute(_REFUSE_FORMER_ROWS)
+    else:
+        _carry_over_all(op.get_bind())
+    op.execute("DROP TABLE intake.contracts")
+
+
+#: The carry-over is Python (each row's terms are reshaped): printed SQL cannot do it, so the
+#: printed script stops, before dropping anything, where there are rows to carry over.
+_REFUSE_FORMER_ROWS = """
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM intake.contracts) THEN
+        RAISE EXCEPTION 'intake_0002 carries intake.contracts rows over into the event store: '
+            'apply it with helpdesk-migrate, not as printed SQL';
+    END IF;
+END $$
+"""
+
+
+def _carry_over_all(bind: Any) -> None:
     rows = bind.execute(
         sa.text(
             "SELECT id, data::text AS data, created_at FROM intake.contracts ORDER BY created_at"
@@ -57,7 +78,6 @@ def upgrade() -> None:
     ).all()
     for row in rows:
         _carry_over(bind, row.id, json.loads(row.data), row.created_at)
-    op.execute("DROP TABLE intake.contracts")
 
 
 def _terms(old: dict[str, Any]) -> dict[str, Any]:
