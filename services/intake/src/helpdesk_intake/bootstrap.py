@@ -17,9 +17,11 @@ from helpdesk_intake.entrypoints import (
     http_categories,
     http_contracts,
     http_emails,
+    http_extension_proposals,
     http_prequalification,
     http_requesters,
     http_requests,
+    http_verification,
 )
 from helpdesk_intake.entrypoints.common import BodySizeLimit
 from helpdesk_intake.entrypoints.metrics import IntakeMetrics
@@ -61,9 +63,11 @@ def build_app(settings: Settings | None = None, engine: AsyncEngine | None = Non
         readiness_table="intake.reference_counters",
         routers=[
             http_requests.router,
+            http_verification.router,
             http_prequalification.router,
             http_requesters.router,
             http_contracts.router,
+            http_extension_proposals.router,
             http_calls.router,
             http_emails.router,
             http_categories.router,

@@ -92,6 +92,17 @@ class PreQualification(ValueObject):
     routed_domain: str | None = None
 
 
+class RequestForm(ValueObject):
+    """The assistance form's facts the admissibility was judged on, besides the category and the
+    asset tag (kept on the opening itself): enough to judge the request again later."""
+
+    software: str | None = None
+    operating_system: str | None = None
+    private: bool = False
+    personal_training: bool = False
+    suspected_cause: BreakdownCause | None = None
+
+
 class TicketEvent(DomainEvent):
     """Common fields of every ticket event."""
 
@@ -119,6 +130,8 @@ class TicketOpened(TicketEvent):
     description: str
     category: str | None = None
     asset_tag: str | None = None
+    #: The rest of the form's facts; None on openings recorded before it was kept.
+    form: RequestForm | None = None
     #: The version-1 summary, derived from `admissibility` when not given (and the other way
     #: round): one of the two is required, the defaults only satisfy type checkers.
     pre_qualification: PreQualification = PreQualification(outcome=Admissibility.TO_VERIFY)
@@ -351,3 +364,26 @@ class SlaBreached(TicketEvent):
     priority: Priority | None = None
     group: str
     by: str = "sla-watcher"
+
+
+class RedecisionReason(StrEnum):
+    """Why the admissibility of an open ticket was decided again."""
+
+    #: The desk checked what was to verify (the requester, the asset) and intake judged again.
+    VERIFIED = "verified"
+    #: The contract was extended to cover what the request was about.
+    CONTRACT_EXTENDED = "contract_extended"
+
+
+class AdmissibilityRedecided(TicketEvent):
+    """Intake judged the request again: the ticket's admissibility is now this evidence.
+
+    Appended by intake to the ticket's stream; the decision at the opening stays in
+    `TicketOpened`, every later one is one of these.
+    """
+
+    admissibility: AdmissibilityEvidence
+    reason: RedecisionReason
+    #: The contract version whose extension caused it (`contract_extended`).
+    contract_version: int | None = Field(default=None, ge=1)
+    by: str

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import text
@@ -155,3 +156,24 @@ async def quarantine(
         ),
         {"id": mail_id, "message_id": message_id, "reason": reason, "raw": raw},
     )
+
+
+_TICKETS_OF_CLIENT = text(
+    """SELECT t.ticket_id FROM intake.tickets t
+    LEFT JOIN intake.requesters r ON r.login = t.requester_login
+    WHERE t.opened_at >= :since
+      AND (t.requester_login = :login
+           OR lower(btrim(r.data->>'organisation')) = lower(btrim(CAST(:org AS text))))
+    ORDER BY t.opened_at"""
+)
+
+
+async def tickets_of_client(
+    conn: AsyncConnection, organisation: str | None, login: str | None, since: datetime
+) -> list[uuid.UUID]:
+    """The tickets opened since `since` for a contract's client: the requesters the directory
+    puts in the organisation, or the person by login. Candidates only: the caller checks each
+    opening's own snapshot of who asked."""
+    params = {"since": since, "org": organisation, "login": login}
+    rows = await conn.execute(_TICKETS_OF_CLIENT, params)
+    return [row.ticket_id for row in rows]

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -88,6 +89,11 @@ class PostgresTicketIndex:
 
     async def ticket_by_message_ids(self, message_ids: list[str]) -> IndexedTicket | None:
         return await tickets.ticket_by_message_ids(self.conn, message_ids)
+
+    async def tickets_of_client(
+        self, organisation: str | None, login: str | None, since: datetime
+    ) -> list[uuid.UUID]:
+        return await tickets.tickets_of_client(self.conn, organisation, login, since)
 
 
 @dataclass(frozen=True)

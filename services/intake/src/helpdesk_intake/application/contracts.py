@@ -115,9 +115,21 @@ class ContractService:
         return StoredResponse(201, body, location)
 
     async def answer(self, command: ContractCommand) -> ContractState:
-        """A command that creates nothing (the answer to an extension proposal)."""
+        """A command that creates nothing (the answer to an extension proposal; an accepted one
+        amends the contract in the same append)."""
+        known = [0]
+
+        def prepare(loaded: Loaded[ContractState]) -> ContractCommand:
+            known[0] = len(loaded.state.versions)
+            return command
+
+        async def after(conn: Connection, state: ContractState) -> None:
+            # An accepted extension amends the contract: its new version is read by the
+            # pre-qualification from the read model, written in the same transaction.
+            await self.versions.record(conn, state, state.versions[known[0] :])
+
         metadata = EventMetadata(correlation_id=correlation_id.get(), actor=command.by)
         loaded = await self.aggregates.handle(
-            command.contract_id, lambda _: command, metadata=metadata, allowed=_allowed
+            command.contract_id, prepare, metadata=metadata, after=after, allowed=_allowed
         )
         return loaded.state

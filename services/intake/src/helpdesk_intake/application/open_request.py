@@ -32,6 +32,7 @@ from helpdesk_shared.events.ticket import (
     Channel,
     PreQualification,
     RequesterSnapshot,
+    RequestForm,
     TicketOpened,
     TicketType,
 )
@@ -153,6 +154,7 @@ async def open_ticket(
         description=command.description,
         category=command.facts.domain,
         asset_tag=command.facts.asset_tag,
+        form=RequestForm.model_validate(command.facts.model_dump(exclude={"domain", "asset_tag"})),
         pre_qualification=pq,
         admissibility=judgement.evidence,
         group=group,

@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from helpdesk_intake.domain.contract import ContractState, ContractVersion
@@ -131,6 +132,13 @@ class TicketIndex(Protocol):
 
     async def ticket_by_message_ids(self, message_ids: list[str]) -> IndexedTicket | None:
         """The ticket the nearest earlier message of a thread landed on."""
+        ...
+
+    async def tickets_of_client(
+        self, organisation: str | None, login: str | None, since: datetime
+    ) -> list[uuid.UUID]:
+        """The tickets opened since `since` by the organisation's members (as the directory
+        says now) or by the person `login`, oldest first."""
         ...
 
 

@@ -134,12 +134,28 @@ class ContractView(ContractTerms):
     recorded_by: str
 
 
+class ImpactView(_Body):
+    """The client's requests of the last twelve months judged against the proposed version:
+    `would_be_in_scope` were not in scope as decided and would be, by item and by level."""
+
+    requests: int
+    would_be_in_scope: int
+    by_item: dict[str, int]
+    by_level: dict[str, int]
+
+
 class ProposalView(_Body):
     proposal_id: uuid.UUID
     item: CoverageItem
     ticket_id: uuid.UUID | None
     by: str
     status: str
+    #: After an answer: the contract's latest version (an accepted proposal's amendment).
+    contract_version: int | None = None
+    #: After an acceptance: the tickets whose admissibility was decided again.
+    redecided: list[uuid.UUID] = []
+    #: What the extension would have changed (on proposing, and reading the proposal).
+    impact: ImpactView | None = None
 
 
 def view(state: ContractState, version: ContractVersion) -> ContractView:

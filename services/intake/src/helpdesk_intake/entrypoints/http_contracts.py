@@ -14,13 +14,15 @@ from helpdesk_intake.adapters import queries
 from helpdesk_intake.application.contracts import ContractService, Render
 from helpdesk_intake.domain import contract as domain
 from helpdesk_intake.domain.contract import ContractState, version_as_of
-from helpdesk_intake.entrypoints.common import ManagerPrincipal, StaffPrincipal, invalid, not_found
+from helpdesk_intake.entrypoints.common import (
+    ManagerPrincipal,
+    StaffPrincipal,
+    invalid,
+    not_found,
+)
 from helpdesk_intake.entrypoints.contract_bodies import (
     AmendContract,
-    AnswerExtension,
     ContractView,
-    ProposalView,
-    ProposeExtension,
     RenewContract,
     SignContract,
     TerminateContract,
@@ -39,11 +41,11 @@ _CREATED: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _now() -> datetime:
+def now() -> datetime:
     return datetime.now(tz=UTC)
 
 
-def _refusal(error: domain.ContractError) -> Problem:
+def refusal(error: domain.ContractError) -> Problem:
     if isinstance(error, domain.ContractNotFound):
         return not_found("contract")
     if isinstance(error, domain.InvalidContractCommand):
@@ -70,7 +72,7 @@ def _latest_rendered(state: ContractState) -> tuple[dict[str, Any], str]:
 Contracts = Annotated[ContractService, from_state("contracts")]
 
 
-def _answer(stored: StoredResponse) -> JSONResponse:
+def answer_of(stored: StoredResponse) -> JSONResponse:
     headers = {"Location": stored.location} if stored.location else {}
     return JSONResponse(stored.body, status_code=stored.status_code, headers=headers)
 
@@ -84,12 +86,22 @@ async def _change(
     render: Render = _latest_rendered,
 ) -> JSONResponse:
     """Run a creating command on an existing contract under its Idempotency-Key."""
+    return answer_of(await stored_change(contracts, command, what, key, payload, render))
+
+
+async def stored_change(
+    contracts: Contracts,
+    command: domain.ContractCommand,
+    what: str,
+    key: str | None,
+    payload: dict[str, Any],
+    render: Render,
+) -> StoredResponse:
     scope = f"POST /v1/contracts/{command.contract_id}/{what}:{command.by}"
     try:
-        stored = await contracts.change(command, scope, key, payload, render)
+        return await contracts.change(command, scope, key, payload, render)
     except domain.ContractError as error:
-        raise _refusal(error) from error
-    return _answer(stored)
+        raise refusal(error) from error
 
 
 @router.post("", status_code=201, response_model=ContractView, responses=_CREATED)
@@ -99,7 +111,7 @@ async def sign(
 ) -> JSONResponse:  # fmt: skip
     """Sign a contract: its terms become version 1 of a new `contract-<id>` stream."""
     contract_id = body.id or uuid.uuid4()
-    command = domain.Sign(contract_id, body.terms(), _now(), principal.sub)
+    command = domain.Sign(contract_id, body.terms(), now(), principal.sub)
 
     def answer(state: ContractState) -> tuple[dict[str, Any], str]:
         return view(state, state.current).model_dump(mode="json"), f"/v1/contracts/{contract_id}"
@@ -108,8 +120,8 @@ async def sign(
     try:
         stored = await contracts.sign(command, idempotency_key, payload, answer)
     except domain.ContractError as error:
-        raise _refusal(error) from error
-    return _answer(stored)
+        raise refusal(error) from error
+    return answer_of(stored)
 
 
 @router.post("/{contract_id}/amendments", status_code=201, response_model=ContractView)
@@ -121,7 +133,7 @@ async def amend(
     changes = set(AmendContract.model_fields) - {"effective_from", "reason"}
     fields = {name: getattr(body, name) for name in changes}
     command = domain.Amend(
-        contract_id, body.effective_from, body.reason, _now(), principal.sub, **fields
+        contract_id, body.effective_from, body.reason, now(), principal.sub, **fields
     )
     payload = body.model_dump(mode="json")
     return await _change(contracts, command, "amendments", idempotency_key, payload)
@@ -133,8 +145,8 @@ async def renew(
     contracts: Contracts, idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:  # fmt: skip
     """Run the contract on to a new end date: a new version from `effective_from` (today)."""
-    effective = body.effective_from or _now().date()
-    command = domain.Renew(contract_id, effective, body.valid_until, _now(), principal.sub)
+    effective = body.effective_from or now().date()
+    command = domain.Renew(contract_id, effective, body.valid_until, now(), principal.sub)
     payload = body.model_dump(mode="json")
     return await _change(contracts, command, "renewals", idempotency_key, payload)
 
@@ -145,7 +157,7 @@ async def terminate(
     contracts: Contracts, idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:  # fmt: skip
     """End the contract after `last_day`: a last version; no change is taken afterwards."""
-    command = domain.Terminate(contract_id, body.last_day, body.reason, _now(), principal.sub)
+    command = domain.Terminate(contract_id, body.last_day, body.reason, now(), principal.sub)
     payload = body.model_dump(mode="json")
     return await _change(contracts, command, "terminations", idempotency_key, payload)
 
@@ -160,7 +172,7 @@ async def list_contracts(
     return [view(s, s.current) for s in states]
 
 
-async def _state(contracts: Contracts, contract_id: uuid.UUID) -> ContractState:
+async def contract_state(contracts: Contracts, contract_id: uuid.UUID) -> ContractState:
     try:
         return await contracts.load(contract_id)
     except domain.ContractNotFound:
@@ -172,7 +184,7 @@ async def get_contract(
     contract_id: uuid.UUID, _: StaffPrincipal, contracts: Contracts, as_of: date | None = None
 ) -> ContractView:
     """The latest version recorded, or with `as_of` the version in effect that day."""
-    state = await _state(contracts, contract_id)
+    state = await contract_state(contracts, contract_id)
     if as_of is None:
         return view(state, state.current)
     version = version_as_of(state, as_of)
@@ -189,7 +201,7 @@ async def list_versions(
     contract_id: uuid.UUID, _: StaffPrincipal, contracts: Contracts
 ) -> list[ContractView]:
     """Every version, oldest first: what the contract said, from when, and why it changed."""
-    state = await _state(contracts, contract_id)
+    state = await contract_state(contracts, contract_id)
     return [view(state, v) for v in state.versions]
 
 
@@ -197,50 +209,10 @@ async def list_versions(
 async def get_version(
     contract_id: uuid.UUID, number: int, _: StaffPrincipal, contracts: Contracts
 ) -> ContractView:
-    state = await _state(contracts, contract_id)
+    state = await contract_state(contracts, contract_id)
     if not 1 <= number <= len(state.versions):
         raise not_found("contract version")
     return view(state, state.versions[number - 1])
-
-
-@router.post("/{contract_id}/extension-proposals", status_code=201, response_model=ProposalView)
-async def propose_extension(
-    contract_id: uuid.UUID, body: ProposeExtension, principal: StaffPrincipal,
-    contracts: Contracts, idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:  # fmt: skip
-    """The desk proposes to cover an item a request found outside the contract."""
-    proposal_id = uuid.uuid4()
-    command = domain.ProposeExtension(
-        contract_id, proposal_id, body.item, body.ticket_id, _now(), principal.sub
-    )
-
-    def answer(state: ContractState) -> tuple[dict[str, Any], str]:
-        proposal = state.proposal(proposal_id)
-        assert proposal is not None
-        location = f"/v1/contracts/{contract_id}/extension-proposals/{proposal_id}"
-        return ProposalView.model_validate(proposal.__dict__).model_dump(mode="json"), location
-
-    payload = body.model_dump(mode="json")
-    return await _change(
-        contracts, command, "extension-proposals", idempotency_key, payload, answer
-    )
-
-
-@router.post("/{contract_id}/extension-proposals/{proposal_id}/answer", response_model=ProposalView)
-async def answer_extension(
-    contract_id: uuid.UUID, proposal_id: uuid.UUID, body: AnswerExtension,
-    principal: ManagerPrincipal, contracts: Contracts,
-) -> ProposalView:  # fmt: skip
-    """The client's answer, recorded by a manager. An accepted proposal is then amended in."""
-    command = domain.AnswerExtension(
-        contract_id, proposal_id, body.accepted, _now(), principal.sub, body.reason
-    )
-    try:
-        state = await contracts.answer(command)
-    except domain.ContractError as error:
-        raise _refusal(error) from error
-    proposal = state.proposal(proposal_id)
-    return ProposalView.model_validate(proposal.__dict__)
 
 
 def _not_overwritten(method: str) -> Problem:

@@ -15,8 +15,10 @@ from typing import Any
 
 from helpdesk_notify.domain.mail import Mail, address_problem, render_ticket_mail
 from helpdesk_notify.domain.tickets import DEFAULT_LANGUAGE, TicketView, language_of
+from helpdesk_shared.events.admissibility import Decision
 from helpdesk_shared.events.base import DomainEvent
 from helpdesk_shared.events.ticket import (
+    AdmissibilityRedecided,
     AppointmentScheduled,
     Closed,
     CommentAdded,
@@ -117,6 +119,10 @@ def _targets(event: DomainEvent, view: TicketView, routing: Routing) -> list[_Ta
         return [_requester(view, "comment")] if public and event.by != view.requester_login else []
     if isinstance(event, PutOnHold | Resumed | AppointmentScheduled | TicketReopened):
         return [_requester(view, _REQUESTER_TEMPLATES[type(event)])]
+    if isinstance(event, AdmissibilityRedecided):
+        # Only the good news is mailed: a request now in scope is taken on.
+        in_scope = event.admissibility.decision is Decision.IN_SCOPE
+        return [_requester(view, "admissibility_in_scope")] if in_scope else []
     if isinstance(event, Escalated) and event.to_management:
         return [_management(routing, "management_escalation")]
     if isinstance(event, SlaBreached):

@@ -13,9 +13,11 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
+from helpdesk_shared.events.admissibility import Decision
 from helpdesk_shared.events.base import DomainEvent
 from helpdesk_shared.events.ticket import (
     Admissibility,
+    AdmissibilityRedecided,
     AppointmentScheduled,
     Closed,
     CommentAdded,
@@ -124,6 +126,10 @@ def _apply(view: TicketView, event: TicketEvent) -> tuple[TicketView, str, str]:
     if isinstance(event, SlaWarning | SlaBreached):
         kind = "sla_warning" if isinstance(event, SlaWarning) else "sla_breached"
         return replace(view, due_at=event.deadline), kind, event.target.value
+    if isinstance(event, AdmissibilityRedecided):
+        decision = event.admissibility.decision
+        view = replace(view, out_of_scope=decision is Decision.OUT_OF_SCOPE)
+        return view, "admissibility_redecided", f"{decision.value} ({event.reason.value})"
     if isinstance(event, TicketResolved):
         return view, "resolved", _excerpt(event.solution)
     if isinstance(event, Closed):

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from helpdesk_ticket.domain.ticket.state import Ticket
 
 #: Bump when `Ticket` or `evolve` changes (a snapshot holds their results): older ones are ignored.
-SCHEMA = 3
+SCHEMA = 4
 #: Take a snapshot when loading replayed at least this many events.
 EVERY = 100
 

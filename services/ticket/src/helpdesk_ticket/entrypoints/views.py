@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from helpdesk_shared.events.admissibility import AdmissibilityEvidence
 from helpdesk_shared.events.ticket import BreakdownCause
 from helpdesk_shared.eventstore.model import RecordedEvent
 from helpdesk_ticket.domain.ticket.policy import TicketPolicy
@@ -59,6 +60,35 @@ class SuggestedArticle(BaseModel):
     rank: float | None
 
 
+class RuleView(BaseModel):
+    """One rule the decision evaluated, in order, with what it found (in French)."""
+
+    rule: str
+    outcome: str
+    detail: str
+
+
+class AdmissibilityView(BaseModel):
+    """The latest admissibility decision and what it rests on: the contract and the version of
+    its terms applied (null when not recorded, tickets opened before it was), every rule."""
+
+    decision: str
+    contract_id: uuid.UUID | None
+    contract_version: int | None
+    rules: list[RuleView]
+
+
+def admissibility_view(evidence: AdmissibilityEvidence) -> AdmissibilityView:
+    return AdmissibilityView(
+        decision=evidence.decision.value,
+        contract_id=evidence.contract_id,
+        contract_version=evidence.contract_version,
+        rules=[
+            RuleView(rule=r.rule, outcome=r.outcome.value, detail=r.detail) for r in evidence.rules
+        ],
+    )
+
+
 class TicketView(BaseModel):
     id: uuid.UUID
     reference: str
@@ -69,7 +99,10 @@ class TicketView(BaseModel):
     subject: str
     description: str
     channel: str
-    admissibility: str
+    admissibility: AdmissibilityView
+    #: The version-1 summary of the same decision (`admissible`, `to_route`, `out_of_scope`,
+    #: `to_verify`), the value `admissibility` had before it became the evidence.
+    admissibility_outcome: str
     #: How deep the contract covers the request: escalation above this level is refused.
     coverage_limit: int | None = None
     coverage_item: str | None = None
@@ -164,7 +197,8 @@ def ticket_view(
         subject=ticket.subject,
         description=ticket.description,
         channel=ticket.channel,
-        admissibility=ticket.admissibility.value,
+        admissibility=admissibility_view(ticket.evidence),
+        admissibility_outcome=ticket.admissibility.value,
         coverage_limit=ticket.coverage_limit,
         coverage_item=ticket.coverage_item,
         category=ticket.category,
@@ -233,6 +267,7 @@ _SUMMARIES: dict[str, str] = {
     "TicketResolved": "Résolu : {solution}",
     "Closed": "Clôturé ({code})",
     "TicketReopened": "Réouvert : {reason}",
+    "AdmissibilityRedecided": "Recevabilité redécidée ({reason}) : {decision}",
     "SatisfactionRated": "Satisfaction : {score}/5",
     "SlaWarning": "Échéance proche ({target}) : {deadline}",
     "SlaBreached": "Échéance dépassée ({target}) : {deadline}",
@@ -244,6 +279,8 @@ def history_entry(recorded: RecordedEvent) -> HistoryEntry:
     template = _SUMMARIES.get(recorded.type, recorded.type)
     if recorded.type == "RemoteMaintenanceConsentRecorded" and data.get("granted") is False:
         template = "Refus de télémaintenance enregistré ({channel})"
+    if recorded.type == "AdmissibilityRedecided":
+        data = {**data, "decision": (data.get("admissibility") or {}).get("decision")}
     try:
         summary = template.format(**data)
     except (KeyError, IndexError, ValueError):
@@ -256,5 +293,5 @@ def history_entry(recorded: RecordedEvent) -> HistoryEntry:
         by=data.get("by") or data.get("opened_by") or recorded.metadata.actor,
         occurred_at=datetime.fromisoformat(occurred) if isinstance(occurred, str) else None,
         recorded_at=recorded.recorded_at,
-        data=data,
+        data=recorded.data,
     )

@@ -197,6 +197,30 @@ def _(command: AnswerExtension, state: ContractState) -> list[ContractEvent]:
         "by": command.by,
         "proposal_id": command.proposal_id,
     }
-    if command.accepted:
-        return [ContractExtensionAccepted(**common)]
-    return [ContractExtensionDeclined(**common, reason=command.reason)]
+    if not command.accepted:
+        return [ContractExtensionDeclined(**common, reason=command.reason)]
+    accepted: list[ContractEvent] = [ContractExtensionAccepted(**common)]
+    amendment = _extension_amendment(command, state, proposal.item)
+    return accepted if amendment is None else [*accepted, amendment]
+
+
+def _extension_amendment(
+    command: AnswerExtension, state: ContractState, item: CoverageItem
+) -> ContractAmended | None:
+    """The amendment an accepted proposal makes, in the same append: a new version covering the
+    item from the answer's day (or the latest version's day, if that is later). None when the
+    contract was terminated (nothing more to amend) or already covers the item so."""
+    if state.terminated:
+        return None
+    event = ContractAmended(
+        contract_id=command.contract_id,
+        occurred_at=command.at,
+        by=command.by,
+        version=_next_version(state),
+        effective_from=max(command.at.date(), state.current.effective_from),
+        reason=f"extension accepted ({item.label or item.name})",
+        coverage_set=(item,),
+    )
+    if amended_terms(state.current.terms, event) == state.current.terms:
+        return None
+    return event

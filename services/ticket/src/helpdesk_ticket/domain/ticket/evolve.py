@@ -10,8 +10,11 @@ from datetime import datetime
 from functools import singledispatch
 from typing import Any
 
+from helpdesk_shared.events.admissibility import AdmissibilityEvidence, summary_from_evidence
 from helpdesk_shared.events.base import DomainEvent
 from helpdesk_shared.events.ticket import (
+    Admissibility,
+    AdmissibilityRedecided,
     AppointmentScheduled,
     Closed,
     CommentAdded,
@@ -83,8 +86,9 @@ def _opened(event: TicketOpened) -> Ticket:
         description=event.description,
         channel=event.channel.value,
         admissibility=event.pre_qualification.outcome,
+        evidence=event.admissibility,
         coverage_limit=event.admissibility.up_to_level,
-        coverage_item=_item_name(event),
+        coverage_item=_item_name(event.admissibility),
         received_at=event.received_at,
         opened_at=event.occurred_at,
         group=event.group,
@@ -96,9 +100,14 @@ def _opened(event: TicketOpened) -> Ticket:
     )
 
 
-def _item_name(event: TicketOpened) -> str | None:
-    item = event.admissibility.covered_item
+def _item_name(evidence: AdmissibilityEvidence) -> str | None:
+    item = evidence.covered_item
     return (item.label or item.name) if item else None
+
+
+def _outcome(evidence: AdmissibilityEvidence) -> Admissibility:
+    """The version-1 summary of a decision: the evidence is the authority, the summary follows."""
+    return Admissibility(summary_from_evidence(evidence)["outcome"])
 
 
 def _segment(state: Ticket, at: datetime, clock: ClockState, why: str | None = None) -> Ticket:
@@ -271,3 +280,16 @@ def _(event: SlaWarning, state: Ticket) -> Ticket:
 @_apply.register
 def _(event: SlaBreached, state: Ticket) -> Ticket:
     return _with(state, breached=state.breached | {event.target})
+
+
+@_apply.register
+def _(event: AdmissibilityRedecided, state: Ticket) -> Ticket:
+    """The latest decision replaces the one before: the summary, the coverage limit follow it."""
+    evidence = event.admissibility
+    return _with(
+        state,
+        evidence=evidence,
+        admissibility=_outcome(evidence),
+        coverage_limit=evidence.up_to_level,
+        coverage_item=_item_name(evidence),
+    )

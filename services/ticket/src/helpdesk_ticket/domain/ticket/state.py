@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from helpdesk_shared.events.admissibility import AdmissibilityEvidence
 from helpdesk_shared.events.ticket import (
     Admissibility,
     AppointmentKind,
@@ -88,7 +89,10 @@ class Ticket:
     subject: str
     description: str
     channel: str
+    #: The version-1 summary of the latest decision (`admissible`, `to_route`, ...).
     admissibility: Admissibility
+    #: The latest admissibility decision as evidence (opening, then each re-decision).
+    evidence: AdmissibilityEvidence
     received_at: datetime
     opened_at: datetime
     group: str
