@@ -15,6 +15,7 @@ from pathlib import Path
 
 import aio_pika
 import pytest
+from aiosmtpd.controller import Controller
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
@@ -22,6 +23,7 @@ if str(REPO_ROOT) not in sys.path:
 
 from deploy.local.parts import consumer_queues, free_port  # noqa: E402
 from deploy.local.stack import SERVICES, stop_stack  # noqa: E402
+from tests.support.mailbox import Mailbox  # noqa: E402
 
 from helpdesk_shared.messaging.topology import delete_topology  # noqa: E402
 
@@ -87,3 +89,16 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
         report.outcome = "failed"
         report.longrepr = f"skipped in a tier that must run ({item.nodeid}): {reason}"
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[tuple[Mailbox, int]]:
+    """A real SMTP server (aiosmtpd) on a free port, and what it accepted."""
+    mailbox = Mailbox()
+    port = free_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield mailbox, port
+    finally:
+        controller.stop()

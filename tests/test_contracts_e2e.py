@@ -9,11 +9,8 @@ and telling its requester.
 
 from __future__ import annotations
 
-import email
-import email.policy
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import date, timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -21,42 +18,13 @@ from typing import Any
 
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
-from deploy.local.parts import free_port
 from deploy.local.stack import Stack, running_stack
+from tests.support.mailbox import Mailbox
 
 from helpdesk_intake.domain.demo_contracts import CONTRACT_3
 from helpdesk_shared.auth import issue_token
 from helpdesk_shared.settings import CommonSettings
 from helpdesk_testkit.broker import eventually
-
-
-@dataclass
-class Mailbox:
-    """What the test's SMTP server accepted."""
-
-    messages: list[EmailMessage] = field(default_factory=list)
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
-        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        assert isinstance(parsed, EmailMessage)
-        self.messages.append(parsed)
-        return "250 Message accepted for delivery"
-
-    def to(self, address: str) -> list[EmailMessage]:
-        return [m for m in self.messages if address in str(m.get("To", ""))]
-
-
-@pytest.fixture
-def smtp_server() -> Iterator[tuple[Mailbox, int]]:
-    mailbox = Mailbox()
-    port = free_port()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield mailbox, port
-    finally:
-        controller.stop()
 
 
 @pytest.fixture

@@ -7,8 +7,6 @@ as any other DSI system would, and a real SMTP server (aiosmtpd) receives the re
 
 from __future__ import annotations
 
-import email
-import email.policy
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -18,11 +16,10 @@ from typing import Any
 import aio_pika
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
 from cloudevents.core.bindings import rabbitmq
 from cloudevents.core.formats.json import JSONFormat
-from deploy.local.parts import free_port
 from deploy.local.stack import Stack, running_stack
+from tests.support.mailbox import Mailbox
 
 from helpdesk_shared.auth import issue_token
 from helpdesk_shared.settings import CommonSettings
@@ -30,34 +27,6 @@ from helpdesk_testkit.broker import eventually
 
 REQUESTER_EMAIL = "alice.martin@alpha.example"
 CONTRACT_EVENTS = ["TicketOpened", "Escalated", "Routed", "Closed"]
-
-
-@dataclass
-class Mailbox:
-    """What the test's SMTP server accepted."""
-
-    messages: list[EmailMessage] = field(default_factory=list)
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
-        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        assert isinstance(parsed, EmailMessage)
-        self.messages.append(parsed)
-        return "250 Message accepted for delivery"
-
-    def to(self, address: str) -> list[EmailMessage]:
-        return [m for m in self.messages if address in str(m.get("To", ""))]
-
-
-@pytest.fixture
-def smtp_server() -> Iterator[tuple[Mailbox, int]]:
-    mailbox = Mailbox()
-    port = free_port()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield mailbox, port
-    finally:
-        controller.stop()
 
 
 @dataclass
