@@ -22,7 +22,7 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from deploy.local.parts import consumer_queues, free_port  # noqa: E402
-from deploy.local.stack import SERVICES, stop_stack  # noqa: E402
+from deploy.local.stack import SERVICES, Stack, running_stack, stop_stack  # noqa: E402
 from tests.support.mailbox import Mailbox  # noqa: E402
 
 from helpdesk_shared.messaging.topology import delete_topology  # noqa: E402
@@ -102,3 +102,14 @@ def smtp_server() -> Iterator[tuple[Mailbox, int]]:
         yield mailbox, port
     finally:
         controller.stop()
+
+
+@pytest.fixture
+def stack(
+    runner_env: dict[str, str], run_dir: Path, smtp_server: tuple[Mailbox, int]
+) -> Iterator[Stack]:
+    """The whole backend running (relay, four services, demo data), mailing the test's own SMTP
+    server."""
+    env = {**runner_env, "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp_server[1])}
+    with running_stack(run_dir, env=env, demo=True, timeout=180) as started:
+        yield started

@@ -10,30 +10,18 @@ and telling its requester.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import date, timedelta
 from email.message import EmailMessage
-from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
-from deploy.local.stack import Stack, running_stack
+from deploy.local.stack import Stack
 from tests.support.mailbox import Mailbox
 
 from helpdesk_intake.domain.demo_contracts import CONTRACT_3
 from helpdesk_shared.auth import issue_token
 from helpdesk_shared.settings import CommonSettings
 from helpdesk_testkit.broker import eventually
-
-
-@pytest.fixture
-def stack(
-    runner_env: dict[str, str], run_dir: Path, smtp_server: tuple[Mailbox, int]
-) -> Iterator[Stack]:
-    env = {**runner_env, "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp_server[1])}
-    with running_stack(run_dir, env=env, demo=True, timeout=180) as started:
-        yield started
 
 
 class Desk:

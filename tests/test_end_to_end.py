@@ -7,10 +7,9 @@ as any other DSI system would, and a real SMTP server (aiosmtpd) receives the re
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from pathlib import Path
 from typing import Any
 
 import aio_pika
@@ -18,7 +17,7 @@ import httpx
 import pytest
 from cloudevents.core.bindings import rabbitmq
 from cloudevents.core.formats.json import JSONFormat
-from deploy.local.stack import Stack, running_stack
+from deploy.local.stack import Stack
 from tests.support.mailbox import Mailbox
 
 from helpdesk_shared.auth import issue_token
@@ -61,15 +60,6 @@ async def subscriber(amqp_url: str, runner_env: dict[str, str]) -> AsyncIterator
         queue = await channel.declare_queue(exclusive=True, auto_delete=True)
         await queue.bind(exchange, "#")
         yield Subscriber(queue)
-
-
-@pytest.fixture
-def stack(
-    runner_env: dict[str, str], run_dir: Path, smtp_server: tuple[Mailbox, int]
-) -> Iterator[Stack]:
-    env = {**runner_env, "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp_server[1])}
-    with running_stack(run_dir, env=env, demo=True, timeout=180) as started:
-        yield started
 
 
 class Desk:

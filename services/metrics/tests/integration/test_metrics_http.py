@@ -23,6 +23,7 @@ from helpdesk_shared.auth import issue_token
 from helpdesk_shared.db import create_engine
 from helpdesk_shared.eventstore.model import ExpectedVersion
 from helpdesk_shared.eventstore.store import EventStore
+from helpdesk_shared.messaging.consumer import Consumer
 from helpdesk_shared.messaging.topology import delete_topology
 from helpdesk_shared.relay.relay import Relay
 from helpdesk_testkit.broker import eventually
@@ -80,13 +81,12 @@ async def service(
         await engine.dispose()
 
 
-async def test_figures_arrive_through_the_broker(
-    service: Service, busy_morning: Callable[[], Desk]
-) -> None:
+async def _fold_through_the_broker(service: Service, events: list[Any]) -> Consumer:
+    """Store `events`, let the shared relay publish them and wait for the service's own consumer
+    to handle every one (the path a live deployment takes)."""
     engine = service.app.state.engine
     store = EventStore(engine)
-    desk = busy_morning()
-    for stored in desk.events:
+    for stored in events:
         await store.append(stored.stream_id, ExpectedVersion.ANY, [stored.event])
     relay = Relay(
         engine=engine,
@@ -95,12 +95,20 @@ async def test_figures_arrive_through_the_broker(
         queue_prefix=service.settings.helpdesk_queue_prefix,
     )
     relaying = asyncio.create_task(relay.run())
-    consumer = service.app.state.consumers[0]
+    consumer: Consumer = service.app.state.consumers[0]
     try:
-        await eventually(lambda: consumer.handled == len(desk.events), what="the consumer")
+        await eventually(lambda: consumer.handled == len(events), what="the consumer")
     finally:
         await relay.stop()
         await relaying
+    return consumer
+
+
+async def test_figures_arrive_through_the_broker(
+    service: Service, busy_morning: Callable[[], Desk]
+) -> None:
+    desk = busy_morning()
+    consumer = await _fold_through_the_broker(service, desk.events)
     assert consumer.dead_lettered == 0
 
     response = await service.client.get("/v1/kpis", params=MARCH, headers=service.token("manager"))
@@ -192,23 +200,7 @@ async def test_a_holiday_is_not_counted_in_the_30_minute_commitment(
     desk.ticket(
         channel="email", start=start, take_after=(taken - received).total_seconds() / 60 - 1
     )
-    engine = service.app.state.engine
-    store = EventStore(engine)
-    for stored in desk.events:
-        await store.append(stored.stream_id, ExpectedVersion.ANY, [stored.event])
-    relay = Relay(
-        engine=engine,
-        amqp_url=service.settings.amqp_url,
-        exchange=service.settings.helpdesk_exchange,
-        queue_prefix=service.settings.helpdesk_queue_prefix,
-    )
-    relaying = asyncio.create_task(relay.run())
-    consumer = service.app.state.consumers[0]
-    try:
-        await eventually(lambda: consumer.handled == len(desk.events), what="the consumer")
-    finally:
-        await relay.stop()
-        await relaying
+    await _fold_through_the_broker(service, desk.events)
     december = {"from": f"{year}-12-01T00:00:00Z", "to": f"{year + 1}-01-01T00:00:00Z"}
     response = await service.client.get(
         "/v1/kpis", params=december, headers=service.token("manager")
