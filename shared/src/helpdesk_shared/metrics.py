@@ -14,6 +14,8 @@ projection (`helpdesk_ticket_*`, `helpdesk_commitment_*`, `helpdesk_backlog_*`, 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Protocol
 
 from prometheus_client import (
     CollectorRegistry,
@@ -21,6 +23,8 @@ from prometheus_client import (
     PlatformCollector,
     ProcessCollector,
 )
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 #: The prefix of every metric the system defines itself.
 PREFIX = "helpdesk_"
@@ -28,6 +32,15 @@ PREFIX = "helpdesk_"
 NAME = re.compile(r"^helpdesk_[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 #: Names of the runtime collectors `new_registry` adds, outside the convention.
 RUNTIME_PREFIXES = ("process_", "python_")
+
+
+class BoundedCache(Protocol):
+    """What the state-cache collector reads: how many entries, and the most there may be."""
+
+    @property
+    def size(self) -> int: ...
+
+    def __len__(self) -> int: ...
 
 
 def new_registry() -> CollectorRegistry:
@@ -42,3 +55,32 @@ def new_registry() -> CollectorRegistry:
 def follows_convention(name: str) -> bool:
     """Whether a metric name (a family's, as exposed) is ours by the rule, or a runtime one."""
     return name.startswith(RUNTIME_PREFIXES) or NAME.match(name) is not None
+
+
+class StateCacheCollector(Collector):
+    """`helpdesk_state_cache_entries` and `_capacity`, labelled by aggregate type.
+
+    Read at scrape time from the aggregate services' state caches: an operator (and the soak)
+    sees the count level off at the configured size instead of growing with the tickets.
+    """
+
+    def __init__(self, caches: Mapping[str, BoundedCache]) -> None:
+        self._caches = dict(caches)
+
+    def describe(self) -> Iterable[Metric]:
+        return []
+
+    def collect(self) -> Iterator[Metric]:
+        entries = GaugeMetricFamily(
+            "helpdesk_state_cache_entries", "Aggregate states held in memory", labels=["aggregate"]
+        )
+        capacity = GaugeMetricFamily(
+            "helpdesk_state_cache_capacity",
+            "Most aggregate states held in memory (the configured size)",
+            labels=["aggregate"],
+        )
+        for aggregate, cache in self._caches.items():
+            entries.add_metric([aggregate], len(cache))
+            capacity.add_metric([aggregate], cache.size)
+        yield entries
+        yield capacity

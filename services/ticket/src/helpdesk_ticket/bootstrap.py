@@ -15,6 +15,7 @@ from helpdesk_shared.eventstore.store import EventStore
 from helpdesk_shared.eventstore.subscription import CatchUpSubscription
 from helpdesk_shared.http.events import events_router
 from helpdesk_shared.http.idempotency import PostgresIdempotencyKeys
+from helpdesk_shared.metrics import StateCacheCollector
 from helpdesk_shared.service import Background, Closer, build_service
 from helpdesk_ticket.adapters.article_search import PostgresArticleIndex
 from helpdesk_ticket.adapters.projection import SUBSCRIPTION_NAME, TicketListProjector
@@ -59,7 +60,9 @@ def build_components(
     engine = engine or create_engine(settings.database_url, application_name="helpdesk-ticket")
     store = EventStore(engine)
     policy = settings.policy()
-    tickets = TicketService(store, policy, clock, TicketSnapshots())
+    tickets = TicketService(
+        store, policy, clock, TicketSnapshots(), cache_size=settings.ticket_state_cache_size
+    )
     projection = CatchUpSubscription(
         store,
         SUBSCRIPTION_NAME,
@@ -132,6 +135,15 @@ def build_app(
         },
     )
     install_error_handlers(app)
+    app.state.metrics_registry.register(
+        StateCacheCollector(
+            {
+                "ticket": parts.tickets.aggregates.states,
+                "problem": problems.aggregates.states,
+                "article": articles.aggregates.states,
+            }
+        )
+    )
     return app
 
 

@@ -32,6 +32,9 @@ class Settings(CalendarSettings):
     ticket_sla_minutes: dict[Priority, tuple[int, int]] = Field(default_factory=dict)
     #: How often the SLA watcher looks for deadlines passed or near.
     ticket_sla_watch_seconds: float = 30.0
+    #: Ticket states kept in memory per process (least recently used out): the bound of the
+    #: process's memory for states; a miss reads the ticket's snapshot and newer events.
+    ticket_state_cache_size: int = Field(default=10_000, ge=0)
     #: Run the list projection and the SLA watcher in this process.
     ticket_background_tasks: bool = True
 

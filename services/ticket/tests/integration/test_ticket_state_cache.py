@@ -77,3 +77,48 @@ async def test_a_cold_process_starts_from_the_snapshot_and_ignores_a_bad_one(
         event.ticket_id
     )
     assert again.state == cold.state
+
+
+async def test_the_cache_holds_at_most_its_size_the_least_recently_used_out(
+    event_store: EventStore,
+) -> None:
+    service = TicketService(event_store, DEFAULT_POLICY, cache_size=3)
+    tickets = []
+    for _ in range(5):
+        event = opened(at=datetime.now(UTC))
+        stream = ticket_stream(event.ticket_id)
+        await event_store.append(stream, ExpectedVersion.NO_STREAM, [NewEvent.from_domain(event)])
+        await service.current(event.ticket_id)
+        tickets.append(event.ticket_id)
+    states = service.aggregates.states
+    assert len(states) == states.size == 3
+    # The two first tickets fell out; loading one again brings it back and pushes out the oldest.
+    await service.current(tickets[0])
+    assert len(states) == 3
+    assert (await service.current(tickets[0])).version == 1
+
+
+async def test_metrics_show_the_cache_levelling_off_at_the_setting(
+    database_url: str, event_store: EventStore
+) -> None:
+    import httpx
+
+    from helpdesk_ticket.bootstrap import build_app
+    from helpdesk_ticket.settings import Settings
+
+    settings = Settings(
+        database_url=database_url, ticket_background_tasks=False, ticket_state_cache_size=2
+    )
+    app = build_app(settings, engine=event_store.engine)
+    service: TicketService = app.state.ticket_service
+    for _ in range(4):
+        event = opened(at=datetime.now(UTC))
+        stream = ticket_stream(event.ticket_id)
+        await event_store.append(stream, ExpectedVersion.NO_STREAM, [NewEvent.from_domain(event)])
+        await service.current(event.ticket_id)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://ticket") as http:
+        text = (await http.get("/metrics")).text
+    assert 'helpdesk_state_cache_entries{aggregate="ticket"} 2.0' in text
+    assert 'helpdesk_state_cache_capacity{aggregate="ticket"} 2.0' in text
+    assert 'helpdesk_state_cache_entries{aggregate="problem"} 0.0' in text

@@ -11,9 +11,10 @@ from helpdesk_shared.kernel.service import (
     PreconditionFailed,
     matches,
 )
-from helpdesk_shared.kernel.state_cache import StateCache
+from helpdesk_shared.kernel.state_cache import DEFAULT_CACHE_SIZE, StateCache
 
 __all__ = [
+    "DEFAULT_CACHE_SIZE",
     "AggregateService",
     "Connection",
     "Decider",

@@ -24,7 +24,7 @@ from helpdesk_shared.eventstore.model import (
 )
 from helpdesk_shared.kernel.decider import Decider, replay
 from helpdesk_shared.kernel.ports import Connection, EventStore, Snapshots
-from helpdesk_shared.kernel.state_cache import StateCache
+from helpdesk_shared.kernel.state_cache import DEFAULT_CACHE_SIZE, StateCache
 
 C = TypeVar("C")
 S = TypeVar("S")
@@ -89,12 +89,13 @@ class AggregateService(Generic[C, S, E]):
         *,
         snapshots: Snapshots[S] | None = None,
         attempts: int = ATTEMPTS_WITHOUT_IF_MATCH,
+        cache_size: int = DEFAULT_CACHE_SIZE,
     ) -> None:
         self.decider = decider
         self.store = store
         self.not_found = not_found
         self.attempts = attempts
-        self.states = StateCache(store, decider, snapshots)
+        self.states = StateCache(store, decider, snapshots, size=cache_size)
         self.appended: Callable[[], None] = lambda: None
         self.before_append: Callable[[str], Awaitable[None]] | None = None
 

@@ -16,20 +16,34 @@ from helpdesk_shared.kernel.ports import Connection, EventStore, Snapshots
 
 S = TypeVar("S")
 
+#: States kept per aggregate type and process unless configured otherwise.
+DEFAULT_CACHE_SIZE = 10_000
+
 
 class StateCache(Generic[S]):
+    """At most `size` states, least recently used out (0 keeps none: every load reads the log or
+    a snapshot). The size bounds the process's memory: each entry is one aggregate's state."""
+
     def __init__(
         self,
         store: EventStore,
         decider: Decider[Any, S, Any],
         snapshots: Snapshots[S] | None = None,
-        size: int = 10_000,
+        size: int = DEFAULT_CACHE_SIZE,
     ) -> None:
         self._store = store
         self._decider = decider
         self._snapshots = snapshots
         self._size = size
         self._items: OrderedDict[str, tuple[int, S]] = OrderedDict()
+
+    def __len__(self) -> int:
+        """How many states are held now (exported as a gauge: it levels off at `size`)."""
+        return len(self._items)
+
+    @property
+    def size(self) -> int:
+        return self._size
 
     async def state(
         self, stream: str, upto: int | None = None, *, conn: Connection = None

@@ -15,7 +15,13 @@ from datetime import UTC, datetime
 from helpdesk_shared.auth import Principal
 from helpdesk_shared.events.ticket import CommentAdded, TicketEvent, Visibility
 from helpdesk_shared.eventstore.model import EventMetadata, RecordedEvent, stream_id
-from helpdesk_shared.kernel import AggregateService, EventStore, Loaded, Snapshots
+from helpdesk_shared.kernel import (
+    DEFAULT_CACHE_SIZE,
+    AggregateService,
+    EventStore,
+    Loaded,
+    Snapshots,
+)
 from helpdesk_ticket.application.authorization import authorize, can_read, may
 from helpdesk_ticket.domain.errors import InvalidCommand, TicketNotFound
 from helpdesk_ticket.domain.ticket import ticket_decider
@@ -50,12 +56,13 @@ class TicketService:
         policy: TicketPolicy,
         clock: Clock = utc_now,
         snapshots: Snapshots[Ticket] | None = None,
+        cache_size: int = DEFAULT_CACHE_SIZE,
     ) -> None:
         self.store = store
         self.policy = policy
         self.clock = clock
         self.aggregates: AggregateService[Command, Ticket, TicketEvent] = AggregateService(
-            ticket_decider(policy), store, _not_found, snapshots=snapshots
+            ticket_decider(policy), store, _not_found, snapshots=snapshots, cache_size=cache_size
         )
 
     async def current(self, ticket_id: uuid.UUID) -> Loaded[Ticket]:
