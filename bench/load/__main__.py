@@ -1,8 +1,9 @@
-"""`python -m bench.load [--minutes 10] [--rate N] [--quick]`: the load test.
+"""`python -m bench.load [--minutes 10] [--rate N] [--quick] [--plot PNG]`: the load test.
 
 Starts a stack of its own (or drives the one at `--run-dir`, started by `make up` with the same
 environment), offers the mix at a fixed rate, prints the report and writes it into
-`docs/reliability.md` (`## Load`). Exits 1 when any request failed or a reader did not catch up.
+`docs/reliability.md` (`## Load`); `--plot` draws each process's RSS and the p99 per minute
+against time (the soak's picture). Exits 1 when any request failed or a reader did not catch up.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from deploy.local.stack import recorded
 
 from bench.load.report import render, write
 from bench.load.run import LoadResult, Target, own_stack, run_load
+from bench.load.timeline import plot
 from helpdesk_testkit.servers import LOCAL_DATABASE_URL
 
 DEFAULT_OUTPUT = Path(__file__).resolve().parents[2] / "docs" / "reliability.md"
@@ -32,6 +34,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--run-dir", type=Path, help="drive the running stack recorded here")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     parser.add_argument("--no-write", action="store_true", help="print only")
+    parser.add_argument("--plot", type=Path, help="write RSS and p99 over time to this PNG")
     return parser.parse_args(argv)
 
 
@@ -67,6 +70,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = "uv run --frozen python -m bench.load" + (
         " --quick" if args.quick else f" --minutes {args.minutes:g} --rate {args.rate:g}"
     )
+    if args.plot is not None:
+        command += f" --plot {args.plot}"
+        title = f"{command} ({result.traffic.rate:g} req/s)"
+        plot(result.traffic.timeline, result.memory, args.plot, title)
     text = render(result, command, mode)
     print(text)
     if not (args.quick or args.no_write):

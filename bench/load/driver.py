@@ -53,6 +53,10 @@ class Traffic:
     error_samples: list[str] = field(default_factory=list)
     tickets_opened: int = 0
     tickets_closed: int = 0
+    #: Every answer as (seconds from the start of the run to the answer, its latency): the
+    #: soak's p99 over time.
+    timeline: list[tuple[float, float]] = field(default_factory=list)
+    started: float = 0.0
 
     @property
     def answered(self) -> int:
@@ -89,7 +93,7 @@ class Driver:
         )
         in_flight: set[asyncio.Task[None]] = set()
         async with httpx.AsyncClient(timeout=TIMEOUT_SECONDS, limits=limits) as client:
-            start = time.perf_counter()
+            start = traffic.started = time.perf_counter()
             total = int(rate * seconds)
             for i in range(total):
                 due = start + i / rate
@@ -116,7 +120,9 @@ class Driver:
         call, claimed = self.mix.next_call()
         stats = traffic.kind(call.kind)
         status = await self._send(client, call, traffic)
-        stats.latencies.append(time.perf_counter() - due)
+        answered = time.perf_counter()
+        stats.latencies.append(answered - due)
+        traffic.timeline.append((answered - traffic.started, answered - due))
         stats.statuses[status] += 1
         ok = status.isdigit() and int(status) in call.expected
         if not ok:

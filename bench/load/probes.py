@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncpg
+import httpx
 
 #: Consumer -> stream categories its queue is bound to (`ticket.#`, `call.#`).
 CONSUMERS: dict[str, tuple[str, ...]] = {"metrics": ("ticket", "call"), "notify": ("ticket",)}
@@ -42,14 +43,6 @@ class MemorySamples:
     def take(self) -> None:
         now = time.monotonic() - self._start
         self.samples.append((now, {name: rss_kib(pid) for name, pid in self.pids.items()}))
-
-    async def every(self, interval: float, stop: asyncio.Event) -> None:
-        """Sample every `interval` s until `stop` is set (the caller takes the first and last)."""
-        while not stop.is_set():
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=interval)
-            except TimeoutError:
-                self.take()
 
 
 @dataclass(frozen=True)
@@ -101,3 +94,19 @@ async def settle(dsn: str, exchange: str, within: float) -> tuple[Lag, float]:
         await asyncio.sleep(1)
         current = await lag(dsn, exchange)
     return current, time.monotonic() - start
+
+
+_CACHE_ENTRIES = 'helpdesk_state_cache_entries{aggregate="ticket"} '
+
+
+async def state_cache_entries(ticket_url: str) -> int | None:
+    """The ticket states the ticket service holds in memory (from its `/metrics`), or None."""
+    try:
+        async with httpx.AsyncClient(timeout=5) as client:
+            text = (await client.get(f"{ticket_url}/metrics")).text
+    except httpx.HTTPError:
+        return None
+    for line in text.splitlines():
+        if line.startswith(_CACHE_ENTRIES):
+            return int(float(line.removeprefix(_CACHE_ENTRIES)))
+    return None

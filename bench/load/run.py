@@ -25,7 +25,7 @@ from deploy.local.stack import Stack, start_stack
 
 from bench.load.driver import Driver, Traffic
 from bench.load.mix import tokens
-from bench.load.probes import Lag, MemorySamples, lag, settle
+from bench.load.probes import Lag, MemorySamples, lag, settle, state_cache_entries
 from helpdesk_shared.db import asyncpg_dsn
 from helpdesk_shared.messaging.topology import delete_topology
 from helpdesk_shared.migrations import upgrade_all
@@ -61,6 +61,8 @@ class LoadResult:
     lag_settled: Lag
     settle_seconds: float
     load_average: list[tuple[float, float, float]] = field(default_factory=list)
+    #: (seconds since the start, ticket states held by the ticket service) at each sample.
+    cache_entries: list[tuple[float, int | None]] = field(default_factory=list)
 
 
 def target_of(stack: Stack, env: dict[str, str]) -> Target:
@@ -82,9 +84,10 @@ async def run_load(
     """Drive the mix at `rate` for `seconds`, sampling memory; then measure and await the lag."""
     memory = MemorySamples(target.pids)
     load_average = [os.getloadavg()]
+    cache: list[tuple[float, int | None]] = []
     memory.take()
     stop = asyncio.Event()
-    sampler = asyncio.create_task(memory.every(sample_every, stop))
+    sampler = asyncio.create_task(_sample(memory, cache, target.urls["ticket"], sample_every, stop))
     try:
         traffic = await Driver(target.urls, tokens(target.jwt_secret)).run(rate, seconds)
     finally:
@@ -95,7 +98,23 @@ async def run_load(
     dsn = asyncpg_dsn(target.database_url)
     at_end = await lag(dsn, target.exchange)
     settled, waited = await settle(dsn, target.exchange, SETTLE_SECONDS)
-    return LoadResult(traffic, memory, at_end, settled, waited, load_average)
+    return LoadResult(traffic, memory, at_end, settled, waited, load_average, cache)
+
+
+async def _sample(
+    memory: MemorySamples,
+    cache: list[tuple[float, int | None]],
+    ticket_url: str,
+    every: float,
+    stop: asyncio.Event,
+) -> None:
+    """Every `every` s until `stop`: each process's RSS and the ticket state cache's entries."""
+    while not stop.is_set():
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=every)
+        except TimeoutError:
+            memory.take()
+            cache.append((memory.samples[-1][0], await state_cache_entries(ticket_url)))
 
 
 @contextlib.asynccontextmanager
