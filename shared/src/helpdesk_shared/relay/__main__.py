@@ -17,6 +17,7 @@ from prometheus_client import start_http_server
 from pydantic import Field
 
 from helpdesk_shared.db import create_engine
+from helpdesk_shared.eventstore.visibility import LogVisibility
 from helpdesk_shared.logging import configure_logging
 from helpdesk_shared.messaging.topology import ConsumerQueue
 from helpdesk_shared.relay.metrics import RelayMetrics
@@ -32,6 +33,8 @@ class RelaySettings(CommonSettings):
     relay_publish_timeout_seconds: float = 10.0
     #: Serve /metrics (prometheus) on this port when set.
     relay_metrics_port: int | None = None
+    #: With /metrics: measure the log's visibility (open transactions, held-back events) this often.
+    relay_visibility_interval_seconds: float = Field(default=5.0, gt=0)
     #: The consumers' queues, declared before the first publish: queue name -> bindings.
     relay_consumers: dict[str, list[str]] = Field(default_factory=dict)
 
@@ -44,9 +47,13 @@ class RelaySettings(CommonSettings):
 async def run_relay(settings: RelaySettings) -> None:
     """Run until SIGTERM or SIGINT, then finish the batch in flight and exit."""
     metrics = RelayMetrics()
+    engine = create_engine(settings.database_url, pool_size=2, application_name="helpdesk-relay")
+    watching: asyncio.Task[None] | None = None
     if settings.relay_metrics_port is not None:
         start_http_server(settings.relay_metrics_port, registry=metrics.registry)
-    engine = create_engine(settings.database_url, pool_size=2, application_name="helpdesk-relay")
+        visibility = LogVisibility(engine, metrics.registry)
+        interval = settings.relay_visibility_interval_seconds
+        watching = asyncio.create_task(visibility.watch(interval), name="log-visibility")
     relay = Relay(
         engine=engine,
         amqp_url=settings.amqp_url,
@@ -64,6 +71,9 @@ async def run_relay(settings: RelaySettings) -> None:
     try:
         await relay.run()
     finally:
+        if watching is not None:
+            watching.cancel()
+            await asyncio.gather(watching, return_exceptions=True)
         await engine.dispose()
 
 
