@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import signal
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 
 from prometheus_client import start_http_server
 from pydantic import Field
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from helpdesk_shared.db import create_engine
 from helpdesk_shared.eventstore.visibility import LogVisibility
@@ -44,16 +46,40 @@ class RelaySettings(CommonSettings):
         )
 
 
+@contextlib.asynccontextmanager
+async def serving_metrics(
+    settings: RelaySettings, engine: AsyncEngine
+) -> AsyncIterator[RelayMetrics]:
+    """The relay's metrics, served on `relay_metrics_port` when set, with the log's visibility
+    measured every `relay_visibility_interval_seconds` while serving."""
+    metrics = RelayMetrics()
+    if settings.relay_metrics_port is None:
+        yield metrics
+        return
+    server, _ = start_http_server(settings.relay_metrics_port, registry=metrics.registry)
+    visibility = LogVisibility(engine, metrics.registry)
+    interval = settings.relay_visibility_interval_seconds
+    watching = asyncio.create_task(visibility.watch(interval), name="log-visibility")
+    try:
+        yield metrics
+    finally:
+        watching.cancel()
+        await asyncio.gather(watching, return_exceptions=True)
+        server.shutdown()
+        server.server_close()
+
+
 async def run_relay(settings: RelaySettings) -> None:
     """Run until SIGTERM or SIGINT, then finish the batch in flight and exit."""
-    metrics = RelayMetrics()
     engine = create_engine(settings.database_url, pool_size=2, application_name="helpdesk-relay")
-    watching: asyncio.Task[None] | None = None
-    if settings.relay_metrics_port is not None:
-        start_http_server(settings.relay_metrics_port, registry=metrics.registry)
-        visibility = LogVisibility(engine, metrics.registry)
-        interval = settings.relay_visibility_interval_seconds
-        watching = asyncio.create_task(visibility.watch(interval), name="log-visibility")
+    try:
+        async with serving_metrics(settings, engine) as metrics:
+            await _relay(settings, engine, metrics)
+    finally:
+        await engine.dispose()
+
+
+async def _relay(settings: RelaySettings, engine: AsyncEngine, metrics: RelayMetrics) -> None:
     relay = Relay(
         engine=engine,
         amqp_url=settings.amqp_url,
@@ -68,13 +94,7 @@ async def run_relay(settings: RelaySettings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, lambda: asyncio.ensure_future(relay.stop()))
-    try:
-        await relay.run()
-    finally:
-        if watching is not None:
-            watching.cancel()
-            await asyncio.gather(watching, return_exceptions=True)
-        await engine.dispose()
+    await relay.run()
 
 
 def main(argv: Sequence[str] | None = None) -> None:
