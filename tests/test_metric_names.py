@@ -15,6 +15,7 @@ import pytest
 from fastapi import FastAPI
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from helpdesk_intake.bootstrap import build_app as intake_app
@@ -133,3 +134,33 @@ async def test_the_dashboards_and_rules_query_only_exposed_metrics(
 )
 def test_the_rule_itself(name: str, follows: bool) -> None:
     assert follows_convention(name) is follows
+
+
+VISIBILITY = {
+    "helpdesk_postgres_oldest_transaction_age_seconds",
+    "helpdesk_eventstore_oldest_writer_age_seconds",
+    "helpdesk_eventstore_held_back_events",
+    "helpdesk_eventstore_held_back_age_seconds",
+}
+
+
+async def test_the_ticket_service_measures_the_logs_visibility_at_each_scrape(
+    database_url: str, engine: AsyncEngine
+) -> None:
+    """The service that serves the log (`GET /v1/events`) tells what holds its readers back."""
+    app = _apps(database_url, engine)["ticket"]
+    async with engine.connect() as writer:
+        await writer.execute(text("SELECT pg_current_xact_id()"))  # an open writer
+        age = text("SELECT extract(epoch FROM clock_timestamp() - now())")
+        writing_for = float((await writer.execute(age)).scalar_one())
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://svc") as http:
+            answer = await http.get("/metrics")
+        await writer.rollback()
+    values = {
+        sample.name: sample.value
+        for family in text_string_to_metric_families(answer.text)
+        for sample in family.samples
+    }
+    assert values.keys() >= VISIBILITY
+    assert values["helpdesk_eventstore_oldest_writer_age_seconds"] >= writing_for > 0

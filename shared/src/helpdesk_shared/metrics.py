@@ -7,6 +7,8 @@ descriptors (`process_*`) and the interpreter's garbage collector and version (`
 
 Every other metric is named `helpdesk_<part>_...`: `helpdesk_http_*` (every service's requests),
 `helpdesk_consumer_*` (the consumer toolkit, labelled by consumer), `helpdesk_relay_*`,
+`helpdesk_eventstore_*` and `helpdesk_postgres_*` (how far the log's readers are held back, by
+what transaction: `eventstore.visibility`),
 `helpdesk_intake_*`, `helpdesk_notify_*`, and the figures the metrics service derives from its
 projection (`helpdesk_ticket_*`, `helpdesk_commitment_*`, `helpdesk_backlog_*`, ...).
 """

@@ -71,6 +71,7 @@ def build_service(
     description: str = "",
     state: Mapping[str, object] | None = None,
     extra_problems: ExtraProblems | None = None,
+    before_scrape: Sequence[Closer] = (),
 ) -> FastAPI:
     """A service's app from its parts.
 
@@ -81,7 +82,8 @@ def build_service(
     queues. `closers` run at shutdown after the tasks stopped (connections the service opened).
     `freeze_heap` moves what start-up left on the heap out of the garbage collector's sight.
     `state` is put on `app.state`, where the routes' dependencies find it (`helpdesk_shared.http.
-    dependencies`).
+    dependencies`). `before_scrape` measures run before each `/metrics` answer (they must not
+    raise: a scrape that fails loses every other metric too).
     """
     routes = list(routers)
     if consuming is not None:
@@ -104,6 +106,7 @@ def build_service(
         extra_problems=extra_problems,
     )
     app.state.engine = engine
+    app.state.before_scrape = tuple(before_scrape)
     app.state.consumers = tuple(consuming.consumers) if consuming is not None else ()
     if consuming is not None:
         app.state.metrics_registry.register(ConsumerCollector(app.state.consumers))

@@ -16,10 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from helpdesk_shared.db import create_engine
 from helpdesk_shared.eventstore.model import ExpectedVersion, LogPosition, NewEvent, RecordedEvent
 from helpdesk_shared.eventstore.store import EventStore
-from helpdesk_shared.eventstore.subscription import Backoff, CatchUpSubscription
+from helpdesk_shared.eventstore.subscription import CatchUpSubscription
+from helpdesk_shared.retry import RetryPolicy
 
 PATIENCE_S = 30.0
-FAST_RETRY = Backoff(initial=0.01, maximum=0.05)
+FAST_RETRY = RetryPolicy(initial=0.01, maximum=0.05)
 
 
 @pytest.fixture
@@ -165,7 +166,7 @@ async def test_an_idle_subscription_wakes_for_a_new_event(store: EventStore) -> 
 
 async def test_wake_cuts_an_idle_wait_short(store: EventStore) -> None:
     projection = Projection()
-    never_polls = Backoff(initial=3600.0, maximum=3600.0)
+    never_polls = RetryPolicy(initial=3600.0, maximum=3600.0, jitter=0.0)
     subscription = CatchUpSubscription(store, "woken", projection, idle_backoff=never_polls)
     task = asyncio.create_task(subscription.run())
     try:

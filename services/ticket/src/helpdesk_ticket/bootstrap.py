@@ -13,9 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from helpdesk_shared.db import create_engine
 from helpdesk_shared.eventstore.store import EventStore
 from helpdesk_shared.eventstore.subscription import CatchUpSubscription
+from helpdesk_shared.eventstore.visibility import LogVisibility
 from helpdesk_shared.http.events import events_router
 from helpdesk_shared.http.idempotency import PostgresIdempotencyKeys
-from helpdesk_shared.metrics import StateCacheCollector
+from helpdesk_shared.metrics import StateCacheCollector, new_registry
 from helpdesk_shared.service import Background, Closer, build_service
 from helpdesk_ticket.adapters.article_search import PostgresArticleIndex
 from helpdesk_ticket.adapters.projection import SUBSCRIPTION_NAME, TicketListProjector
@@ -102,6 +103,10 @@ def build_app(
     store = parts.tickets.store
     problems = ProblemService(store, parts.tickets, PostgresIdempotencyKeys(), clock)
     articles = ArticleService(store, parts.tickets, PostgresArticleIndex(parts.engine), clock)
+    # The ticket service serves the log (`GET /v1/events`): its /metrics tells how far the log's
+    # readers are held back by long transactions on the cluster, measured at each scrape.
+    registry = new_registry()
+    visibility = LogVisibility(parts.engine, registry)
     app = build_service(
         service="ticket",
         version=VERSION,
@@ -121,6 +126,8 @@ def build_app(
             events_router(store, settings.relay_source),
         ],
         background=background,
+        registry=registry,
+        before_scrape=[visibility.measure_or_keep],
         freeze_heap=True,
         description="The ticket lifecycle, event-sourced: commands, history, list, SLA.",
         extra_problems=_checked_in_handlers,

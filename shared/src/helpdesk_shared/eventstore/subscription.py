@@ -6,7 +6,8 @@ connection therefore commits together with the checkpoint: after a crash or a ha
 roll back, the events are handed over again, and each takes effect exactly once.
 
 Waking up: an idle subscription polls the log with an adaptive back-off (5 ms doubling to 250 ms,
-back to 5 ms as soon as it finds events), not LISTEN/NOTIFY, whose commit-time lock would
+jittered so that replicas do not poll in step, back to 5 ms as soon as it finds events;
+`helpdesk_shared.retry`), not LISTEN/NOTIFY, whose commit-time lock would
 serialise every appending transaction (ADR 0002). `wake()` cuts a wait short for code in the same
 process that knows it has just appended.
 """
@@ -18,13 +19,13 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from helpdesk_shared.eventstore.model import LogPosition, RecordedEvent
 from helpdesk_shared.eventstore.store import EventStore
+from helpdesk_shared.retry import RetryPolicy
 
 #: Called once per event, inside the transaction that advances the checkpoint.
 Handler = Callable[[RecordedEvent, AsyncConnection], Awaitable[None]]
@@ -44,21 +45,11 @@ _SAVE = text(
 )
 
 
-@dataclass(frozen=True)
-class Backoff:
-    """Waits that double from `initial` up to `maximum`; `delay(n)` is the n-th (from 0)."""
-
-    initial: float
-    maximum: float
-
-    def delay(self, attempt: int) -> float:
-        return min(self.initial * 2.0 ** min(attempt, 60), self.maximum)
-
-
-#: While idle: prompt after a burst of activity, four cheap index probes a second when quiet.
-IDLE_BACKOFF = Backoff(initial=0.005, maximum=0.25)
+#: While idle: prompt after a burst of activity, four to eight cheap index probes a second when
+#: quiet. Half jitter: enough to keep replicas out of step, without doubling the quiet probes.
+IDLE_BACKOFF = RetryPolicy(initial=0.005, maximum=0.25, jitter=0.5)
 #: After a handler or database error: retry the same events, less and less often.
-ERROR_BACKOFF = Backoff(initial=0.1, maximum=30.0)
+ERROR_BACKOFF = RetryPolicy(initial=0.1, maximum=30.0)
 
 
 class CatchUpSubscription:
@@ -78,8 +69,8 @@ class CatchUpSubscription:
         batch_size: int = 500,
         *,
         max_batch_seconds: float = 1.0,
-        idle_backoff: Backoff = IDLE_BACKOFF,
-        error_backoff: Backoff = ERROR_BACKOFF,
+        idle_backoff: RetryPolicy = IDLE_BACKOFF,
+        error_backoff: RetryPolicy = ERROR_BACKOFF,
         settle_seconds: float = 0.0,
     ) -> None:
         if batch_size < 1:
@@ -125,21 +116,22 @@ class CatchUpSubscription:
     async def run(self) -> None:
         """Catch up, then follow the log until `stop()`; errors are logged and retried."""
         async with self._running:
-            idle = errors = 0
+            idle_waits = self._idle_backoff.delays()
+            error_waits = self._error_backoff.delays()
             while not self._stopping.is_set():
                 try:
                     handled = await self.catch_up()
                 except Exception:
                     log.exception("subscription %s failed; retrying the same events", self._name)
-                    await self._pause(self._error_backoff.delay(errors))
-                    errors += 1
+                    await self._pause(next(error_waits, self._error_backoff.maximum))
                     continue
-                errors = 0
-                idle = 0 if handled else idle + 1
-                if not handled:
-                    await self._pause(self._idle_backoff.delay(idle - 1))
-                elif self._settle_seconds > 0:
-                    await self._settle()
+                error_waits = self._error_backoff.delays()
+                if handled:
+                    idle_waits = self._idle_backoff.delays()
+                    if self._settle_seconds > 0:
+                        await self._settle()
+                else:
+                    await self._pause(next(idle_waits, self._idle_backoff.maximum))
 
     async def stop(self) -> None:
         """Ask `run()` to finish after the current batch, and wait until it has."""

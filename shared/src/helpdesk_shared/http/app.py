@@ -56,6 +56,8 @@ def create_app(
     app.state.settings = settings
     app.state.token_verifier = TokenVerifier(settings)
     app.state.metrics_registry = registry or new_registry()
+    #: Measures run before each `/metrics` answer (gauges read from the database at scrape time).
+    app.state.before_scrape = ()
     install_problem_handlers(app)
     document_problems(app, extra_problems)
     _install_observability(app, service)
@@ -90,6 +92,8 @@ def _operations_router(checks: dict[str, ReadinessCheck]) -> APIRouter:
     @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
     async def metrics(request: Request) -> Response:
         registry: CollectorRegistry = request.app.state.metrics_registry
+        for measure in request.app.state.before_scrape:
+            await measure()
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     return router

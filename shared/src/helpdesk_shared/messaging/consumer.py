@@ -5,7 +5,8 @@ redelivers what was not acknowledged). The effect is exactly once: the event id 
 `infra.inbox` in the same transaction as the handler's own writes, so a redelivered event finds
 its id there and is skipped. The message is acknowledged only after that transaction committed.
 
-A failing handler is retried in-process with exponential back-off; after `max_attempts` the
+A failing handler is retried in-process, waiting the delays of the system's retry policy
+(exponential back-off with full jitter and a cap, `helpdesk_shared.retry`); after `max_attempts` the
 message is parked in the consumer's dead-letter queue with the reason. A message that can never
 succeed (not one of our CloudEvents, unknown type) is parked at once. Nothing a message does stops
 the consumer. Events of one stream are handled one after the other, in delivery order; different
@@ -45,6 +46,7 @@ from helpdesk_shared.messaging.topology import (
     declare_consumer_queues,
     topic_matches,
 )
+from helpdesk_shared.retry import RetryPolicy, retrying
 from helpdesk_shared.telemetry import SpanKind, context_from, span
 
 EventHandler = Callable[[ReceivedEvent, AsyncConnection], Awaitable[None]]
@@ -104,8 +106,14 @@ class Consumer:
         self._bindings = tuple(bindings)
         self._prefetch = prefetch
         self._max_attempts = max_attempts
-        self._backoff = backoff_seconds
-        self._max_backoff = max_backoff_seconds
+        #: The waits between a failing handler's attempts.
+        self.retry_policy = RetryPolicy(
+            initial=min(backoff_seconds, max_backoff_seconds),
+            maximum=max_backoff_seconds,
+            max_attempts=max_attempts,
+        )
+        #: How the consumer waits (a test puts a recorder here).
+        self._sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
         self._reconnect_interval = reconnect_interval
         self._connection: AbstractRobustConnection | None = None
         self._channel: AbstractChannel | None = None
@@ -129,19 +137,22 @@ class Consumer:
         For a service's lifespan: the HTTP side comes up at once and `/readyz` reports the
         broker as unavailable until this returns.
         """
-        delay = 0.5
-        while True:
-            try:
-                await self.start()
-                return
-            except (OSError, aio_pika.exceptions.AMQPError) as error:
-                log.warning(
-                    "consumer %s cannot start yet (%r); retrying in %.1fs", self.name, error, delay
-                )
-                with contextlib.suppress(OSError, aio_pika.exceptions.AMQPError, RuntimeError):
-                    await self.stop()
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, max_delay)
+
+        async def stop_before_retrying(error: BaseException, delay: float) -> None:
+            log.warning(
+                "consumer %s cannot start yet (%r); retrying in %.1fs", self.name, error, delay
+            )
+            with contextlib.suppress(OSError, aio_pika.exceptions.AMQPError, RuntimeError):
+                await self.stop()
+
+        policy = RetryPolicy(initial=min(0.5, max_delay), maximum=max_delay)
+        await retrying(
+            self.start,
+            policy,
+            on=(OSError, aio_pika.exceptions.AMQPError),
+            before_wait=stop_before_retrying,
+            sleep=self._sleep,
+        )
 
     async def start(self) -> None:
         """Declare the queue and its DLQ (same arguments as the relay's), then consume."""
@@ -238,6 +249,7 @@ class Consumer:
     async def _handle_with_retries(
         self, message: AbstractIncomingMessage, event: ReceivedEvent
     ) -> None:
+        waits = self.retry_policy.delays()
         for attempt in range(1, self._max_attempts + 1):
             try:
                 fresh = await self._apply(event)
@@ -250,7 +262,7 @@ class Consumer:
                     await self._dead_letter(message, f"{type(error).__name__}: {error}", attempt)
                     return
                 self.retried += 1
-                await asyncio.sleep(min(self._backoff * 2 ** (attempt - 1), self._max_backoff))
+                await self._sleep(next(waits))
                 continue
             if fresh:
                 self.handled += 1

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import signal
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 
 from prometheus_client import start_http_server
 from pydantic import Field
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from helpdesk_shared.db import create_engine
+from helpdesk_shared.eventstore.visibility import LogVisibility
 from helpdesk_shared.logging import configure_logging
 from helpdesk_shared.messaging.topology import ConsumerQueue
 from helpdesk_shared.relay.metrics import RelayMetrics
@@ -32,6 +35,8 @@ class RelaySettings(CommonSettings):
     relay_publish_timeout_seconds: float = 10.0
     #: Serve /metrics (prometheus) on this port when set.
     relay_metrics_port: int | None = None
+    #: With /metrics: measure the log's visibility (open transactions, held-back events) this often.
+    relay_visibility_interval_seconds: float = Field(default=5.0, gt=0)
     #: The consumers' queues, declared before the first publish: queue name -> bindings.
     relay_consumers: dict[str, list[str]] = Field(default_factory=dict)
 
@@ -41,12 +46,40 @@ class RelaySettings(CommonSettings):
         )
 
 
+@contextlib.asynccontextmanager
+async def serving_metrics(
+    settings: RelaySettings, engine: AsyncEngine
+) -> AsyncIterator[RelayMetrics]:
+    """The relay's metrics, served on `relay_metrics_port` when set, with the log's visibility
+    measured every `relay_visibility_interval_seconds` while serving."""
+    metrics = RelayMetrics()
+    if settings.relay_metrics_port is None:
+        yield metrics
+        return
+    server, _ = start_http_server(settings.relay_metrics_port, registry=metrics.registry)
+    visibility = LogVisibility(engine, metrics.registry)
+    interval = settings.relay_visibility_interval_seconds
+    watching = asyncio.create_task(visibility.watch(interval), name="log-visibility")
+    try:
+        yield metrics
+    finally:
+        watching.cancel()
+        await asyncio.gather(watching, return_exceptions=True)
+        server.shutdown()
+        server.server_close()
+
+
 async def run_relay(settings: RelaySettings) -> None:
     """Run until SIGTERM or SIGINT, then finish the batch in flight and exit."""
-    metrics = RelayMetrics()
-    if settings.relay_metrics_port is not None:
-        start_http_server(settings.relay_metrics_port, registry=metrics.registry)
     engine = create_engine(settings.database_url, pool_size=2, application_name="helpdesk-relay")
+    try:
+        async with serving_metrics(settings, engine) as metrics:
+            await _relay(settings, engine, metrics)
+    finally:
+        await engine.dispose()
+
+
+async def _relay(settings: RelaySettings, engine: AsyncEngine, metrics: RelayMetrics) -> None:
     relay = Relay(
         engine=engine,
         amqp_url=settings.amqp_url,
@@ -61,10 +94,7 @@ async def run_relay(settings: RelaySettings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, lambda: asyncio.ensure_future(relay.stop()))
-    try:
-        await relay.run()
-    finally:
-        await engine.dispose()
+    await relay.run()
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -7,7 +7,8 @@ checkpointed when something fails is published again; consumers' inboxes make th
 
 Only one relay publishes at a time, even with several replicas: the active one holds a PostgreSQL
 advisory lock on a dedicated connection; the others wait and retry. If that connection dies, the
-lock is gone and the relay steps down before another one takes over.
+lock is gone and the relay steps down before another one takes over. Every wait (idle poll,
+standby, after an error) is drawn from a `RetryPolicy`: exponential, capped, jittered.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import dataclasses
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -39,6 +40,7 @@ from helpdesk_shared.messaging.envelope import to_cloudevent_message
 from helpdesk_shared.messaging.topology import ConsumerQueue, declare_topology
 from helpdesk_shared.relay.leadership import AdvisoryLock, LeadershipLost
 from helpdesk_shared.relay.metrics import RelayMetrics
+from helpdesk_shared.retry import RetryPolicy
 from helpdesk_shared.telemetry import SpanKind, context_from, span, trace_context, tracing
 
 log = logging.getLogger(__name__)
@@ -129,9 +131,12 @@ class Relay:
         self._position: LogPosition | None = None
         self._consumers = tuple(consumers)
         self._publish_timeout = publish_timeout
-        self._min_poll = min_poll_seconds
-        self._max_poll = max_poll_seconds
-        self._retry = retry_seconds
+        #: Idle polls (half jitter: replicas out of step, quiet polls not doubled).
+        self.poll_policy = RetryPolicy(min_poll_seconds, max_poll_seconds, jitter=0.5)
+        #: Standby and after an error: `retry_seconds` is the longest wait.
+        self.retry_policy = RetryPolicy(retry_seconds / 8, retry_seconds)
+        #: The waits after consecutive errors (None: the last attempt published).
+        self._failure_waits: Iterator[float] | None = None
         self.metrics = metrics or RelayMetrics()
         self._backlog_measured_at = float("-inf")
         self.checkpoint_name = f"relay:{exchange}"
@@ -162,7 +167,8 @@ class Relay:
                     await self._release_leadership()
             except (*_TRANSIENT, LeadershipLost) as error:
                 log.warning("relay interrupted, resuming from its checkpoint: %r", error)
-                await self._sleep(self._retry)
+                self._failure_waits = self._failure_waits or self.retry_policy.delays()
+                await self._sleep(next(self._failure_waits))
             finally:
                 await self._disconnect_broker()
 
@@ -210,18 +216,18 @@ class Relay:
 
     async def _follow(self) -> None:
         """Publish what is pending, then poll with a back-off that resets after each append."""
-        delay = self._min_poll
+        waits = self.poll_policy.delays()
         while not self._stopping.is_set():
             published = await self.publish_pending()
+            self._failure_waits = None
             if published:
-                delay = self._min_poll
+                waits = self.poll_policy.delays()
                 continue
             self.metrics.lag_seconds.set(0)
             self.metrics.events_behind.set(0)
             self.metrics.oldest_unpublished_age.set(0)
             await self._check_leadership()
-            await self._sleep(delay)
-            delay = min(delay * 2, self._max_poll)
+            await self._sleep(next(waits))
 
     def _start_publishing(self, exchange: AbstractExchange, batch: list[RecordedEvent]) -> _Batch:
         """Start publishing a batch, in store order, without waiting for the confirms.
@@ -319,11 +325,12 @@ class Relay:
 
     async def _acquire_leadership(self) -> bool:
         """Wait until this relay holds the advisory lock; False if stopped meanwhile."""
+        waits = self.retry_policy.delays()
         while not await self._lock.try_acquire():
             if self._stopping.is_set():
                 await self._lock.release()
                 return False
-            await self._sleep(self._retry)
+            await self._sleep(next(waits))
         self.is_active = True
         self.metrics.active.set(1)
         log.info("relay active for exchange %s", self._exchange_name)
