@@ -19,6 +19,7 @@ from helpdesk_shared.auth import TokenVerifier
 from helpdesk_shared.http.observe import Observe
 from helpdesk_shared.http.openapi import ExtraProblems, document_problems
 from helpdesk_shared.http.problems import install_problem_handlers
+from helpdesk_shared.http.unavailable import install_unavailability_handlers
 from helpdesk_shared.metrics import new_registry
 from helpdesk_shared.settings import CommonSettings
 from helpdesk_shared.telemetry import configure_tracing
@@ -57,6 +58,7 @@ def create_app(
     app.state.token_verifier = TokenVerifier(settings)
     app.state.metrics_registry = registry or new_registry()
     install_problem_handlers(app)
+    install_unavailability_handlers(app, settings.helpdesk_retry_after_seconds)
     document_problems(app, extra_problems)
     _install_observability(app, service)
     app.include_router(_operations_router(readiness_checks))

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from prometheus_client import start_http_server
 from pydantic import Field
 
-from helpdesk_shared.db import create_engine
+from helpdesk_shared.db import DatabaseTimeouts, create_engine
 from helpdesk_shared.logging import configure_logging
 from helpdesk_shared.messaging.topology import ConsumerQueue
 from helpdesk_shared.relay.metrics import RelayMetrics
@@ -46,7 +46,12 @@ async def run_relay(settings: RelaySettings) -> None:
     metrics = RelayMetrics()
     if settings.relay_metrics_port is not None:
         start_http_server(settings.relay_metrics_port, registry=metrics.registry)
-    engine = create_engine(settings.database_url, pool_size=2, application_name="helpdesk-relay")
+    engine = create_engine(
+        settings.database_url,
+        pool_size=2,
+        application_name="helpdesk-relay",
+        timeouts=DatabaseTimeouts.of(settings),
+    )
     relay = Relay(
         engine=engine,
         amqp_url=settings.amqp_url,
