@@ -63,7 +63,7 @@ def build_components(
     )
     store = EventStore(engine)
     policy = settings.policy()
-    tickets = TicketService(store, policy, clock, TicketSnapshots())
+    tickets = TicketService(store, policy, clock, TicketSnapshots(), PostgresIdempotencyKeys())
     projection = CatchUpSubscription(
         store,
         SUBSCRIPTION_NAME,
