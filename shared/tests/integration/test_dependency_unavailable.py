@@ -25,6 +25,7 @@ from helpdesk_shared.http.problems import PROBLEM_JSON
 from helpdesk_shared.http.unavailable import DEPENDENCY_UNAVAILABLE
 from helpdesk_shared.service import build_service
 from helpdesk_shared.settings import CommonSettings
+from helpdesk_testkit.stalling import stalling_server
 
 RETRY_AFTER = 7
 ENGLISH = {"Accept-Language": "en"}
@@ -100,6 +101,17 @@ async def test_a_database_nothing_listens_for_answers_503_naming_it() -> None:
     assert "database" in body["detail"]
     assert _assert_unavailable(french)["title"] == "Service momentanément indisponible"
     assert french.headers["Content-Language"] == "fr"
+
+
+async def test_a_database_that_accepts_and_never_answers_answers_503_past_the_connect_timeout(
+    database_url: str,
+) -> None:
+    async with stalling_server() as port:
+        url = f"postgresql+asyncpg://postgres@127.0.0.1:{port}/helpdesk"
+        engine = create_engine(url, timeouts=DatabaseTimeouts(connect=0.3))
+        async with _client(engine, url) as client:
+            body = _assert_unavailable(await client.get("/v1/now"))
+    assert body["dependency"] == "database"
 
 
 async def test_a_statement_past_the_statement_timeout_answers_503(database_url: str) -> None:
