@@ -208,8 +208,7 @@ class StallingServer(CountingServer):
         self.released = threading.Event()
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
-        while not self.released.is_set():
-            await asyncio.sleep(0.05)
+        await asyncio.to_thread(self.released.wait)  # the server's loop runs in its own thread
         return "250 Message accepted for delivery"
 
 
