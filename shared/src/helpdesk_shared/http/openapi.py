@@ -36,8 +36,8 @@ DESCRIPTIONS: dict[int, str] = {
     422: "Invalid input: `errors[]` names each field with a JSON pointer or parameter",
     428: "`If-Match` is required",
     429: "Too many requests from this caller (see `Retry-After`)",
-    503: "A dependency (identity provider, database, broker) is down or too slow; nothing was "
-    "recorded: retry after `Retry-After` seconds (`dependency` names it)",
+    503: "A dependency (identity provider, database, broker) is down or too slow (`dependency` "
+    "names it): retry after `Retry-After` seconds, with the same `Idempotency-Key`",
 }
 
 #: One entry of a validation problem's `errors` (see `problems.field_error`).

@@ -6,8 +6,10 @@ bug of the service: the client can simply try again a little later. So every ser
 failures, in this one place, to problem details the client can act on: status 503, a
 `Retry-After` header (`HELPDESK_RETRY_AFTER_SECONDS`), `type`
 `urn:helpdesk:problem:dependency-unavailable` and `dependency` naming what did not answer
-(`database` or `broker`). Nothing was committed when such an error escapes a route (the unit of
-work rolled back), so a retry, with the same `Idempotency-Key` or without, is applied once.
+(`database` or `broker`). The unit of work of such a request rolled back, unless the connection
+dropped during its very COMMIT, which no server can tell: so the client retries with the same
+`Idempotency-Key`, whose first answer is stored with the work (`helpdesk_shared.http.idempotency`),
+and the retry is applied once either way.
 
 The drivers do not always wrap what they raise: asyncpg's connection refused or
 `command_timeout` reach the route as a bare `ConnectionRefusedError` or `TimeoutError`. Such an
@@ -82,8 +84,8 @@ def dependency_problem(dependency: str, retry_after: int) -> Problem:
     return Problem(
         503,
         "Service momentanément indisponible",
-        f"The {dependency} did not answer in time; nothing was recorded. "
-        f"Retry after {retry_after} seconds (with the same Idempotency-Key, if any).",
+        f"The {dependency} did not answer in time. "
+        f"Retry after {retry_after} seconds with the same Idempotency-Key, if any.",
         type_=DEPENDENCY_UNAVAILABLE,
         headers={"Retry-After": str(retry_after)},
         dependency=dependency,
