@@ -19,11 +19,13 @@ from fastapi import APIRouter
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from helpdesk_shared.auth import issue_token
 from helpdesk_shared.db import DatabaseTimeouts, asyncpg_dsn, create_engine
 from helpdesk_shared.http.dependencies import Engine
 from helpdesk_shared.http.problems import PROBLEM_JSON
 from helpdesk_shared.http.unavailable import DEPENDENCY_UNAVAILABLE
-from helpdesk_shared.service import build_service
+from helpdesk_shared.messaging.consumer import Consumer
+from helpdesk_shared.service import Consuming, build_service
 from helpdesk_shared.settings import CommonSettings
 from helpdesk_testkit.stalling import stalling_server
 
@@ -165,3 +167,51 @@ def test_the_timeouts_are_read_from_the_settings() -> None:
     )
     assert DatabaseTimeouts.of(settings) == DatabaseTimeouts(statement=2.5, pool=1.5, connect=0.5)
     assert asyncpg_dsn(settings.database_url).startswith("postgresql://")
+
+
+async def test_a_broker_that_never_answers_fails_the_dead_letter_route_with_503(
+    database_url: str,
+) -> None:
+    """`HELPDESK_BROKER_TIMEOUT_SECONDS` bounds the dead-letter routes' broker calls: a broker
+    that accepts the connection and never speaks is a 503 naming it once it fired."""
+    async with stalling_server() as port:
+        amqp_url = f"amqp://guest:guest@127.0.0.1:{port}/"
+        settings = CommonSettings(
+            database_url=database_url,
+            amqp_url=amqp_url,
+            helpdesk_retry_after_seconds=RETRY_AFTER,
+            helpdesk_broker_timeout_seconds=0.3,
+        )
+        engine = create_engine(database_url, pool_size=1)
+        consumer = Consumer(
+            name="stalled",
+            engine=engine,
+            amqp_url=amqp_url,
+            exchange="stalled.test",
+            queue_prefix="stalled-test",
+            handler=_nothing,
+        )
+        app = build_service(
+            service="test",
+            version="0",
+            settings=settings,
+            engine=engine,
+            owns_engine=False,
+            readiness_table="eventstore.events",
+            routers=[],
+            consuming=Consuming([consumer], enabled=False),
+        )
+        token = issue_token(settings, "chef", ["admin"])
+        transport = httpx.ASGITransport(app=app)
+        try:
+            async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+                answer = await client.get(
+                    "/v1/dead-letters", headers={"Authorization": f"Bearer {token}"}
+                )
+        finally:
+            await engine.dispose()
+    _assert_unavailable(answer, dependency="broker")
+
+
+async def _nothing(*_: object) -> None:
+    return None
