@@ -81,6 +81,9 @@ async def test_postgresql_restarted(fault_run: FaultRun, private_postgres: Priva
     await with_traffic(traffic, restart)
     figures = await fault_run.verify("postgresql-restart", traffic)
     assert_nothing_lost_or_doubled(figures, SEND_WINDOW)
+    # While the server restarts, a request is answered 2xx or a 503 saying when to retry.
+    assert not traffic.unactionable, traffic.unactionable
+    assert {s for s in figures.http_statuses if s[0] in "45"} <= {"503"}, figures.http_statuses
 
 
 async def test_relay_killed_between_storing_and_publishing(fault_run: FaultRun) -> None:

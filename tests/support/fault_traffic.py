@@ -65,6 +65,8 @@ class Traffic:
     accepted_tickets: list[str] = field(default_factory=list)
     accepted_commands: list[tuple[str, str]] = field(default_factory=list)
     statuses: Counter[str] = field(default_factory=Counter)
+    #: Server errors a client could not act on: anything but a 503 problem with `Retry-After`.
+    unactionable: list[str] = field(default_factory=list)
     stop: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def run(self) -> None:
@@ -101,8 +103,20 @@ class Traffic:
             return None
         self.statuses[str(answer.status_code)] += 1
         if answer.status_code >= 500:
+            if not actionable(answer):
+                self.unactionable.append(f"{answer.status_code} {url}: {answer.text[:200]}")
             await asyncio.sleep(0.3)
         return answer
+
+
+def actionable(answer: httpx.Response) -> bool:
+    """A server error the client can act on: 503 problem details saying when to retry."""
+    return (
+        answer.status_code == 503
+        and answer.headers.get("Retry-After", "").isdigit()
+        and answer.headers.get("Content-Type") == "application/problem+json"
+        and "dependency" in answer.json()
+    )
 
 
 async def with_traffic(

@@ -87,6 +87,7 @@ class TokenVerifier:
                 settings.helpdesk_jwks_url,
                 refresh_interval=settings.helpdesk_jwks_refresh_seconds,
                 max_age=settings.helpdesk_jwks_max_age_seconds,
+                timeout=settings.helpdesk_jwks_timeout_seconds,
             )
             if settings.helpdesk_jwks_url
             else None

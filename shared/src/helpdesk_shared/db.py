@@ -2,35 +2,70 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import event, exc
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from helpdesk_shared.settings import CommonSettings
+
 #: A writer that opens a transaction and stalls holds back every reader of the all-events log
 #: (they only read below the oldest running transaction), so no session may idle in one for long.
 IDLE_IN_TRANSACTION_TIMEOUT_MS = 30_000
 
 
+@dataclass(frozen=True)
+class DatabaseTimeouts:
+    """How long any call to PostgreSQL may take, so a slow or unreachable server turns into an
+    error the caller can answer (503 with `Retry-After`) instead of a request that hangs.
+
+    `statement` is PostgreSQL's `statement_timeout` (0: none); asyncpg's `command_timeout` is one
+    second more, for a server that does not answer at all. `pool` bounds the wait for a free
+    connection of the pool, `connect` the opening of a new one."""
+
+    statement: float = 15.0
+    pool: float = 10.0
+    connect: float = 5.0
+
+    @classmethod
+    def of(cls, settings: CommonSettings) -> DatabaseTimeouts:
+        return cls(
+            statement=settings.helpdesk_db_statement_timeout_seconds,
+            pool=settings.helpdesk_db_pool_timeout_seconds,
+            connect=settings.helpdesk_db_connect_timeout_seconds,
+        )
+
+
 def create_engine(
-    database_url: str, *, pool_size: int = 10, application_name: str = "helpdesk"
+    database_url: str,
+    *,
+    pool_size: int = 10,
+    application_name: str = "helpdesk",
+    timeouts: DatabaseTimeouts | None = None,
 ) -> AsyncEngine:
     """An asyncpg-backed SQLAlchemy engine with the settings the event store relies on."""
+    timeouts = timeouts or DatabaseTimeouts()
+    server_settings = {
+        "idle_in_transaction_session_timeout": str(IDLE_IN_TRANSACTION_TIMEOUT_MS),
+        "statement_timeout": str(round(timeouts.statement * 1000)),
+        "application_name": application_name,
+        # The append statement costs ~1 ms to plan and PostgreSQL would re-plan it on
+        # every call (it misjudges the generic plan of `unnest` over arrays); every
+        # statement of the services is a small indexed lookup, for which the generic
+        # plan is the right one (docs/performance.md).
+        "plan_cache_mode": "force_generic_plan",
+    }
     engine = create_async_engine(
         database_url,
         pool_size=pool_size,
         max_overflow=pool_size,
+        pool_timeout=timeouts.pool,
         connect_args={
-            "server_settings": {
-                "idle_in_transaction_session_timeout": str(IDLE_IN_TRANSACTION_TIMEOUT_MS),
-                "application_name": application_name,
-                # The append statement costs ~1 ms to plan and PostgreSQL would re-plan it on
-                # every call (it misjudges the generic plan of `unnest` over arrays); every
-                # statement of the services is a small indexed lookup, for which the generic
-                # plan is the right one (docs/performance.md).
-                "plan_cache_mode": "force_generic_plan",
-            }
+            "server_settings": server_settings,
+            "timeout": timeouts.connect,
+            "command_timeout": timeouts.statement + 1 if timeouts.statement else None,
         },
     )
     event.listen(engine.sync_engine.pool, "checkout", _ping)

@@ -92,6 +92,7 @@ def build_service(
                 amqp_url=settings.amqp_url,
                 queue_prefix=settings.helpdesk_queue_prefix,
                 consumers=tuple(consumer.name for consumer in consuming.consumers),
+                timeout=settings.helpdesk_broker_timeout_seconds,
             )
         )
     app = create_app(

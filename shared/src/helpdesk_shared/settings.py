@@ -36,6 +36,19 @@ class CommonSettings(BaseSettings):
     helpdesk_jwks_refresh_seconds: float = Field(default=30.0, gt=0)
     #: The JWKS is fetched again when older than this (keys withdrawn stop being honoured).
     helpdesk_jwks_max_age_seconds: float = Field(default=600.0, gt=0)
+    #: `Retry-After` of the 503 answered while the database or the broker does not answer.
+    helpdesk_retry_after_seconds: int = Field(default=2, ge=1)
+    #: Every database statement is cancelled by PostgreSQL past this (`statement_timeout`; the
+    #: client gives up one second later, should the server not answer at all); 0: no limit.
+    helpdesk_db_statement_timeout_seconds: float = Field(default=15.0, ge=0)
+    #: How long a request waits for a free connection of the pool, then for a new connection.
+    helpdesk_db_pool_timeout_seconds: float = Field(default=10.0, gt=0)
+    helpdesk_db_connect_timeout_seconds: float = Field(default=5.0, gt=0)
+    #: How long a fetch of the identity provider's keys (JWKS) may take.
+    helpdesk_jwks_timeout_seconds: float = Field(default=5.0, gt=0)
+    #: How long a publish to the broker outside the relay (a consumer's dead letter, a replay
+    #: of dead letters) waits for the broker's confirmation, and a connection for the broker.
+    helpdesk_broker_timeout_seconds: float = Field(default=10.0, gt=0)
     log_level: str = "INFO"
     log_json: bool = True
 

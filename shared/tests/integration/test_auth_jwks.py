@@ -27,6 +27,7 @@ from helpdesk_shared.auth import CurrentPrincipal
 from helpdesk_shared.http.app import create_app
 from helpdesk_shared.http.problems import PROBLEM_JSON
 from helpdesk_shared.settings import CommonSettings
+from helpdesk_testkit.stalling import stalling_server
 
 AUDIENCE = "helpdesk-api"
 ISSUER = "https://idp.example.test/realms/dsi"
@@ -182,3 +183,16 @@ def test_rs256_without_audience_or_issuer_does_not_start(missing: str) -> None:
     with pytest.raises(ValidationError) as refused:
         _settings("http://127.0.0.1:9/certs", **{missing: None})
     assert missing.upper() in str(refused.value)
+
+
+async def test_an_identity_provider_that_hangs_gives_503_once_its_timeout_fires() -> None:
+    """`HELPDESK_JWKS_TIMEOUT_SECONDS`: the provider accepts the connection and never answers;
+    the fetch gives up (a read timeout, not a refusal) and the caller gets 503, not a hang."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    async with stalling_server() as port:
+        settings = _settings(f"http://127.0.0.1:{port}/certs", helpdesk_jwks_timeout_seconds=0.3)
+        async with _client(settings) as client:
+            answer = await client.get("/v1/me", headers=_bearer(_token(key, "k1")))
+    assert answer.status_code == 503
+    assert answer.headers["retry-after"] == "30"
+    assert "ReadTimeout" in answer.json()["detail"]

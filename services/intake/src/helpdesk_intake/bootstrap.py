@@ -26,7 +26,7 @@ from helpdesk_intake.entrypoints import (
 from helpdesk_intake.entrypoints.common import BodySizeLimit
 from helpdesk_intake.entrypoints.metrics import IntakeMetrics
 from helpdesk_intake.settings import Settings
-from helpdesk_shared.db import create_engine
+from helpdesk_shared.db import DatabaseTimeouts, create_engine
 from helpdesk_shared.eventstore.store import EventStore
 from helpdesk_shared.http.rate_limit import RateLimit
 from helpdesk_shared.metrics import new_registry
@@ -42,7 +42,11 @@ def build_app(settings: Settings | None = None, engine: AsyncEngine | None = Non
     to dispose of; one created here is disposed of at shutdown)."""
     settings = settings or Settings()
     owned = engine is None
-    engine = engine or create_engine(settings.database_url, application_name="helpdesk-intake")
+    engine = engine or create_engine(
+        settings.database_url,
+        application_name="helpdesk-intake",
+        timeouts=DatabaseTimeouts.of(settings),
+    )
 
     knowledge = KnowledgeBase(
         settings.intake_ticket_url,

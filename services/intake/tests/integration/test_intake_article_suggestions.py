@@ -17,6 +17,7 @@ from helpdesk_intake.bootstrap import build_app
 from helpdesk_intake.settings import Settings
 from helpdesk_shared.auth import issue_token
 from helpdesk_shared.db import create_engine
+from helpdesk_testkit.stalling import stalling_server
 from helpdesk_ticket.bootstrap import build_app as build_ticket_app
 from helpdesk_ticket.settings import Settings as TicketSettings
 
@@ -125,5 +126,18 @@ async def test_without_the_ticket_service_the_request_opens_without_suggestions(
 ) -> None:
     nobody = f"http://127.0.0.1:{free_port()}"
     answer = await submit(fresh_database_url, nobody, **bearer("agent.dupont", "agent"))
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["suggested_articles"] == []
+
+
+async def test_a_ticket_service_that_hangs_costs_the_suggestions_timeout_not_the_request(
+    fresh_database_url: str,
+) -> None:
+    """`INTAKE_SUGGESTIONS_TIMEOUT_SECONDS`: the ticket service accepts the connection and never
+    answers; the request opens all the same, without suggestions, once the timeout fired."""
+    async with stalling_server() as port:
+        answer = await submit(
+            fresh_database_url, f"http://127.0.0.1:{port}", **bearer("agent.dupont", "agent")
+        )
     assert answer.status_code == 201, answer.text
     assert answer.json()["suggested_articles"] == []

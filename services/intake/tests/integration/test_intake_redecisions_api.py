@@ -93,14 +93,25 @@ async def test_an_accepted_extension_amends_the_contract_and_redecides_the_open_
     )
     assert proposal.status_code == 201, proposal.text
     pid = proposal.json()["proposal_id"]
+    keyed = {**auth(*MANAGER), "Idempotency-Key": f"answer-{pid}"}
     answer = await intake_client.post(
-        f"{path}/{pid}/answer", json={"accepted": True}, headers=auth(*MANAGER)
+        f"{path}/{pid}/answer", json={"accepted": True}, headers=keyed
     )
     assert answer.status_code == 200, answer.text
     assert answer.json()["contract_version"] == 2
     assert answer.json()["redecided"] == [word["ticket_id"]]
+    retried = await intake_client.post(
+        f"{path}/{pid}/answer", json={"accepted": True}, headers=keyed
+    )
+    assert retried.status_code == 200, retried.text  # the first answer, recorded once
+    assert retried.json() == answer.json() | {"redecided": []}  # nothing left to judge again
+    unkeyed = await intake_client.post(
+        f"{path}/{pid}/answer", json={"accepted": True}, headers=auth(*MANAGER)
+    )
+    assert unkeyed.status_code == 409, unkeyed.text  # without the key: already answered
     amended = await event_store.read_stream(f"contract-{contract['id']}")
     assert [e.type for e in amended][-2:] == ["ContractExtensionAccepted", "ContractAmended"]
+    assert [e.type for e in amended].count("ContractExtensionAccepted") == 1
     version = await intake_client.get(f"/v1/contracts/{contract['id']}", headers=auth(*AGENT))
     assert version.json()["version"] == 2
     assert any(i["name"] == "office_software" for i in version.json()["coverage"])

@@ -17,7 +17,7 @@ from helpdesk_metrics.entrypoints import http_kpis
 from helpdesk_metrics.entrypoints.consumer import build_consumer
 from helpdesk_metrics.entrypoints.prometheus import refresh_on_scrape
 from helpdesk_metrics.settings import Settings
-from helpdesk_shared.db import create_engine
+from helpdesk_shared.db import DatabaseTimeouts, create_engine
 from helpdesk_shared.metrics import new_registry
 from helpdesk_shared.service import Consuming, build_service
 
@@ -40,7 +40,11 @@ def build_app(
     """
     settings = settings or Settings()
     owned = engine is None
-    engine = engine or create_engine(settings.database_url, application_name="helpdesk-metrics")
+    engine = engine or create_engine(
+        settings.database_url,
+        application_name="helpdesk-metrics",
+        timeouts=DatabaseTimeouts.of(settings),
+    )
     registry = new_registry()
     projection = projection_on(engine)
     reading: FactsReading = facts_reading(engine)

@@ -16,7 +16,7 @@ from helpdesk_notify.domain.mail import Mail
 from helpdesk_notify.entrypoints import http_notifications
 from helpdesk_notify.entrypoints.consumer import build_consumer
 from helpdesk_notify.settings import Settings
-from helpdesk_shared.db import create_engine
+from helpdesk_shared.db import DatabaseTimeouts, create_engine
 from helpdesk_shared.metrics import new_registry
 from helpdesk_shared.service import Background, Closer, Consuming, build_service
 
@@ -84,6 +84,7 @@ def build_app(
         settings.database_url,
         pool_size=2 * settings.notify_consumer_prefetch + 2,
         application_name="helpdesk-notify",
+        timeouts=DatabaseTimeouts.of(settings),
     )
     units = units_on(engine)
     return build_service(

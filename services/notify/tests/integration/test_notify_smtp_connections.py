@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -18,7 +19,9 @@ from aiosmtpd.controller import Controller
 
 from helpdesk_notify.adapters.smtp import DeliveryError, SmtpSender
 from helpdesk_notify.adapters.smtp_pool import CHECK_AFTER_IDLE_SECONDS
+from helpdesk_notify.bootstrap import smtp_sender
 from helpdesk_notify.domain.mail import Mail
+from helpdesk_notify.settings import Settings
 
 
 def free_port() -> int:
@@ -192,3 +195,35 @@ async def test_a_connection_whose_rset_fails_after_a_refusal_is_not_reused(
     await sender.send(mail())
     assert len(server.recipients) == 1
     assert sender.connections_opened == 2
+
+
+class StallingServer(CountingServer):
+    """Accepts the envelope, then keeps the client waiting for the reply to DATA until released
+    (a mail server that hangs mid-conversation)."""
+
+    released: threading.Event
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.released = threading.Event()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        await asyncio.to_thread(self.released.wait)  # the server's loop runs in its own thread
+        return "250 Message accepted for delivery"
+
+
+async def test_a_server_that_stalls_fails_the_send_once_the_smtp_timeout_fires() -> None:
+    """`SMTP_TIMEOUT`: a mail server that never answers DATA is a passing failure (the consumer
+    retries it later), not a consumer stuck for ever."""
+    server = StallingServer()
+    server.start()
+    sender = smtp_sender(Settings(smtp_host="127.0.0.1", smtp_port=server.port, smtp_timeout=0.3))
+    try:
+        with pytest.raises(DeliveryError) as stalled:
+            await sender.send(mail())
+        assert not stalled.value.permanent
+        assert "Timeout" in str(stalled.value)
+    finally:
+        server.released.set()
+        await sender.close()
+        server.stop()

@@ -10,7 +10,7 @@ from datetime import datetime
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from helpdesk_shared.db import create_engine
+from helpdesk_shared.db import DatabaseTimeouts, create_engine
 from helpdesk_shared.eventstore.store import EventStore
 from helpdesk_shared.eventstore.subscription import CatchUpSubscription
 from helpdesk_shared.eventstore.visibility import LogVisibility
@@ -58,11 +58,20 @@ class Components:
 def build_components(
     settings: Settings, engine: AsyncEngine | None = None, clock: Clock = utc_now
 ) -> Components:
-    engine = engine or create_engine(settings.database_url, application_name="helpdesk-ticket")
+    engine = engine or create_engine(
+        settings.database_url,
+        application_name="helpdesk-ticket",
+        timeouts=DatabaseTimeouts.of(settings),
+    )
     store = EventStore(engine)
     policy = settings.policy()
     tickets = TicketService(
-        store, policy, clock, TicketSnapshots(), cache_size=settings.ticket_state_cache_size
+        store,
+        policy,
+        clock,
+        TicketSnapshots(),
+        PostgresIdempotencyKeys(),
+        cache_size=settings.ticket_state_cache_size,
     )
     projection = CatchUpSubscription(
         store,

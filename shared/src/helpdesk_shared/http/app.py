@@ -19,6 +19,7 @@ from helpdesk_shared.auth import TokenVerifier
 from helpdesk_shared.http.observe import Observe
 from helpdesk_shared.http.openapi import ExtraProblems, document_problems
 from helpdesk_shared.http.problems import install_problem_handlers
+from helpdesk_shared.http.unavailable import install_unavailability_handlers
 from helpdesk_shared.metrics import new_registry
 from helpdesk_shared.settings import CommonSettings
 from helpdesk_shared.telemetry import configure_tracing
@@ -59,6 +60,7 @@ def create_app(
     #: Measures run before each `/metrics` answer (gauges read from the database at scrape time).
     app.state.before_scrape = ()
     install_problem_handlers(app)
+    install_unavailability_handlers(app, settings.helpdesk_retry_after_seconds)
     document_problems(app, extra_problems)
     _install_observability(app, service)
     app.include_router(_operations_router(readiness_checks))

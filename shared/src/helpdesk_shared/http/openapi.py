@@ -5,7 +5,8 @@ Every 4xx/5xx of every service is answered as RFC 9457 problem details
 `application/problem+json` and the `Problem` schema, and FastAPI's own 422 shape
 (`HTTPValidationError`) is replaced. Which statuses a route may answer is worked out once, from
 what the route depends on (`problem_statuses`): a bearer token gives 401 and 503 (the identity
-provider may be down), a role check 403, a path parameter 404, an `If-Match` header 412 (and 428
+provider may be down), a part of the service's state (its database, its broker) 503, a role
+check 403, a path parameter 404, an `If-Match` header 412 (and 428
 when it is required), any input 422, a command on an existing resource 409. What the route cannot
 tell by itself (a middleware's 413 or 429, a uniqueness conflict) is declared by the router with
 `problem_responses(...)`, or by the service through `create_app(extra_problems=...)`.
@@ -35,7 +36,8 @@ DESCRIPTIONS: dict[int, str] = {
     422: "Invalid input: `errors[]` names each field with a JSON pointer or parameter",
     428: "`If-Match` is required",
     429: "Too many requests from this caller (see `Retry-After`)",
-    503: "A dependency (identity provider, database) is unavailable (see `Retry-After`)",
+    503: "A dependency (identity provider, database, broker) is down or too slow (`dependency` "
+    "names it): retry after `Retry-After` seconds, with the same `Idempotency-Key`",
 }
 
 #: One entry of a validation problem's `errors` (see `problems.field_error`).
@@ -106,6 +108,8 @@ def problem_statuses(route: APIRoute) -> set[int]:
         call = dependant.call
         if call is current_principal:
             statuses |= {401, 503}
+        if getattr(call, "reaches_dependencies", False):
+            statuses.add(503)
         if getattr(call, "checks_roles", False):
             statuses.add(403)
         if dependant.path_params:

@@ -121,6 +121,10 @@ TITLES_BY_TYPE: dict[str, tuple[str, str]] = {
     "urn:helpdesk:problem:precondition-failed": ("Version périmée", "Stale version"),
     "urn:helpdesk:problem:rate-limited": ("Trop de demandes", "Too many requests"),
     "urn:helpdesk:problem:transition-not-allowed": ("Transition refusée", "Transition not allowed"),
+    "urn:helpdesk:problem:dependency-unavailable": (
+        "Service momentanément indisponible",
+        "Service temporarily unavailable",
+    ),
     "urn:helpdesk:problem:identity-provider-unavailable": (
         "Fournisseur d'identité indisponible",
         "Identity provider unavailable",

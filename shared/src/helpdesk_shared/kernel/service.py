@@ -134,12 +134,9 @@ class AggregateService(Generic[C, S, E]):
         conflict that outlives the retries (or any, with `If-Match`) names what `allowed` says
         the aggregate takes now.
         """
-        try:
-            loaded = await self._run(aggregate_id, prepare, metadata, if_match, check, after, None)
-        except ConcurrencyConflict as conflict:
-            if allowed is not None:
-                conflict.allowed = allowed((await self.current(aggregate_id)).state)
-            raise
+        loaded = await self._run_naming_allowed(
+            aggregate_id, prepare, metadata, if_match, check, after, None, allowed
+        )
         assert loaded is not None
         return loaded
 
@@ -151,11 +148,35 @@ class AggregateService(Generic[C, S, E]):
         *,
         metadata: EventMetadata,
         after: After[S] | None = None,
+        if_match: str | None = None,
+        check: Check[C, S] | None = None,
+        allowed: Callable[[S], list[str]] | None = None,
     ) -> bool:
         """Run a command only if `guard` claims it in the append's transaction (a usage fact
-        counted once); False when it was claimed before."""
-        done = await self._run(aggregate_id, prepare, metadata, None, None, after, guard)
+        counted once, an `Idempotency-Key`); False when it was claimed before. The rest as
+        `handle`."""
+        done = await self._run_naming_allowed(
+            aggregate_id, prepare, metadata, if_match, check, after, guard, allowed
+        )
         return done is not None
+
+    async def _run_naming_allowed(
+        self,
+        aggregate_id: uuid.UUID,
+        prepare: Prepare[S, C],
+        metadata: EventMetadata,
+        if_match: str | None,
+        check: Check[C, S] | None,
+        after: After[S] | None,
+        guard: Guard | None,
+        allowed: Callable[[S], list[str]] | None,
+    ) -> Loaded[S] | None:
+        try:
+            return await self._run(aggregate_id, prepare, metadata, if_match, check, after, guard)
+        except ConcurrencyConflict as conflict:
+            if allowed is not None:
+                conflict.allowed = allowed((await self.current(aggregate_id)).state)
+            raise
 
     async def create(
         self, aggregate_id: uuid.UUID, command: C, *, metadata: EventMetadata, conn: Connection

@@ -94,6 +94,7 @@ class Consumer:
         backoff_seconds: float = 0.2,
         max_backoff_seconds: float = 30.0,
         reconnect_interval: float = 5.0,
+        publish_timeout: float = 10.0,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
@@ -115,6 +116,9 @@ class Consumer:
         #: How the consumer waits (a test puts a recorder here).
         self._sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
         self._reconnect_interval = reconnect_interval
+        #: How long a dead letter's publish waits for the broker's confirmation before the
+        #: original is rejected instead (`HELPDESK_BROKER_TIMEOUT_SECONDS`).
+        self._publish_timeout = publish_timeout
         self._connection: AbstractRobustConnection | None = None
         self._channel: AbstractChannel | None = None
         self._queue: AbstractQueue | None = None
@@ -324,7 +328,7 @@ class Consumer:
             copy,
             dead_letter_queue_name(self._queue_prefix, self.name),
             mandatory=False,
-            timeout=10,
+            timeout=self._publish_timeout,
         )
 
     @contextlib.asynccontextmanager

@@ -69,10 +69,10 @@ class DeadLetter:
 
 
 async def list_dead_letters(
-    amqp_url: str, queue_prefix: str, consumer: str, limit: int = 100
+    amqp_url: str, queue_prefix: str, consumer: str, limit: int = 100, broker_timeout: float = 10.0
 ) -> list[DeadLetter]:
     """Up to `limit` messages of the consumer's DLQ, oldest first, left in the queue."""
-    async with _dlq_channel(amqp_url) as channel:
+    async with _dlq_channel(amqp_url, broker_timeout) as channel:
         queue = await channel.declare_queue(
             dead_letter_queue_name(queue_prefix, consumer),
             durable=True,
@@ -90,10 +90,15 @@ async def list_dead_letters(
 
 
 async def replay_dead_letters(
-    amqp_url: str, queue_prefix: str, consumer: str, limit: int | None = None
+    amqp_url: str,
+    queue_prefix: str,
+    consumer: str,
+    limit: int | None = None,
+    broker_timeout: float = 10.0,
 ) -> int:
-    """Move up to `limit` (default: all present now) messages back to the consumer's queue."""
-    async with _dlq_channel(amqp_url) as channel:
+    """Move up to `limit` (default: all present now) messages back to the consumer's queue;
+    `broker_timeout` bounds the connection and each confirmed publish."""
+    async with _dlq_channel(amqp_url, broker_timeout) as channel:
         dlq = await channel.declare_queue(
             dead_letter_queue_name(queue_prefix, consumer),
             durable=True,
@@ -109,7 +114,7 @@ async def replay_dead_letters(
             if message is None:
                 break
             await channel.default_exchange.publish(
-                _replay_copy(message), target, mandatory=True, timeout=10
+                _replay_copy(message), target, mandatory=True, timeout=broker_timeout
             )
             await message.ack()
             replayed += 1
@@ -158,8 +163,8 @@ def _death_routing_key(headers: dict[str, Any]) -> str | None:
 
 
 @asynccontextmanager
-async def _dlq_channel(amqp_url: str) -> AsyncIterator[AbstractChannel]:
-    connection = await aio_pika.connect(amqp_url, timeout=10)
+async def _dlq_channel(amqp_url: str, broker_timeout: float) -> AsyncIterator[AbstractChannel]:
+    connection = await aio_pika.connect(amqp_url, timeout=broker_timeout)
     try:
         yield await connection.channel(publisher_confirms=True, on_return_raises=True)
     finally:
@@ -177,8 +182,11 @@ class ReplayRequest(BaseModel):
     limit: int | None = Field(default=None, ge=1, le=100_000)
 
 
-def dead_letter_router(*, amqp_url: str, queue_prefix: str, consumers: Sequence[str]) -> APIRouter:
-    """`GET /v1/dead-letters` and `POST /v1/dead-letters/replay`, for admins and managers."""
+def dead_letter_router(
+    *, amqp_url: str, queue_prefix: str, consumers: Sequence[str], timeout: float = 10.0
+) -> APIRouter:
+    """`GET /v1/dead-letters` and `POST /v1/dead-letters/replay`, for admins and managers; a
+    broker that does not answer within `timeout` is a 503 (`helpdesk_shared.http.unavailable`)."""
     router = APIRouter(
         prefix="/v1/dead-letters",
         tags=["dead letters"],
@@ -206,14 +214,14 @@ def dead_letter_router(*, amqp_url: str, queue_prefix: str, consumers: Sequence[
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> dict[str, Any]:
         name = pick(consumer, "query")
-        letters = await list_dead_letters(amqp_url, queue_prefix, name, limit)
+        letters = await list_dead_letters(amqp_url, queue_prefix, name, limit, timeout)
         return {"consumer": name, "count": len(letters), "items": [d.to_json() for d in letters]}
 
     @router.post("/replay", summary="Move dead letters back to the consumer's queue")
     async def replay(request: ReplayRequest | None = None) -> dict[str, Any]:
         request = request or ReplayRequest()
         name = pick(request.consumer, "body")
-        count = await replay_dead_letters(amqp_url, queue_prefix, name, request.limit)
+        count = await replay_dead_letters(amqp_url, queue_prefix, name, request.limit, timeout)
         return {"consumer": name, "replayed": count}
 
     return router

@@ -18,7 +18,7 @@ from prometheus_client import start_http_server
 from pydantic import Field
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from helpdesk_shared.db import create_engine
+from helpdesk_shared.db import DatabaseTimeouts, create_engine
 from helpdesk_shared.eventstore.visibility import LogVisibility
 from helpdesk_shared.logging import configure_logging
 from helpdesk_shared.messaging.topology import ConsumerQueue
@@ -71,7 +71,12 @@ async def serving_metrics(
 
 async def run_relay(settings: RelaySettings) -> None:
     """Run until SIGTERM or SIGINT, then finish the batch in flight and exit."""
-    engine = create_engine(settings.database_url, pool_size=2, application_name="helpdesk-relay")
+    engine = create_engine(
+        settings.database_url,
+        pool_size=2,
+        application_name="helpdesk-relay",
+        timeouts=DatabaseTimeouts.of(settings),
+    )
     try:
         async with serving_metrics(settings, engine) as metrics:
             await _relay(settings, engine, metrics)

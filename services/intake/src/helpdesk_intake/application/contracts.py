@@ -114,10 +114,30 @@ class ContractService:
         body, location = answer[0] if answer else render(await self.load(command.contract_id))
         return StoredResponse(201, body, location)
 
-    async def answer(self, command: ContractCommand) -> ContractState:
+    async def answer(
+        self,
+        command: ContractCommand,
+        scope: str,
+        key: str | None,
+        payload: dict[str, Any],
+        render: Render,
+    ) -> StoredResponse:
         """A command that creates nothing (the answer to an extension proposal; an accepted one
-        amends the contract in the same append)."""
+        amends the contract in the same append), under its `Idempotency-Key`: the key is
+        claimed and the answer stored in the append's transaction, so a retry is applied once
+        and gets the first answer (200)."""
+        replay: list[StoredResponse] = []
+        claims: list[Claim] = []
+        answer: list[tuple[dict[str, Any], str]] = []
         known = [0]
+
+        async def guard(conn: Connection) -> bool:
+            claim = await self.idempotency.claim(conn, scope, key, payload)
+            if claim.replay is not None:
+                replay.append(claim.replay)
+                return False
+            claims[:] = [claim]
+            return True
 
         def prepare(loaded: Loaded[ContractState]) -> ContractCommand:
             known[0] = len(loaded.state.versions)
@@ -127,9 +147,14 @@ class ContractService:
             # An accepted extension amends the contract: its new version is read by the
             # pre-qualification from the read model, written in the same transaction.
             await self.versions.record(conn, state, state.versions[known[0] :])
+            answer[:] = [render(state)]
+            await claims[0].remember(200, *answer[0])
 
         metadata = EventMetadata(correlation_id=correlation_id.get(), actor=command.by)
-        loaded = await self.aggregates.handle(
-            command.contract_id, prepare, metadata=metadata, after=after, allowed=_allowed
+        done = await self.aggregates.handle_once(
+            command.contract_id, prepare, guard, metadata=metadata, after=after, allowed=_allowed
         )
-        return loaded.state
+        if not done:
+            return replay[0]
+        body, location = answer[0] if answer else render(await self.load(command.contract_id))
+        return StoredResponse(200, body, location)

@@ -15,12 +15,17 @@ from collections.abc import Sequence
 from helpdesk_intake.adapters.demo_data import DEMO_REQUESTERS, load
 from helpdesk_intake.domain.demo_contracts import DEMO_CONTRACTS
 from helpdesk_intake.settings import Settings
-from helpdesk_shared.db import create_engine
+from helpdesk_shared.db import DatabaseTimeouts, create_engine
 
 
 async def demo_data(settings: Settings) -> str:
     """Load the demo data; the line to print."""
-    engine = create_engine(settings.database_url, pool_size=1, application_name="intake-demo")
+    engine = create_engine(
+        settings.database_url,
+        pool_size=1,
+        application_name="intake-demo",
+        timeouts=DatabaseTimeouts.of(settings),
+    )
     try:
         contracts, requesters = await load(engine)
     finally:

@@ -104,26 +104,38 @@ async def get_proposal(
 async def answer_extension(
     contract_id: uuid.UUID, proposal_id: uuid.UUID, body: AnswerExtension,
     principal: ManagerPrincipal, contracts: Contracts, units: Units, settings: IntakeSettings,
-) -> ProposalView:  # fmt: skip
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:  # fmt: skip
     """The client's answer, recorded by a manager. An accepted proposal amends the contract in
     the same append (a new version covering the item), then the client's open tickets that were
-    out of scope for the item are judged again (`AdmissibilityRedecided` on each)."""
+    out of scope for the item are judged again (`AdmissibilityRedecided` on each). With an
+    `Idempotency-Key`, a retry gets the first answer and is recorded once; the re-decisions run
+    again and only judge what is still out of scope, so `redecided` lists what this call did."""
     command = domain.AnswerExtension(
         contract_id, proposal_id, body.accepted, now(), principal.sub, body.reason
     )
+    location = f"/v1/contracts/{contract_id}/extension-proposals/{proposal_id}"
+
+    def render(state: ContractState) -> tuple[dict[str, Any], str]:
+        proposal = state.proposal(proposal_id)
+        assert proposal is not None
+        view = {**proposal.__dict__, "contract_version": state.current.number, "redecided": []}
+        return ProposalView.model_validate(view).model_dump(mode="json"), location
+
+    scope = f"POST {location}/answer:{principal.sub}"
+    payload = body.model_dump(mode="json")
     try:
-        state = await contracts.answer(command)
+        stored = await contracts.answer(command, scope, idempotency_key, payload, render)
     except domain.ContractError as error:
         raise refusal(error) from error
-    proposal = state.proposal(proposal_id)
-    assert proposal is not None
-    redecided: list[uuid.UUID] = []
+    redecided: list[str] = []
     if body.accepted:
+        state = await contract_state(contracts, contract_id)
+        proposal = state.proposal(proposal_id)
+        assert proposal is not None
         events = await after_extension(
             units, state, proposal, principal.sub, settings.intake_timezone,
             settings.operating_systems(),
         )  # fmt: skip
-        redecided = [e.ticket_id for e in events]
-    return ProposalView.model_validate(
-        {**proposal.__dict__, "contract_version": state.current.number, "redecided": redecided}
-    )
+        redecided = [str(e.ticket_id) for e in events]
+    return JSONResponse({**stored.body, "redecided": redecided}, status_code=stored.status_code)

@@ -16,14 +16,19 @@ from collections.abc import Sequence
 from helpdesk_metrics.application.projection import ReplayResult, replay
 from helpdesk_metrics.bootstrap import projection_on
 from helpdesk_metrics.settings import Settings
-from helpdesk_shared.db import create_engine
+from helpdesk_shared.db import DatabaseTimeouts, create_engine
 from helpdesk_shared.progress import ProgressLine
 
 
 async def rebuild(settings: Settings) -> ReplayResult:
     """Every figure again from the store; safe while the service runs: the rebuild is one
     transaction, live handlers wait for it."""
-    engine = create_engine(settings.database_url, pool_size=1, application_name="metrics-replay")
+    engine = create_engine(
+        settings.database_url,
+        pool_size=1,
+        application_name="metrics-replay",
+        timeouts=DatabaseTimeouts.of(settings),
+    )
     try:
         async with projection_on(engine).begin() as unit:
             progress = ProgressLine("metrics replay", "events read")

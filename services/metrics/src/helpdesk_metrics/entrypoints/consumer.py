@@ -52,4 +52,5 @@ def build_consumer(settings: Settings, engine: AsyncEngine, unit_within: UnitWit
         queue_prefix=settings.helpdesk_queue_prefix,
         handler=handler(unit_within, settings.business_calendar()),
         bindings=QUEUE.bindings,
+        publish_timeout=settings.helpdesk_broker_timeout_seconds,
     )

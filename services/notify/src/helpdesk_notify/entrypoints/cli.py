@@ -15,14 +15,19 @@ from collections.abc import Sequence
 from helpdesk_notify.application.digest import send_digests
 from helpdesk_notify.bootstrap import smtp_sender, units_on
 from helpdesk_notify.settings import Settings
-from helpdesk_shared.db import create_engine
+from helpdesk_shared.db import DatabaseTimeouts, create_engine
 from helpdesk_shared.logging import configure_logging
 
 
 async def digest(settings: Settings) -> int:
     """Send the digests; 1 when some could not be sent (they stay failed in the ledger and are
     retried by the next run of the day)."""
-    engine = create_engine(settings.database_url, pool_size=2, application_name="notify-digest")
+    engine = create_engine(
+        settings.database_url,
+        pool_size=2,
+        application_name="notify-digest",
+        timeouts=DatabaseTimeouts.of(settings),
+    )
     sender = smtp_sender(settings)
     try:
         report = await send_digests(units_on(engine), sender, settings.routing())

@@ -30,6 +30,7 @@ def build_consumer(
         queue_prefix=settings.helpdesk_queue_prefix,
         handler=NotifyHandler(units=units, sender=sender, routing=settings.routing()),
         bindings=QUEUE.bindings,
+        publish_timeout=settings.helpdesk_broker_timeout_seconds,
         prefetch=settings.notify_consumer_prefetch,
         max_attempts=settings.notify_consumer_max_attempts,
         backoff_seconds=settings.notify_consumer_backoff_seconds,

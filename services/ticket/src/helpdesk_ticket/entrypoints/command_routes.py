@@ -5,10 +5,14 @@ handler knows the actor and the time, an optional `If-Match`, the new state as t
 table per aggregate (name -> body and summary) generates its routes, so a new command is a line
 in the table and a body class, not another route function.
 
+With `idempotent=True` the routes also take an `Idempotency-Key` header, passed to `run` as
+`idempotency_key=`: a retried command is then applied once and answered as the first time.
+
 No `from __future__ import annotations` here: FastAPI reads the route functions' annotations,
 which name the body type of each command at run time.
 """
 
+import inspect
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,7 +22,8 @@ from uuid import UUID
 from fastapi import APIRouter, Body, Header, Path, Request, Response
 from pydantic import BaseModel, ConfigDict
 
-from helpdesk_shared.auth import CurrentPrincipal, Principal
+from helpdesk_shared.auth import CurrentPrincipal
+from helpdesk_shared.http.idempotency import HEADER
 
 
 class CommandBody(BaseModel):
@@ -36,8 +41,18 @@ class CommandRoute:
     summary: str
 
 
-#: Runs one command: (request, response, principal, aggregate id, body, If-Match) -> the view.
-Run = Callable[[Request, Response, Principal, UUID, Any, str | None], Awaitable[BaseModel]]
+#: Runs one command: (request, response, principal, aggregate id, body, If-Match) -> the view
+#: (and `idempotency_key=` for idempotent routes).
+Run = Callable[..., Awaitable[Any]]
+#: The `Idempotency-Key` header of an idempotent command route.
+KeyHeader = Annotated[
+    str | None,
+    Header(
+        alias=HEADER,
+        description="1 to 255 printable characters: a retry with the same key and body is "
+        "applied once and gets the first answer.",
+    ),
+]
 
 
 def add_command_routes(
@@ -47,13 +62,14 @@ def add_command_routes(
     table: Mapping[str, CommandRoute],
     run: Run,
     response_model: type[BaseModel],
+    idempotent: bool = False,
 ) -> None:
     """`POST {router.prefix}/{<resource>_id}/<name>` for each entry of `table`."""
     id_param = f"{resource}_id"
     for name, route in table.items():
         router.add_api_route(
             f"/{{{id_param}}}/{name}",
-            _endpoint(route.body, resource, run),
+            _endpoint(route.body, resource, run, idempotent),
             methods=["POST"],
             summary=route.summary,
             response_model=response_model,
@@ -62,7 +78,7 @@ def add_command_routes(
 
 
 def _endpoint(
-    body_type: type[CommandBody], resource: str, run: Run
+    body_type: type[CommandBody], resource: str, run: Run, idempotent: bool
 ) -> Callable[..., Awaitable[BaseModel]]:
     """A route function whose body parameter has the command's own type (for validation and
     OpenAPI); commands without required fields may be sent without a body."""
@@ -80,10 +96,15 @@ def _endpoint(
             principal: CurrentPrincipal,
             body: Annotated[body_type, Body()],  # type: ignore[valid-type]
             if_match: if_match_header = None,
+            idempotency_key: KeyHeader = None,
         ) -> BaseModel:
-            return await run(request, response, principal, aggregate_id, body, if_match)
+            keyed = {"idempotency_key": idempotency_key} if idempotent else {}
+            answer: BaseModel = await run(
+                request, response, principal, aggregate_id, body, if_match, **keyed
+            )
+            return answer
 
-        return with_body
+        return _without_key(with_body) if not idempotent else with_body
 
     async def optional_body(
         aggregate_id: aggregate,
@@ -92,8 +113,24 @@ def _endpoint(
         principal: CurrentPrincipal,
         body: Annotated[body_type | None, Body()] = None,  # type: ignore[valid-type]
         if_match: if_match_header = None,
+        idempotency_key: KeyHeader = None,
     ) -> BaseModel:
         payload = body if body is not None else body_type()
-        return await run(request, response, principal, aggregate_id, payload, if_match)
+        keyed = {"idempotency_key": idempotency_key} if idempotent else {}
+        answer: BaseModel = await run(
+            request, response, principal, aggregate_id, payload, if_match, **keyed
+        )
+        return answer
 
-    return optional_body
+    return _without_key(optional_body) if not idempotent else optional_body
+
+
+def _without_key(
+    endpoint: Callable[..., Awaitable[BaseModel]],
+) -> Callable[..., Awaitable[BaseModel]]:
+    """The endpoint without its `Idempotency-Key` parameter (a route that does not honour the
+    header must not declare it)."""
+    signature = inspect.signature(endpoint)
+    parameters = [p for name, p in signature.parameters.items() if name != "idempotency_key"]
+    endpoint.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+    return endpoint

@@ -1,15 +1,17 @@
 """`/v1/tickets/{id}`: the ticket rebuilt from its stream, its history and its commands."""
 
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime
 
 from helpdesk_shared.auth import CurrentPrincipal
+from helpdesk_shared.http.idempotency import HEADER, validate_key
 from helpdesk_shared.kernel import Loaded
 from helpdesk_ticket.application.articles import ArticleService
-from helpdesk_ticket.application.tickets import TicketService, visible_to
+from helpdesk_ticket.application.tickets import Keyed, TicketService, visible_to
 from helpdesk_ticket.domain.ticket.state import Ticket
 from helpdesk_ticket.entrypoints.bodies import COMMAND_BODIES, ResolveBody
 from helpdesk_ticket.entrypoints.bodies import Body as TicketBody
@@ -101,21 +103,52 @@ async def _run(
     ticket_id: UUID,
     payload: TicketBody,
     if_match: str | None,
-) -> TicketView:
+    idempotency_key: str | None = None,
+) -> TicketView | JSONResponse:
     article_id = payload.article_id if isinstance(payload, ResolveBody) else None
     articles: ArticleService = request.app.state.article_service
     if article_id is not None:
         await articles.check_usable(article_id)
+    correlation = request.headers.get("x-correlation-id")
+    if validate_key(idempotency_key) is not None:
+        return await _run_once(request, principal, ticket_id, payload, if_match, correlation)
     loaded = await service(request).execute(
-        principal,
-        ticket_id,
-        payload.to_command,
-        if_match=if_match,
-        correlation_id=request.headers.get("x-correlation-id"),
+        principal, ticket_id, payload.to_command, if_match=if_match, correlation_id=correlation
     )
     if article_id is not None:  # the article knows how many tickets it solved
         await articles.record_resolution(principal, article_id, ticket_id)
     return _answer(request, response, principal, loaded)
+
+
+async def _run_once(
+    request: Request,
+    principal: CurrentPrincipal,
+    ticket_id: UUID,
+    payload: TicketBody,
+    if_match: str | None,
+    correlation: str | None,
+) -> JSONResponse:
+    """The command under its `Idempotency-Key` (scoped to the caller): applied once; a retry
+    gets the first answer, `ETag` included."""
+    keyed = Keyed(
+        f"POST /v1/tickets/commands:{principal.sub}",
+        request.headers[HEADER],
+        {"path": request.url.path, "body": payload.model_dump(mode="json")},
+    )
+
+    def render(loaded: Loaded[Ticket]) -> dict[str, Any]:
+        view = _answer(request, Response(), principal, loaded)
+        return view.model_dump(mode="json")
+
+    stored, ran = await service(request).execute_once(
+        principal, ticket_id, payload.to_command, keyed, render, if_match, correlation
+    )
+    article_id = payload.article_id if isinstance(payload, ResolveBody) else None
+    if ran and article_id is not None:
+        articles: ArticleService = request.app.state.article_service
+        await articles.record_resolution(principal, article_id, ticket_id)
+    etag = {"ETag": f'"{stored.body["version"]}"'} if "version" in stored.body else {}
+    return JSONResponse(stored.body, status_code=stored.status_code, headers=etag)
 
 
 add_command_routes(
@@ -124,4 +157,5 @@ add_command_routes(
     table={name: CommandRoute(body, f"Command: {name}") for name, body in COMMAND_BODIES.items()},
     run=_run,
     response_model=TicketView,
+    idempotent=True,
 )
