@@ -32,10 +32,14 @@ up:
 	@if $(USE_DOCKER); then $(MAKE) --no-print-directory up-docker; \
 	else $(MAKE) --no-print-directory up-local; fi
 
+# `make up REPLICAS=2`: every service as 2 replicas behind its one port, and two relays (local
+# runner only; the compose stack runs one of each).
+REPLICAS ?= 1
 up-local: migrate
-	@$(RUN) python -m deploy.local.runner up
+	@$(RUN) python -m deploy.local.runner up --replicas $(REPLICAS)
 
 up-docker:
+	@if [ "$(REPLICAS)" != 1 ]; then echo "REPLICAS is for the local runner (HELPDESK_RUNNER=local): compose runs one of each"; fi
 	@scripts/ensure-grafana-password
 	docker compose up -d --build --wait
 	-docker compose --profile demo run --rm demo

@@ -6,10 +6,13 @@ ports, with pid files and logs in a temporary run directory.
 
 from __future__ import annotations
 
+import os
+import signal
 import smtplib
 import socket
 import subprocess
 import sys
+import time
 import urllib.request
 from pathlib import Path
 
@@ -31,8 +34,12 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def runner(command: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return runner_with([command], env)
+
+
+def runner_with(arguments: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "deploy.local.runner", command],
+        [sys.executable, "-m", "deploy.local.runner", *arguments],
         env=env,
         cwd=REPO_ROOT,
         capture_output=True,
@@ -137,3 +144,33 @@ def test_a_port_in_use_is_named_before_anything_starts(
         with pytest.raises(StackError, match=f"port {port} \\(smtp\\) is already in use"):
             start_stack(run_dir, env=runner_env, ports={"smtp": port}, services=())
     assert recorded(run_dir) == []
+
+
+def test_replicas_run_behind_one_address_each_with_two_relays(
+    runner_env: dict[str, str], run_dir: Path
+) -> None:
+    started = runner_with(["up", "--replicas", "2"], runner_env)
+    assert started.returncode == 0, started.stderr + started.stdout
+    processes = {launched.name: launched for launched, _ in recorded(run_dir)}
+    replicas = {f"{s.name}-{i}" for s in SERVICES for i in (1, 2)}
+    proxies = {f"{s.name}-proxy" for s in SERVICES}
+    assert set(processes) == replicas | proxies | {"relay-1", "relay-2", "smtp-catcher"}
+    shown = runner("status", runner_env).stdout
+    for name in processes:
+        assert name in shown
+    # One relay publishes, the other waits for its advisory lock.
+    assert shown.count(", active") == 1, shown
+    assert shown.count(", standby") == 1, shown
+
+    ticket = f"http://127.0.0.1:{runner_env['TICKET_PORT']}"
+    assert processes["ticket-proxy"].url == ticket
+    os.killpg(processes["ticket-1"].pid, signal.SIGKILL)
+    while group_alive(processes["ticket-1"].pid):  # a request racing the kill may be cut
+        time.sleep(0.05)
+    # Each request on a new connection: the proxy skips the dead replica.
+    assert [get(f"{ticket}/readyz") for _ in range(4)] == [200] * 4
+    assert "ticket-1" in runner("status", runner_env).stdout
+    assert runner("status", runner_env).returncode == 1  # a dead replica is reported
+
+    assert runner("down", runner_env).returncode == 0
+    assert not any(group_alive(launched.pid) for launched in processes.values())

@@ -16,26 +16,30 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from deploy.local.launching import (
+    Stack,
+    StackError,
+    start_relays,
+    start_service,
+    start_smtp_catcher,
+)
 from deploy.local.parts import (
     DEMO_COMMAND,
     DEMO_MODULE,
     RELAY_MODULE,
     SERVICES,
     ServiceSpec,
-    consumer_queues,
     free_ports,
     module_available,
     module_exists,
     parse_ports,
     port_open,
-    relay_consumers,
     resolve_ports,
 )
-from deploy.local.processes import Launched, is_alive, read_pid_file, spawn, stop, tail
+from deploy.local.processes import Launched, is_alive, read_pid_file, stop, tail
 
 __all__ = [
     "SERVICES",
@@ -45,6 +49,7 @@ __all__ = [
     "StackError",
     "free_ports",
     "http_ok",
+    "metrics_text",
     "module_available",
     "parse_ports",
     "recorded",
@@ -61,46 +66,8 @@ PROGRESS_INTERVAL = 5.0
 Progress = Callable[[str], None]
 
 
-class StackError(RuntimeError):
-    """The stack could not be started; the message says which part and shows its log."""
-
-
 class AlreadyRunning(StackError):
     """The run directory records live processes: a second `up` would fight over the ports."""
-
-
-@dataclass
-class Stack:
-    """A started backend: where each part is, and how to stop it."""
-
-    run_dir: Path
-    host: str
-    urls: dict[str, str] = field(default_factory=dict)
-    smtp: tuple[str, int] | None = None
-    relay_metrics_url: str | None = None
-    #: The demo loader's last output line, when it ran.
-    demo: str | None = None
-    launched: list[Launched] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
-    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
-
-    @property
-    def mail_dir(self) -> Path:
-        return self.run_dir / "mail"
-
-    def stop(self) -> dict[str, str]:
-        """Stop what this stack started, and reap the children of this process."""
-        outcome = {}
-        for launched in reversed(self.launched):
-            outcome[launched.name] = stop(launched)
-            (self.run_dir / f"{launched.name}.pid").unlink(missing_ok=True)
-        for process in self.processes:
-            try:
-                process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        return outcome
 
 
 def start_stack(
@@ -113,14 +80,20 @@ def start_stack(
     timeout: float = DEFAULT_TIMEOUT_SECONDS,
     demo: bool = False,
     progress: Progress | None = None,
+    replicas: int = 1,
 ) -> Stack:
     """Start the relay, an SMTP catcher (if needed) and each available service; wait for ready.
+
+    With `replicas > 1`, every service runs that many replicas behind a proxy on its port, and two
+    relays run (deploy/local/launching.py).
 
     `env` is the environment passed to every process (default: this process's). On failure,
     everything started so far is stopped and `StackError` carries the failing part's log tail.
     `progress`, when given, receives a line every `PROGRESS_INTERVAL` seconds while a part is
     awaited (`make up` prints them), so a slow start does not look like a hang.
     """
+    if replicas < 1:
+        raise ValueError(f"replicas must be at least 1, not {replicas}")
     running = [launched.name for launched, alive in recorded(run_dir) if alive]
     if running:
         raise AlreadyRunning(f"already running: {', '.join(running)} (make down stops them)")
@@ -129,11 +102,11 @@ def start_stack(
     _require_free_ports(host, chosen, base_env, services)
     stack = Stack(run_dir=run_dir, host=host)
     try:
-        _start_smtp_catcher(stack, base_env, chosen["smtp"])
+        start_smtp_catcher(stack, base_env, chosen["smtp"])
         child_env = _child_env(base_env, stack, host, chosen, services)
-        _start_relay(stack, child_env, chosen["relay"])
+        start_relays(stack, child_env, chosen["relay"], replicas)
         for spec in services:
-            _start_service(stack, spec, child_env, chosen[spec.name])
+            start_service(stack, spec, child_env, chosen[spec.name], replicas)
         _wait_until_ready(stack, timeout, progress)
         if demo and module_exists(DEMO_MODULE):
             if progress is not None:
@@ -176,38 +149,6 @@ def recorded(run_dir: Path) -> list[tuple[Launched, bool]]:
     return found
 
 
-def _launch(
-    stack: Stack,
-    name: str,
-    argv: list[str],
-    env: dict[str, str],
-    url: str | None = None,
-    ready_url: str | None = None,
-) -> None:
-    pid_file = stack.run_dir / f"{name}.pid"
-    previous = read_pid_file(pid_file)
-    if previous is not None and is_alive(previous):
-        raise StackError(f"{name} is already running (pid {previous.pid}): run `make down` first")
-    log = stack.run_dir / "logs" / f"{name}.log"
-    launched, process = spawn(
-        name, argv, env=env, log=log, pid_file=pid_file, url=url, ready_url=ready_url
-    )
-    stack.launched.append(launched)
-    stack.processes.append(process)
-
-
-def _start_smtp_catcher(stack: Stack, env: Mapping[str, str], port: int) -> None:
-    if env.get("SMTP_HOST") or env.get("SMTP_PORT"):
-        return
-    argv = [sys.executable, "-m", "deploy.local.mailcatcher", "serve"]
-    argv += ["--host", stack.host, "--port", str(port), "--dir", str(stack.mail_dir)]
-    # The catcher lives in this repository's `deploy` package, not in an installed one.
-    repo_root = str(Path(__file__).resolve().parents[2])
-    python_path = os.pathsep.join(filter(None, [repo_root, env.get("PYTHONPATH")]))
-    _launch(stack, "smtp-catcher", argv, {**env, "PYTHONPATH": python_path})
-    stack.smtp = (stack.host, port)
-
-
 def _require_free_ports(
     host: str, ports: Mapping[str, int], env: Mapping[str, str], services: tuple[ServiceSpec, ...]
 ) -> None:
@@ -242,32 +183,6 @@ def _child_env(
         env[f"{spec.name.upper()}_PORT"] = str(ports[spec.name])
         env[f"HELPDESK_{spec.name.upper()}_URL"] = f"http://{host}:{ports[spec.name]}"
     return env
-
-
-def _start_relay(stack: Stack, env: dict[str, str], metrics_port: int) -> None:
-    """The relay has no API: its Prometheus endpoint tells that it started."""
-    if not module_available(RELAY_MODULE):
-        stack.skipped.append(f"relay: {RELAY_MODULE} has no __main__ yet")
-        return
-    url = f"http://{stack.host}:{metrics_port}/metrics"
-    own_env = {**env, "RELAY_METRICS_PORT": str(metrics_port)}
-    own_env.setdefault("RELAY_CONSUMERS", relay_consumers(consumer_queues()))
-    _launch(stack, "relay", [sys.executable, "-m", RELAY_MODULE], own_env, url, url)
-    stack.relay_metrics_url = url
-
-
-def _start_service(stack: Stack, spec: ServiceSpec, env: dict[str, str], port: int) -> None:
-    if not module_available(spec.module):
-        stack.skipped.append(f"{spec.name}: {spec.module} has no __main__ yet")
-        return
-    url = f"http://{stack.host}:{port}"
-    # Services read `<NAME>_HOST`/`<NAME>_PORT` (or plain `HOST`/`PORT`): set both spellings.
-    own_env = {**env, "HOST": stack.host, "PORT": str(port)}
-    own_env[f"{spec.name.upper()}_HOST"] = stack.host
-    own_env[f"{spec.name.upper()}_PORT"] = str(port)
-    argv = [sys.executable, "-m", spec.module]
-    _launch(stack, spec.name, argv, own_env, url, f"{url}/readyz")
-    stack.urls[spec.name] = url
 
 
 def _wait_until_ready(stack: Stack, timeout: float, progress: Progress | None = None) -> None:
@@ -323,6 +238,15 @@ def http_ok(url: str) -> bool:
             return bool(response.status == 200)
     except (urllib.error.URLError, OSError, ValueError):
         return False
+
+
+def metrics_text(url: str) -> str | None:
+    """The body `url` answers with (a Prometheus endpoint), or None when it does not answer."""
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - local http URL
+            return bytes(response.read()).decode(errors="replace")
+    except (urllib.error.URLError, OSError, ValueError):
+        return None
 
 
 def _run_demo(stack: Stack, env: dict[str, str], timeout: float) -> None:

@@ -8,6 +8,7 @@ one of them is stopped in a `finally`, whatever happens.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
 import uuid
@@ -70,6 +71,31 @@ def fault_run(
 ) -> Iterator[FaultRun]:
     """The relay and the four services on the private servers, a database and names of their own,
     the test's SMTP server, and a witness queue bound before anything is published."""
+    with _backend(private_postgres, private_rabbitmq, service_env, tmp_path, 1) as run:
+        yield run
+
+
+@pytest.fixture
+def replica_run(
+    private_postgres: PrivatePostgres,
+    private_rabbitmq: PrivateRabbitMQ,
+    service_env: dict[str, str],
+    tmp_path: Path,
+) -> Iterator[FaultRun]:
+    """As `fault_run`, with two replicas of every service behind one address each and two
+    relays (`make up REPLICAS=2`)."""
+    with _backend(private_postgres, private_rabbitmq, service_env, tmp_path, 2) as run:
+        yield run
+
+
+@contextlib.contextmanager
+def _backend(
+    private_postgres: PrivatePostgres,
+    private_rabbitmq: PrivateRabbitMQ,
+    service_env: dict[str, str],
+    tmp_path: Path,
+    replicas: int,
+) -> Iterator[FaultRun]:
     suffix = uuid.uuid4().hex[:8]
     name = f"faults_{suffix}"
     asyncio.run(create_database(private_postgres.admin_url, name))
@@ -88,7 +114,7 @@ def fault_run(
         )
         asyncio.run(witness.declare())
         run_dir = tmp_path / "run"
-        with running_stack(run_dir, env=env, demo=True, timeout=180) as stack:
+        with running_stack(run_dir, env=env, demo=True, timeout=180, replicas=replicas) as stack:
             yield FaultRun(stack, env, database_url, mailbox, witness)
     finally:
         controller.stop()

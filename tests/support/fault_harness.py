@@ -21,9 +21,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from deploy.local.parts import consumer_queues, relay_consumers
 from deploy.local.processes import is_alive, spawn, tail
-from deploy.local.stack import SERVICES, Stack, http_ok
+from deploy.local.stack import Stack, http_ok
 from fault_servers import SwitchableMailbox
 from fault_traffic import (
     REQUESTER_EMAIL,
@@ -72,7 +71,7 @@ class FaultRun:
         index, old = next((i, p) for i, p in enumerate(self.stack.launched) if p.name == name)
         pid_file = self.stack.run_dir / f"{name}.pid"
         launched, process = spawn(
-            name, old.argv, env=self._env_of(name), log=old.log, pid_file=pid_file,
+            name, old.argv, env=self.stack.environments[name], log=old.log, pid_file=pid_file,
             url=old.url, ready_url=old.ready_url,
         )  # fmt: skip
         self.stack.launched[index] = launched
@@ -82,19 +81,6 @@ class FaultRun:
             assert is_alive(launched), f"{name} died on restart; see {launched.log}"
             assert time.monotonic() < deadline, f"{name} not ready again; see {launched.log}"
             await asyncio.sleep(0.3)
-
-    def _env_of(self, name: str) -> dict[str, str]:
-        """The environment the runner gave the part (see deploy/local/stack.py)."""
-        env = dict(self.env)
-        host = self.stack.host
-        for spec in SERVICES:
-            env[f"HELPDESK_{spec.name.upper()}_URL"] = self.stack.urls[spec.name]
-        if name == "relay":
-            env.setdefault("RELAY_CONSUMERS", relay_consumers(consumer_queues()))
-        else:
-            port = env[f"{name.upper()}_PORT"]
-            env.update({"HOST": host, "PORT": port, f"{name.upper()}_HOST": host})
-        return env
 
     async def stored_events(self) -> list[RecordedEvent]:
         engine = create_engine(self.database_url, pool_size=1, application_name="faults-check")

@@ -3,6 +3,7 @@
 import uuid
 
 import aio_pika
+from aio_pika.abc import AbstractIncomingMessage
 
 from helpdesk_shared.messaging.dead_letters import list_dead_letters
 from helpdesk_shared.messaging.topology import (
@@ -39,17 +40,19 @@ async def test_a_message_redelivered_past_the_limit_is_dead_lettered_by_the_brok
         dlq = await channel.get_queue(dead_letter_queue_name(prefix, "notify"))
         deliveries = 0
 
-        async def bounced_until_parked() -> bool:
+        async def bounce(message: AbstractIncomingMessage) -> None:
             nonlocal deliveries
-            message = await queue.get(fail=False, timeout=5)
-            if message is not None:
-                deliveries += 1
-                await message.nack(requeue=True)  # as if the consumer died holding it
-                return False
+            deliveries += 1
+            await message.nack(requeue=True)  # as if the consumer died holding it
+
+        async def parked_by_the_broker() -> bool:
             declared = await dlq.declare()  # refreshes the message count
             return bool(declared.message_count)
 
-        await eventually(bounced_until_parked, what="the broker to dead-letter the message")
+        # Consumed, not fetched: a queue with a single active consumer refuses `basic.get`.
+        tag = await queue.consume(bounce)
+        await eventually(parked_by_the_broker, what="the broker to dead-letter the message")
+        await queue.cancel(tag)
         assert DELIVERY_LIMIT <= deliveries <= DELIVERY_LIMIT + 1
         letters: list[object] = []
 

@@ -6,16 +6,27 @@ queues it is told about (`RELAY_CONSUMERS`, which the deployment fills from thos
 before it publishes anything: a confirmed message that no queue receives is lost for the consumers
 that did not exist yet. Both declare exactly the same arguments, since RabbitMQ refuses a
 re-declaration with different ones.
+
+A consumer's queue has a single active consumer (`x-single-active-consumer`): with several replicas
+of a service, all of them subscribe but the broker delivers to one only, in queue order; the
+others are hot standbys, and the first of them takes over (with the unacknowledged messages,
+redelivered first) as soon as the active one's channel closes. That is what keeps the events of a
+stream in order across replicas (docs/reliability.md). A queue declared before that argument
+existed cannot be re-declared with it (RabbitMQ answers PRECONDITION_FAILED and closes the
+channel): `declare_consumer_queues` then uses the queue as it is and logs how to migrate it.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractQueue
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -54,6 +65,7 @@ def queue_arguments(exchange: str, queue_prefix: str, consumer: str) -> dict[str
         "x-dead-letter-exchange": dead_letter_exchange_name(exchange),
         "x-dead-letter-routing-key": dead_letter_queue_name(queue_prefix, consumer),
         "x-delivery-limit": DELIVERY_LIMIT,
+        "x-single-active-consumer": True,
     }
 
 
@@ -98,14 +110,35 @@ async def declare_consumer_queues(
     dlq_name = dead_letter_queue_name(queue_prefix, consumer)
     dlq = await channel.declare_queue(dlq_name, durable=True, arguments=DEAD_LETTER_QUEUE_ARGUMENTS)
     await dlq.bind(dlx, routing_key=dlq_name)
-    queue = await channel.declare_queue(
-        queue_name(queue_prefix, consumer),
-        durable=True,
-        arguments=queue_arguments(exchange, queue_prefix, consumer),
-    )
+    queue = await _declare_work_queue(channel, exchange, queue_prefix, consumer)
     for binding in bindings:
         await queue.bind(topic, routing_key=binding)
     return queue
+
+
+async def _declare_work_queue(
+    channel: AbstractChannel, exchange: str, queue_prefix: str, consumer: str
+) -> AbstractQueue:
+    """The consumer's quorum queue; one declared with older arguments is used as it is.
+
+    Every message stays where it is, so nothing is lost, but without a single active consumer
+    several replicas would share its messages: run one replica of the service until the queue is
+    migrated (docs/operations.md, "Migrating a consumer queue").
+    """
+    name = queue_name(queue_prefix, consumer)
+    arguments = queue_arguments(exchange, queue_prefix, consumer)
+    try:
+        return await channel.declare_queue(name, durable=True, arguments=arguments)
+    except aio_pika.exceptions.ChannelPreconditionFailed as refused:
+        log.warning(
+            "queue %s exists with other arguments (%s): using it as it is; it has no single"
+            " active consumer, so run one replica of its service until it is migrated"
+            " (docs/operations.md)",
+            *(name, refused),
+        )
+    if channel.is_closed:  # the broker closes the channel that asked
+        await channel.reopen()
+    return await channel.declare_queue(name, passive=True)
 
 
 async def delete_topology(
