@@ -15,31 +15,15 @@ import asyncio
 import pytest
 from fault_harness import FaultRun
 from fault_servers import PrivatePostgres, PrivateRabbitMQ, port_open
-from fault_traffic import Figures, precondition, with_traffic
-
-from helpdesk_notify.settings import Settings as NotifySettings
+from fault_traffic import (
+    NO_MAIL_TWICE,
+    SEND_WINDOW,
+    assert_nothing_lost_or_doubled,
+    precondition,
+    with_traffic,
+)
 
 pytestmark = pytest.mark.slow
-
-
-#: Mails notify may hand over twice when the fault cuts it between the SMTP server's acceptance and
-#: the commit marking them sent (PostgreSQL restarted, notify SIGKILLed): at most the messages it
-#: handles at once, its prefetch. Such a mail is re-sent with the same `Message-ID`, so mail
-#: clients show it once (services/notify/README.md, docs/reliability.md). The RabbitMQ restart
-#: opens the same window another way: the backlog held while the broker was down (300 to 400
-#: events) reaches notify at once, and on a loaded machine an SMTP reply can come later than the
-#: client's timeout, so an accepted mail is retried (seen once at load average 9). The relay and
-#: SMTP scenarios send no such burst, so they allow no mail twice.
-SEND_WINDOW = NotifySettings.model_fields["notify_consumer_prefetch"].default
-NO_MAIL_TWICE = 0
-
-
-def assert_nothing_lost_or_doubled(figures: Figures, mails_twice_allowed: int) -> None:
-    assert figures.requests_accepted > 0, figures
-    assert figures.events_stored > 0, figures
-    assert figures.lost == 0, figures
-    assert figures.mails_duplicated <= mails_twice_allowed, figures
-    assert figures.kpis_equal_rebuild, figures
 
 
 async def test_rabbitmq_stopped_then_started_again(
