@@ -162,6 +162,8 @@ def _assert_answered_in_time(traffic: Traffic) -> None:
     a dependency too slow to answer may give 503 or 504 with problem details, nothing else."""
     transport_errors = {k: n for k, n in traffic.statuses.items() if not k.isdigit()}
     assert not transport_errors, f"requests without an answer: {transport_errors}"
+    slowest = max(max(seconds) for seconds in traffic.latencies.values())
+    assert slowest <= traffic.timeout, f"a request took {slowest:.1f} s"
     for status, content_type, _retry_after in traffic.server_errors:
         assert status in {503, 504}, traffic.server_errors
         assert content_type.startswith("application/problem+json"), traffic.server_errors

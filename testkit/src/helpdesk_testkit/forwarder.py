@@ -76,7 +76,10 @@ class TcpForwarder:
         except OSError:
             client.close()
             return
-        await asyncio.gather(_copy(client_in, target), _copy(target_in, client))
+        # Cancelled when the forwarder stops: end quietly (asyncio logs a handler task that ends
+        # cancelled as an error of its own).
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.gather(_copy(client_in, target), _copy(target_in, client))
 
 
 async def _copy(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:

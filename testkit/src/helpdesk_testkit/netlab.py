@@ -26,6 +26,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -174,6 +175,18 @@ def _address(namespace: str, names: tuple[str, str], root: str, inner: str) -> N
     sh("ip", "-n", namespace, "addr", "add", inner, "peer", f"{root}/32", "dev", names[1])
     sh("ip", "link", "set", names[0], "up")
     sh("ip", "-n", namespace, "link", "set", names[1], "up")
+    _wait_until_up(names[0])
+
+
+def _wait_until_up(device: str, within: float = 10) -> None:
+    """Wait for the carrier: a first SYN sent before it would wait a retransmission (1 s).
+    A veth end is `up` once its peer is; a TUN device says `unknown` (it has no carrier)."""
+    state = Path(f"/sys/class/net/{device}/operstate")
+    deadline = time.monotonic() + within
+    while state.read_text().strip() not in {"up", "unknown"}:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{device} not up after {within} s")
+        time.sleep(0.05)
 
 
 class VethLink:
