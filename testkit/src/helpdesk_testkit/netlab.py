@@ -82,7 +82,8 @@ def lab_unavailable() -> str | None:
 
 def free_link_addresses() -> tuple[str, str]:
     """(root side, namespace side) of a /30 from `ADDRESS_POOL` no interface or route uses."""
-    used = sh("ip", "-o", "-4", "addr", "show").stdout + sh("ip", "-4", "route").stdout
+    listed = sh("ip", "-o", "-4", "addr", "show").stdout + sh("ip", "-4", "route").stdout
+    used = set(listed.replace("/", " ").split())
     subnets = list(ADDRESS_POOL.subnets(new_prefix=30))
     for subnet in random.sample(subnets, 64):
         root, inner = (str(host) for host in subnet.hosts())
