@@ -63,6 +63,12 @@ class Traffic:
     tokens: dict[str, str]
     workers: int = 3
     pause: float = 0.03
+    #: Seconds a request may take before it counts as hung (`ReadTimeout` and the like).
+    timeout: float = 10
+    #: Read the ticket back after each accepted command (the network scenario's reads).
+    read_back: bool = False
+    #: The label the answers' latencies are filed under (the network scenario's phases).
+    phase: str = "all"
     accepted_tickets: list[str] = field(default_factory=list)
     accepted_commands: list[tuple[str, str]] = field(default_factory=list)
     statuses: Counter[str] = field(default_factory=Counter)
@@ -71,7 +77,7 @@ class Traffic:
     stop: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def run(self) -> None:
-        async with httpx.AsyncClient(timeout=10) as client:
+        async with httpx.AsyncClient(timeout=self.timeout) as client:
             await asyncio.gather(*(self._worker(client) for _ in range(self.workers)))
 
     async def _worker(self, client: httpx.AsyncClient) -> None:
@@ -90,18 +96,29 @@ class Traffic:
             if answer is None or answer.status_code >= 300:
                 return
             self.accepted_commands.append((ticket_id, event_type))
+            if self.read_back:
+                await self._send(
+                    client, "agent", "GET", f"{self.urls['ticket']}/v1/tickets/{ticket_id}"
+                )
 
     async def _post(
         self, client: httpx.AsyncClient, who: str, url: str, body: Any
     ) -> httpx.Response | None:
+        return await self._send(client, who, "POST", url, body)
+
+    async def _send(
+        self, client: httpx.AsyncClient, who: str, method: str, url: str, body: Any = None
+    ) -> httpx.Response | None:
         await asyncio.sleep(self.pause)
         headers = {"Authorization": f"Bearer {self.tokens[who]}"}
+        started = time.monotonic()
         try:
-            answer = await client.post(url, json=body, headers=headers)
+            answer = await client.request(method, url, json=body, headers=headers)
         except httpx.HTTPError as error:
             self.statuses[type(error).__name__] += 1
             await asyncio.sleep(0.3)
             return None
+        self.latencies.setdefault(self.phase, []).append(time.monotonic() - started)
         self.statuses[str(answer.status_code)] += 1
         if answer.status_code >= 500:
             if not actionable(answer):
