@@ -1,9 +1,10 @@
-"""`python -m bench.load [--minutes 10] [--rate N] [--quick] [--plot PNG]`: the load test.
+"""`python -m bench.load [--minutes 10] [--rate N] [--replicas N] [--quick] [--plot PNG]`.
 
-Starts a stack of its own (or drives the one at `--run-dir`, started by `make up` with the same
-environment), offers the mix at a fixed rate, prints the report and writes it into
-`docs/reliability.md` (`## Load`); `--plot` draws each process's RSS and the p99 per minute
-against time (the soak's picture). Exits 1 when any request failed or a reader did not catch up.
+The load test. Starts a stack of its own (`--replicas 2`: the shape of `make up REPLICAS=2`) or
+drives the one at `--run-dir`, started by `make up` with the same environment; offers the mix at
+a fixed rate, prints the report and writes it into `docs/reliability.md` (`## Load`); `--plot`
+draws each process's RSS and the p99 per minute against time (the soak's picture). Exits 1 when
+any request failed or a reader did not catch up.
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     parser.add_argument("--no-write", action="store_true", help="print only")
     parser.add_argument("--plot", type=Path, help="write RSS and p99 over time to this PNG")
+    parser.add_argument(
+        "--replicas", type=int, default=1, help="replicas of every service in its own stack (1)"
+    )
     return parser.parse_args(argv)
 
 
@@ -56,7 +60,7 @@ def running_target(run_dir: Path) -> Target:
 async def _run(args: argparse.Namespace, seconds: float, rate: float, every: float) -> LoadResult:
     if args.run_dir is not None:
         return await run_load(running_target(args.run_dir), rate, seconds, every)
-    async with own_stack() as target:
+    async with own_stack(args.replicas) as target:
         return await run_load(target, rate, seconds, every)
 
 
@@ -70,6 +74,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = "uv run --frozen python -m bench.load" + (
         " --quick" if args.quick else f" --minutes {args.minutes:g} --rate {args.rate:g}"
     )
+    if args.replicas > 1:
+        command += f" --replicas {args.replicas}"
     if args.plot is not None:
         command += f" --plot {args.plot}"
         title = f"{command} ({result.traffic.rate:g} req/s)"

@@ -118,8 +118,10 @@ async def _sample(
 
 
 @contextlib.asynccontextmanager
-async def own_stack() -> AsyncIterator[Target]:
-    """A stack on a database, exchange, queue prefix and ports of this run only; removed after."""
+async def own_stack(replicas: int = 1) -> AsyncIterator[Target]:
+    """A stack on a database, exchange, queue prefix and ports of this run only; removed after.
+    With `replicas` above 1, every service runs that many replicas behind its one address, and
+    two relays run (the shape of `make up REPLICAS=2`)."""
     run = uuid.uuid4().hex[:10]
     base_url = os.environ.get("DATABASE_URL", LOCAL_DATABASE_URL)
     amqp_url = os.environ.get("AMQP_URL", LOCAL_AMQP_URL)
@@ -131,7 +133,7 @@ async def own_stack() -> AsyncIterator[Target]:
         with tempfile.TemporaryDirectory(prefix="helpdesk-load-") as run_dir:
             env["HELPDESK_RUN_DIR"] = run_dir
             stack = await asyncio.to_thread(
-                start_stack, Path(run_dir), env=env, demo=True, timeout=180
+                start_stack, Path(run_dir), env=env, demo=True, timeout=240, replicas=replicas
             )
             try:
                 yield target_of(stack, env)
