@@ -18,6 +18,7 @@ import socket
 import statistics
 import subprocess
 import time
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -27,12 +28,14 @@ import pytest
 from aiosmtpd.controller import Controller
 from deploy.local.stack import Stack, start_stack
 from fault_harness import FaultRun
-from fault_servers import SwitchableMailbox, free_port
+from fault_servers import PrivatePostgres, SwitchableMailbox, free_port
 from fault_traffic import NO_MAIL_TWICE, Traffic, Witness, assert_nothing_lost_or_doubled
 
 from helpdesk_shared.db import IDLE_IN_TRANSACTION_TIMEOUT_MS, create_engine
+from helpdesk_shared.migrations import upgrade_all
 from helpdesk_testkit.forwarder import TcpForwarder
 from helpdesk_testkit.netlab import Lab, lab_unavailable, namespace_exists, network_lab
+from helpdesk_testkit.servers import create_database, with_database
 
 pytestmark = pytest.mark.slow
 
@@ -96,12 +99,30 @@ async def witness_queue(runner_env: dict[str, str], amqp_url: str) -> AsyncItera
 
 
 @pytest.fixture
+def private_database_url(private_postgres: PrivatePostgres) -> str:
+    """A migrated database on the fault suite's private PostgreSQL. Not the machine's: the log's
+    readers see only below the oldest transaction still running in the whole cluster
+    (`pg_snapshot_xmin`), and on the shared server a transaction of another run, open for
+    minutes, once hid every event of this test until its checks gave up."""
+    name = f"network_{uuid.uuid4().hex[:8]}"
+    asyncio.run(create_database(private_postgres.admin_url, name))
+    url = with_database(private_postgres.admin_url, name)
+    upgrade_all(url)
+    return url
+
+
+@pytest.fixture
 def network_run(
-    lab: Lab, runner_env: dict[str, str], run_dir: Path, amqp_url: str, witness_queue: str
+    lab: Lab,
+    runner_env: dict[str, str],
+    run_dir: Path,
+    private_database_url: str,
+    amqp_url: str,
+    witness_queue: str,
 ) -> Iterator[FaultRun]:
     """The backend in the lab's namespace, reaching the servers and the test's SMTP server across
     the link; the checks read the store and the witness queue directly, off the link."""
-    database_url = runner_env["DATABASE_URL"]
+    database_url = private_database_url
     forwarders = [_forwarder_to(lab, database_url, 5432), _forwarder_to(lab, amqp_url, 5672)]
     mailbox, smtp_port = SwitchableMailbox(), free_port()
     controller = Controller(mailbox, hostname=lab.root_address, port=smtp_port)

@@ -111,14 +111,14 @@ class Traffic:
     ) -> httpx.Response | None:
         await asyncio.sleep(self.pause)
         headers = {"Authorization": f"Bearer {self.tokens[who]}"}
-        started = time.monotonic()
+        phase, started = self.phase, time.monotonic()
         try:
             answer = await client.request(method, url, json=body, headers=headers)
         except httpx.HTTPError as error:
             self.statuses[type(error).__name__] += 1
             await asyncio.sleep(0.3)
             return None
-        self.latencies.setdefault(self.phase, []).append(time.monotonic() - started)
+        self.latencies.setdefault(phase, []).append(time.monotonic() - started)
         self.statuses[str(answer.status_code)] += 1
         if answer.status_code >= 500:
             if not actionable(answer):
