@@ -8,8 +8,15 @@ its id there and is skipped. The message is acknowledged only after that transac
 A failing handler is retried in-process with exponential back-off; after `max_attempts` the
 message is parked in the consumer's dead-letter queue with the reason. A message that can never
 succeed (not one of our CloudEvents, unknown type) is parked at once. Nothing a message does stops
-the consumer. Events of one stream are handled one after the other, in delivery order; different
-streams are handled concurrently, up to `prefetch`.
+the consumer. Events of one stream are handled one after the other, in delivery order.
+
+With `batch_size` 1 each delivery has its own transaction and different streams are handled
+concurrently, up to `prefetch`. With a larger `batch_size` the deliveries already prefetched are
+handled in batches, one batch after the other, each in one transaction (`batches.py`) and
+acknowledged by one `ack(multiple=True)` on its last delivery: valid because every earlier
+delivery on the channel is settled by then (batches are settled in delivery order, in full). A
+batch that fails is rolled back and its deliveries are handled one by one as with `batch_size` 1,
+then settled before the next batch starts.
 """
 
 from __future__ import annotations
@@ -32,6 +39,14 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from helpdesk_shared.logging import correlation_id
+from helpdesk_shared.messaging.batches import (
+    STOP,
+    BatchHandler,
+    ClaimedMeanwhile,
+    apply_batch,
+    next_batch,
+    one_at_a_time,
+)
 from helpdesk_shared.messaging.consumer_metrics import LagHistogram
 from helpdesk_shared.messaging.envelope import (
     InvalidEventMessage,
@@ -67,10 +82,6 @@ _CLAIM = text(
 _HANDLED = text("SELECT 1 FROM infra.inbox WHERE consumer = :consumer AND event_id = :event_id")
 
 
-class _ClaimedMeanwhile(Exception):
-    """Another delivery of the same event committed its claim while this one ran."""
-
-
 class Consumer:
     """Durable quorum queue `{prefix}.{name}` bound to the exchange with `bindings`.
 
@@ -88,6 +99,8 @@ class Consumer:
         handler: EventHandler,
         bindings: Sequence[str] = ("#",),
         prefetch: int = 32,
+        batch_size: int = 1,
+        batch_handler: BatchHandler | None = None,
         max_attempts: int = 5,
         backoff_seconds: float = 0.2,
         max_backoff_seconds: float = 30.0,
@@ -95,6 +108,8 @@ class Consumer:
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
         self.name = name
         self._engine = engine
         self._amqp_url = amqp_url
@@ -102,7 +117,12 @@ class Consumer:
         self._queue_prefix = queue_prefix
         self._handler = handler
         self._bindings = tuple(bindings)
-        self._prefetch = prefetch
+        #: Room for the next batch to arrive while one is handled.
+        self._prefetch = max(prefetch, 2 * batch_size) if batch_size > 1 else prefetch
+        self._batch_size = batch_size
+        self._handle_batch = batch_handler or one_at_a_time(handler)
+        self._waiting: asyncio.Queue[object] = asyncio.Queue()
+        self._batches: asyncio.Task[None] | None = None
         self._max_attempts = max_attempts
         self._backoff = backoff_seconds
         self._max_backoff = max_backoff_seconds
@@ -159,6 +179,9 @@ class Consumer:
             consumer=self.name,
             bindings=self._bindings,
         )
+        if self._batch_size > 1:
+            self._waiting = asyncio.Queue()
+            self._batches = asyncio.create_task(self._run_batches())
         self._consumer_tag = await self._queue.consume(self._on_message)
 
     async def stop(self) -> None:
@@ -167,6 +190,10 @@ class Consumer:
             with contextlib.suppress(aio_pika.exceptions.AMQPError, RuntimeError):
                 await self._queue.cancel(self._consumer_tag)
         self._consumer_tag = None
+        if self._batches is not None:
+            self._waiting.put_nowait(STOP)
+            await asyncio.gather(self._batches, return_exceptions=True)
+            self._batches = None
         if self._in_flight:
             await asyncio.gather(*self._in_flight, return_exceptions=True)
         if self._connection is not None:
@@ -182,6 +209,12 @@ class Consumer:
             raise ConnectionError(f"consumer {self.name} is reconnecting to the broker")
 
     async def _on_message(self, message: AbstractIncomingMessage) -> None:
+        if self._batches is not None:
+            self._waiting.put_nowait(message)
+            return
+        await self._settle_alone(message)
+
+    async def _settle_alone(self, message: AbstractIncomingMessage) -> None:
         task = asyncio.current_task()
         if task is not None:
             self._in_flight.add(task)
@@ -221,6 +254,61 @@ class Consumer:
                     await self._handle_with_retries(message, event)
         finally:
             correlation_id.reset(token)
+
+    async def _run_batches(self) -> None:
+        """Settle the waiting deliveries batch after batch, in delivery order, until `stop`."""
+        while (batch := await next_batch(self._waiting, self._batch_size)) is not None:
+            try:
+                await self._settle_batch(batch)
+            except Exception:
+                log.exception("consumer %s could not settle a batch of %d", self.name, len(batch))
+
+    async def _settle_batch(self, batch: list[AbstractIncomingMessage]) -> None:
+        """Park the poison at once, handle the rest in one transaction, ack them all at once;
+        on any failure, handle them one by one (each with its retries and dead-lettering)."""
+        kept: list[AbstractIncomingMessage] = []
+        events: list[ReceivedEvent] = []
+        for message in batch:
+            if not self._wanted(message):
+                kept.append(message)
+                continue
+            try:
+                events.append(from_amqp_message(message))
+            except InvalidEventMessage:
+                await self._settle_alone(message)  # parked at once, acknowledged on its own
+                continue
+            kept.append(message)
+        if not kept:
+            return
+        try:
+            fresh = await self._apply_batch(events)
+        except Exception as error:  # noqa: BLE001 - the deliveries are then handled one by one
+            log.warning(
+                "consumer %s: a batch of %d failed (%r); handling it one by one",
+                *(self.name, len(events), error),
+            )
+            await asyncio.gather(*(self._settle_alone(message) for message in kept))
+            return
+        for event in fresh:
+            self.lag.observe(_seconds_since(event.recorded_at))
+        self.handled += len(fresh)
+        self.duplicates += len(events) - len(fresh)
+        self.ignored += len(kept) - len(events)
+        await kept[-1].ack(multiple=True)
+
+    async def _apply_batch(self, events: list[ReceivedEvent]) -> list[ReceivedEvent]:
+        if not events:
+            return []
+        with span(
+            f"consume {self.name}",
+            kind=SpanKind.CONSUMER,
+            attributes={
+                "messaging.system": "rabbitmq",
+                "messaging.consumer.group.name": self.name,
+                "messaging.batch.message_count": len(events),
+            },
+        ):
+            return await apply_batch(self._engine, self.name, events, self._handle_batch)
 
     def _wanted(self, message: AbstractIncomingMessage) -> bool:
         """Whether a message from the exchange matches this consumer's own bindings.
@@ -275,8 +363,8 @@ class Consumer:
                     return False
                 await self._handler(event, conn)
                 if (await conn.execute(_CLAIM, params)).first() is None:
-                    raise _ClaimedMeanwhile()
-        except _ClaimedMeanwhile:
+                    raise ClaimedMeanwhile()
+        except ClaimedMeanwhile:
             return False  # a concurrent delivery of the same event won: ours is rolled back
         return True
 
