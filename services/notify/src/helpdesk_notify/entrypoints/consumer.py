@@ -31,6 +31,7 @@ def build_consumer(
         handler=NotifyHandler(units=units, sender=sender, routing=settings.routing()),
         bindings=QUEUE.bindings,
         prefetch=settings.notify_consumer_prefetch,
+        batch_size=settings.notify_consumer_batch_size,
         max_attempts=settings.notify_consumer_max_attempts,
         backoff_seconds=settings.notify_consumer_backoff_seconds,
     )
