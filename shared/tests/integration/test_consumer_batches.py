@@ -102,6 +102,36 @@ async def test_each_stream_is_handled_in_order_within_and_across_batches(
     await nothing_left_unacked(world, consumer)
 
 
+async def test_batches_in_flight_together_keep_each_stream_in_order(
+    world: ConsumerWorld,
+) -> None:
+    """Runs of one stream as long as a batch: consecutive batches share no stream and may run
+    together; a stream's next run waits for the batch holding its previous one."""
+    streams = [f"storetest-{uuid.uuid4()}" for _ in range(3)]
+    events = [
+        synthetic_event(stream_id=stream, version=run * BATCH + v)
+        for run in range(3)
+        for stream in streams
+        for v in range(1, BATCH + 1)
+    ]
+    record = world.recorder()
+
+    async def slow(event: ReceivedEvent, conn: AsyncConnection) -> None:
+        await asyncio.sleep(0.002)  # a batch is still running when the next one is ready
+        await record(event, conn)
+
+    await world.publish(*events)
+    await start(world, slow)
+    consumer = world.consumers[0]
+
+    await eventually(lambda: consumer.handled == len(events), what="every event handled")
+    handled = await world.effects()
+    stream_of = {e.event_id: e.stream_id for e in events}
+    for stream in streams:
+        assert [v for i, v in handled if stream_of[i] == stream] == list(range(1, 3 * BATCH + 1))
+    await nothing_left_unacked(world, consumer)
+
+
 async def test_a_failing_event_is_retried_then_parked_and_its_neighbours_handled(
     world: ConsumerWorld,
 ) -> None:

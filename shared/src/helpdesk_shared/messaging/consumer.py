@@ -12,11 +12,12 @@ the consumer. Events of one stream are handled one after the other, in delivery 
 
 With `batch_size` 1 each delivery has its own transaction and different streams are handled
 concurrently, up to `prefetch`. With a larger `batch_size` the deliveries already prefetched are
-handled in batches, one batch after the other, each in one transaction (`batches.py`) and
-acknowledged by one `ack(multiple=True)` on its last delivery: valid because every earlier
-delivery on the channel is settled by then (batches are settled in delivery order, in full). A
-batch that fails is rolled back and its deliveries are handled one by one as with `batch_size` 1,
-then settled before the next batch starts.
+handled in batches, each in one transaction (`batches.py`) and acknowledged by one
+`ack(multiple=True)` on its last delivery. Up to `batches_in_flight` batches run at once when they
+share no stream (a batch holding a stream's earlier events is awaited first); each acks only once
+the batch before it is settled, so every earlier delivery on the channel is settled when its
+multiple ack goes out. A batch that fails is rolled back and its deliveries are handled one by one
+as with `batch_size` 1.
 """
 
 from __future__ import annotations
@@ -101,6 +102,7 @@ class Consumer:
         prefetch: int = 32,
         batch_size: int = 1,
         batch_handler: BatchHandler | None = None,
+        batches_in_flight: int = 2,
         max_attempts: int = 5,
         backoff_seconds: float = 0.2,
         max_backoff_seconds: float = 30.0,
@@ -120,6 +122,7 @@ class Consumer:
         #: Room for the next batch to arrive while one is handled.
         self._prefetch = max(prefetch, 2 * batch_size) if batch_size > 1 else prefetch
         self._batch_size = batch_size
+        self._batches_in_flight = max(1, batches_in_flight)
         self._handle_batch = batch_handler or one_at_a_time(handler)
         self._waiting: asyncio.Queue[object] = asyncio.Queue()
         self._batches: asyncio.Task[None] | None = None
@@ -256,45 +259,74 @@ class Consumer:
             correlation_id.reset(token)
 
     async def _run_batches(self) -> None:
-        """Settle the waiting deliveries batch after batch, in delivery order, until `stop`."""
-        while (batch := await next_batch(self._waiting, self._batch_size)) is not None:
-            try:
-                await self._settle_batch(batch)
-            except Exception:
-                log.exception("consumer %s could not settle a batch of %d", self.name, len(batch))
+        """Settle the waiting deliveries batch after batch until `stop`.
 
-    async def _settle_batch(self, batch: list[AbstractIncomingMessage]) -> None:
-        """Park the poison at once, handle the rest in one transaction, ack them all at once;
-        on any failure, handle them one by one (each with its retries and dead-lettering)."""
+        Up to `batches_in_flight` batches run at once (one waits on PostgreSQL while the next is
+        handled) as long as they share no stream; each acknowledges only once the batch before it
+        is settled, so the multiple ack never covers a delivery still being handled.
+        """
+        running: dict[asyncio.Task[None], frozenset[str]] = {}
+        previous: asyncio.Task[None] | None = None
+        while (batch := await next_batch(self._waiting, self._batch_size)) is not None:
+            kept, events = await self._sort_out(batch)
+            if not kept:
+                continue
+            streams = frozenset(event.stream_id for event in events)
+            while running and (
+                len(running) >= self._batches_in_flight
+                or any(streams & other for other in running.values())
+            ):
+                await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+            previous = asyncio.create_task(self._settle_batch(kept, events, previous))
+            running[previous] = streams
+            previous.add_done_callback(lambda done: running.pop(done, None))
+        await asyncio.gather(*running, return_exceptions=True)
+
+    async def _sort_out(
+        self, batch: list[AbstractIncomingMessage]
+    ) -> tuple[list[AbstractIncomingMessage], list[ReceivedEvent]]:
+        """The deliveries the batch settles and the events among them; the poison is parked at
+        once (acknowledged on its own), out of the batch."""
         kept: list[AbstractIncomingMessage] = []
         events: list[ReceivedEvent] = []
         for message in batch:
-            if not self._wanted(message):
-                kept.append(message)
-                continue
-            try:
-                events.append(from_amqp_message(message))
-            except InvalidEventMessage:
-                await self._settle_alone(message)  # parked at once, acknowledged on its own
-                continue
+            if self._wanted(message):
+                try:
+                    events.append(from_amqp_message(message))
+                except InvalidEventMessage:
+                    await self._settle_alone(message)
+                    continue
             kept.append(message)
-        if not kept:
-            return
+        return kept, events
+
+    async def _settle_batch(
+        self,
+        kept: list[AbstractIncomingMessage],
+        events: list[ReceivedEvent],
+        previous: asyncio.Task[None] | None,
+    ) -> None:
+        """Handle the events in one transaction, then ack every kept delivery at once (after the
+        batch before); on any failure, handle them one by one (own retries, dead-lettering)."""
         try:
-            fresh = await self._apply_batch(events)
-        except Exception as error:  # noqa: BLE001 - the deliveries are then handled one by one
-            log.warning(
-                "consumer %s: a batch of %d failed (%r); handling it one by one",
-                *(self.name, len(events), error),
-            )
-            await asyncio.gather(*(self._settle_alone(message) for message in kept))
-            return
-        for event in fresh:
-            self.lag.observe(_seconds_since(event.recorded_at))
-        self.handled += len(fresh)
-        self.duplicates += len(events) - len(fresh)
-        self.ignored += len(kept) - len(events)
-        await kept[-1].ack(multiple=True)
+            try:
+                fresh = await self._apply_batch(events)
+            except Exception as error:  # noqa: BLE001 - the deliveries are handled one by one
+                log.warning(
+                    "consumer %s: a batch of %d failed (%r); handling it one by one",
+                    *(self.name, len(events), error),
+                )
+                await asyncio.gather(*(self._settle_alone(message) for message in kept))
+                return
+            for event in fresh:
+                self.lag.observe(_seconds_since(event.recorded_at))
+            self.handled += len(fresh)
+            self.duplicates += len(events) - len(fresh)
+            self.ignored += len(kept) - len(events)
+            if previous is not None:
+                await asyncio.wait([previous])
+            await kept[-1].ack(multiple=True)
+        except Exception:
+            log.exception("consumer %s could not settle a batch of %d", self.name, len(kept))
 
     async def _apply_batch(self, events: list[ReceivedEvent]) -> list[ReceivedEvent]:
         if not events:
