@@ -86,7 +86,10 @@ _HANDLED = text("SELECT 1 FROM infra.inbox WHERE consumer = :consumer AND event_
 class Consumer:
     """Durable quorum queue `{prefix}.{name}` bound to the exchange with `bindings`.
 
-    See the module docs for the delivery guarantees.
+    See the module docs for the delivery guarantees. `batch_size` deliveries at most are handled
+    per transaction (1: each alone); `batch_handler`, when given, handles a batch's fresh events
+    at once (the same effect as `handler` on each in turn, in fewer statements), `handler` alone
+    otherwise and after a failed batch; `batches_in_flight` batches may run at once.
     """
 
     def __init__(
