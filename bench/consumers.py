@@ -347,14 +347,18 @@ def render(rows: Sequence[SummaryRow]) -> str:
         "|---|---|---|---|---|---|",
     ]
     for row in rows:
-        base = "-" if row.baseline is None else f"{row.baseline:,.3g} {row.unit}"
+        base = "-" if row.baseline is None else f"{_figure(row.baseline)} {row.unit}"
         ratio = "-" if row.ratio is None else f"{row.ratio:.2f}x"
         verdict = "met" if row.met else "NOT met"
         lines.append(
-            f"| {row.path} | {row.figure:,.3g} {row.unit} | {row.baseline_label}: {base} "
+            f"| {row.path} | {_figure(row.figure)} {row.unit} | {row.baseline_label}: {base} "
             f"| {ratio} | {row.goal}: {verdict} | {row.load:.1f} |"
         )
     return "\n".join(lines)
+
+
+def _figure(value: float) -> str:
+    return f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
 
 
 def main(argv: list[str] | None = None) -> None:
