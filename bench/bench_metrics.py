@@ -37,7 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from helpdesk_metrics.adapters.projection_unit import PostgresProjection
 from helpdesk_metrics.entrypoints.cli import rebuild
-from helpdesk_metrics.entrypoints.consumer import handler
+from helpdesk_metrics.entrypoints.consumer import consumer_handlers
 from helpdesk_metrics.settings import Settings
 from helpdesk_shared.db import asyncpg_dsn, create_engine
 from helpdesk_shared.eventstore.model import ExpectedVersion, LogPosition, NewEvent
@@ -202,7 +202,7 @@ class Timing:
         self.appended: dict[uuid.UUID, float] = {}
         self.handled: dict[uuid.UUID, float] = {}
         calendar = Settings().business_calendar()
-        self._handle = handler(projection.within, calendar) if fold else _nothing
+        self._handle = consumer_handlers(projection.within, calendar)[0] if fold else _nothing
 
     async def handler(self, event: ReceivedEvent, conn: AsyncConnection) -> None:
         await self._handle(event, conn)

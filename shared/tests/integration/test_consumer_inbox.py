@@ -1,140 +1,30 @@
-"""The consumer toolkit against the real RabbitMQ and PostgreSQL: inbox, retries, dead letters."""
+"""The consumer toolkit against the real RabbitMQ and PostgreSQL: inbox, retries, dead letters.
+
+Every test runs twice (the `world` fixture): one delivery per transaction, and in batches.
+"""
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable
 
-import aio_pika
 import httpx
 import pytest
-from aio_pika.abc import AbstractChannel
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from helpdesk_shared.auth import issue_token
 from helpdesk_shared.eventstore.model import ExpectedVersion, LogPosition, NewEvent
 from helpdesk_shared.eventstore.store import EventStore
 from helpdesk_shared.http.app import create_app
-from helpdesk_shared.messaging.consumer import Consumer, EventHandler
 from helpdesk_shared.messaging.dead_letters import (
     dead_letter_router,
     list_dead_letters,
     replay_dead_letters,
 )
 from helpdesk_shared.messaging.envelope import ReceivedEvent
-from helpdesk_shared.messaging.topology import (
-    dead_letter_queue_name,
-    declare_consumer_queues,
-    delete_topology,
-)
+from helpdesk_shared.messaging.topology import declare_consumer_queues
 from helpdesk_shared.settings import CommonSettings
-from helpdesk_testkit.broker import (
-    close_broker_connections,
-    eventually,
-    publish_events,
-    synthetic_event,
-)
-
-
-@dataclass
-class ConsumerWorld:
-    """One test's exchange, consumer name and effects table (in this run's database)."""
-
-    engine: AsyncEngine
-    amqp_url: str
-    exchange: str
-    prefix: str
-    name: str
-    table: str
-    channel: AbstractChannel
-    consumers: list[Consumer] = field(default_factory=list)
-
-    async def start(self, handler: EventHandler, **options: object) -> Consumer:
-        settings: dict[str, object] = {
-            "name": self.name,
-            "engine": self.engine,
-            "amqp_url": self.amqp_url,
-            "exchange": self.exchange,
-            "queue_prefix": self.prefix,
-            "handler": handler,
-            "backoff_seconds": 0.01,
-            "max_attempts": 3,
-            "reconnect_interval": 0.1,
-            **options,
-        }
-        consumer = Consumer(**settings)  # type: ignore[arg-type]
-        await consumer.start()
-        self.consumers.append(consumer)
-        return consumer
-
-    def recorder(self, calls: list[ReceivedEvent] | None = None) -> EventHandler:
-        """A handler writing one row per event into the effects table, in the given transaction."""
-
-        async def handle(event: ReceivedEvent, conn: AsyncConnection) -> None:
-            if calls is not None:
-                calls.append(event)
-            await conn.execute(
-                text(f"INSERT INTO {self.table} (event_id, version) VALUES (:id, :version)"),  # noqa: S608
-                {"id": event.event_id, "version": event.version},
-            )
-
-        return handle
-
-    async def effects(self) -> list[tuple[uuid.UUID, int]]:
-        async with self.engine.connect() as conn:
-            query = f"SELECT event_id, version FROM {self.table} ORDER BY seq"  # noqa: S608
-            rows = await conn.execute(text(query))
-            return [(row.event_id, row.version) for row in rows]
-
-    async def publish(self, *events: object, routing_key: str = "ticket.escalated") -> None:
-        await publish_events(self.amqp_url, self.exchange, events, routing_key)  # type: ignore[arg-type]
-
-    async def publish_raw(self, body: bytes, content_type: str) -> None:
-        exchange = await self.channel.get_exchange(self.exchange)
-        await exchange.publish(
-            aio_pika.Message(body, content_type=content_type, message_id="poison-1"), "ticket.x"
-        )
-
-
-@pytest.fixture
-async def world(
-    engine: AsyncEngine, amqp_url: str, exchange_name: str, queue_prefix: str
-) -> AsyncIterator[ConsumerWorld]:
-    suffix = uuid.uuid4().hex[:8]
-    exchange, prefix, name = f"{exchange_name}.{suffix}", f"{queue_prefix}.{suffix}", "svc"
-    table = f"public.consumer_effects_{suffix}"
-    async with engine.begin() as conn:
-        await conn.execute(
-            text(f"CREATE TABLE {table} (seq bigserial, event_id uuid NOT NULL, version int)")
-        )
-    connection = await aio_pika.connect(amqp_url)
-    channel = await connection.channel(publisher_confirms=True)
-    await channel.declare_exchange(exchange, aio_pika.ExchangeType.TOPIC, durable=True)
-    world = ConsumerWorld(engine, amqp_url, exchange, prefix, f"{name}-{suffix}", table, channel)
-    try:
-        yield world
-    finally:
-        for consumer in world.consumers:
-            await consumer.stop()
-        await delete_topology(
-            channel, exchange=exchange, queue_prefix=prefix, consumers=[world.name]
-        )
-        await connection.close()
-        async with engine.begin() as conn:
-            await conn.execute(text(f"DROP TABLE {table}"))
-
-
-def failing(times: int, then: EventHandler, calls: list[int]) -> EventHandler:
-    """A handler that writes, then fails, `times` times (each failure must roll back)."""
-
-    async def handle(event: ReceivedEvent, conn: AsyncConnection) -> None:
-        calls.append(1)
-        await then(event, conn)
-        if len(calls) <= times:
-            raise RuntimeError(f"transient failure {len(calls)}")
-
-    return handle
+from helpdesk_testkit.broker import close_broker_connections, eventually, synthetic_event
+from helpdesk_testkit.consumers import ConsumerWorld, dead_letters_when, failing
 
 
 async def test_a_redelivered_event_is_applied_once(world: ConsumerWorld) -> None:
@@ -161,13 +51,14 @@ async def test_events_of_one_stream_are_handled_in_order(world: ConsumerWorld) -
 
 async def test_a_handler_that_fails_then_succeeds_is_retried(world: ConsumerWorld) -> None:
     calls: list[int] = []
-    consumer = await world.start(failing(2, world.recorder(), calls), max_attempts=5)
+    tries = 2 + world.batch_try
+    consumer = await world.start(failing(tries, world.recorder(), calls), max_attempts=5)
     event = synthetic_event()
 
     await world.publish(event)
 
     await eventually(lambda: consumer.handled == 1, what="the event handled")
-    assert len(calls) == 3
+    assert len(calls) == 3 + world.batch_try
     assert await world.effects() == [(event.event_id, 1)]  # the two failed attempts rolled back
     assert consumer.dead_lettered == 0
     assert consumer.retried == 2
@@ -179,7 +70,8 @@ async def test_a_handler_that_keeps_failing_parks_the_event_for_replay(
     world: ConsumerWorld,
 ) -> None:
     calls: list[int] = []
-    consumer = await world.start(failing(3, world.recorder(), calls), max_attempts=3)
+    tries = 3 + world.batch_try
+    consumer = await world.start(failing(tries, world.recorder(), calls), max_attempts=3)
     event = synthetic_event()
 
     await world.publish(event)
@@ -193,7 +85,7 @@ async def test_a_handler_that_keeps_failing_parks_the_event_for_replay(
     assert letter.event_type == "Escalated"
     assert letter.routing_key == "ticket.escalated"
     assert letter.attempts == 3
-    assert letter.reason == "RuntimeError: transient failure 3"
+    assert letter.reason == f"RuntimeError: transient failure {tries}"
     assert await world.effects() == []
 
     assert await replay_dead_letters(world.amqp_url, world.prefix, world.name) == 1
@@ -247,7 +139,8 @@ async def test_the_consumer_reconnects_after_a_broker_side_drop(world: ConsumerW
 
 
 async def test_dead_letters_over_http_need_an_admin_or_a_manager(world: ConsumerWorld) -> None:
-    consumer = await world.start(failing(1, world.recorder(), []), max_attempts=1)
+    tries = 1 + world.batch_try
+    consumer = await world.start(failing(tries, world.recorder(), []), max_attempts=1)
     event = synthetic_event()
     await world.publish(event)
     await eventually(lambda: consumer.dead_lettered == 1, what="the event dead-lettered")
@@ -279,20 +172,6 @@ async def test_dead_letters_over_http_need_an_admin_or_a_manager(world: Consumer
         assert replayed.json() == {"consumer": world.name, "replayed": 1}
 
     await eventually(lambda: consumer.handled == 1, what="the replayed event handled")
-
-
-async def dead_letters_when(world: ConsumerWorld, count: int) -> list[object]:
-    """The DLQ's listing once it holds `count` messages (parking is confirmed, but be patient)."""
-    letters: list[object] = []
-
-    async def parked() -> bool:
-        letters[:] = await list_dead_letters(world.amqp_url, world.prefix, world.name)
-        return len(letters) >= count
-
-    await eventually(
-        parked, what=f"{count} dead letters in {dead_letter_queue_name(world.prefix, world.name)}"
-    )
-    return letters
 
 
 async def test_events_outside_the_consumer_bindings_are_ignored(world: ConsumerWorld) -> None:

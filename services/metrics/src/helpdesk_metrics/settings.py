@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from helpdesk_metrics.domain.commitments import AnswerDenominator, CommitmentRules
 from helpdesk_shared.settings import CalendarSettings
 
@@ -19,6 +21,11 @@ class Settings(CalendarSettings):
     metrics_port: int = 8004
     #: Consume the events (off only for tests that feed the projection themselves).
     metrics_consumer_enabled: bool = True
+    #: Deliveries handled per transaction (one inbox claim, one commit, one ack for the lot);
+    #: 1 handles each delivery in a transaction of its own.
+    metrics_consumer_batch_size: int = Field(default=100, ge=1, le=1000)
+    #: Deliveries the broker sends ahead (at least twice the batch size is used).
+    metrics_consumer_prefetch: int = Field(default=256, ge=1, le=5000)
     #: The rolling window of the commitment gauges on `/metrics` (the KPI API takes any period).
     metrics_window_days: int = 30
     #: How many incidents of the same category on one asset or department make a problem candidate.

@@ -20,7 +20,7 @@ from helpdesk_metrics.adapters.projection_unit import PostgresProjection
 from helpdesk_metrics.adapters.queries.facts import FactsQueries, facts_reading
 from helpdesk_metrics.adapters.queries.totals import read_totals
 from helpdesk_metrics.adapters.repository import FactsRepository
-from helpdesk_metrics.application.projection import project, record_of, replay
+from helpdesk_metrics.application.projection import project, project_all, record_of, replay
 from helpdesk_metrics.application.queries import kpis
 from helpdesk_metrics.domain.commitments import Filters, Period
 from helpdesk_metrics.domain.facts import fold_ticket
@@ -155,6 +155,39 @@ async def test_replay_rebuilds_the_live_figures(
     async with PostgresProjection(own_engine).begin() as unit:  # small pages: same figures
         await replay(unit, CALENDAR, page_size=3)
     assert await report(own_engine) == live
+
+
+async def deliver_in_batches(engine: AsyncEngine, events: list[RecordedEvent], seed: int) -> int:
+    """The events in batches of 1 to 40 (as the consumer hands them over), one unit each."""
+    changed, start, sizes = 0, 0, random.Random(seed)
+    projection = PostgresProjection(engine)
+    while start < len(events):
+        size = sizes.randint(1, 40)
+        async with projection.begin() as unit:
+            batch = [record_of(e) for e in events[start : start + size]]
+            changed += await project_all(unit, batch, CALENDAR)
+        start += size
+    return changed
+
+
+async def test_batches_in_any_order_give_the_rebuilt_figures(
+    own_engine: AsyncEngine, fresh_database_url: str, busy_morning: Callable[[], Desk]
+) -> None:
+    """A batch holds several events of one stream (evolved in memory, saved once), redeliveries
+    and events ahead of missing ones (folded from the store): the figures are the rebuild's."""
+    recorded = await store_events(EventStore(own_engine), busy_morning())
+    assert await deliver_in_batches(own_engine, recorded, seed=1) == len(recorded)
+    in_order = await report(own_engine)
+    assert await deliver_in_batches(own_engine, recorded, seed=2) == 0
+    shuffled = recorded + recorded[::2]
+    random.Random(7).shuffle(shuffled)
+    async with own_engine.begin() as conn:
+        await conn.exec_driver_sql("TRUNCATE metrics.ticket_facts, metrics.call_facts")
+    await deliver_in_batches(own_engine, shuffled, seed=3)
+    assert await report(own_engine) == in_order
+
+    await rebuild(Settings(database_url=fresh_database_url))
+    assert await report(own_engine) == in_order
 
 
 async def test_events_of_other_categories_are_ignored(own_engine: AsyncEngine) -> None:

@@ -95,23 +95,24 @@ class FakeFacts:
     cleared: bool = False
     read_with: list[tuple[Any, ...]] = field(default_factory=list)
 
-    async def lock_stream(self, stream_id: str) -> None:
-        self.locked.append(stream_id)
+    async def lock_streams(self, stream_ids: Sequence[str]) -> None:
+        self.locked.extend(stream_ids)
 
-    async def ticket(self, ticket_id: str) -> TicketFacts | None:
-        return self.tickets_by_id.get(ticket_id)
+    async def tickets_of(self, ticket_ids: Sequence[str]) -> dict[str, TicketFacts]:
+        return {i: self.tickets_by_id[i] for i in ticket_ids if i in self.tickets_by_id}
 
-    async def call(self, call_id: str) -> CallFacts | None:
-        return self.calls_by_id.get(call_id)
+    async def calls_of(self, call_ids: Sequence[str]) -> dict[str, CallFacts]:
+        return {i: self.calls_by_id[i] for i in call_ids if i in self.calls_by_id}
 
-    async def save(self, facts: TicketFacts | CallFacts) -> None:
-        self.saves += 1
-        if isinstance(facts, TicketFacts):
-            kept = self.tickets_by_id.get(facts.ticket_id)
-            if kept is None or kept.last_version < facts.last_version:
-                self.tickets_by_id[facts.ticket_id] = facts
-        else:
-            self.calls_by_id[facts.call_id] = facts
+    async def save_all(self, facts: Sequence[TicketFacts | CallFacts]) -> None:
+        for kept in facts:
+            self.saves += 1
+            if isinstance(kept, TicketFacts):
+                before = self.tickets_by_id.get(kept.ticket_id)
+                if before is None or before.last_version < kept.last_version:
+                    self.tickets_by_id[kept.ticket_id] = kept
+            else:
+                self.calls_by_id[kept.call_id] = kept
 
     async def clear(self) -> None:
         self.cleared = True

@@ -9,8 +9,16 @@ A failing handler is retried in-process, waiting the delays of the system's retr
 (exponential back-off with full jitter and a cap, `helpdesk_shared.retry`); after `max_attempts` the
 message is parked in the consumer's dead-letter queue with the reason. A message that can never
 succeed (not one of our CloudEvents, unknown type) is parked at once. Nothing a message does stops
-the consumer. Events of one stream are handled one after the other, in delivery order; different
-streams are handled concurrently, up to `prefetch`.
+the consumer. Events of one stream are handled one after the other, in delivery order.
+
+With `batch_size` 1 each delivery has its own transaction and different streams are handled
+concurrently, up to `prefetch`. With a larger `batch_size` the deliveries already prefetched are
+handled in batches, each in one transaction (`batches.py`) and acknowledged by one
+`ack(multiple=True)` on its last delivery. Up to `batches_in_flight` batches run at once when they
+share no stream (a batch holding a stream's earlier events is awaited first); each acks only once
+the batch before it is settled, so every earlier delivery on the channel is settled when its
+multiple ack goes out. A batch that fails is rolled back and its deliveries are handled one by one
+as with `batch_size` 1.
 """
 
 from __future__ import annotations
@@ -33,6 +41,14 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from helpdesk_shared.logging import correlation_id
+from helpdesk_shared.messaging.batches import (
+    STOP,
+    BatchHandler,
+    ClaimedMeanwhile,
+    apply_batch,
+    next_batch,
+    one_at_a_time,
+)
 from helpdesk_shared.messaging.consumer_metrics import LagHistogram
 from helpdesk_shared.messaging.envelope import (
     InvalidEventMessage,
@@ -69,14 +85,13 @@ _CLAIM = text(
 _HANDLED = text("SELECT 1 FROM infra.inbox WHERE consumer = :consumer AND event_id = :event_id")
 
 
-class _ClaimedMeanwhile(Exception):
-    """Another delivery of the same event committed its claim while this one ran."""
-
-
 class Consumer:
     """Durable quorum queue `{prefix}.{name}` bound to the exchange with `bindings`.
 
-    See the module docs for the delivery guarantees.
+    See the module docs for the delivery guarantees. `batch_size` deliveries at most are handled
+    per transaction (1: each alone); `batch_handler`, when given, handles a batch's fresh events
+    at once (the same effect as `handler` on each in turn, in fewer statements), `handler` alone
+    otherwise and after a failed batch; `batches_in_flight` batches may run at once.
     """
 
     def __init__(
@@ -90,6 +105,9 @@ class Consumer:
         handler: EventHandler,
         bindings: Sequence[str] = ("#",),
         prefetch: int = 32,
+        batch_size: int = 1,
+        batch_handler: BatchHandler | None = None,
+        batches_in_flight: int = 2,
         max_attempts: int = 5,
         backoff_seconds: float = 0.2,
         max_backoff_seconds: float = 30.0,
@@ -98,6 +116,8 @@ class Consumer:
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
         self.name = name
         self._engine = engine
         self._amqp_url = amqp_url
@@ -105,7 +125,13 @@ class Consumer:
         self._queue_prefix = queue_prefix
         self._handler = handler
         self._bindings = tuple(bindings)
-        self._prefetch = prefetch
+        #: Room for the next batch to arrive while one is handled.
+        self._prefetch = max(prefetch, 2 * batch_size) if batch_size > 1 else prefetch
+        self._batch_size = batch_size
+        self._batches_in_flight = max(1, batches_in_flight)
+        self._handle_batch = batch_handler or one_at_a_time(handler)
+        self._waiting: asyncio.Queue[object] = asyncio.Queue()
+        self._batches: asyncio.Task[None] | None = None
         self._max_attempts = max_attempts
         #: The waits between a failing handler's attempts.
         self.retry_policy = RetryPolicy(
@@ -174,6 +200,9 @@ class Consumer:
             consumer=self.name,
             bindings=self._bindings,
         )
+        if self._batch_size > 1:
+            self._waiting = asyncio.Queue()
+            self._batches = asyncio.create_task(self._run_batches())
         self._consumer_tag = await self._queue.consume(self._on_message)
 
     async def stop(self) -> None:
@@ -182,6 +211,10 @@ class Consumer:
             with contextlib.suppress(aio_pika.exceptions.AMQPError, RuntimeError):
                 await self._queue.cancel(self._consumer_tag)
         self._consumer_tag = None
+        if self._batches is not None:
+            self._waiting.put_nowait(STOP)
+            await asyncio.gather(self._batches, return_exceptions=True)
+            self._batches = None
         if self._in_flight:
             await asyncio.gather(*self._in_flight, return_exceptions=True)
         if self._connection is not None:
@@ -197,6 +230,12 @@ class Consumer:
             raise ConnectionError(f"consumer {self.name} is reconnecting to the broker")
 
     async def _on_message(self, message: AbstractIncomingMessage) -> None:
+        if self._batches is not None:
+            self._waiting.put_nowait(message)
+            return
+        await self._settle_alone(message)
+
+    async def _settle_alone(self, message: AbstractIncomingMessage) -> None:
         task = asyncio.current_task()
         if task is not None:
             self._in_flight.add(task)
@@ -236,6 +275,90 @@ class Consumer:
                     await self._handle_with_retries(message, event)
         finally:
             correlation_id.reset(token)
+
+    async def _run_batches(self) -> None:
+        """Settle the waiting deliveries batch after batch until `stop`.
+
+        Up to `batches_in_flight` batches run at once (one waits on PostgreSQL while the next is
+        handled) as long as they share no stream; each acknowledges only once the batch before it
+        is settled, so the multiple ack never covers a delivery still being handled.
+        """
+        running: dict[asyncio.Task[None], frozenset[str]] = {}
+        previous: asyncio.Task[None] | None = None
+        while (batch := await next_batch(self._waiting, self._batch_size)) is not None:
+            kept, events = await self._sort_out(batch)
+            if not kept:
+                continue
+            streams = frozenset(event.stream_id for event in events)
+            while running and (
+                len(running) >= self._batches_in_flight
+                or any(streams & other for other in running.values())
+            ):
+                await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+            previous = asyncio.create_task(self._settle_batch(kept, events, previous))
+            running[previous] = streams
+            previous.add_done_callback(lambda done: running.pop(done, None))
+        await asyncio.gather(*running, return_exceptions=True)
+
+    async def _sort_out(
+        self, batch: list[AbstractIncomingMessage]
+    ) -> tuple[list[AbstractIncomingMessage], list[ReceivedEvent]]:
+        """The deliveries the batch settles and the events among them; the poison is parked at
+        once (acknowledged on its own), out of the batch."""
+        kept: list[AbstractIncomingMessage] = []
+        events: list[ReceivedEvent] = []
+        for message in batch:
+            if self._wanted(message):
+                try:
+                    events.append(from_amqp_message(message))
+                except InvalidEventMessage:
+                    await self._settle_alone(message)
+                    continue
+            kept.append(message)
+        return kept, events
+
+    async def _settle_batch(
+        self,
+        kept: list[AbstractIncomingMessage],
+        events: list[ReceivedEvent],
+        previous: asyncio.Task[None] | None,
+    ) -> None:
+        """Handle the events in one transaction, then ack every kept delivery at once (after the
+        batch before); on any failure, handle them one by one (own retries, dead-lettering)."""
+        try:
+            try:
+                fresh = await self._apply_batch(events)
+            except Exception as error:  # noqa: BLE001 - the deliveries are handled one by one
+                log.warning(
+                    "consumer %s: a batch of %d failed (%r); handling it one by one",
+                    *(self.name, len(events), error),
+                )
+                await asyncio.gather(*(self._settle_alone(message) for message in kept))
+                return
+            for event in fresh:
+                self.lag.observe(_seconds_since(event.recorded_at))
+            self.handled += len(fresh)
+            self.duplicates += len(events) - len(fresh)
+            self.ignored += len(kept) - len(events)
+            if previous is not None:
+                await asyncio.wait([previous])
+            await kept[-1].ack(multiple=True)
+        except Exception:
+            log.exception("consumer %s could not settle a batch of %d", self.name, len(kept))
+
+    async def _apply_batch(self, events: list[ReceivedEvent]) -> list[ReceivedEvent]:
+        if not events:
+            return []
+        with span(
+            f"consume {self.name}",
+            kind=SpanKind.CONSUMER,
+            attributes={
+                "messaging.system": "rabbitmq",
+                "messaging.consumer.group.name": self.name,
+                "messaging.batch.message_count": len(events),
+            },
+        ):
+            return await apply_batch(self._engine, self.name, events, self._handle_batch)
 
     def _wanted(self, message: AbstractIncomingMessage) -> bool:
         """Whether a message from the exchange matches this consumer's own bindings.
@@ -291,8 +414,8 @@ class Consumer:
                     return False
                 await self._handler(event, conn)
                 if (await conn.execute(_CLAIM, params)).first() is None:
-                    raise _ClaimedMeanwhile()
-        except _ClaimedMeanwhile:
+                    raise ClaimedMeanwhile()
+        except ClaimedMeanwhile:
             return False  # a concurrent delivery of the same event won: ours is rolled back
         return True
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from functools import cache
 from typing import Any
 
-from sqlalchemy import RowMapping, func, select, text
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import RowMapping, Table, select, text
+from sqlalchemy.dialects.postgresql import Insert, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from helpdesk_metrics.adapters.tables import call_facts, ticket_facts
@@ -26,41 +27,48 @@ class FactsRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
 
-    async def lock_stream(self, stream_id: str) -> None:
-        """Serialise the projection of one stream across replicas until the transaction ends."""
-        await self._conn.execute(
-            select(func.pg_advisory_xact_lock(func.hashtextextended(stream_id, 0)))
-        )
+    async def lock_streams(self, stream_ids: Sequence[str]) -> None:
+        """Serialise the projection of the streams across replicas until the transaction ends,
+        taking the locks in the order given (the caller sorts them), in one statement."""
+        if stream_ids:
+            await self._conn.execute(_LOCK_STREAMS, {"streams": list(stream_ids)})
+
+    async def tickets_of(self, ticket_ids: Sequence[str]) -> dict[str, TicketFacts]:
+        if not ticket_ids:
+            return {}
+        statement = select(ticket_facts).where(ticket_facts.c.ticket_id.in_(ticket_ids))
+        rows = (await self._conn.execute(statement)).mappings()
+        return {row["ticket_id"]: ticket_of(row) for row in rows}
 
     async def ticket(self, ticket_id: str) -> TicketFacts | None:
-        statement = select(ticket_facts).where(ticket_facts.c.ticket_id == ticket_id)
-        row = (await self._conn.execute(statement)).mappings().first()
-        return None if row is None else ticket_of(row)
+        return (await self.tickets_of([ticket_id])).get(ticket_id)
 
-    async def call(self, call_id: str) -> CallFacts | None:
-        statement = select(call_facts).where(call_facts.c.call_id == call_id)
-        row = (await self._conn.execute(statement)).mappings().first()
-        return None if row is None else CallFacts(**row)
+    async def calls_of(self, call_ids: Sequence[str]) -> dict[str, CallFacts]:
+        if not call_ids:
+            return {}
+        statement = select(call_facts).where(call_facts.c.call_id.in_(call_ids))
+        rows = (await self._conn.execute(statement)).mappings()
+        return {row["call_id"]: CallFacts(**row) for row in rows}
 
     async def save(self, facts: TicketFacts | CallFacts) -> None:
-        """Insert or update one ticket's or call's facts; never replace them by older ones.
+        await self.save_all([facts])
+
+    async def save_all(self, facts: Sequence[TicketFacts | CallFacts]) -> None:
+        """Insert or update each ticket's or call's facts (one statement per table, the rows
+        sent together); never replace them by older ones.
 
         The guard on `last_version` keeps the facts moving forward only, whatever two writers
         that were not serialised (a replica and a replay, say) commit last.
         """
-        table, values = (
-            (ticket_facts, _ticket_row(facts))
-            if isinstance(facts, TicketFacts)
-            else (call_facts, {name: getattr(facts, name) for name in _CALL_FIELDS})
-        )
-        key = table.primary_key.columns.values()[0].name
-        statement = insert(table).values(values)
-        statement = statement.on_conflict_do_update(
-            index_elements=[key],
-            set_={name: statement.excluded[name] for name in values if name != key},
-            where=table.c.last_version < statement.excluded.last_version,
-        )
-        await self._conn.execute(statement)
+        tickets = [_ticket_row(f) for f in facts if isinstance(f, TicketFacts)]
+        calls = [
+            {name: getattr(f, name) for name in _CALL_FIELDS}
+            for f in facts
+            if isinstance(f, CallFacts)
+        ]
+        for table, rows in ((ticket_facts, tickets), (call_facts, calls)):
+            if rows:
+                await self._conn.execute(_upsert(table), rows)
 
     async def load(self, tickets: Sequence[TicketFacts], calls: Sequence[CallFacts]) -> None:
         """Bulk-load facts into the tables `clear` emptied (the replay), by COPY."""
@@ -86,6 +94,24 @@ class FactsRepository:
             text("LOCK TABLE metrics.ticket_facts, metrics.call_facts IN ACCESS EXCLUSIVE MODE")
         )
         await self._conn.execute(text("TRUNCATE metrics.ticket_facts, metrics.call_facts"))
+
+
+_LOCK_STREAMS = text(
+    "SELECT count(pg_advisory_xact_lock(hashtextextended(stream, 0)))"
+    " FROM unnest(CAST(:streams AS text[])) WITH ORDINALITY AS locked(stream, n)"
+)
+
+
+@cache
+def _upsert(table: Table) -> Insert:
+    """INSERT ... ON CONFLICT (key) DO UPDATE ... WHERE the stored facts are older."""
+    key = table.primary_key.columns.values()[0].name
+    statement = insert(table)
+    return statement.on_conflict_do_update(
+        index_elements=[key],
+        set_={c.name: statement.excluded[c.name] for c in table.columns if c.name != key},
+        where=table.c.last_version < statement.excluded.last_version,
+    )
 
 
 def ticket_of(row: RowMapping) -> TicketFacts:

@@ -36,16 +36,19 @@ class FactsReader(Protocol):
 class FactsRepository(Protocol):
     """The facts of each ticket and call, written inside the unit of work's transaction."""
 
-    async def lock_stream(self, stream_id: str) -> None:
-        """Serialise the projection of one stream until the unit of work ends."""
+    async def lock_streams(self, stream_ids: Sequence[str]) -> None:
+        """Serialise the projection of these streams until the unit of work ends (take them in
+        a set order, so that two batches sharing streams do not deadlock)."""
         ...
 
-    async def ticket(self, ticket_id: str) -> TicketFacts | None: ...
+    async def tickets_of(self, ticket_ids: Sequence[str]) -> dict[str, TicketFacts]:
+        """The kept facts of these tickets, by id (the ones without facts are absent)."""
+        ...
 
-    async def call(self, call_id: str) -> CallFacts | None: ...
+    async def calls_of(self, call_ids: Sequence[str]) -> dict[str, CallFacts]: ...
 
-    async def save(self, facts: TicketFacts | CallFacts) -> None:
-        """Insert or move forward one ticket's or call's facts (never back to older ones)."""
+    async def save_all(self, facts: Sequence[TicketFacts | CallFacts]) -> None:
+        """Insert or move forward each ticket's or call's facts (never back to older ones)."""
         ...
 
     async def clear(self) -> None:

@@ -10,11 +10,11 @@ whatever the order or number of deliveries.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
-from helpdesk_metrics.application.ports import FactsRepository, ProjectionUnit
+from helpdesk_metrics.application.ports import ProjectionUnit
 from helpdesk_metrics.domain.calls import CallFacts, evolve_call, fold_call
 from helpdesk_metrics.domain.facts import TicketFacts, evolve_ticket, fold_ticket
 from helpdesk_metrics.domain.records import EventRecord, Step, next_step
@@ -40,48 +40,79 @@ PROJECTED = frozenset({"ticket", "call"})
 
 async def project(unit: ProjectionUnit, record: EventRecord, calendar: BusinessCalendar) -> bool:
     """Apply one event to the facts in `unit`'s transaction; False when it changed nothing
-    (ignored or redelivered).
+    (ignored or redelivered)."""
+    return await project_all(unit, [record], calendar) > 0
+
+
+async def project_all(
+    unit: ProjectionUnit, records: Sequence[EventRecord], calendar: BusinessCalendar
+) -> int:
+    """Apply events, in order, to the facts in `unit`'s transaction: the same facts as each
+    applied in turn, in three statements for the lot (lock the streams, read their kept facts,
+    save the changed ones) plus a read of the store per stream that must be folded again.
+    Returns how many events changed something.
 
     Ticket facts are saved with their business durations on `calendar`.
     """
-    if record.category not in PROJECTED:
-        return False
+    streams: dict[str, list[EventRecord]] = defaultdict(list)
+    for record in records:
+        if record.category in PROJECTED:
+            streams[record.stream_id].append(record)
+    if not streams:
+        return 0
     repository = unit.facts
-    await repository.lock_stream(record.stream_id)
-    key = record.stream_id.partition("-")[2]
+    await repository.lock_streams(sorted(streams))
+    keys = {stream: stream.partition("-")[2] for stream in streams}
+    tickets = await repository.tickets_of([keys[s] for s in streams if s.startswith("ticket-")])
+    calls = await repository.calls_of([keys[s] for s in streams if s.startswith("call-")])
+    ticket_folding = _Folding[TicketFacts](
+        lambda kept, event: evolve_ticket(kept, event, calendar),
+        lambda events: fold_ticket(events, calendar),
+    )
+    changed: list[TicketFacts | CallFacts] = []
+    applied = 0
+    for stream, stream_records in streams.items():
+        folded: _Folded[Any]
+        if stream_records[0].category == "ticket":
+            folded = _Folded(tickets.get(keys[stream]), ticket_folding)
+        else:
+            folded = _Folded(calls.get(keys[stream]), _CALLS)
+        for record in stream_records:
+            applied += await folded.advance(record, _history_of(unit, stream))
+        if folded.changed and folded.kept is not None:
+            changed.append(folded.kept)
+    await repository.save_all(changed)
+    return applied
 
-    def history() -> Awaitable[list[RecordedEvent]]:
-        return unit.history.read_stream(record.stream_id)
 
-    if record.category == "ticket":
-        ticket = await repository.ticket(key)
-        tickets = _Folding[TicketFacts](
-            lambda kept, event: evolve_ticket(kept, event, calendar),
-            lambda events: fold_ticket(events, calendar),
-        )
-        return await _advance(repository, history, record, ticket, tickets)
-    call = await repository.call(key)
-    return await _advance(repository, history, record, call, _CALLS)
+def _history_of(
+    unit: ProjectionUnit, stream_id: str
+) -> Callable[[], Awaitable[list[RecordedEvent]]]:
+    return lambda: unit.history.read_stream(stream_id)
 
 
-async def _advance(
-    repository: FactsRepository,
-    history: Callable[[], Awaitable[list[RecordedEvent]]],
-    record: EventRecord,
-    kept: F | None,
-    folding: _Folding[F],
-) -> bool:
-    """Evolve, skip or refold (from the stream's `history` in the store), then save."""
-    step = next_step(None if kept is None else kept.last_version, record.version)
-    if step is Step.SKIP:
-        return False
-    if step is Step.EVOLVE:
-        facts = folding.evolve(kept, record)
-    else:
-        facts = folding.fold([record_of(e) for e in await history()])
-    if facts is not None:
-        await repository.save(facts)
-    return True
+class _Folded(Generic[F]):
+    """One stream's facts as its events are applied: evolved, skipped or folded again."""
+
+    def __init__(self, kept: F | None, folding: _Folding[F]) -> None:
+        self.kept: F | None = kept
+        self.folding: _Folding[F] = folding
+        self.changed = False
+
+    async def advance(
+        self, record: EventRecord, history: Callable[[], Awaitable[list[RecordedEvent]]]
+    ) -> bool:
+        """Evolve, skip or refold (from the stream's `history` in the store); True if applied."""
+        step = next_step(None if self.kept is None else self.kept.last_version, record.version)
+        if step is Step.SKIP:
+            return False
+        if step is Step.EVOLVE:
+            facts = self.folding.evolve(self.kept, record)
+        else:
+            facts = self.folding.fold([record_of(e) for e in await history()])
+        if facts is not None:
+            self.kept, self.changed = facts, True
+        return True
 
 
 def record_of(event: RecordedEvent) -> EventRecord:

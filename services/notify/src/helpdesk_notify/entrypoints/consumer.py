@@ -32,6 +32,7 @@ def build_consumer(
         bindings=QUEUE.bindings,
         publish_timeout=settings.helpdesk_broker_timeout_seconds,
         prefetch=settings.notify_consumer_prefetch,
+        batch_size=settings.notify_consumer_batch_size,
         max_attempts=settings.notify_consumer_max_attempts,
         backoff_seconds=settings.notify_consumer_backoff_seconds,
     )
