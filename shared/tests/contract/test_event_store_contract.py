@@ -137,7 +137,7 @@ async def test_read_all_gives_the_log_in_commit_order_after_a_position(
 ) -> None:
     a, b = _stream(), _stream()
     await store.append(a, ExpectedVersion.NO_STREAM, _events(1))
-    start = await _end_of_log(store)
+    start = (await _read_until_visible(store, LogPosition.start(), {a}, count=1))[-1].log_position
     await store.append(b, ExpectedVersion.NO_STREAM, _events(2))
     await store.append(a, 1, _events(1))
     after = await _read_until_visible(store, start, {a, b}, count=3)
@@ -197,10 +197,3 @@ async def _read_from(store: EventStore, start: LogPosition) -> list[RecordedEven
     while page := await store.read_all(events[-1].log_position if events else start, limit=1000):
         events += page
     return events
-
-
-async def _end_of_log(store: EventStore) -> LogPosition:
-    position = LogPosition.start()
-    while page := await store.read_all(position, limit=1000):
-        position = page[-1].log_position
-    return position
