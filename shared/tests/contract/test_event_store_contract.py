@@ -175,6 +175,25 @@ async def test_a_unit_of_work_carries_reads_and_appends(store: EventStore) -> No
         assert len(await store.read_stream(stream, conn=conn)) == 2
 
 
+async def test_on_an_autocommit_connection_a_conflict_and_a_retry_behave_as_alone(
+    store: EventStore,
+) -> None:
+    stream = _stream()
+    first = _events(2)
+    async with store.autocommit() as conn:
+        stored = await store.append(stream, ExpectedVersion.NO_STREAM, first, conn=conn)
+        again = await store.append(stream, ExpectedVersion.NO_STREAM, first, conn=conn)
+        assert again.already_stored
+        assert again.global_positions == stored.global_positions
+        with pytest.raises(ConcurrencyConflict) as stale:
+            await store.append(stream, 1, _events(1), conn=conn)
+        assert stale.value.actual == 2
+        with pytest.raises(ConcurrencyConflict) as ahead:
+            await store.append(stream, 5, _events(1), conn=conn)
+        assert ahead.value.actual == 2
+        assert (await store.append(stream, 2, _events(1), conn=conn)).last_version == 3
+
+
 async def _read_until_visible(
     store: EventStore, start: LogPosition, streams: set[str], count: int
 ) -> list[RecordedEvent]:

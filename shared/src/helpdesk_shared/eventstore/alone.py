@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.util import greenlet_spawn
 
 from helpdesk_shared.db import unpinged
@@ -63,6 +63,18 @@ async def fetch_alone(engine: AsyncEngine, statement: str, args: Sequence[Any]) 
             return await _fetch(engine, statement, args)
     except _DeadConnection:
         return await _fetch(engine, statement, args)
+
+
+async def fetch_on(conn: AsyncConnection, statement: str, args: Sequence[Any]) -> list[Any]:
+    """`statement`'s rows on the caller's autocommit connection; `LostRace` as `fetch_alone`."""
+    driver = (await conn.get_raw_connection()).driver_connection
+    assert driver is not None
+    try:
+        return list(await driver.fetch(statement, *args))
+    except asyncpg.UniqueViolationError as error:
+        if error.constraint_name in (UNIQUE_VERSION, UNIQUE_EVENT_ID):
+            raise LostRace() from error
+        raise
 
 
 async def _fetch(engine: AsyncEngine, statement: str, args: Sequence[Any]) -> list[Any]:

@@ -27,6 +27,7 @@ from helpdesk_shared.eventstore.alone import (
     UNIQUE_VERSION,
     LostRace,
     fetch_alone,
+    fetch_on,
 )
 from helpdesk_shared.eventstore.model import (
     AppendResult,
@@ -170,7 +171,7 @@ class EventStore:
         events: Sequence[NewEvent],
         conn: AsyncConnection | None,
     ) -> AppendResult:
-        if conn is not None:
+        if conn is not None and not _in_autocommit(conn, expected_version):
             try:
                 return await _append_once(conn, stream_id, expected_version, events)
             except LostRace as race:
@@ -182,7 +183,7 @@ class EventStore:
                     async with self._engine.begin() as own:
                         return await _append_once(own, stream_id, expected_version, events)
                 return await self._append_alone(
-                    stream_id, expected_version, events, fast=attempt == 0
+                    stream_id, expected_version, events, fast=attempt == 0, conn=conn
                 )
             except LostRace:
                 # Another writer committed first. Running again reports what it stored: the same
@@ -196,13 +197,21 @@ class EventStore:
         expected_version: int | ExpectedVersion,
         events: Sequence[NewEvent],
         fast: bool,
+        conn: AsyncConnection | None,
     ) -> AppendResult:
-        """The append on a pooled connection of its own, in one statement (`alone`): first the
-        bare INSERT, and the full statement only when that one stored nothing."""
+        """The append in one statement, in autocommit, on a pooled connection of its own or the
+        caller's autocommit one (`alone`): first the bare INSERT, and the full statement only
+        when that one stored nothing."""
         args = _append_args(stream_id, expected_version, events)
+
+        async def fetch(statement: str) -> list[Any]:
+            if conn is None:
+                return await fetch_alone(self._engine, statement, args)
+            return await fetch_on(conn, statement, args)
+
         if fast:
             try:
-                inserted = await fetch_alone(self._engine, FAST_APPEND, args)
+                inserted = await fetch(FAST_APPEND)
             except LostRace:
                 inserted = []
             if inserted:
@@ -213,7 +222,7 @@ class EventStore:
                     versions[-1][0],
                     tuple(position for _, position in versions),
                 )
-        records = await fetch_alone(self._engine, _APPEND_NATIVE, args)
+        records = await fetch(_APPEND_NATIVE)
         rows = [_AppendRow(*r) for r in records]
         return _append_result(stream_id, expected_version, events, rows)
 
@@ -337,6 +346,15 @@ def _append_result(
         inserted[-1].version,
         tuple(r.global_position for r in inserted),
     )
+
+
+def _in_autocommit(conn: AsyncConnection, expected_version: int | ExpectedVersion) -> bool:
+    """Whether an append on the caller's connection commits by itself (`autocommit()`), so that
+    it can take the one-statement path and re-run a lost race like the store's own appends."""
+    if expected_version is ExpectedVersion.ANY or conn.sync_connection is None:
+        return False
+    options = conn.sync_connection.get_execution_options()
+    return bool(options.get("isolation_level") == "AUTOCOMMIT")
 
 
 def _expected_param(expected_version: int | ExpectedVersion) -> int | None:
