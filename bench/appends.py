@@ -35,17 +35,34 @@ CREATE TABLE IF NOT EXISTS {PLAIN_SCHEMA}.events (
     data jsonb NOT NULL,
     metadata jsonb NOT NULL,
     recorded_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS {PLAIN_SCHEMA}.events_unique (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    stream_id text NOT NULL,
+    version bigint NOT NULL,
+    event_id uuid NOT NULL,
+    type text NOT NULL,
+    schema_version integer NOT NULL,
+    data jsonb NOT NULL,
+    metadata jsonb NOT NULL,
+    recorded_at timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (stream_id, version),
+    UNIQUE (event_id)
 )
 """
 
 #: One statement (so one round trip and one implicit transaction) per append: the limit.
-PLAIN_INSERT = f"""
-INSERT INTO {PLAIN_SCHEMA}.events
+PLAIN_INSERT_INTO = """
+INSERT INTO {table}
     (stream_id, version, event_id, type, schema_version, data, metadata)
 SELECT $1, $2 + n.ord, n.event_id, $3, 1, CAST(n.data AS jsonb), CAST(n.metadata AS jsonb)
 FROM unnest(CAST($4 AS uuid[]), CAST($5 AS text[]), CAST($6 AS text[]))
     WITH ORDINALITY AS n(event_id, data, metadata, ord)
 """
+PLAIN_INSERT = PLAIN_INSERT_INTO.format(table=f"{PLAIN_SCHEMA}.events")
+#: The same INSERT into a table with the event store's unique constraints (stream and version,
+#: event id): the index upkeep every safe append pays, without the version check and lookups.
+PLAIN_UNIQUE_INSERT = PLAIN_INSERT_INTO.format(table=f"{PLAIN_SCHEMA}.events_unique")
 
 
 @dataclass
@@ -80,15 +97,19 @@ def store_steps(store: EventStore, writers: int, batch: int) -> list[AsyncStep]:
     return [make(StreamCursor("ticket")) for _ in range(writers)]
 
 
-def plain_steps(connections: list[asyncpg.Connection], batch: int) -> list[AsyncStep]:
-    """One INSERT step per connection, with the same rows serialised the same way."""
+def plain_steps(
+    connections: list[asyncpg.Connection], batch: int, *, unique: bool = False
+) -> list[AsyncStep]:
+    """One INSERT step per connection, with the same rows serialised the same way (into the
+    table with the store's unique constraints when `unique`)."""
+    statement = PLAIN_UNIQUE_INSERT if unique else PLAIN_INSERT
 
     def make(conn: asyncpg.Connection, cursor: StreamCursor) -> AsyncStep:
         async def step() -> int:
             events = make_batch(batch)
             stream, expected = cursor.next(batch)
             await conn.execute(
-                PLAIN_INSERT,
+                statement,
                 stream,
                 expected,
                 EVENT_TYPE,
@@ -109,10 +130,14 @@ async def measure_store(
     return await run_async_writers(store_steps(EventStore(engine), writers, batch), seconds, warmup)
 
 
-async def measure_plain(dsn: str, writers: int, batch: int, seconds: float, warmup: float) -> Rate:
+async def measure_plain(
+    dsn: str, writers: int, batch: int, seconds: float, warmup: float, *, unique: bool = False
+) -> Rate:
+    """The plain INSERT (primary key only, or with the store's unique constraints)."""
     connections = [await asyncpg.connect(dsn) for _ in range(writers)]
     try:
-        return await run_async_writers(plain_steps(connections, batch), seconds, warmup)
+        steps = plain_steps(connections, batch, unique=unique)
+        return await run_async_writers(steps, seconds, warmup)
     finally:
         for conn in connections:
             await conn.close()

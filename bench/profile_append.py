@@ -60,7 +60,9 @@ def sqlalchemy_steps(engine: AsyncEngine, writers: int, batch: int) -> list[Asyn
     return [make(StreamCursor("ticket")) for _ in range(writers)]
 
 
-async def profile(url: str, writers: int, batch: int, rounds: int, seconds: float) -> str:
+async def profile(
+    url: str, writers: int, batch: int, rounds: int, seconds: float, before: bool = False
+) -> str:
     dsn = asyncpg_dsn(url)
     size = {"pool_size": writers, "max_overflow": writers, "pool_pre_ping": True}
     services = create_engine(url, pool_size=writers)
@@ -72,15 +74,23 @@ async def profile(url: str, writers: int, batch: int, rounds: int, seconds: floa
     connections = [await asyncpg.connect(dsn) for _ in range(writers)]
     cases: dict[str, Callable[[], list[AsyncStep]]] = {
         "plain INSERT": lambda: appends.plain_steps(connections, batch),
+        "plain INSERT, store's unique constraints": lambda: appends.plain_steps(
+            connections, batch, unique=True
+        ),
         "EventStore.append (services' engine)": lambda: appends.store_steps(
             EventStore(services), writers, batch
         ),
         "EventStore.append, engine without pre-ping": lambda: appends.store_steps(
             EventStore(no_ping), writers, batch
         ),
-        "before: SQLAlchemy tx, re-planned": lambda: sqlalchemy_steps(replanned, writers, batch),
-        "before: SQLAlchemy tx, generic plans": lambda: sqlalchemy_steps(generic, writers, batch),
     }
+    if before:
+        cases["before: SQLAlchemy tx, re-planned"] = lambda: sqlalchemy_steps(
+            replanned, writers, batch
+        )
+        cases["before: SQLAlchemy tx, generic plans"] = lambda: sqlalchemy_steps(
+            generic, writers, batch
+        )
     results: dict[str, list[Rate]] = {name: [] for name in cases}
     try:
         for _ in range(rounds):
@@ -107,7 +117,7 @@ async def main_async(args: argparse.Namespace) -> str:
         url = with_database(args.database_url, name)
         await asyncio.to_thread(upgrade_all, url)
         await appends.create_plain_table(asyncpg_dsn(url))
-        return await profile(url, args.writers, args.batch, args.rounds, args.seconds)
+        return await profile(url, args.writers, args.batch, args.rounds, args.seconds, args.before)
     finally:
         await drop_database(admin, name)
 
@@ -118,6 +128,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--batch", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=1.0)
+    parser.add_argument(
+        "--before", action="store_true", help="also the statement as run before commit 8d34308"
+    )
     parser.add_argument("--database-url", default=CommonSettings().database_url)
     print(asyncio.run(main_async(parser.parse_args(argv))))
 

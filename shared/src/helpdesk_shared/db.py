@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +17,20 @@ from helpdesk_shared.settings import CommonSettings
 #: A writer that opens a transaction and stalls holds back every reader of the all-events log
 #: (they only read below the oldest running transaction), so no session may idle in one for long.
 IDLE_IN_TRANSACTION_TIMEOUT_MS = 30_000
+
+_unpinged: ContextVar[bool] = ContextVar("helpdesk_db_unpinged", default=False)
+
+
+@contextmanager
+def unpinged() -> Iterator[None]:
+    """Checkouts in this block skip the liveness ping (one round trip each). Only for callers
+    that replace a dead connection themselves and can safely run their statement again: the
+    event store's own appends, idempotent by event id (`EventStore.append`)."""
+    token = _unpinged.set(True)
+    try:
+        yield
+    finally:
+        _unpinged.reset(token)
 
 
 @dataclass(frozen=True)
@@ -79,7 +96,9 @@ def _ping(dbapi_connection: Any, _record: ConnectionPoolEntry, _proxy: Any) -> N
     `pool_pre_ping` with asyncpg wraps its ping in BEGIN and ROLLBACK (three round trips, for
     pgbouncer's transaction mode and its prepared statements); a query in the simple protocol
     prepares nothing, so one round trip does (bench/ticket/README.md). Not `;`: asyncpg fails on
-    the empty query's answer in the simple protocol."""
+    the empty query's answer in the simple protocol. Skipped inside `unpinged()`."""
+    if _unpinged.get():
+        return
     try:
         dbapi_connection.run_async(lambda driver: driver.execute("SELECT 1"))
     except Exception as error:  # any failure means the connection is unusable

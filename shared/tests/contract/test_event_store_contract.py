@@ -137,7 +137,7 @@ async def test_read_all_gives_the_log_in_commit_order_after_a_position(
 ) -> None:
     a, b = _stream(), _stream()
     await store.append(a, ExpectedVersion.NO_STREAM, _events(1))
-    start = await _end_of_log(store)
+    start = (await _read_until_visible(store, LogPosition.start(), {a}, count=1))[-1].log_position
     await store.append(b, ExpectedVersion.NO_STREAM, _events(2))
     await store.append(a, 1, _events(1))
     after = await _read_until_visible(store, start, {a, b}, count=3)
@@ -175,6 +175,25 @@ async def test_a_unit_of_work_carries_reads_and_appends(store: EventStore) -> No
         assert len(await store.read_stream(stream, conn=conn)) == 2
 
 
+async def test_on_an_autocommit_connection_a_conflict_and_a_retry_behave_as_alone(
+    store: EventStore,
+) -> None:
+    stream = _stream()
+    first = _events(2)
+    async with store.autocommit() as conn:
+        stored = await store.append(stream, ExpectedVersion.NO_STREAM, first, conn=conn)
+        again = await store.append(stream, ExpectedVersion.NO_STREAM, first, conn=conn)
+        assert again.already_stored
+        assert again.global_positions == stored.global_positions
+        with pytest.raises(ConcurrencyConflict) as stale:
+            await store.append(stream, 1, _events(1), conn=conn)
+        assert stale.value.actual == 2
+        with pytest.raises(ConcurrencyConflict) as ahead:
+            await store.append(stream, 5, _events(1), conn=conn)
+        assert ahead.value.actual == 2
+        assert (await store.append(stream, 2, _events(1), conn=conn)).last_version == 3
+
+
 async def _read_until_visible(
     store: EventStore, start: LogPosition, streams: set[str], count: int
 ) -> list[RecordedEvent]:
@@ -197,10 +216,3 @@ async def _read_from(store: EventStore, start: LogPosition) -> list[RecordedEven
     while page := await store.read_all(events[-1].log_position if events else start, limit=1000):
         events += page
     return events
-
-
-async def _end_of_log(store: EventStore) -> LogPosition:
-    position = LogPosition.start()
-    while page := await store.read_all(position, limit=1000):
-        position = page[-1].log_position
-    return position

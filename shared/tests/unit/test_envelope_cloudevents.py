@@ -14,6 +14,7 @@ from helpdesk_shared.eventstore.model import EventMetadata, LogPosition, Recorde
 from helpdesk_shared.messaging.envelope import (
     InvalidEventMessage,
     parse_envelope,
+    to_cloudevent,
     to_cloudevent_message,
 )
 
@@ -146,3 +147,27 @@ def test_sequence_orders_as_the_log_does_and_parses_back() -> None:
     for bad in ("12-3", "", "00000000000000000010-0000000000000000000x"):
         with pytest.raises(ValueError, match="not a sequence"):
             LogPosition.from_sequence(bad)
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},
+        {"metadata": EventMetadata()},
+        {
+            "metadata": EventMetadata(
+                actor="a", traceparent="00-" + "1" * 32 + "-" + "2" * 16 + "-01"
+            )
+        },
+        {"data": {"texte": "Écran noir — « urgent »", "n": [1, 2.5, None, True]}},
+        {"recorded_at": datetime(2026, 11, 22, 9, 30, tzinfo=UTC)},
+    ],
+)
+def test_the_body_is_what_the_sdk_writes_for_the_same_event(overrides: dict[str, object]) -> None:
+    """The relay writes the envelope's JSON itself; any CloudEvents reader sees the SDK's."""
+    event = recorded(**overrides)
+    message = to_cloudevent_message(event, "helpdesk-relay")
+    sdk = rabbitmq.to_structured(to_cloudevent(event, "helpdesk-relay"), JSONFormat())
+    assert message.body == sdk.body
+    assert message.content_type == sdk.content_type
+    assert {**sdk.headers, "event-type": event.type} == message.headers

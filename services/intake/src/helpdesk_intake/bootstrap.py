@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Collection
 
 from fastapi import FastAPI
@@ -87,6 +88,7 @@ def build_app(settings: Settings | None = None, engine: AsyncEngine | None = Non
             "intake_unit_within": units.within,
             "contracts": contract_service(store),
             "knowledge_base": knowledge,
+            "opening_slots": asyncio.Semaphore(settings.intake_openings_in_flight),
             "intake_metrics": IntakeMetrics(registry),
         },
     )

@@ -54,6 +54,12 @@ class Settings(CommonSettings):
     )
     #: How long the request's answer waits for those suggestions (none after that).
     intake_suggestions_timeout_seconds: float = 0.5
+    #: Openings of `POST /v1/requests` inside their transaction at once; later ones wait before
+    #: taking a connection. Every opening locks its reference counter until commit, and with many
+    #: openings on the event loop the holder's next round trip waits behind all the others, so
+    #: the lock was held longer the more were in flight (and the pool ran dry): above about 16 in
+    #: flight the rate fell instead of levelling off (docs/performance.md).
+    intake_openings_in_flight: int = Field(default=8, ge=1)
     #: How long intake stops asking for suggestions after the ticket service could not be
     #: reached (refused or timed out): openings then answer `[]` at once.
     intake_suggestions_pause_seconds: float = Field(default=5.0, ge=0)

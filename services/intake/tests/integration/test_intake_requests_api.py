@@ -12,7 +12,9 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from helpdesk_intake.bootstrap import build_app
 from helpdesk_intake.domain.demo_contracts import CONTRACT_1, CONTRACT_2
+from helpdesk_intake.settings import Settings
 from helpdesk_shared.events.ticket import TicketOpened
 from helpdesk_shared.eventstore.store import EventStore
 
@@ -318,3 +320,25 @@ async def test_the_references_year_is_the_desks_year_at_new_year(
     assert early.json()["reference"].startswith(f"INC-{new_year - 1}-")
     stored = await opened_event(event_store, late.json()["ticket_id"])
     assert stored.reference == late.json()["reference"]
+
+
+async def test_openings_beyond_the_slots_wait_before_their_transaction(
+    intake_settings: Settings, engine: AsyncEngine, auth: Any
+) -> None:
+    """With every opening slot taken, an opening waits (holding no connection, no lock) and
+    goes through once a slot is free."""
+    app = build_app(intake_settings.model_copy(update={"intake_openings_in_flight": 1}), engine)
+    slots = app.state.opening_slots
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://intake") as client:
+        await slots.acquire()
+        opening = asyncio.ensure_future(
+            client.post("/v1/requests", json=form(), headers=auth(*AGENT))
+        )
+        try:
+            await asyncio.sleep(0.3)
+            assert not opening.done()
+        finally:
+            slots.release()
+        response = await asyncio.wait_for(opening, 30)
+    assert response.status_code == 201, response.text

@@ -17,11 +17,18 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, NamedTuple
 
-import asyncpg
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from helpdesk_shared.eventstore.alone import (
+    FAST_APPEND,
+    UNIQUE_EVENT_ID,
+    UNIQUE_VERSION,
+    LostRace,
+    fetch_alone,
+    fetch_on,
+)
 from helpdesk_shared.eventstore.model import (
     AppendResult,
     ConcurrencyConflict,
@@ -99,8 +106,6 @@ _STREAM_VERSION = text(
     "SELECT coalesce(max(version), 0) FROM eventstore.events WHERE stream_id = :stream_id"
 )
 
-_UNIQUE_VERSION = "events_stream_id_version_key"
-_UNIQUE_EVENT_ID = "events_event_id_key"
 #: A lost race is re-run to learn its outcome; ANY appends only lose to writers naming a version.
 _MAX_ATTEMPTS = 5
 #: Two-key advisory locks (class, hashtext(stream)) never collide with one-key (bigint) locks.
@@ -166,47 +171,59 @@ class EventStore:
         events: Sequence[NewEvent],
         conn: AsyncConnection | None,
     ) -> AppendResult:
-        if conn is not None:
+        if conn is not None and not _in_autocommit(conn, expected_version):
             try:
                 return await _append_once(conn, stream_id, expected_version, events)
-            except _LostRace as race:
+            except LostRace as race:
                 # The caller's transaction is aborted: it cannot re-read, only retry its command.
                 raise ConcurrencyConflict(stream_id, expected_version, -1) from race
-        for _ in range(_MAX_ATTEMPTS):
+        for attempt in range(_MAX_ATTEMPTS):
             try:
                 if expected_version is ExpectedVersion.ANY:
                     async with self._engine.begin() as own:
                         return await _append_once(own, stream_id, expected_version, events)
-                return await self._append_alone(stream_id, expected_version, events)
-            except _LostRace:
+                return await self._append_alone(
+                    stream_id, expected_version, events, fast=attempt == 0, conn=conn
+                )
+            except LostRace:
                 # Another writer committed first. Running again reports what it stored: the same
                 # event ids (an idempotent retry) or a new head (a conflict with the real version).
                 continue
         raise ConcurrencyConflict(stream_id, expected_version, await self.stream_version(stream_id))
 
     async def _append_alone(
-        self, stream_id: str, expected_version: int | ExpectedVersion, events: Sequence[NewEvent]
+        self,
+        stream_id: str,
+        expected_version: int | ExpectedVersion,
+        events: Sequence[NewEvent],
+        fast: bool,
+        conn: AsyncConnection | None,
     ) -> AppendResult:
-        """The append statement on the pooled asyncpg connection, in autocommit.
+        """The append in one statement, in autocommit, on a pooled connection of its own or the
+        caller's autocommit one (`alone`): first the bare INSERT, and the full statement only
+        when that one stored nothing."""
+        args = _append_args(stream_id, expected_version, events)
 
-        One statement is atomic on its own, so it needs no BEGIN and COMMIT round trips, and
-        asyncpg's prepared statement skips SQLAlchemy's per-execution work: the append's cost
-        comes close to a plain INSERT's (see docs/performance.md).
-        """
-        params = _append_params(stream_id, expected_version, events)
-        async with self._engine.connect() as conn:
-            driver = (await conn.get_raw_connection()).driver_connection
-            assert driver is not None
+        async def fetch(statement: str) -> list[Any]:
+            if conn is None:
+                return await fetch_alone(self._engine, statement, args)
+            return await fetch_on(conn, statement, args)
+
+        if fast:
             try:
-                records = await driver.fetch(_APPEND_NATIVE, *(params[n] for n in _APPEND_PARAMS))
-            except asyncpg.UniqueViolationError as error:
-                if error.constraint_name in (_UNIQUE_VERSION, _UNIQUE_EVENT_ID):
-                    raise _LostRace() from error
-                raise
-        rows = [
-            _AppendRow(r["source"], r["stream_id"], r["version"], r["global_position"])
-            for r in records
-        ]
+                inserted = await fetch(FAST_APPEND)
+            except LostRace:
+                inserted = []
+            if inserted:
+                versions = sorted((r[0], r[1]) for r in inserted)
+                return AppendResult(
+                    stream_id,
+                    versions[0][0],
+                    versions[-1][0],
+                    tuple(position for _, position in versions),
+                )
+        records = await fetch(_APPEND_NATIVE)
+        rows = [_AppendRow(*r) for r in records]
         return _append_result(stream_id, expected_version, events, rows)
 
     async def read_stream(
@@ -255,10 +272,6 @@ class EventStore:
             yield own
 
 
-class _LostRace(Exception):
-    """A concurrent writer committed the same stream version or event id first."""
-
-
 async def _append_once(
     conn: AsyncConnection,
     stream_id: str,
@@ -274,8 +287,8 @@ async def _append_once(
     try:
         rows = (await conn.execute(_APPEND, params)).all()
     except IntegrityError as error:
-        if _constraint_name(error) in (_UNIQUE_VERSION, _UNIQUE_EVENT_ID):
-            raise _LostRace() from error
+        if _constraint_name(error) in (UNIQUE_VERSION, UNIQUE_EVENT_ID):
+            raise LostRace() from error
         raise
     return _append_result(stream_id, expected_version, events, rows)
 
@@ -299,6 +312,14 @@ def _append_params(
         "datas": [json.dumps(e.data) for e in events],
         "metadatas": [json.dumps(e.metadata.to_json()) for e in events],
     }
+
+
+def _append_args(
+    stream_id: str, expected_version: int | ExpectedVersion, events: Sequence[NewEvent]
+) -> tuple[Any, ...]:
+    """`_APPEND_NATIVE`'s arguments, in the order of its `$n` placeholders."""
+    params = _append_params(stream_id, expected_version, events)
+    return tuple(params[name] for name in _APPEND_PARAMS)
 
 
 def _append_result(
@@ -325,6 +346,15 @@ def _append_result(
         inserted[-1].version,
         tuple(r.global_position for r in inserted),
     )
+
+
+def _in_autocommit(conn: AsyncConnection, expected_version: int | ExpectedVersion) -> bool:
+    """Whether an append on the caller's connection commits by itself (`autocommit()`), so that
+    it can take the one-statement path and re-run a lost race like the store's own appends."""
+    if expected_version is ExpectedVersion.ANY or conn.sync_connection is None:
+        return False
+    options = conn.sync_connection.get_execution_options()
+    return bool(options.get("isolation_level") == "AUTOCOMMIT")
 
 
 def _expected_param(expected_version: int | ExpectedVersion) -> int | None:

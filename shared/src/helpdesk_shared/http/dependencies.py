@@ -15,9 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 
 def from_state(name: str) -> Any:
-    """`Depends` on `app.state.<name>` (raises at the first request if the bootstrap forgot it)."""
+    """`Depends` on `app.state.<name>` (raises at the first request if the bootstrap forgot it).
 
-    def provide(request: Request) -> Any:
+    A coroutine function, so that FastAPI runs it on the event loop: a plain `def` dependency is
+    run in anyio's worker threads (40 by default), one hop per part per request, which under many
+    requests in flight queued for the threads and cost more CPU per request the more were in
+    flight (docs/performance.md)."""
+
+    async def provide(request: Request) -> Any:
         return getattr(request.app.state, name)
 
     provide.__name__ = f"app_state_{name}"

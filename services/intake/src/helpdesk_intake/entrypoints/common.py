@@ -5,6 +5,7 @@ The parts the bootstrap wired reach the routes through `from_state` dependencies
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Annotated
 
@@ -37,6 +38,8 @@ UnitWithin = Annotated[Callable[[AsyncConnection], IntakeUnit], from_state("inta
 IntakeSettings = Annotated[Settings, from_state("settings")]
 #: The knowledge base's suggestions for a new request (the ticket service, over HTTP).
 Knowledge = Annotated[ArticleSuggestions, from_state("knowledge_base")]
+#: The openings allowed inside their transaction at once (`intake_openings_in_flight`).
+OpeningSlots = Annotated[asyncio.Semaphore, from_state("opening_slots")]
 StaffPrincipal = Annotated[Principal, Depends(require_roles(*STAFF))]
 ManagerPrincipal = Annotated[Principal, Depends(require_roles(Role.MANAGER, Role.ADMIN))]
 

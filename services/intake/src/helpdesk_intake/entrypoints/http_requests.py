@@ -26,7 +26,13 @@ from helpdesk_intake.application.open_request import (
 from helpdesk_intake.application.ports import ArticleSuggestions
 from helpdesk_intake.domain.complaints import ticket_type
 from helpdesk_intake.domain.prequalification import AssistanceRequest
-from helpdesk_intake.entrypoints.common import IntakeSettings, Knowledge, UnitWithin, invalid
+from helpdesk_intake.entrypoints.common import (
+    IntakeSettings,
+    Knowledge,
+    OpeningSlots,
+    UnitWithin,
+    invalid,
+)
 from helpdesk_intake.entrypoints.metrics import Metrics
 from helpdesk_shared import catalogue
 from helpdesk_shared.auth import Principal, Role, require_roles
@@ -130,11 +136,12 @@ async def submit_request(
     settings: IntakeSettings,
     metrics: Metrics,
     knowledge: Knowledge,
+    slots: OpeningSlots,
     idempotency_key: Annotated[str | None, Header(alias=HEADER)] = None,
 ) -> JSONResponse:
     command = _command(form, principal, tuple(settings.intake_complaint_keywords))
     scope = f"POST /v1/requests:{principal.sub}"
-    async with engine.begin() as conn:
+    async with slots, engine.begin() as conn:
         guard = await IdempotencyGuard.claim(
             conn, scope, idempotency_key, form.model_dump(mode="json")
         )

@@ -1,0 +1,99 @@
+"""An append the store runs alone: one statement on a pooled asyncpg connection, in autocommit.
+
+One statement is atomic on its own, so it needs no BEGIN and COMMIT round trips; asyncpg's
+prepared statement skips SQLAlchemy's per-execution work; the checkout skips the pool's liveness
+ping (a connection found dead is dropped and the statement run again on a pinged one, which is
+safe because an append is idempotent by event id). One round trip per append, like a plain INSERT
+(docs/performance.md).
+
+The first attempt is the fast statement: the INSERT alone, guarded by one probe of the unique
+(stream_id, version) index that the expected version exists. It stores nothing and returns no
+rows when that version does not exist, and a lost race, a stale expected version or a retried
+event id each break a unique constraint: in every such case the store runs the full statement,
+which reports what is there (already stored, or the real head).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import asyncpg
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.util import greenlet_spawn
+
+from helpdesk_shared.db import unpinged
+
+UNIQUE_VERSION = "events_stream_id_version_key"
+UNIQUE_EVENT_ID = "events_event_id_key"
+
+#: $1 stream, $2 expected version (0: a new stream), $3.. the events' columns as arrays.
+FAST_APPEND = """
+INSERT INTO eventstore.events (stream_id, version, event_id, type, schema_version, data, metadata)
+SELECT $1, CAST($2 AS bigint) + n.ord, n.event_id, n.type, n.schema_version,
+       CAST(n.data AS jsonb), CAST(n.metadata AS jsonb)
+FROM unnest(
+    CAST($3 AS uuid[]), CAST($4 AS text[]), CAST($5 AS int[]), CAST($6 AS text[]),
+    CAST($7 AS text[])
+) WITH ORDINALITY AS n(event_id, type, schema_version, data, metadata, ord)
+WHERE CAST($2 AS bigint) = 0 OR EXISTS (
+    SELECT 1 FROM eventstore.events WHERE stream_id = $1 AND version = CAST($2 AS bigint)
+)
+ORDER BY n.ord
+RETURNING version, global_position
+"""
+
+
+class LostRace(Exception):
+    """A concurrent writer committed the same stream version or event id first."""
+
+
+class _DeadConnection(Exception):
+    """The pooled connection was closed under the statement (a restart, a killed backend)."""
+
+
+_CONNECTION_LOST = (OSError, asyncpg.PostgresConnectionError, asyncpg.AdminShutdownError)
+
+
+async def fetch_alone(engine: AsyncEngine, statement: str, args: Sequence[Any]) -> list[Any]:
+    """`statement`'s rows, run once on a pooled connection, in autocommit; `LostRace` when it
+    breaks one of the store's unique constraints."""
+    try:
+        with unpinged():
+            return await _fetch(engine, statement, args)
+    except _DeadConnection:
+        return await _fetch(engine, statement, args)
+
+
+async def fetch_on(conn: AsyncConnection, statement: str, args: Sequence[Any]) -> list[Any]:
+    """`statement`'s rows on the caller's autocommit connection; `LostRace` as `fetch_alone`."""
+    driver = (await conn.get_raw_connection()).driver_connection
+    assert driver is not None
+    try:
+        return list(await driver.fetch(statement, *args))
+    except asyncpg.UniqueViolationError as error:
+        if error.constraint_name in (UNIQUE_VERSION, UNIQUE_EVENT_ID):
+            raise LostRace() from error
+        raise
+
+
+async def _fetch(engine: AsyncEngine, statement: str, args: Sequence[Any]) -> list[Any]:
+    """Without an `AsyncConnection` around the pooled one: two greenlet switches fewer."""
+    raw = await engine.raw_connection()
+    try:
+        driver = raw.driver_connection
+        assert driver is not None
+        try:
+            return list(await driver.fetch(statement, *args))
+        except asyncpg.UniqueViolationError as error:
+            if error.constraint_name in (UNIQUE_VERSION, UNIQUE_EVENT_ID):
+                raise LostRace() from error
+            raise
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+            if not (driver.is_closed() or isinstance(error, _CONNECTION_LOST)):
+                raise
+            await greenlet_spawn(raw.invalidate, error)
+            raise _DeadConnection() from error
+    finally:
+        # Checking in may close an overflow connection, which awaits inside SQLAlchemy.
+        await greenlet_spawn(raw.close)
