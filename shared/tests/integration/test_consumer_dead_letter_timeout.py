@@ -14,13 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from helpdesk_shared.messaging.envelope import ReceivedEvent
 from helpdesk_testkit.broker import eventually, synthetic_event
+from helpdesk_testkit.consumers import ConsumerWorld, dead_letters_when
 from helpdesk_testkit.stalling import pausable_proxy
-
-from .test_consumer_inbox import ConsumerWorld, dead_letters_when, world  # noqa: F401
 
 
 async def test_a_dead_letter_publish_past_its_timeout_rejects_the_original(
-    world: ConsumerWorld,  # noqa: F811
+    world: ConsumerWorld,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     broker = urlsplit(world.amqp_url)
