@@ -52,7 +52,15 @@ class _DeadConnection(Exception):
     """The pooled connection was closed under the statement (a restart, a killed backend)."""
 
 
-_CONNECTION_LOST = (OSError, asyncpg.PostgresConnectionError, asyncpg.AdminShutdownError)
+#: A terminated backend's goodbye may reach asyncpg while the connection is idle and leave its
+#: protocol unable to start the next statement (`InternalClientError`, "cannot switch to state"):
+#: that connection is as dead as a closed one.
+_CONNECTION_LOST = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.AdminShutdownError,
+    asyncpg.InternalClientError,
+)
 
 
 async def fetch_alone(engine: AsyncEngine, statement: str, args: Sequence[Any]) -> list[Any]:
@@ -89,7 +97,7 @@ async def _fetch(engine: AsyncEngine, statement: str, args: Sequence[Any]) -> li
             if error.constraint_name in (UNIQUE_VERSION, UNIQUE_EVENT_ID):
                 raise LostRace() from error
             raise
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+        except (*_CONNECTION_LOST, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
             if not (driver.is_closed() or isinstance(error, _CONNECTION_LOST)):
                 raise
             await greenlet_spawn(raw.invalidate, error)
