@@ -43,7 +43,7 @@ DEFAULT_PLOT = Path(__file__).resolve().parent.parent / "docs" / "performance-gr
 #: A flat path may cost this much more at the largest size than at the smallest (noise, a
 #: B-tree one level deeper); a path that grows with its work, this much more than the growth.
 FLAT_SLACK, LINEAR_SLACK = 2.0, 1.5
-_EVENTS_PER_TICKET = 9.33
+_EVENTS_PER_TICKET = 8.67
 
 
 @dataclass(frozen=True)

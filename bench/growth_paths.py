@@ -36,6 +36,8 @@ RELAY_TICKETS = 50
 #: Tickets of each step left to the ticket list's subscription (about 930 events), timed.
 TAIL_TICKETS = 100
 COMMANDS, READS, REPORTS = 100, 20, 5
+#: Seconds each path may take to be timed at one size (beyond its first call).
+BUDGET_SECONDS = 15.0
 
 
 @dataclass(frozen=True)
@@ -74,10 +76,17 @@ class Measured:
 
 
 async def _times(call: Callable[[], Awaitable[object]], repeat: int) -> list[float]:
-    """`repeat` timings in ms, after one untimed call (connections, plans, caches)."""
+    """Up to `repeat` timings in ms after a first call (connections, plans, caches), within
+    `BUDGET_SECONDS`: a report that takes seconds at a million events is timed fewer times, and
+    when the first call alone takes a third of the budget, it is the one sample."""
+    started = time.perf_counter()
     await call()
-    samples = []
-    for _ in range(repeat):
+    first = time.perf_counter() - started
+    if first > BUDGET_SECONDS / 3:
+        return [first * 1000]
+    samples: list[float] = []
+    deadline = time.perf_counter() + BUDGET_SECONDS
+    while len(samples) < repeat and (not samples or time.perf_counter() < deadline):
         started = time.perf_counter()
         await call()
         samples.append((time.perf_counter() - started) * 1000)
