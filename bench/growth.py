@@ -61,7 +61,9 @@ def plot_path() -> Path:
     return Path(os.environ.get("BENCH_GROWTH_PLOT", str(DEFAULT_PLOT)))
 
 
-async def grow(database_url: str, amqp_url: str, sizes: Sequence[int]) -> list[Step]:
+async def grow(
+    database_url: str, amqp_url: str, sizes: Sequence[int], budget: float = 15.0
+) -> list[Step]:
     """Grow one throwaway database through `sizes`, measuring at each; dropped at the end."""
     run_id = uuid.uuid4().hex[:10]
     admin = with_database(database_url, "postgres")
@@ -78,7 +80,7 @@ async def grow(database_url: str, amqp_url: str, sizes: Sequence[int]) -> list[S
             with load_during() as load:
                 more = max(0, round((size - await _stored(url)) / _EVENTS_PER_TICKET))
                 tickets = await _fill(url, tickets, more)
-                measured = await measure_all(url, amqp_url, exchange, prefix, tickets)
+                measured = await measure_all(url, amqp_url, exchange, prefix, tickets, budget)
                 tickets += measured.tickets_added
             steps.append(
                 Step(
@@ -176,7 +178,7 @@ def plot(steps: Sequence[Step], path: Path) -> None:
 async def summary_rows(quick: bool) -> list[SummaryRow]:
     settings = CommonSettings()
     sizes = QUICK_SIZES if quick else _sizes_from_env()
-    steps = await grow(settings.database_url, settings.amqp_url, sizes)
+    steps = await grow(settings.database_url, settings.amqp_url, sizes, 1.0 if quick else 15.0)
     plot(steps, plot_path())
     return rows(steps)
 
