@@ -133,6 +133,10 @@ def rows(steps: Sequence[Step]) -> list[SummaryRow]:
         slack = FLAT_SLACK if path.flat else LINEAR_SLACK * growth
         small, large = first.measured.ms[path.name], last.measured.ms[path.name]
         goal = "flat" if path.flat else "no faster than its work"
+        failed = [f"{s.events:,}: {s.measured.failures[path.name]}" for s in steps
+                  if path.name in s.measured.failures]  # fmt: skip
+        if failed:
+            goal += f" (failed at {'; '.join(failed)})"
         out.append(
             SummaryRow(
                 path=f"growth: {path.name}, {last.events:,} events",
@@ -141,7 +145,7 @@ def rows(steps: Sequence[Step]) -> list[SummaryRow]:
                 baseline=small,
                 baseline_label=f"at {first.events:,} events",
                 goal=f"{goal}: <= {slack:.3g}x the smallest",
-                met=large <= slack * small,
+                met=not failed and large <= slack * small,
                 load=sum(step.load for step in steps) / len(steps),
                 rounds=last.measured.rounds[path.name],
             )
@@ -158,10 +162,11 @@ def plot(steps: Sequence[Step], path: Path) -> None:
 
     figure, axes = plt.subplots(figsize=(10, 6))
     events = [step.events for step in steps]
-    for measured in PATHS:
+    colours = plt.get_cmap("tab20")
+    for index, measured in enumerate(PATHS):
         style = "-" if measured.flat else "--"
         values = [step.measured.ms[measured.name] for step in steps]
-        axes.plot(events, values, style, marker="o", label=measured.name)
+        axes.plot(events, values, style, marker="o", color=colours(index), label=measured.name)
     axes.set_xscale("log")
     axes.set_yscale("log")
     axes.set_xlabel("events in the store (log)")
