@@ -191,6 +191,15 @@ class Target:
 
 async def run(database_url: str, amqp_url: str, rate: int, seconds: float, count: int) -> str:
     """Both measurements in a throwaway database and topology; the report as a table."""
+    results = await measure_all(database_url, amqp_url, rate, seconds, count)
+    header = "| run | mails | mails/s | p50 ms | p99 ms | max ms |"
+    return "\n".join([header, "| --- " * 6 + "|", *(r.line() for r in results)])
+
+
+async def measure_all(
+    database_url: str, amqp_url: str, rate: int, seconds: float, count: int
+) -> list[Result]:
+    """The baseline's rows, then notify's: steady at `rate`, then a burst of `count`."""
     run_id = uuid.uuid4().hex[:10]
     admin_url = with_database(database_url, "postgres")
     database = f"helpdesk_bench_notify_{run_id}"
@@ -213,8 +222,7 @@ async def run(database_url: str, amqp_url: str, rate: int, seconds: float, count
         smtp.stop()
         await _remove_topology(amqp_url, target.exchange, target.prefix)
         await drop_database(admin_url, database)
-    header = "| run | mails | mails/s | p50 ms | p99 ms | max ms |"
-    return "\n".join([header, "| --- " * 6 + "|", *(r.line() for r in results)])
+    return results
 
 
 async def plain(

@@ -84,7 +84,10 @@ def round_robin(base: str, headers: dict[str, str], tickets: list[uuid.UUID]) ->
     return make
 
 
-async def commands(quick: bool) -> list[str]:
+async def commands(
+    quick: bool, rate: int = 200, samples: dict[str, Sample] | None = None
+) -> list[str]:
+    """The report's lines; with `samples`, each row's `Sample` too, by its name."""
     seconds = 5 if quick else 20
     async with scratch_database() as url:
         engine = create_engine(url, pool_size=10)
@@ -110,12 +113,13 @@ async def commands(quick: bool) -> list[str]:
                 make = round_robin(base, headers, tickets)
                 async with RawClient.for_url(base, max_connections=64) as client:
                     await closed_loop(client, make, 8, 1)  # warm-up
-                    report.append(
-                        (await closed_loop(client, make, 32, seconds)).line(f"{name}, 32 workers")
-                    )
-                    paced = await open_loop(client, make, 200, seconds)
-                    report.append(paced.line(f"{name}, 200/s"))
-                if factory:
+                    closed = await closed_loop(client, make, 32, seconds)
+                    report.append(closed.line(f"{name}, 32 workers"))
+                    paced = await open_loop(client, make, rate, seconds)
+                    report.append(paced.line(f"{name}, {rate}/s"))
+                if samples is not None:
+                    samples |= {f"{name}, 32 workers": closed, f"{name}, {rate}/s": paced}
+                if factory and samples is None:  # the summary table has no lag row
                     lags = await projection_lag(url, base, headers, tickets, seconds / 2)
             finally:
                 server.terminate()

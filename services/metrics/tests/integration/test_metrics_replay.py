@@ -272,3 +272,19 @@ async def test_the_database_totals_equal_those_of_the_facts_in_memory(
     assert sum(h.count for h in one_label.take.values()) == sum(
         h.count for h in in_database.take.values()
     )
+
+
+async def test_reading_the_facts_keeps_no_transaction_open_while_the_report_is_computed(
+    engine: AsyncEngine,
+) -> None:
+    """A report computed for long after its reads must not sit idle in a transaction (the
+    server's timeout ends such a connection: `/v1/kpis` failed on a large desk)."""
+    async with engine.connect() as observer, facts_reading(engine)() as facts:
+        await facts.tickets(NOON, NOON - timedelta(days=30))
+        pid = (await facts._conn.exec_driver_sql("SELECT pg_backend_pid()")).scalar_one()
+        state = (
+            await observer.exec_driver_sql(
+                f"SELECT state FROM pg_stat_activity WHERE pid = {int(pid)}"  # noqa: S608
+            )
+        ).scalar_one()
+    assert state == "idle"
