@@ -91,15 +91,14 @@ async def _append_rows(
     plain: list[Rate] = []
     peers: list[Rate] = []
     same: list[Rate] = []
-    #: The plain INSERT into a table with the events table's unique constraints, where
-    #: `bench.appends` has it (`measure_constrained`, same arguments as `measure_plain`).
-    constrained = getattr(appends, "measure_constrained", None) if batch == 1 else None
+    #: The plain INSERT into a table with the events table's unique constraints (1 event/tx).
+    constrained = batch == 1
     with load_during() as load:
         for _ in range(sizes.rounds):
             ours.append(await appends.measure_store(engine, *run))
             plain.append(await appends.measure_plain(target.dsn, *run))
-            if constrained is not None:
-                same.append(await constrained(target.dsn, *run))
+            if constrained:
+                same.append(await appends.measure_plain(target.dsn, *run, unique=True))
             if batch == 1:
                 peers.append(await asyncio.to_thread(peer.measure_peer, target.dsn, *run))
     path = f"appends, {batch} event{'s' if batch > 1 else ''}/tx, {writers} writers"
