@@ -77,5 +77,9 @@ def test_the_foundation_reports_each_rate_beside_its_baselines(tmp_path: Path) -
         assert any(line.startswith(expected) for line in table), expected
     one_event = [line for line in table if line.startswith(FOUNDATION_ROWS[0])]
     baselines = {line.split(" | ")[2].split(", ", 1)[1] for line in one_event}
-    assert baselines == {"plain INSERT, primary key only", "peer (eventsourcing)"}
+    assert baselines == {
+        "plain INSERT, primary key only",
+        "plain INSERT, same unique constraints",
+        "peer (eventsourcing)",
+    }
     assert all(line.split(" | ")[3].endswith("x") for line in table[2:]), table
