@@ -72,6 +72,8 @@ class Traffic:
     accepted_tickets: list[str] = field(default_factory=list)
     accepted_commands: list[tuple[str, str]] = field(default_factory=list)
     statuses: Counter[str] = field(default_factory=Counter)
+    #: Each answer's latency in seconds, by phase.
+    latencies: dict[str, list[float]] = field(default_factory=dict)
     #: Server errors a client could not act on: anything but a 503 problem with `Retry-After`.
     unactionable: list[str] = field(default_factory=list)
     stop: asyncio.Event = field(default_factory=asyncio.Event)
