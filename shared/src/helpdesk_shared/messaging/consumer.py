@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -56,6 +56,7 @@ from helpdesk_shared.messaging.envelope import (
     from_amqp_message,
     persistent_copy,
 )
+from helpdesk_shared.messaging.stream_order import StreamLocks
 from helpdesk_shared.messaging.topology import (
     dead_letter_exchange_name,
     dead_letter_queue_name,
@@ -150,7 +151,7 @@ class Consumer:
         self._queue: AbstractQueue | None = None
         self._consumer_tag: str | None = None
         self._in_flight: set[asyncio.Task[Any]] = set()
-        self._stream_locks: dict[str, _StreamLock] = {}
+        self._stream_locks = StreamLocks()
         #: Counters for tests and metrics (`consumer_metrics.py`): handled (committed), duplicates
         #: (skipped thanks to the inbox), retried (failed attempts tried again), dead-lettered,
         #: ignored (not matching `bindings`); the lag from recording to handling.
@@ -271,7 +272,7 @@ class Consumer:
                     "cloudevents.event_type": event.type,
                 },
             ):
-                async with self._stream_lock(event.stream_id):
+                async with self._stream_locks.hold(event.stream_id):
                     await self._handle_with_retries(message, event)
         finally:
             correlation_id.reset(token)
@@ -454,29 +455,8 @@ class Consumer:
             timeout=self._publish_timeout,
         )
 
-    @contextlib.asynccontextmanager
-    async def _stream_lock(self, stream_id: str) -> AsyncIterator[None]:
-        """Serialise the events of one stream; forget its lock once nobody holds or awaits it."""
-        entry = self._stream_locks.setdefault(stream_id, _StreamLock())
-        entry.users += 1
-        try:
-            async with entry.lock:
-                yield
-        finally:
-            entry.users -= 1
-            if entry.users == 0:
-                self._stream_locks.pop(stream_id, None)
-
 
 def _seconds_since(moment: datetime) -> float:
     """How long ago `moment` was (a timestamp without zone is taken as UTC)."""
     aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
     return (datetime.now(UTC) - aware).total_seconds()
-
-
-class _StreamLock:
-    """A lock and how many messages hold or await it."""
-
-    def __init__(self) -> None:
-        self.lock = asyncio.Lock()
-        self.users = 0
