@@ -7,9 +7,10 @@ its id there and is skipped. The message is acknowledged only after that transac
 
 A failing handler is retried in-process, waiting the delays of the system's retry policy
 (exponential back-off with full jitter and a cap, `helpdesk_shared.retry`); after `max_attempts` the
-message is parked in the consumer's dead-letter queue with the reason. A message that can never
-succeed (not one of our CloudEvents, unknown type) is parked at once. Nothing a message does stops
-the consumer. Events of one stream are handled one after the other, in delivery order.
+message is parked in the consumer's dead-letter queue with the reason (`parking.py`). A message
+that can never succeed (not one of our CloudEvents, unknown type) is parked at once. Nothing a
+message does stops the consumer. Events of one stream are handled one after the other, in
+delivery order (`stream_order.py`).
 
 With `batch_size` 1 each delivery has its own transaction and different streams are handled
 concurrently, up to `prefetch`. With a larger `batch_size` the deliveries already prefetched are
@@ -54,12 +55,10 @@ from helpdesk_shared.messaging.envelope import (
     InvalidEventMessage,
     ReceivedEvent,
     from_amqp_message,
-    persistent_copy,
 )
+from helpdesk_shared.messaging.parking import DeadLetterParking
 from helpdesk_shared.messaging.stream_order import StreamLocks
 from helpdesk_shared.messaging.topology import (
-    dead_letter_exchange_name,
-    dead_letter_queue_name,
     declare_consumer_queues,
     topic_matches,
 )
@@ -69,11 +68,6 @@ from helpdesk_shared.telemetry import SpanKind, context_from, span
 EventHandler = Callable[[ReceivedEvent, AsyncConnection], Awaitable[None]]
 
 log = logging.getLogger(__name__)
-
-#: Header set on a message this toolkit dead-letters: why it was parked.
-REASON_HEADER = "x-helpdesk-dead-letter-reason"
-ATTEMPTS_HEADER = "x-helpdesk-attempts"
-ORIGINAL_ROUTING_KEY_HEADER = "x-helpdesk-original-routing-key"
 
 _CLAIM = text(
     """INSERT INTO infra.inbox (consumer, event_id, event_type)
@@ -143,9 +137,7 @@ class Consumer:
         #: How the consumer waits (a test puts a recorder here).
         self._sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
         self._reconnect_interval = reconnect_interval
-        #: How long a dead letter's publish waits for the broker's confirmation before the
-        #: original is rejected instead (`HELPDESK_BROKER_TIMEOUT_SECONDS`).
-        self._publish_timeout = publish_timeout
+        self._parking = DeadLetterParking(name, exchange, queue_prefix, publish_timeout)
         self._connection: AbstractRobustConnection | None = None
         self._channel: AbstractChannel | None = None
         self._queue: AbstractQueue | None = None
@@ -423,37 +415,9 @@ class Consumer:
     async def _dead_letter(
         self, message: AbstractIncomingMessage, reason: str, attempts: int
     ) -> None:
-        """Park a copy in the DLQ with the reason (confirmed), then ack the original.
-
-        If the copy cannot be published, reject the original instead: the queue's dead-letter
-        exchange parks it anyway, only without our reason header.
-        """
+        """Park the message in the DLQ with the reason (`parking.py`)."""
         self.dead_lettered += 1
-        try:
-            await self._publish_dead_letter(message, reason, attempts)
-        except (TimeoutError, aio_pika.exceptions.AMQPError, RuntimeError) as error:
-            log.warning("consumer %s: dead-lettering by reject (%r)", self.name, error)
-            await message.nack(requeue=False)
-            return
-        await message.ack()
-
-    async def _publish_dead_letter(
-        self, message: AbstractIncomingMessage, reason: str, attempts: int
-    ) -> None:
-        if self._channel is None:
-            raise RuntimeError("consumer is not started")
-        dlx = await self._channel.get_exchange(dead_letter_exchange_name(self._exchange))
-        headers = dict(message.headers or {})
-        headers[REASON_HEADER] = reason[:1000]
-        headers[ATTEMPTS_HEADER] = attempts
-        headers[ORIGINAL_ROUTING_KEY_HEADER] = message.routing_key or ""
-        copy = persistent_copy(message, headers)
-        await dlx.publish(
-            copy,
-            dead_letter_queue_name(self._queue_prefix, self.name),
-            mandatory=False,
-            timeout=self._publish_timeout,
-        )
+        await self._parking.park(self._channel, message, reason, attempts)
 
 
 def _seconds_since(moment: datetime) -> float:
