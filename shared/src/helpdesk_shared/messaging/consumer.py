@@ -14,12 +14,9 @@ delivery order (`stream_order.py`).
 
 With `batch_size` 1 each delivery has its own transaction and different streams are handled
 concurrently, up to `prefetch`. With a larger `batch_size` the deliveries already prefetched are
-handled in batches, each in one transaction (`batches.py`) and acknowledged by one
-`ack(multiple=True)` on its last delivery. Up to `batches_in_flight` batches run at once when they
-share no stream (a batch holding a stream's earlier events is awaited first); each acks only once
-the batch before it is settled, so every earlier delivery on the channel is settled when its
-multiple ack goes out. A batch that fails is rolled back and its deliveries are handled one by one
-as with `batch_size` 1.
+handled in batches, each in one transaction and acknowledged at once (the batch mode,
+`batches.py`); a batch that fails is rolled back and its deliveries are handled one by one as with
+`batch_size` 1.
 """
 
 from __future__ import annotations
@@ -28,7 +25,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 import aio_pika
@@ -45,12 +41,11 @@ from helpdesk_shared.logging import correlation_id
 from helpdesk_shared.messaging.batches import (
     STOP,
     BatchHandler,
+    BatchMode,
     ClaimedMeanwhile,
-    apply_batch,
-    next_batch,
     one_at_a_time,
 )
-from helpdesk_shared.messaging.consumer_metrics import LagHistogram
+from helpdesk_shared.messaging.consumer_metrics import LagHistogram, seconds_since
 from helpdesk_shared.messaging.envelope import (
     InvalidEventMessage,
     ReceivedEvent,
@@ -80,7 +75,7 @@ _CLAIM = text(
 _HANDLED = text("SELECT 1 FROM infra.inbox WHERE consumer = :consumer AND event_id = :event_id")
 
 
-class Consumer:
+class Consumer(BatchMode):
     """Durable quorum queue `{prefix}.{name}` bound to the exchange with `bindings`.
 
     See the module docs for the delivery guarantees. `batch_size` deliveries at most are handled
@@ -269,90 +264,6 @@ class Consumer:
         finally:
             correlation_id.reset(token)
 
-    async def _run_batches(self) -> None:
-        """Settle the waiting deliveries batch after batch until `stop`.
-
-        Up to `batches_in_flight` batches run at once (one waits on PostgreSQL while the next is
-        handled) as long as they share no stream; each acknowledges only once the batch before it
-        is settled, so the multiple ack never covers a delivery still being handled.
-        """
-        running: dict[asyncio.Task[None], frozenset[str]] = {}
-        previous: asyncio.Task[None] | None = None
-        while (batch := await next_batch(self._waiting, self._batch_size)) is not None:
-            kept, events = await self._sort_out(batch)
-            if not kept:
-                continue
-            streams = frozenset(event.stream_id for event in events)
-            while running and (
-                len(running) >= self._batches_in_flight
-                or any(streams & other for other in running.values())
-            ):
-                await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-            previous = asyncio.create_task(self._settle_batch(kept, events, previous))
-            running[previous] = streams
-            previous.add_done_callback(lambda done: running.pop(done, None))
-        await asyncio.gather(*running, return_exceptions=True)
-
-    async def _sort_out(
-        self, batch: list[AbstractIncomingMessage]
-    ) -> tuple[list[AbstractIncomingMessage], list[ReceivedEvent]]:
-        """The deliveries the batch settles and the events among them; the poison is parked at
-        once (acknowledged on its own), out of the batch."""
-        kept: list[AbstractIncomingMessage] = []
-        events: list[ReceivedEvent] = []
-        for message in batch:
-            if self._wanted(message):
-                try:
-                    events.append(from_amqp_message(message))
-                except InvalidEventMessage:
-                    await self._settle_alone(message)
-                    continue
-            kept.append(message)
-        return kept, events
-
-    async def _settle_batch(
-        self,
-        kept: list[AbstractIncomingMessage],
-        events: list[ReceivedEvent],
-        previous: asyncio.Task[None] | None,
-    ) -> None:
-        """Handle the events in one transaction, then ack every kept delivery at once (after the
-        batch before); on any failure, handle them one by one (own retries, dead-lettering)."""
-        try:
-            try:
-                fresh = await self._apply_batch(events)
-            except Exception as error:  # noqa: BLE001 - the deliveries are handled one by one
-                log.warning(
-                    "consumer %s: a batch of %d failed (%r); handling it one by one",
-                    *(self.name, len(events), error),
-                )
-                await asyncio.gather(*(self._settle_alone(message) for message in kept))
-                return
-            for event in fresh:
-                self.lag.observe(_seconds_since(event.recorded_at))
-            self.handled += len(fresh)
-            self.duplicates += len(events) - len(fresh)
-            self.ignored += len(kept) - len(events)
-            if previous is not None:
-                await asyncio.wait([previous])
-            await kept[-1].ack(multiple=True)
-        except Exception:
-            log.exception("consumer %s could not settle a batch of %d", self.name, len(kept))
-
-    async def _apply_batch(self, events: list[ReceivedEvent]) -> list[ReceivedEvent]:
-        if not events:
-            return []
-        with span(
-            f"consume {self.name}",
-            kind=SpanKind.CONSUMER,
-            attributes={
-                "messaging.system": "rabbitmq",
-                "messaging.consumer.group.name": self.name,
-                "messaging.batch.message_count": len(events),
-            },
-        ):
-            return await apply_batch(self._engine, self.name, events, self._handle_batch)
-
     def _wanted(self, message: AbstractIncomingMessage) -> bool:
         """Whether a message from the exchange matches this consumer's own bindings.
 
@@ -386,7 +297,7 @@ class Consumer:
                 continue
             if fresh:
                 self.handled += 1
-                self.lag.observe(_seconds_since(event.recorded_at))
+                self.lag.observe(seconds_since(event.recorded_at))
             else:
                 self.duplicates += 1
             await message.ack()
@@ -418,9 +329,3 @@ class Consumer:
         """Park the message in the DLQ with the reason (`parking.py`)."""
         self.dead_lettered += 1
         await self._parking.park(self._channel, message, reason, attempts)
-
-
-def _seconds_since(moment: datetime) -> float:
-    """How long ago `moment` was (a timestamp without zone is taken as UTC)."""
-    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-    return (datetime.now(UTC) - aware).total_seconds()
