@@ -29,10 +29,7 @@ from typing import Any
 
 import aio_pika
 from aio_pika.abc import (
-    AbstractChannel,
     AbstractIncomingMessage,
-    AbstractQueue,
-    AbstractRobustConnection,
 )
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -45,6 +42,10 @@ from helpdesk_shared.messaging.batches import (
     ClaimedMeanwhile,
     one_at_a_time,
 )
+from helpdesk_shared.messaging.consumer_connection import (
+    ConsumerConnection,
+    start_when_broker_answers,
+)
 from helpdesk_shared.messaging.consumer_metrics import LagHistogram, seconds_since
 from helpdesk_shared.messaging.envelope import (
     InvalidEventMessage,
@@ -54,10 +55,9 @@ from helpdesk_shared.messaging.envelope import (
 from helpdesk_shared.messaging.parking import DeadLetterParking
 from helpdesk_shared.messaging.stream_order import StreamLocks
 from helpdesk_shared.messaging.topology import (
-    declare_consumer_queues,
     topic_matches,
 )
-from helpdesk_shared.retry import RetryPolicy, retrying
+from helpdesk_shared.retry import RetryPolicy
 from helpdesk_shared.telemetry import SpanKind, context_from, span
 
 EventHandler = Callable[[ReceivedEvent, AsyncConnection], Awaitable[None]]
@@ -110,13 +110,19 @@ class Consumer(BatchMode):
             raise ValueError("batch_size must be at least 1")
         self.name = name
         self._engine = engine
-        self._amqp_url = amqp_url
         self._exchange = exchange
-        self._queue_prefix = queue_prefix
         self._handler = handler
         self._bindings = tuple(bindings)
-        #: Room for the next batch to arrive while one is handled.
-        self._prefetch = max(prefetch, 2 * batch_size) if batch_size > 1 else prefetch
+        self._broker = ConsumerConnection(
+            name=name,
+            amqp_url=amqp_url,
+            exchange=exchange,
+            queue_prefix=queue_prefix,
+            bindings=bindings,
+            # room for the next batch to arrive while one is handled
+            prefetch=max(prefetch, 2 * batch_size) if batch_size > 1 else prefetch,
+            reconnect_interval=reconnect_interval,
+        )
         self._batch_size = batch_size
         self._batches_in_flight = max(1, batches_in_flight)
         self._handle_batch = batch_handler or one_at_a_time(handler)
@@ -131,11 +137,7 @@ class Consumer(BatchMode):
         )
         #: How the consumer waits (a test puts a recorder here).
         self._sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
-        self._reconnect_interval = reconnect_interval
         self._parking = DeadLetterParking(name, exchange, queue_prefix, publish_timeout)
-        self._connection: AbstractRobustConnection | None = None
-        self._channel: AbstractChannel | None = None
-        self._queue: AbstractQueue | None = None
         self._consumer_tag: str | None = None
         self._in_flight: set[asyncio.Task[Any]] = set()
         self._stream_locks = StreamLocks()
@@ -155,49 +157,24 @@ class Consumer(BatchMode):
         For a service's lifespan: the HTTP side comes up at once and `/readyz` reports the
         broker as unavailable until this returns.
         """
-
-        async def stop_before_retrying(error: BaseException, delay: float) -> None:
-            log.warning(
-                "consumer %s cannot start yet (%r); retrying in %.1fs", self.name, error, delay
-            )
-            with contextlib.suppress(OSError, aio_pika.exceptions.AMQPError, RuntimeError):
-                await self.stop()
-
-        policy = RetryPolicy(initial=min(0.5, max_delay), maximum=max_delay)
-        await retrying(
-            self.start,
-            policy,
-            on=(OSError, aio_pika.exceptions.AMQPError),
-            before_wait=stop_before_retrying,
-            sleep=self._sleep,
+        await start_when_broker_answers(
+            self.name, self.start, self.stop, max_delay=max_delay, sleep=self._sleep
         )
 
     async def start(self) -> None:
         """Declare the queue and its DLQ (same arguments as the relay's), then consume."""
-        self._connection = await aio_pika.connect_robust(
-            self._amqp_url,
-            client_properties={"connection_name": f"helpdesk-consumer {self.name}"},
-            reconnect_interval=self._reconnect_interval,
-        )
-        self._channel = await self._connection.channel(publisher_confirms=True)
-        await self._channel.set_qos(prefetch_count=self._prefetch)
-        self._queue = await declare_consumer_queues(
-            self._channel,
-            exchange=self._exchange,
-            queue_prefix=self._queue_prefix,
-            consumer=self.name,
-            bindings=self._bindings,
-        )
+        queue = await self._broker.open()
         if self._batch_size > 1:
             self._waiting = asyncio.Queue()
             self._batches = asyncio.create_task(self._run_batches())
-        self._consumer_tag = await self._queue.consume(self._on_message)
+        self._consumer_tag = await queue.consume(self._on_message)
 
     async def stop(self) -> None:
         """Stop consuming, let the messages being handled finish, close the connection."""
-        if self._queue is not None and self._consumer_tag is not None:
+        queue = self._broker.queue
+        if queue is not None and self._consumer_tag is not None:
             with contextlib.suppress(aio_pika.exceptions.AMQPError, RuntimeError):
-                await self._queue.cancel(self._consumer_tag)
+                await queue.cancel(self._consumer_tag)
         self._consumer_tag = None
         if self._batches is not None:
             self._waiting.put_nowait(STOP)
@@ -205,17 +182,11 @@ class Consumer(BatchMode):
             self._batches = None
         if self._in_flight:
             await asyncio.gather(*self._in_flight, return_exceptions=True)
-        if self._connection is not None:
-            await self._connection.close()
-        self._connection = self._channel = self._queue = None
+        await self._broker.close()
 
     async def ready(self) -> None:
         """Raise if the broker connection is down (used by `/readyz`)."""
-        connection = self._connection
-        if connection is None or connection.is_closed:
-            raise ConnectionError(f"consumer {self.name} is not connected")
-        if not connection.connected.is_set():
-            raise ConnectionError(f"consumer {self.name} is reconnecting to the broker")
+        self._broker.check()
 
     async def _on_message(self, message: AbstractIncomingMessage) -> None:
         if self._batches is not None:
@@ -328,4 +299,4 @@ class Consumer(BatchMode):
     ) -> None:
         """Park the message in the DLQ with the reason (`parking.py`)."""
         self.dead_lettered += 1
-        await self._parking.park(self._channel, message, reason, attempts)
+        await self._parking.park(self._broker.channel, message, reason, attempts)
