@@ -10,11 +10,18 @@ readers of the event log from inside an already-writing transaction).
 
 Anything failing rolls the whole batch back; the consumer then handles its deliveries one by one
 (with retries and dead-lettering), so one bad event neither blocks nor parks its neighbours.
+
+The batch mode (`batch_size` above 1) takes the deliveries already prefetched as a batch and
+acknowledges it by one `ack(multiple=True)` on its last delivery. Up to `batches_in_flight`
+batches run at once when they share no stream (a batch holding a stream's earlier events is
+awaited first); each acks only once the batch before it is settled, so every earlier delivery on
+the channel is settled when its multiple ack goes out.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 
@@ -25,7 +32,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.types import Text
 
 from helpdesk_shared.logging import correlation_id
-from helpdesk_shared.messaging.envelope import ReceivedEvent
+from helpdesk_shared.messaging.consumer_metrics import LagHistogram, seconds_since
+from helpdesk_shared.messaging.envelope import InvalidEventMessage, ReceivedEvent, from_amqp_message
+from helpdesk_shared.telemetry import SpanKind, span
 
 #: A handler of several events at once, in delivery order, in the consumer's transaction: the
 #: same effect as the one-event handler run for each in turn, in fewer statements.
@@ -45,6 +54,9 @@ _CLAIM_ALL = text(
     bindparam("event_ids", type_=ARRAY(UUID(as_uuid=True))),
     bindparam("event_types", type_=ARRAY(Text())),
 )
+
+#: The consumer's logger: its warnings come under one name, whichever module of it logs them.
+log = logging.getLogger("helpdesk_shared.messaging.consumer")
 
 
 class ClaimedMeanwhile(Exception):
@@ -126,3 +138,111 @@ async def next_batch(
             break
         await asyncio.sleep(0)
     return batch
+
+
+class BatchMode:
+    """The consumer's batch mode (`batch_size` above 1), see the module docs; mixed into
+    `Consumer`, whose deliveries wait in `_waiting` and which settles a delivery alone."""
+
+    name: str
+    handled: int
+    duplicates: int
+    ignored: int
+    lag: LagHistogram
+    _engine: AsyncEngine
+    _waiting: asyncio.Queue[object]
+    _batch_size: int
+    _batches_in_flight: int
+    _handle_batch: BatchHandler
+
+    async def _settle_alone(self, message: AbstractIncomingMessage) -> None:
+        """Handle one delivery in its own transaction, with retries and dead-lettering."""
+        raise NotImplementedError
+
+    def _wanted(self, message: AbstractIncomingMessage) -> bool:
+        """Whether the delivery matches the consumer's own bindings."""
+        raise NotImplementedError
+
+    async def _run_batches(self) -> None:
+        """Settle the waiting deliveries batch after batch until `stop`.
+
+        Up to `batches_in_flight` batches run at once (one waits on PostgreSQL while the next is
+        handled) as long as they share no stream; each acknowledges only once the batch before it
+        is settled, so the multiple ack never covers a delivery still being handled.
+        """
+        running: dict[asyncio.Task[None], frozenset[str]] = {}
+        previous: asyncio.Task[None] | None = None
+        while (batch := await next_batch(self._waiting, self._batch_size)) is not None:
+            kept, events = await self._sort_out(batch)
+            if not kept:
+                continue
+            streams = frozenset(event.stream_id for event in events)
+            while running and (
+                len(running) >= self._batches_in_flight
+                or any(streams & other for other in running.values())
+            ):
+                await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+            previous = asyncio.create_task(self._settle_batch(kept, events, previous))
+            running[previous] = streams
+            previous.add_done_callback(lambda done: running.pop(done, None))
+        await asyncio.gather(*running, return_exceptions=True)
+
+    async def _sort_out(
+        self, batch: list[AbstractIncomingMessage]
+    ) -> tuple[list[AbstractIncomingMessage], list[ReceivedEvent]]:
+        """The deliveries the batch settles and the events among them; the poison is parked at
+        once (acknowledged on its own), out of the batch."""
+        kept: list[AbstractIncomingMessage] = []
+        events: list[ReceivedEvent] = []
+        for message in batch:
+            if self._wanted(message):
+                try:
+                    events.append(from_amqp_message(message))
+                except InvalidEventMessage:
+                    await self._settle_alone(message)
+                    continue
+            kept.append(message)
+        return kept, events
+
+    async def _settle_batch(
+        self,
+        kept: list[AbstractIncomingMessage],
+        events: list[ReceivedEvent],
+        previous: asyncio.Task[None] | None,
+    ) -> None:
+        """Handle the events in one transaction, then ack every kept delivery at once (after the
+        batch before); on any failure, handle them one by one (own retries, dead-lettering)."""
+        try:
+            try:
+                fresh = await self._apply_batch(events)
+            except Exception as error:  # noqa: BLE001 - the deliveries are handled one by one
+                log.warning(
+                    "consumer %s: a batch of %d failed (%r); handling it one by one",
+                    *(self.name, len(events), error),
+                )
+                await asyncio.gather(*(self._settle_alone(message) for message in kept))
+                return
+            for event in fresh:
+                self.lag.observe(seconds_since(event.recorded_at))
+            self.handled += len(fresh)
+            self.duplicates += len(events) - len(fresh)
+            self.ignored += len(kept) - len(events)
+            if previous is not None:
+                await asyncio.wait([previous])
+            await kept[-1].ack(multiple=True)
+        except Exception:
+            log.exception("consumer %s could not settle a batch of %d", self.name, len(kept))
+
+    async def _apply_batch(self, events: list[ReceivedEvent]) -> list[ReceivedEvent]:
+        if not events:
+            return []
+        with span(
+            f"consume {self.name}",
+            kind=SpanKind.CONSUMER,
+            attributes={
+                "messaging.system": "rabbitmq",
+                "messaging.consumer.group.name": self.name,
+                "messaging.batch.message_count": len(events),
+            },
+        ):
+            return await apply_batch(self._engine, self.name, events, self._handle_batch)

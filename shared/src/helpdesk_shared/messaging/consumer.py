@@ -7,18 +7,16 @@ its id there and is skipped. The message is acknowledged only after that transac
 
 A failing handler is retried in-process, waiting the delays of the system's retry policy
 (exponential back-off with full jitter and a cap, `helpdesk_shared.retry`); after `max_attempts` the
-message is parked in the consumer's dead-letter queue with the reason. A message that can never
-succeed (not one of our CloudEvents, unknown type) is parked at once. Nothing a message does stops
-the consumer. Events of one stream are handled one after the other, in delivery order.
+message is parked in the consumer's dead-letter queue with the reason (`parking.py`). A message
+that can never succeed (not one of our CloudEvents, unknown type) is parked at once. Nothing a
+message does stops the consumer. Events of one stream are handled one after the other, in
+delivery order (`stream_order.py`).
 
 With `batch_size` 1 each delivery has its own transaction and different streams are handled
 concurrently, up to `prefetch`. With a larger `batch_size` the deliveries already prefetched are
-handled in batches, each in one transaction (`batches.py`) and acknowledged by one
-`ack(multiple=True)` on its last delivery. Up to `batches_in_flight` batches run at once when they
-share no stream (a batch holding a stream's earlier events is awaited first); each acks only once
-the batch before it is settled, so every earlier delivery on the channel is settled when its
-multiple ack goes out. A batch that fails is rolled back and its deliveries are handled one by one
-as with `batch_size` 1.
+handled in batches, each in one transaction and acknowledged at once (the batch mode,
+`batches.py`); a batch that fails is rolled back and its deliveries are handled one by one as with
+`batch_size` 1.
 """
 
 from __future__ import annotations
@@ -26,16 +24,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from datetime import UTC, datetime
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import aio_pika
 from aio_pika.abc import (
-    AbstractChannel,
     AbstractIncomingMessage,
-    AbstractQueue,
-    AbstractRobustConnection,
 )
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -44,35 +38,31 @@ from helpdesk_shared.logging import correlation_id
 from helpdesk_shared.messaging.batches import (
     STOP,
     BatchHandler,
+    BatchMode,
     ClaimedMeanwhile,
-    apply_batch,
-    next_batch,
     one_at_a_time,
 )
-from helpdesk_shared.messaging.consumer_metrics import LagHistogram
+from helpdesk_shared.messaging.consumer_connection import (
+    ConsumerConnection,
+    start_when_broker_answers,
+)
+from helpdesk_shared.messaging.consumer_metrics import LagHistogram, seconds_since
 from helpdesk_shared.messaging.envelope import (
     InvalidEventMessage,
     ReceivedEvent,
     from_amqp_message,
-    persistent_copy,
 )
+from helpdesk_shared.messaging.parking import DeadLetterParking
+from helpdesk_shared.messaging.stream_order import StreamLocks
 from helpdesk_shared.messaging.topology import (
-    dead_letter_exchange_name,
-    dead_letter_queue_name,
-    declare_consumer_queues,
     topic_matches,
 )
-from helpdesk_shared.retry import RetryPolicy, retrying
+from helpdesk_shared.retry import RetryPolicy
 from helpdesk_shared.telemetry import SpanKind, context_from, span
 
 EventHandler = Callable[[ReceivedEvent, AsyncConnection], Awaitable[None]]
 
 log = logging.getLogger(__name__)
-
-#: Header set on a message this toolkit dead-letters: why it was parked.
-REASON_HEADER = "x-helpdesk-dead-letter-reason"
-ATTEMPTS_HEADER = "x-helpdesk-attempts"
-ORIGINAL_ROUTING_KEY_HEADER = "x-helpdesk-original-routing-key"
 
 _CLAIM = text(
     """INSERT INTO infra.inbox (consumer, event_id, event_type)
@@ -85,7 +75,7 @@ _CLAIM = text(
 _HANDLED = text("SELECT 1 FROM infra.inbox WHERE consumer = :consumer AND event_id = :event_id")
 
 
-class Consumer:
+class Consumer(BatchMode):
     """Durable quorum queue `{prefix}.{name}` bound to the exchange with `bindings`.
 
     See the module docs for the delivery guarantees. `batch_size` deliveries at most are handled
@@ -120,13 +110,19 @@ class Consumer:
             raise ValueError("batch_size must be at least 1")
         self.name = name
         self._engine = engine
-        self._amqp_url = amqp_url
         self._exchange = exchange
-        self._queue_prefix = queue_prefix
         self._handler = handler
         self._bindings = tuple(bindings)
-        #: Room for the next batch to arrive while one is handled.
-        self._prefetch = max(prefetch, 2 * batch_size) if batch_size > 1 else prefetch
+        self._broker = ConsumerConnection(
+            name=name,
+            amqp_url=amqp_url,
+            exchange=exchange,
+            queue_prefix=queue_prefix,
+            bindings=bindings,
+            # room for the next batch to arrive while one is handled
+            prefetch=max(prefetch, 2 * batch_size) if batch_size > 1 else prefetch,
+            reconnect_interval=reconnect_interval,
+        )
         self._batch_size = batch_size
         self._batches_in_flight = max(1, batches_in_flight)
         self._handle_batch = batch_handler or one_at_a_time(handler)
@@ -141,16 +137,10 @@ class Consumer:
         )
         #: How the consumer waits (a test puts a recorder here).
         self._sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
-        self._reconnect_interval = reconnect_interval
-        #: How long a dead letter's publish waits for the broker's confirmation before the
-        #: original is rejected instead (`HELPDESK_BROKER_TIMEOUT_SECONDS`).
-        self._publish_timeout = publish_timeout
-        self._connection: AbstractRobustConnection | None = None
-        self._channel: AbstractChannel | None = None
-        self._queue: AbstractQueue | None = None
+        self._parking = DeadLetterParking(name, exchange, queue_prefix, publish_timeout)
         self._consumer_tag: str | None = None
         self._in_flight: set[asyncio.Task[Any]] = set()
-        self._stream_locks: dict[str, _StreamLock] = {}
+        self._stream_locks = StreamLocks()
         #: Counters for tests and metrics (`consumer_metrics.py`): handled (committed), duplicates
         #: (skipped thanks to the inbox), retried (failed attempts tried again), dead-lettered,
         #: ignored (not matching `bindings`); the lag from recording to handling.
@@ -167,49 +157,24 @@ class Consumer:
         For a service's lifespan: the HTTP side comes up at once and `/readyz` reports the
         broker as unavailable until this returns.
         """
-
-        async def stop_before_retrying(error: BaseException, delay: float) -> None:
-            log.warning(
-                "consumer %s cannot start yet (%r); retrying in %.1fs", self.name, error, delay
-            )
-            with contextlib.suppress(OSError, aio_pika.exceptions.AMQPError, RuntimeError):
-                await self.stop()
-
-        policy = RetryPolicy(initial=min(0.5, max_delay), maximum=max_delay)
-        await retrying(
-            self.start,
-            policy,
-            on=(OSError, aio_pika.exceptions.AMQPError),
-            before_wait=stop_before_retrying,
-            sleep=self._sleep,
+        await start_when_broker_answers(
+            self.name, self.start, self.stop, max_delay=max_delay, sleep=self._sleep
         )
 
     async def start(self) -> None:
         """Declare the queue and its DLQ (same arguments as the relay's), then consume."""
-        self._connection = await aio_pika.connect_robust(
-            self._amqp_url,
-            client_properties={"connection_name": f"helpdesk-consumer {self.name}"},
-            reconnect_interval=self._reconnect_interval,
-        )
-        self._channel = await self._connection.channel(publisher_confirms=True)
-        await self._channel.set_qos(prefetch_count=self._prefetch)
-        self._queue = await declare_consumer_queues(
-            self._channel,
-            exchange=self._exchange,
-            queue_prefix=self._queue_prefix,
-            consumer=self.name,
-            bindings=self._bindings,
-        )
+        queue = await self._broker.open()
         if self._batch_size > 1:
             self._waiting = asyncio.Queue()
             self._batches = asyncio.create_task(self._run_batches())
-        self._consumer_tag = await self._queue.consume(self._on_message)
+        self._consumer_tag = await queue.consume(self._on_message)
 
     async def stop(self) -> None:
         """Stop consuming, let the messages being handled finish, close the connection."""
-        if self._queue is not None and self._consumer_tag is not None:
+        queue = self._broker.queue
+        if queue is not None and self._consumer_tag is not None:
             with contextlib.suppress(aio_pika.exceptions.AMQPError, RuntimeError):
-                await self._queue.cancel(self._consumer_tag)
+                await queue.cancel(self._consumer_tag)
         self._consumer_tag = None
         if self._batches is not None:
             self._waiting.put_nowait(STOP)
@@ -217,17 +182,11 @@ class Consumer:
             self._batches = None
         if self._in_flight:
             await asyncio.gather(*self._in_flight, return_exceptions=True)
-        if self._connection is not None:
-            await self._connection.close()
-        self._connection = self._channel = self._queue = None
+        await self._broker.close()
 
     async def ready(self) -> None:
         """Raise if the broker connection is down (used by `/readyz`)."""
-        connection = self._connection
-        if connection is None or connection.is_closed:
-            raise ConnectionError(f"consumer {self.name} is not connected")
-        if not connection.connected.is_set():
-            raise ConnectionError(f"consumer {self.name} is reconnecting to the broker")
+        self._broker.check()
 
     async def _on_message(self, message: AbstractIncomingMessage) -> None:
         if self._batches is not None:
@@ -271,94 +230,10 @@ class Consumer:
                     "cloudevents.event_type": event.type,
                 },
             ):
-                async with self._stream_lock(event.stream_id):
+                async with self._stream_locks.hold(event.stream_id):
                     await self._handle_with_retries(message, event)
         finally:
             correlation_id.reset(token)
-
-    async def _run_batches(self) -> None:
-        """Settle the waiting deliveries batch after batch until `stop`.
-
-        Up to `batches_in_flight` batches run at once (one waits on PostgreSQL while the next is
-        handled) as long as they share no stream; each acknowledges only once the batch before it
-        is settled, so the multiple ack never covers a delivery still being handled.
-        """
-        running: dict[asyncio.Task[None], frozenset[str]] = {}
-        previous: asyncio.Task[None] | None = None
-        while (batch := await next_batch(self._waiting, self._batch_size)) is not None:
-            kept, events = await self._sort_out(batch)
-            if not kept:
-                continue
-            streams = frozenset(event.stream_id for event in events)
-            while running and (
-                len(running) >= self._batches_in_flight
-                or any(streams & other for other in running.values())
-            ):
-                await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-            previous = asyncio.create_task(self._settle_batch(kept, events, previous))
-            running[previous] = streams
-            previous.add_done_callback(lambda done: running.pop(done, None))
-        await asyncio.gather(*running, return_exceptions=True)
-
-    async def _sort_out(
-        self, batch: list[AbstractIncomingMessage]
-    ) -> tuple[list[AbstractIncomingMessage], list[ReceivedEvent]]:
-        """The deliveries the batch settles and the events among them; the poison is parked at
-        once (acknowledged on its own), out of the batch."""
-        kept: list[AbstractIncomingMessage] = []
-        events: list[ReceivedEvent] = []
-        for message in batch:
-            if self._wanted(message):
-                try:
-                    events.append(from_amqp_message(message))
-                except InvalidEventMessage:
-                    await self._settle_alone(message)
-                    continue
-            kept.append(message)
-        return kept, events
-
-    async def _settle_batch(
-        self,
-        kept: list[AbstractIncomingMessage],
-        events: list[ReceivedEvent],
-        previous: asyncio.Task[None] | None,
-    ) -> None:
-        """Handle the events in one transaction, then ack every kept delivery at once (after the
-        batch before); on any failure, handle them one by one (own retries, dead-lettering)."""
-        try:
-            try:
-                fresh = await self._apply_batch(events)
-            except Exception as error:  # noqa: BLE001 - the deliveries are handled one by one
-                log.warning(
-                    "consumer %s: a batch of %d failed (%r); handling it one by one",
-                    *(self.name, len(events), error),
-                )
-                await asyncio.gather(*(self._settle_alone(message) for message in kept))
-                return
-            for event in fresh:
-                self.lag.observe(_seconds_since(event.recorded_at))
-            self.handled += len(fresh)
-            self.duplicates += len(events) - len(fresh)
-            self.ignored += len(kept) - len(events)
-            if previous is not None:
-                await asyncio.wait([previous])
-            await kept[-1].ack(multiple=True)
-        except Exception:
-            log.exception("consumer %s could not settle a batch of %d", self.name, len(kept))
-
-    async def _apply_batch(self, events: list[ReceivedEvent]) -> list[ReceivedEvent]:
-        if not events:
-            return []
-        with span(
-            f"consume {self.name}",
-            kind=SpanKind.CONSUMER,
-            attributes={
-                "messaging.system": "rabbitmq",
-                "messaging.consumer.group.name": self.name,
-                "messaging.batch.message_count": len(events),
-            },
-        ):
-            return await apply_batch(self._engine, self.name, events, self._handle_batch)
 
     def _wanted(self, message: AbstractIncomingMessage) -> bool:
         """Whether a message from the exchange matches this consumer's own bindings.
@@ -393,7 +268,7 @@ class Consumer:
                 continue
             if fresh:
                 self.handled += 1
-                self.lag.observe(_seconds_since(event.recorded_at))
+                self.lag.observe(seconds_since(event.recorded_at))
             else:
                 self.duplicates += 1
             await message.ack()
@@ -422,61 +297,6 @@ class Consumer:
     async def _dead_letter(
         self, message: AbstractIncomingMessage, reason: str, attempts: int
     ) -> None:
-        """Park a copy in the DLQ with the reason (confirmed), then ack the original.
-
-        If the copy cannot be published, reject the original instead: the queue's dead-letter
-        exchange parks it anyway, only without our reason header.
-        """
+        """Park the message in the DLQ with the reason (`parking.py`)."""
         self.dead_lettered += 1
-        try:
-            await self._publish_dead_letter(message, reason, attempts)
-        except (TimeoutError, aio_pika.exceptions.AMQPError, RuntimeError) as error:
-            log.warning("consumer %s: dead-lettering by reject (%r)", self.name, error)
-            await message.nack(requeue=False)
-            return
-        await message.ack()
-
-    async def _publish_dead_letter(
-        self, message: AbstractIncomingMessage, reason: str, attempts: int
-    ) -> None:
-        if self._channel is None:
-            raise RuntimeError("consumer is not started")
-        dlx = await self._channel.get_exchange(dead_letter_exchange_name(self._exchange))
-        headers = dict(message.headers or {})
-        headers[REASON_HEADER] = reason[:1000]
-        headers[ATTEMPTS_HEADER] = attempts
-        headers[ORIGINAL_ROUTING_KEY_HEADER] = message.routing_key or ""
-        copy = persistent_copy(message, headers)
-        await dlx.publish(
-            copy,
-            dead_letter_queue_name(self._queue_prefix, self.name),
-            mandatory=False,
-            timeout=self._publish_timeout,
-        )
-
-    @contextlib.asynccontextmanager
-    async def _stream_lock(self, stream_id: str) -> AsyncIterator[None]:
-        """Serialise the events of one stream; forget its lock once nobody holds or awaits it."""
-        entry = self._stream_locks.setdefault(stream_id, _StreamLock())
-        entry.users += 1
-        try:
-            async with entry.lock:
-                yield
-        finally:
-            entry.users -= 1
-            if entry.users == 0:
-                self._stream_locks.pop(stream_id, None)
-
-
-def _seconds_since(moment: datetime) -> float:
-    """How long ago `moment` was (a timestamp without zone is taken as UTC)."""
-    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-    return (datetime.now(UTC) - aware).total_seconds()
-
-
-class _StreamLock:
-    """A lock and how many messages hold or await it."""
-
-    def __init__(self) -> None:
-        self.lock = asyncio.Lock()
-        self.users = 0
+        await self._parking.park(self._broker.channel, message, reason, attempts)

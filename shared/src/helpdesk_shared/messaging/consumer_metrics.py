@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime
 from typing import Protocol
 
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
@@ -92,3 +93,9 @@ class ConsumerCollector(Collector):
         for consumer in self._consumers:
             lag.add_metric([consumer.name], consumer.lag.cumulative(), consumer.lag.total)
         yield lag
+
+
+def seconds_since(moment: datetime) -> float:
+    """How long ago `moment` was (a timestamp without zone is taken as UTC): an event's lag."""
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return (datetime.now(UTC) - aware).total_seconds()

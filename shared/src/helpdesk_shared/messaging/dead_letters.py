@@ -21,12 +21,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from helpdesk_shared.auth import Role, require_roles
 from helpdesk_shared.http.problems import VALIDATION, Problem, Where, field_error
-from helpdesk_shared.messaging.consumer import (
+from helpdesk_shared.messaging.envelope import persistent_copy
+from helpdesk_shared.messaging.parking import (
     ATTEMPTS_HEADER,
     ORIGINAL_ROUTING_KEY_HEADER,
     REASON_HEADER,
 )
-from helpdesk_shared.messaging.envelope import persistent_copy
 from helpdesk_shared.messaging.topology import (
     DEAD_LETTER_QUEUE_ARGUMENTS,
     dead_letter_queue_name,

@@ -1,9 +1,10 @@
 """The relay: publishes every stored event, in store order, to the topic exchange.
 
 At least once, never lost: a batch is read from the checkpoint, published with publisher confirms
-(each publish with a timeout, since a publish on a dropped connection can otherwise hang), and the
-checkpoint advances only once the broker confirmed the whole batch. Whatever was published but not
-checkpointed when something fails is published again; consumers' inboxes make that harmless.
+(each publish with a timeout, since a publish on a dropped connection can otherwise hang:
+`publishing.py`), and the checkpoint advances only once the broker confirmed the whole batch.
+Whatever was published but not checkpointed when something fails is published again; consumers'
+inboxes make that harmless.
 
 Only one relay publishes at a time, even with several replicas: the active one holds a PostgreSQL
 advisory lock on a dedicated connection; the others wait and retry. If that connection dies, the
@@ -15,33 +16,28 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
-from typing import Any
 
 import aio_pika
 import aiormq
 import asyncpg
-from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractExchange
+from aio_pika.abc import AbstractExchange
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from helpdesk_shared.db import asyncpg_dsn
-from helpdesk_shared.events.base import routing_key_for
-from helpdesk_shared.eventstore.model import LogPosition, RecordedEvent
+from helpdesk_shared.eventstore.model import LogPosition
 from helpdesk_shared.eventstore.store import EventStore
-from helpdesk_shared.messaging.envelope import to_cloudevent_message
-from helpdesk_shared.messaging.topology import ConsumerQueue, declare_topology
+from helpdesk_shared.messaging.topology import ConsumerQueue
 from helpdesk_shared.relay.leadership import AdvisoryLock, LeadershipLost
 from helpdesk_shared.relay.metrics import RelayMetrics
+from helpdesk_shared.relay.publishing import BatchPublisher, PublishingBatch
 from helpdesk_shared.retry import RetryPolicy
-from helpdesk_shared.telemetry import SpanKind, context_from, span, trace_context, tracing
 
 log = logging.getLogger(__name__)
 
@@ -82,19 +78,6 @@ _TRANSIENT = (
 )
 
 
-@dataclass
-class _Batch:
-    """A batch whose publishes are under way: where it ends and the publishes to confirm."""
-
-    last: LogPosition
-    last_recorded_at: datetime
-    publishes: Sequence[asyncio.Future[Any]]
-
-    def cancel(self) -> None:
-        for publish in self.publishes:
-            publish.cancel()
-
-
 class Relay:
     """Single active publisher of `eventstore.events` to the exchange (see the module docs).
 
@@ -121,16 +104,19 @@ class Relay:
     ) -> None:
         self._engine = engine
         self._store = EventStore(engine)
-        self._amqp_url = amqp_url
         self._exchange_name = exchange
-        self._queue_prefix = queue_prefix
-        self._source = source
+        self._publisher = BatchPublisher(
+            amqp_url=amqp_url,
+            exchange=exchange,
+            queue_prefix=queue_prefix,
+            source=source,
+            consumers=consumers,
+            publish_timeout=publish_timeout,
+        )
         self._batch_size = batch_size
         self._pipeline_depth = max(1, pipeline_depth)
         #: The confirmed position while this relay is connected (None: read the checkpoint).
         self._position: LogPosition | None = None
-        self._consumers = tuple(consumers)
-        self._publish_timeout = publish_timeout
         #: Idle polls (half jitter: replicas out of step, quiet polls not doubled).
         self.poll_policy = RetryPolicy(min_poll_seconds, max_poll_seconds, jitter=0.5)
         #: Standby and after an error: `retry_seconds` is the longest wait.
@@ -141,9 +127,6 @@ class Relay:
         self._backlog_measured_at = float("-inf")
         self.checkpoint_name = f"relay:{exchange}"
         self._stopping = asyncio.Event()
-        self._connection: AbstractConnection | None = None
-        self._channel: AbstractChannel | None = None
-        self._exchange: AbstractExchange | None = None
         self._lock = AdvisoryLock(self._dsn(), self.checkpoint_name, check_timeout=publish_timeout)
         self.is_active = False
         self._running = False
@@ -192,13 +175,13 @@ class Relay:
         exchange = await self._ensure_exchange()
         position = self._position or await self.checkpoint()
         published = 0
-        in_flight: deque[_Batch] = deque()
+        in_flight: deque[PublishingBatch] = deque()
         try:
             while True:
                 batch = await self._store.read_all(position, self._batch_size)
                 if batch:
                     position = batch[-1].log_position
-                    in_flight.append(self._start_publishing(exchange, batch))
+                    in_flight.append(self._publisher.start(exchange, batch))
                 finished = len(batch) < self._batch_size
                 while len(in_flight) > (0 if finished else self._pipeline_depth - 1):
                     published += await self._settle(in_flight.popleft())
@@ -229,44 +212,7 @@ class Relay:
             await self._check_leadership()
             await self._sleep(next(waits))
 
-    def _start_publishing(self, exchange: AbstractExchange, batch: list[RecordedEvent]) -> _Batch:
-        """Start publishing a batch, in store order, without waiting for the confirms.
-
-        The publishes start in order and the channel writes them under a FIFO lock, so the
-        broker receives them in store order while their confirms are awaited together.
-        """
-        publish = self._publish_traced if tracing() else self._publish
-        publishes = [asyncio.ensure_future(publish(exchange, event)) for event in batch]
-        return _Batch(batch[-1].log_position, batch[-1].recorded_at, publishes)
-
-    def _publish(self, exchange: AbstractExchange, event: RecordedEvent) -> Awaitable[Any]:
-        return exchange.publish(
-            to_cloudevent_message(event, self._source),
-            routing_key_for(event.category, event.type),
-            mandatory=False,
-            timeout=self._publish_timeout,
-        )
-
-    async def _publish_traced(self, exchange: AbstractExchange, event: RecordedEvent) -> Any:
-        """The publish as a span of the trace the event was appended in, until its confirm; the
-        message carries this span's trace context, the consumer's span continues from it."""
-        attributes = {
-            "messaging.system": "rabbitmq",
-            "messaging.destination.name": self._exchange_name,
-            "messaging.message.id": str(event.event_id),
-            "eventstore.stream_id": event.stream_id,
-        }
-        parent = context_from(event.metadata.to_json())
-        with span("relay.publish", kind=SpanKind.PRODUCER, parent=parent, attributes=attributes):
-            traced = trace_context()
-            metadata = dataclasses.replace(
-                event.metadata,
-                traceparent=traced.get("traceparent"),
-                tracestate=traced.get("tracestate"),
-            )
-            return await self._publish(exchange, dataclasses.replace(event, metadata=metadata))
-
-    async def _settle(self, batch: _Batch) -> int:
+    async def _settle(self, batch: PublishingBatch) -> int:
         """Wait for every confirm of a batch (a nack raises DeliveryError), then checkpoint it."""
         try:
             await asyncio.gather(*batch.publishes)
@@ -306,22 +252,11 @@ class Relay:
             await conn.execute(_WRITE_CHECKPOINT, params)
 
     async def _ensure_exchange(self) -> AbstractExchange:
-        if self._exchange is not None and self._channel and not self._channel.is_closed:
-            return self._exchange
+        exchange = self._publisher.open_exchange()
+        if exchange is not None:
+            return exchange
         await self._disconnect_broker()
-        self._connection = await aio_pika.connect(
-            self._amqp_url,
-            timeout=self._publish_timeout,
-            client_properties={"connection_name": f"helpdesk-relay {self._exchange_name}"},
-        )
-        channel = self._channel = await self._connection.channel(publisher_confirms=True)
-        self._exchange = await declare_topology(
-            channel,
-            exchange=self._exchange_name,
-            queue_prefix=self._queue_prefix,
-            consumers=self._consumers,
-        )
-        return self._exchange
+        return await self._publisher.connect()
 
     async def _acquire_leadership(self) -> bool:
         """Wait until this relay holds the advisory lock; False if stopped meanwhile."""
@@ -354,8 +289,7 @@ class Relay:
             await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
 
     async def _disconnect_broker(self) -> None:
-        connection, self._connection = self._connection, None
-        self._channel = self._exchange = None
+        connection = self._publisher.detach()
         self._position = None
         if connection is not None:
             with contextlib.suppress(*_TRANSIENT, RuntimeError):
