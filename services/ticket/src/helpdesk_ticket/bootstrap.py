@@ -53,6 +53,7 @@ class Components:
     tickets: TicketService
     projection: CatchUpSubscription
     watcher: SlaWatcher
+    projector: TicketListProjector
 
 
 def build_components(
@@ -73,11 +74,9 @@ def build_components(
         PostgresIdempotencyKeys(),
         cache_size=settings.ticket_state_cache_size,
     )
+    projector = TicketListProjector(store, policy, settings.ticket_state_cache_size)
     projection = CatchUpSubscription(
-        store,
-        SUBSCRIPTION_NAME,
-        TicketListProjector(store, policy),
-        settle_seconds=PROJECTION_SETTLE_SECONDS,
+        store, SUBSCRIPTION_NAME, projector, settle_seconds=PROJECTION_SETTLE_SECONDS
     )
     tickets.aggregates.appended = projection.wake
 
@@ -85,7 +84,7 @@ def build_components(
         return await due_for_sla_check(engine, now)
 
     watcher = SlaWatcher(tickets, due, settings.ticket_sla_watch_seconds)
-    return Components(engine, tickets, projection, watcher)
+    return Components(engine, tickets, projection, watcher, projector)
 
 
 def build_app(
@@ -157,6 +156,7 @@ def build_app(
                 "ticket": parts.tickets.aggregates.states,
                 "problem": problems.aggregates.states,
                 "article": articles.aggregates.states,
+                "ticket-list": parts.projector.states,
             }
         )
     )

@@ -122,3 +122,30 @@ async def test_metrics_show_the_cache_levelling_off_at_the_setting(
     assert 'helpdesk_state_cache_entries{aggregate="ticket"} 2.0' in text
     assert 'helpdesk_state_cache_capacity{aggregate="ticket"} 2.0' in text
     assert 'helpdesk_state_cache_entries{aggregate="problem"} 0.0' in text
+    assert 'helpdesk_state_cache_capacity{aggregate="ticket-list"} 2.0' in text
+
+
+async def test_the_list_projection_keeps_no_more_states_than_the_setting(
+    database_url: str, event_store: EventStore
+) -> None:
+    """The list projection reads each ticket's state at the version it projects, from a cache
+    of its own: bounded by the same setting, or the process grows with the desk's tickets."""
+    from sqlalchemy import text as sql
+
+    from helpdesk_ticket.bootstrap import build_components
+    from helpdesk_ticket.settings import Settings
+
+    settings = Settings(
+        database_url=database_url, ticket_background_tasks=False, ticket_state_cache_size=3
+    )
+    projector = build_components(settings, engine=event_store.engine).projector
+    for _ in range(6):
+        event = opened(at=datetime.now(UTC))
+        stream = ticket_stream(event.ticket_id)
+        await event_store.append(stream, ExpectedVersion.NO_STREAM, [NewEvent.from_domain(event)])
+        (recorded,) = await event_store.read_stream(stream)
+        async with event_store.engine.begin() as conn:
+            await projector(recorded, conn)
+            listed = "SELECT count(*) FROM ticket.tickets WHERE ticket_id = :id"
+            assert (await conn.execute(sql(listed), {"id": event.ticket_id})).scalar() == 1
+    assert len(projector.states) == projector.states.size == 3

@@ -18,7 +18,7 @@ from helpdesk_shared.events.ticket import SlaTarget
 from helpdesk_shared.eventstore.model import RecordedEvent
 from helpdesk_shared.eventstore.store import EventStore
 from helpdesk_shared.eventstore.subscription import CatchUpSubscription
-from helpdesk_shared.kernel import StateCache
+from helpdesk_shared.kernel import DEFAULT_CACHE_SIZE, StateCache
 from helpdesk_ticket.adapters.snapshots import TicketSnapshots
 from helpdesk_ticket.domain.ticket import ticket_decider
 from helpdesk_ticket.domain.ticket.policy import TicketPolicy
@@ -132,9 +132,13 @@ def row(ticket: Ticket, version: int, policy: TicketPolicy, now: datetime) -> di
 class TicketListProjector:
     """The subscription's handler: ticket events in, rows of `ticket.tickets` out."""
 
-    def __init__(self, store: EventStore, policy: TicketPolicy) -> None:
+    def __init__(
+        self, store: EventStore, policy: TicketPolicy, cache_size: int = DEFAULT_CACHE_SIZE
+    ) -> None:
         self.policy = policy
-        self.states = StateCache(store, ticket_decider(policy), TicketSnapshots())
+        #: Its own cache (it reads states at the version it projects, often behind the
+        #: commands'), bounded by the same setting as the commands' one.
+        self.states = StateCache(store, ticket_decider(policy), TicketSnapshots(), size=cache_size)
 
     async def __call__(self, event: RecordedEvent, conn: AsyncConnection) -> None:
         if event.category != "ticket":
