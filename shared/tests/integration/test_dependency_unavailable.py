@@ -39,6 +39,16 @@ def _closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
+#: Statements PostgreSQL refuses with SQLSTATE class 55, by name: 55000 (a primary is not in
+#: recovery: what a server not in the state needed answers), 55P03 (a lock not granted now),
+#: 55P02 (a setting that never changes without a restart: the statement's fault).
+_NOT_IN_PREREQUISITE_STATE = {
+    "55000": "SELECT pg_wal_replay_pause()",
+    "55P03": "LOCK TABLE eventstore.events IN ACCESS EXCLUSIVE MODE NOWAIT",
+    "55P02": "SET wal_level = minimal",
+}
+
+
 def _router() -> APIRouter:
     router = APIRouter()
 
@@ -51,6 +61,12 @@ def _router() -> APIRouter:
     async def slow(engine: Engine) -> dict[str, str]:
         async with engine.connect() as conn:
             await conn.execute(text("SELECT pg_sleep(3), 'helpdesk-slow-route'"))
+        return {}
+
+    @router.get("/v1/sql/{name}")
+    async def prerequisite(name: str, engine: Engine) -> dict[str, str]:
+        async with engine.begin() as conn:
+            await conn.execute(text(_NOT_IN_PREREQUISITE_STATE[name]))
         return {}
 
     @router.get("/v1/broker")
@@ -152,6 +168,22 @@ async def test_a_connection_terminated_mid_statement_answers_503(
         assert killed, "the slow statement never started"
         _assert_unavailable(await request)
         assert (await client.get("/v1/now")).status_code == 200
+
+
+async def test_postgresql_saying_an_object_is_not_in_its_prerequisite_state_answers_503(
+    database_url: str, engine: AsyncEngine
+) -> None:
+    """55000 and 55P03 raised by the real server mean "not now": 503 naming the database; a
+    55P02 is the statement's own fault and stays a 500."""
+    async with _client(create_engine(database_url, pool_size=1), database_url) as client:
+        _assert_unavailable(await client.get("/v1/sql/55000"))
+        async with engine.connect() as holder:  # holds a lock the route's NOWAIT cannot get
+            await holder.execute(text("LOCK TABLE eventstore.events IN ACCESS SHARE MODE"))
+            _assert_unavailable(await client.get("/v1/sql/55P03"))
+            await holder.rollback()
+        bug = await client.get("/v1/sql/55P02")
+        assert bug.status_code == 500, bug.text
+        assert "Retry-After" not in bug.headers
 
 
 async def test_a_broker_nothing_listens_for_answers_503_naming_it(database_url: str) -> None:

@@ -29,6 +29,14 @@ def test_postgresql_saying_not_now_is_the_database_being_unavailable() -> None:
         asyncpg.exceptions.AdminShutdownError("terminating connection"),
         asyncpg.exceptions.CannotConnectNowError("the database system is starting up"),
         asyncpg.exceptions.TooManyConnectionsError("too many connections"),
+        asyncpg.exceptions.CrashShutdownError("terminating connection: crash of another server"),
+        asyncpg.exceptions.IdleSessionTimeoutError("terminating connection: idle-session timeout"),
+        asyncpg.exceptions.ClientCannotConnectError("could not connect"),
+        asyncpg.exceptions.ConnectionFailureError("connection failure"),
+        asyncpg.exceptions.OutOfMemoryError("out of shared memory"),
+        asyncpg.exceptions.ObjectNotInPrerequisiteStateError("recovery is not in progress"),
+        asyncpg.exceptions.ObjectInUseError("database is being accessed by other users"),
+        asyncpg.exceptions.LockNotAvailableError("canceling statement due to lock timeout"),
         asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed"),
         sa_exc.TimeoutError("QueuePool limit reached"),
     ):
@@ -38,6 +46,9 @@ def test_postgresql_saying_not_now_is_the_database_being_unavailable() -> None:
 def test_other_errors_are_not_blamed_on_a_dependency() -> None:
     assert unavailable_dependency(ValueError("bug")) is None
     assert unavailable_dependency(asyncpg.exceptions.UniqueViolationError("dup")) is None
+    # Class 55 whose retry never helps: the statement itself is at fault.
+    assert unavailable_dependency(asyncpg.exceptions.CantChangeRuntimeParamError("x")) is None
+    assert unavailable_dependency(asyncpg.exceptions.UnsafeNewEnumValueUsageError("x")) is None
     assert unavailable_dependency(_caused_by(ConnectionRefusedError("ours"))) is None
 
 

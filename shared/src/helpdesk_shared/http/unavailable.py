@@ -38,16 +38,23 @@ log = logging.getLogger(__name__)
 Handler = Callable[[Request, Any], Response | Awaitable[Response]]
 DEPENDENCY_UNAVAILABLE = "urn:helpdesk:problem:dependency-unavailable"
 
-#: PostgreSQL's answers that mean "not now", not "never": the server is starting, shutting down
-#: or refusing connections (SQLSTATE classes 08 and 57, 53300), or the statement was cancelled
-#: by `statement_timeout` (57014, class 57).
+#: PostgreSQL's answers that mean "not now", not "never": the server is starting, shutting down,
+#: in recovery or refusing connections (SQLSTATE classes 08 and 57: 57P01 to 57P05), lacks a
+#: resource for the moment (class 53: no connection slot, memory, disk), or the statement was
+#: cancelled by `statement_timeout` (57014, class 57).
 _DATABASE_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.PostgresConnectionError,
     asyncpg.exceptions.OperatorInterventionError,
-    asyncpg.exceptions.TooManyConnectionsError,
+    asyncpg.exceptions.InsufficientResourcesError,
     asyncpg.exceptions.ConnectionDoesNotExistError,
     sa_exc.TimeoutError,  # the pool handed out no connection within its timeout
 )
+#: "Object not in prerequisite state" (class 55) by exact SQLSTATE: the server or an object is not
+#: in the state the statement needs yet (55000: e.g. recovery or a replication slot not in the
+#: state asked for; 55006: the object is in use; 55P03: a lock not granted within `lock_timeout`
+#: or NOWAIT). Not the whole class: 55P02 (a setting that cannot change now) and 55P04 (an enum
+#: value used in the transaction that added it) are the statement's fault, retrying never helps.
+_DATABASE_SQLSTATES = frozenset({"55000", "55006", "55P03"})
 _BROKER_ERRORS: tuple[type[BaseException], ...] = (
     aio_pika.exceptions.AMQPConnectionError,
     aio_pika.exceptions.ChannelInvalidStateError,
@@ -66,7 +73,7 @@ def unavailable_dependency(error: BaseException) -> str | None:
     """`database` or `broker` when `error` (or what caused it) says that dependency is down or
     too slow; None for any other error."""
     for seen in _chain(error):
-        if isinstance(seen, _DATABASE_ERRORS):
+        if isinstance(seen, _DATABASE_ERRORS) or _sqlstate(seen) in _DATABASE_SQLSTATES:
             return "database"
         if isinstance(seen, sa_exc.DBAPIError) and seen.connection_invalidated:
             return "database"
@@ -138,6 +145,13 @@ def _chain(error: BaseException) -> Iterator[BaseException]:
         if isinstance(original, BaseException):
             yield original
         seen = seen.__cause__ or seen.__context__
+
+
+def _sqlstate(error: BaseException) -> str | None:
+    """The SQLSTATE PostgreSQL answered, as asyncpg (`sqlstate`) or SQLAlchemy's adapter of it
+    (`pgcode`) carries it; None for an error that is not PostgreSQL's."""
+    code = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
+    return code if isinstance(code, str) else None
 
 
 def _raised_by(error: BaseException) -> str | None:
