@@ -110,7 +110,9 @@ def build_app(
     )
     store = parts.tickets.store
     problems = ProblemService(store, parts.tickets, PostgresIdempotencyKeys(), clock)
-    articles = ArticleService(store, parts.tickets, PostgresArticleIndex(parts.engine), clock)
+    articles = ArticleService(
+        store, parts.tickets, PostgresArticleIndex(parts.engine), clock, PostgresIdempotencyKeys()
+    )
     # The ticket service serves the log (`GET /v1/events`): its /metrics tells how far the log's
     # readers are held back by long transactions on the cluster, measured at each scrape.
     registry = new_registry()

@@ -21,8 +21,9 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Annotated, Any, Protocol
 
+from fastapi import Header
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -30,6 +31,15 @@ from helpdesk_shared.http.problems import Problem, field_error, invalid_input
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
+#: The header as a route parameter: every route that honours it declares it in OpenAPI so.
+KeyHeader = Annotated[
+    str | None,
+    Header(
+        alias=HEADER,
+        description=f"1 to {MAX_KEY_LENGTH} printable characters: a retry with the same key and "
+        "body is applied once and gets the first answer (the same key with another body: 422).",
+    ),
+]
 
 _LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(:scope || ' ' || :key, 0))")
 _FIND = text(

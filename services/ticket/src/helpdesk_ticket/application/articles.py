@@ -10,13 +10,16 @@ import logging
 import uuid
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from helpdesk_shared.auth import Principal
 from helpdesk_shared.events.article import ArticleEvent, Audience
 from helpdesk_shared.eventstore.model import EventMetadata
+from helpdesk_shared.http.idempotency import IdempotencyKeys, StoredResponse
 from helpdesk_shared.kernel import AggregateService, Connection, EventStore, Loaded
 from helpdesk_shared.kernel.service import Guard
 from helpdesk_ticket.application.errors import Forbidden
+from helpdesk_ticket.application.keyed import Keyed, KeyedCommand, handle_keyed
 from helpdesk_ticket.application.ports import ArticleFilter, ArticleHit, ArticleIndex
 from helpdesk_ticket.application.tickets import Clock, TicketService
 from helpdesk_ticket.domain.article import (
@@ -49,9 +52,15 @@ def readable_by(principal: Principal, article: Article) -> bool:
 
 class ArticleService:
     def __init__(
-        self, store: EventStore, tickets: TicketService, index: ArticleIndex, clock: Clock
+        self,
+        store: EventStore,
+        tickets: TicketService,
+        index: ArticleIndex,
+        clock: Clock,
+        idempotency: IdempotencyKeys | None = None,
     ) -> None:
         self.store = store
+        self.idempotency = idempotency
         self.tickets = tickets
         self.index = index
         self.clock = clock
@@ -99,20 +108,41 @@ class ArticleService:
         self.aggregates.committed(command.article_id, loaded)
         return loaded
 
-    async def draft_from_ticket(
+    async def draft_once(
+        self,
+        principal: Principal,
+        command: DraftArticle,
+        keyed: Keyed,
+        render: Callable[[Loaded[Article]], dict[str, Any]],
+    ) -> StoredResponse:
+        """`draft` under an `Idempotency-Key`: the key is claimed and the answer (201, `render`,
+        `Location`) stored in the append's transaction, so a retry gets the first answer and
+        drafts nothing more."""
+        assert self.idempotency is not None, "the article service was built without keys"
+        self.authorize(principal)
+        async with self.store.transaction() as conn:
+            claim = await self.idempotency.claim(conn, keyed.scope, keyed.key, keyed.request)
+            if claim.replay is not None:
+                return claim.replay
+            loaded = await self.create_in(conn, command)
+            answer = StoredResponse(201, render(loaded), f"/v1/articles/{command.article_id}")
+            await claim.remember(answer.status_code, answer.body, answer.location)
+        self.aggregates.committed(command.article_id, loaded)
+        return answer
+
+    async def from_ticket(
         self, principal: Principal, ticket_id: uuid.UUID, audience: Audience
-    ) -> Loaded[Article]:
-        """One call from a resolved ticket: its description and solution prefill the draft."""
+    ) -> DraftArticle:
+        """The draft of a resolved ticket: its description and solution prefill the content."""
         self.authorize(principal)
         ticket = (await self.tickets.read(principal, ticket_id)).state
-        command = DraftArticle(
+        return DraftArticle(
             by=principal.sub,
             at=self.clock(),
             article_id=uuid.uuid4(),
             content=content_from_ticket(ticket, audience),
             from_tickets=(ticket_id,),
         )
-        return await self.draft(principal, command)
 
     async def execute(
         self,
@@ -129,6 +159,30 @@ class ArticleService:
             if_match=if_match,
             after=self.index.project,
             allowed=allowed_article_commands,
+        )
+
+    async def execute_once(
+        self,
+        principal: Principal,
+        article_id: uuid.UUID,
+        build: ArticleFactory,
+        if_match: str | None,
+        keyed: Keyed,
+        render: Callable[[Loaded[Article]], dict[str, Any]],
+    ) -> tuple[StoredResponse, bool]:
+        """`execute` under an `Idempotency-Key` (`handle_keyed`, as ticket commands): applied
+        once, a retry gets the first answer. True when the command ran now."""
+        assert self.idempotency is not None, "the article service was built without keys"
+        self.authorize(principal)
+        command = KeyedCommand(
+            lambda loaded: build(principal.sub, self.clock()),
+            EventMetadata(actor=principal.sub),
+            if_match,
+            after=self.index.project,
+            allowed=allowed_article_commands,
+        )
+        return await handle_keyed(
+            self.aggregates, self.idempotency, article_id, keyed, command, render
         )
 
     async def check_usable(self, article_id: uuid.UUID) -> None:

@@ -1,5 +1,5 @@
-"""Problem use cases: create (idempotent with `Idempotency-Key`), link incidents, workaround,
-resolve. The kernel's `AggregateService` runs the problem decider, as for tickets."""
+"""Problem use cases: create, link incidents, workaround, resolve (each idempotent with an
+`Idempotency-Key`). The kernel's `AggregateService` runs the problem decider, as for tickets."""
 
 from __future__ import annotations
 
@@ -14,8 +14,10 @@ from helpdesk_shared.events.ticket import TicketType
 from helpdesk_shared.eventstore.model import EventMetadata
 from helpdesk_shared.http.idempotency import IdempotencyKeys, StoredResponse
 from helpdesk_shared.kernel import AggregateService, EventStore, Loaded
+from helpdesk_shared.kernel.service import Check
 from helpdesk_ticket.application.authorization import can_read
 from helpdesk_ticket.application.errors import Forbidden
+from helpdesk_ticket.application.keyed import Keyed, KeyedCommand, handle_keyed
 from helpdesk_ticket.application.tickets import Clock, TicketService
 from helpdesk_ticket.domain.errors import InvalidCommand, ProblemNotFound, TicketNotFound
 from helpdesk_ticket.domain.problem import (
@@ -110,16 +112,43 @@ class ProblemService:
         if_match: str | None,
     ) -> Loaded[Problem]:
         self.authorize(principal)
-
-        async def linkable(command: ProblemCommand, loaded: Loaded[Problem]) -> None:
-            if isinstance(command, LinkIncident):
-                await self.check_incidents(principal, (command.ticket_id,))
-
         return await self.aggregates.handle(
             problem_id,
             lambda loaded: build(principal.sub, self.clock()),
             metadata=EventMetadata(actor=principal.sub),
             if_match=if_match,
-            check=linkable,
+            check=self._linkable(principal),
             allowed=allowed_problem_commands,
         )
+
+    async def execute_once(
+        self,
+        principal: Principal,
+        problem_id: uuid.UUID,
+        build: ProblemFactory,
+        if_match: str | None,
+        keyed: Keyed,
+        render: Callable[[Loaded[Problem]], dict[str, Any]],
+    ) -> tuple[StoredResponse, bool]:
+        """`execute` under an `Idempotency-Key` (`handle_keyed`, as ticket commands): applied
+        once, a retry gets the first answer. True when the command ran now."""
+        self.authorize(principal)
+        command = KeyedCommand(
+            lambda loaded: build(principal.sub, self.clock()),
+            EventMetadata(actor=principal.sub),
+            if_match,
+            check=self._linkable(principal),
+            allowed=allowed_problem_commands,
+        )
+        return await handle_keyed(
+            self.aggregates, self.idempotency, problem_id, keyed, command, render
+        )
+
+    def _linkable(self, principal: Principal) -> Check[ProblemCommand, Problem]:
+        """A linked incident must exist and be readable by the caller (see `check_incidents`)."""
+
+        async def linkable(command: ProblemCommand, loaded: Loaded[Problem]) -> None:
+            if isinstance(command, LinkIncident):
+                await self.check_incidents(principal, (command.ticket_id,))
+
+        return linkable

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from helpdesk_shared.auth import Principal
 from helpdesk_shared.events.ticket import CommentAdded, TicketEvent, Visibility
 from helpdesk_shared.eventstore.model import EventMetadata, RecordedEvent, stream_id
-from helpdesk_shared.http.idempotency import Claim, IdempotencyKeys, StoredResponse
+from helpdesk_shared.http.idempotency import IdempotencyKeys, StoredResponse
 from helpdesk_shared.kernel import (
     DEFAULT_CACHE_SIZE,
     AggregateService,
@@ -25,8 +24,8 @@ from helpdesk_shared.kernel import (
     Loaded,
     Snapshots,
 )
-from helpdesk_shared.kernel.ports import Connection
 from helpdesk_ticket.application.authorization import authorize, can_read, may
+from helpdesk_ticket.application.keyed import Keyed, KeyedCommand, handle_keyed
 from helpdesk_ticket.domain.errors import InvalidCommand, TicketNotFound
 from helpdesk_ticket.domain.ticket import ticket_decider
 from helpdesk_ticket.domain.ticket.commands import COMMAND_NAMES, Command, Comment
@@ -39,16 +38,6 @@ Clock = Callable[[], datetime]
 CommandFactory = Callable[[str, datetime], Command]
 #: The answer to a command, from the ticket after it (the view the caller is sent).
 Render = Callable[[Loaded[Ticket]], dict[str, Any]]
-
-
-@dataclass(frozen=True)
-class Keyed:
-    """A command sent with an `Idempotency-Key`: the key, where it is unique (`scope`) and the
-    request it was sent with (the same key with another request is refused)."""
-
-    scope: str
-    key: str
-    request: dict[str, Any]
 
 
 def utc_now() -> datetime:
@@ -154,43 +143,19 @@ class TicketService:
         if_match: str | None = None,
         correlation_id: str | None = None,
     ) -> tuple[StoredResponse, bool]:
-        """`execute` under an `Idempotency-Key`: the key is claimed and the answer stored in the
-        append's transaction, so a retry (after a lost answer, or a 503 that recorded nothing)
-        is applied once and gets the first answer. True when the command ran now."""
+        """`execute` under an `Idempotency-Key` (`handle_keyed`): applied once, a retry gets
+        the first answer. True when the command ran now."""
         assert self.idempotency is not None, "the ticket service was built without keys"
-        keys = self.idempotency
-        claims: list[Claim] = []
-        replay: list[StoredResponse] = []
-        answer: list[StoredResponse] = []
-
-        async def guard(conn: Connection) -> bool:
-            claim = await keys.claim(conn, keyed.scope, keyed.key, keyed.request)
-            if claim.replay is not None:
-                replay.append(claim.replay)
-                return False
-            claims[:] = [claim]
-            return True
-
-        async def after(conn: Connection, ticket: Ticket) -> None:
-            version = await self.store.stream_version(ticket_stream(ticket_id), conn=conn)
-            answer[:] = [StoredResponse(200, render(Loaded(ticket, version)))]
-            await claims[0].remember(200, answer[0].body)
-
-        ran = await self.aggregates.handle_once(
-            ticket_id,
+        command = KeyedCommand(
             self._prepare(principal, ticket_id, build),
-            guard,
-            metadata=EventMetadata(correlation_id=correlation_id, actor=principal.sub),
-            after=after,
-            if_match=if_match,
+            EventMetadata(correlation_id=correlation_id, actor=principal.sub),
+            if_match,
             check=None if principal.is_staff else _requesters_speak_publicly,
             allowed=lambda ticket: self.allowed_for(principal, ticket),
         )
-        if not ran:
-            return replay[0], False
-        if answer:
-            return answer[0], True
-        return StoredResponse(200, render(await self.current(ticket_id))), True
+        return await handle_keyed(
+            self.aggregates, self.idempotency, ticket_id, keyed, command, render
+        )
 
 
 async def _requesters_speak_publicly(command: Command, loaded: Loaded[Ticket]) -> None:

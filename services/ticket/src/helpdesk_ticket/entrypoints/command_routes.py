@@ -20,10 +20,11 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Body, Header, Path, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
 from helpdesk_shared.auth import CurrentPrincipal
-from helpdesk_shared.http.idempotency import HEADER
+from helpdesk_shared.http.idempotency import KeyHeader, StoredResponse
 
 
 class CommandBody(BaseModel):
@@ -44,15 +45,6 @@ class CommandRoute:
 #: Runs one command: (request, response, principal, aggregate id, body, If-Match) -> the view
 #: (and `idempotency_key=` for idempotent routes).
 Run = Callable[..., Awaitable[Any]]
-#: The `Idempotency-Key` header of an idempotent command route.
-KeyHeader = Annotated[
-    str | None,
-    Header(
-        alias=HEADER,
-        description="1 to 255 printable characters: a retry with the same key and body is "
-        "applied once and gets the first answer.",
-    ),
-]
 
 
 def add_command_routes(
@@ -134,3 +126,12 @@ def _without_key(
     parameters = [p for name, p in signature.parameters.items() if name != "idempotency_key"]
     endpoint.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
     return endpoint
+
+
+def stored_answer(stored: StoredResponse) -> JSONResponse:
+    """An answer kept with its `Idempotency-Key`, as first given: status, body, `ETag` (the
+    body's `version`) and `Location`."""
+    headers = {"ETag": f'"{stored.body["version"]}"'} if "version" in stored.body else {}
+    if stored.location:
+        headers["Location"] = stored.location
+    return JSONResponse(stored.body, status_code=stored.status_code, headers=headers)

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from helpdesk_shared.auth import CurrentPrincipal, Principal
 from helpdesk_shared.events.article import ArticleContent, Audience
+from helpdesk_shared.http.idempotency import HEADER, KeyHeader, validate_key
 from helpdesk_shared.http.openapi import problem_responses
 from helpdesk_shared.kernel import Loaded
 from helpdesk_ticket.application.articles import ArticleService
+from helpdesk_ticket.application.keyed import Keyed
 from helpdesk_ticket.application.ports import ArticleFilter
 from helpdesk_ticket.domain import article as a
 from helpdesk_ticket.entrypoints.article_views import ArticleSummary, ArticleView, summary, view
@@ -21,6 +24,7 @@ from helpdesk_ticket.entrypoints.command_routes import (
     CommandBody,
     CommandRoute,
     add_command_routes,
+    stored_answer,
 )
 
 router = APIRouter(prefix="/v1/articles", tags=["articles"])
@@ -147,11 +151,16 @@ def _tagged(response: Response, loaded: Loaded[a.Article]) -> ArticleView:
     "",
     status_code=201,
     summary="Draft an article (`from_tickets`: its sources)",
+    response_model=ArticleView,
     responses=problem_responses(404),  # a source ticket that does not exist
 )
 async def create_article(
-    body: CreateBody, request: Request, response: Response, principal: CurrentPrincipal
-) -> ArticleView:
+    body: CreateBody,
+    request: Request,
+    response: Response,
+    principal: CurrentPrincipal,
+    idempotency_key: KeyHeader = None,
+) -> ArticleView | JSONResponse:
     svc = _service(request)
     for ticket_id in body.from_tickets:
         await svc.tickets.read(principal, ticket_id)  # 404 on an unknown source
@@ -162,6 +171,9 @@ async def create_article(
         content=body.content(),
         from_tickets=tuple(body.from_tickets),
     )
+    if validate_key(idempotency_key) is not None:
+        keyed = Keyed(f"POST /v1/articles:{principal.sub}", request.headers[HEADER], _sent(body))
+        return stored_answer(await svc.draft_once(principal, command, keyed, _render))
     loaded = await svc.draft(principal, command)
     response.headers["Location"] = f"/v1/articles/{loaded.state.id}"
     return _tagged(response, loaded)
@@ -171,6 +183,7 @@ async def create_article(
     "/{ticket_id}/draft-article",
     status_code=201,
     summary="Draft an article from a resolved ticket (prefilled from its description and solution)",
+    response_model=ArticleView,
 )
 async def draft_from_ticket(
     ticket_id: uuid.UUID,
@@ -178,11 +191,30 @@ async def draft_from_ticket(
     response: Response,
     principal: CurrentPrincipal,
     body: DraftFromTicketBody | None = None,
-) -> ArticleView:
-    audience = body.audience if body else Audience.AGENTS
-    loaded = await _service(request).draft_from_ticket(principal, ticket_id, audience)
+    idempotency_key: KeyHeader = None,
+) -> ArticleView | JSONResponse:
+    svc = _service(request)
+    sent = body or DraftFromTicketBody()
+    command = await svc.from_ticket(principal, ticket_id, sent.audience)
+    if validate_key(idempotency_key) is not None:
+        keyed = Keyed(
+            f"POST /v1/tickets/draft-article:{principal.sub}",
+            request.headers[HEADER],
+            {"path": request.url.path, "body": _sent(sent)},
+        )
+        return stored_answer(await svc.draft_once(principal, command, keyed, _render))
+    loaded = await svc.draft(principal, command)
     response.headers["Location"] = f"/v1/articles/{loaded.state.id}"
     return _tagged(response, loaded)
+
+
+def _sent(body: BaseModel) -> dict[str, Any]:
+    return body.model_dump(mode="json")
+
+
+def _render(loaded: Loaded[a.Article]) -> dict[str, Any]:
+    """The answer stored with an `Idempotency-Key` (articles are the staff's: their view)."""
+    return view(loaded).model_dump(mode="json")
 
 
 @router.get("", summary="Articles; `q` searches in French (ranked), filters by category")
@@ -255,9 +287,21 @@ async def _run(
     article_id: uuid.UUID,
     body: CommandBody,
     if_match: str | None,
-) -> ArticleView:
-    loaded = await _service(request).execute(principal, article_id, body.to_command, if_match)
-    return _tagged(response, loaded)
+    idempotency_key: str | None = None,
+) -> ArticleView | JSONResponse:
+    svc = _service(request)
+    if validate_key(idempotency_key) is None:
+        loaded = await svc.execute(principal, article_id, body.to_command, if_match)
+        return _tagged(response, loaded)
+    keyed = Keyed(
+        f"POST /v1/articles/commands:{principal.sub}",
+        request.headers[HEADER],
+        {"path": request.url.path, "body": _sent(body)},
+    )
+    stored, _ = await svc.execute_once(
+        principal, article_id, body.to_command, if_match, keyed, _render
+    )
+    return stored_answer(stored)
 
 
 #: `POST /v1/articles/{id}/<name>` -> its body.
@@ -266,4 +310,11 @@ COMMANDS = {
     "publish": CommandRoute(PublishBody, "Offer the current version to its audience"),
     "retire": CommandRoute(RetireBody, "Withdraw an obsolete article (history kept)"),
 }
-add_command_routes(router, resource="article", table=COMMANDS, run=_run, response_model=ArticleView)
+add_command_routes(
+    router,
+    resource="article",
+    table=COMMANDS,
+    run=_run,
+    response_model=ArticleView,
+    idempotent=True,
+)

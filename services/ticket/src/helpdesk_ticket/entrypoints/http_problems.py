@@ -11,17 +11,18 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from helpdesk_shared.auth import CurrentPrincipal, Principal
 from helpdesk_shared.http.dependencies import Engine
-from helpdesk_shared.http.idempotency import HEADER
+from helpdesk_shared.http.idempotency import HEADER, KeyHeader, validate_key
 from helpdesk_shared.kernel import Loaded
 from helpdesk_ticket.adapters.queries.problems import problem_ids, readable_incidents
 from helpdesk_ticket.application.authorization import reader_bound
+from helpdesk_ticket.application.keyed import Keyed
 from helpdesk_ticket.application.problems import ProblemService
 from helpdesk_ticket.domain import problem as p
 from helpdesk_ticket.entrypoints.command_routes import (
@@ -162,7 +163,7 @@ async def create_problem(
     body: CreateBody,
     request: Request,
     principal: CurrentPrincipal,
-    idempotency_key: Annotated[str | None, Header(alias=HEADER)] = None,
+    idempotency_key: KeyHeader = None,
 ) -> JSONResponse:
     svc = _service(request)
     command = p.CreateProblem(
@@ -227,11 +228,46 @@ async def _run(
     problem_id: uuid.UUID,
     body: CommandBody,
     if_match: str | None,
-) -> ProblemView:
+    idempotency_key: str | None = None,
+) -> ProblemView | JSONResponse:
+    engine: AsyncEngine = request.app.state.engine  # the command routes take no dependency
+    if validate_key(idempotency_key) is not None:
+        return await _run_once(request, principal, problem_id, body, if_match, engine)
     loaded = await _service(request).execute(principal, problem_id, body.to_command, if_match)
     response.headers["ETag"] = f'"{loaded.version}"'
-    engine: AsyncEngine = request.app.state.engine  # the command routes take no dependency
     return (await views(engine, principal, [loaded]))[0]
+
+
+async def _run_once(
+    request: Request,
+    principal: Principal,
+    problem_id: uuid.UUID,
+    body: CommandBody,
+    if_match: str | None,
+    engine: AsyncEngine,
+) -> JSONResponse:
+    """The command under its `Idempotency-Key` (scoped to the caller): applied once; a retry
+    gets the first answer, `ETag` included. The answer is stored with every incident (it is
+    rendered in the append's transaction) and filtered to what the caller reads when sent."""
+    keyed = Keyed(
+        f"POST /v1/problems/commands:{principal.sub}",
+        request.headers[HEADER],
+        {"path": request.url.path, "body": body.model_dump(mode="json")},
+    )
+    stored, _ = await _service(request).execute_once(
+        principal,
+        problem_id,
+        body.to_command,
+        if_match,
+        keyed,
+        lambda loaded: view(loaded).model_dump(mode="json"),
+    )
+    answer = ProblemView.model_validate(stored.body)
+    reader, groups = reader_bound(principal)
+    shown = await readable_incidents(engine, answer.incidents, reader, groups)
+    answer.incidents = [i for i in answer.incidents if i in shown]
+    etag = {"ETag": f'"{answer.version}"'}
+    return JSONResponse(answer.model_dump(mode="json"), stored.status_code, headers=etag)
 
 
 #: `POST /v1/problems/{id}/<name>` -> its body.
@@ -241,4 +277,11 @@ COMMANDS = {
     "workaround": CommandRoute(WorkaroundBody, "Record a workaround or a known error"),
     "resolve": CommandRoute(ResolveBody, "The cause is removed"),
 }
-add_command_routes(router, resource="problem", table=COMMANDS, run=_run, response_model=ProblemView)
+add_command_routes(
+    router,
+    resource="problem",
+    table=COMMANDS,
+    run=_run,
+    response_model=ProblemView,
+    idempotent=True,
+)

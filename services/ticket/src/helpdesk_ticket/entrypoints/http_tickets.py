@@ -11,7 +11,8 @@ from helpdesk_shared.auth import CurrentPrincipal
 from helpdesk_shared.http.idempotency import HEADER, validate_key
 from helpdesk_shared.kernel import Loaded
 from helpdesk_ticket.application.articles import ArticleService
-from helpdesk_ticket.application.tickets import Keyed, TicketService, visible_to
+from helpdesk_ticket.application.keyed import Keyed
+from helpdesk_ticket.application.tickets import TicketService, visible_to
 from helpdesk_ticket.domain.ticket.state import Ticket
 from helpdesk_ticket.entrypoints.bodies import COMMAND_BODIES, ResolveBody
 from helpdesk_ticket.entrypoints.bodies import Body as TicketBody
