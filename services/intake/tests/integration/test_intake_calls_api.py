@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 
+from helpdesk_intake.domain.calls import CallReport, call_uuid
 from helpdesk_shared.events.intake import CallRecorded
 from helpdesk_shared.eventstore.store import EventStore
 
@@ -83,3 +84,38 @@ async def test_contradictory_calls_are_refused_with_the_field(
     assert response.json()["errors"][0]["field"] == "offered_at"
     requester = await intake_client.post("/v1/calls", json=call(), headers=auth("x", "requester"))
     assert requester.status_code == 403
+
+
+async def test_a_call_retried_with_its_key_gets_the_first_answer(
+    intake_client: httpx.AsyncClient, auth: Any, event_store: EventStore
+) -> None:
+    """A client retrying after a lost answer (or a 503) gets the first 201 again, `Location`
+    included, and nothing more is recorded; the key with another report is refused."""
+    report = call()
+    keyed = {**auth(*TELEPHONY), "Idempotency-Key": f"call-{uuid.uuid4()}"}
+    first = await intake_client.post("/v1/calls", json=report, headers=keyed)
+    retry = await intake_client.post("/v1/calls", json=report, headers=keyed)
+    assert (first.status_code, retry.status_code) == (201, 201), retry.text
+    assert retry.json() == first.json()
+    assert retry.headers["Location"] == first.headers["Location"]
+    assert retry.headers["Idempotent-Replayed"] == "true"
+    assert "Idempotent-Replayed" not in first.headers
+    assert len(await event_store.read_stream(f"call-{first.json()['call_id']}")) == 1
+
+    another = call()
+    other = await intake_client.post("/v1/calls", json=another, headers=keyed)
+    assert other.status_code == 422, other.text
+    assert other.json()["type"] == "urn:helpdesk:problem:idempotency-key-reused"
+    assert other.json()["errors"][0]["field"] == "Idempotency-Key"
+    stream = f"call-{call_uuid(CallReport.model_validate(another))}"
+    assert await event_store.read_stream(stream) == []  # the other report was not recorded
+
+    unkeyed = await intake_client.post("/v1/calls", json=report, headers=auth(*TELEPHONY))
+    assert unkeyed.status_code == 200  # without the key: a repeat of the call, as before
+
+
+def test_the_calls_route_declares_the_key(intake_client: httpx.AsyncClient) -> None:
+    app = intake_client._transport.app  # type: ignore[attr-defined]
+    operation = app.openapi()["paths"]["/v1/calls"]["post"]
+    names = [p["name"] for p in operation["parameters"] if p["in"] == "header"]
+    assert "Idempotency-Key" in names
