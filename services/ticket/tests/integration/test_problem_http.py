@@ -54,6 +54,20 @@ async def test_create_honours_the_idempotency_key(client: httpx.AsyncClient, aut
     assert reused.status_code == 422
 
 
+async def test_a_creation_key_is_the_callers_own(client: httpx.AsyncClient, auth) -> None:
+    """Two people's clients picking the same key each create their problem."""
+    key = {"Idempotency-Key": str(uuid.uuid4())}
+    body = {"title": "Messagerie lente", "description": "lenteurs"}
+    nina = await client.post(
+        "/v1/problems", headers={**auth("nina", "agent", level=2), **key}, json=body
+    )
+    omar = await client.post(
+        "/v1/problems", headers={**auth("omar", "agent", level=2), **key}, json=body
+    )
+    assert nina.status_code == omar.status_code == 201
+    assert nina.json()["id"] != omar.json()["id"]
+
+
 async def test_problems_refuse_requesters_and_unknown_incidents(
     client: httpx.AsyncClient, auth
 ) -> None:

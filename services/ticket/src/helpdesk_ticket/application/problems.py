@@ -30,6 +30,8 @@ from helpdesk_ticket.domain.problem import (
 )
 
 ProblemFactory = Callable[[str, datetime], ProblemCommand]
+#: Keys are unique per caller, as on every other keyed route: two people's clients may pick the
+#: same key without meeting each other's answers.
 IDEMPOTENCY_SCOPE = "ticket:POST /v1/problems"
 
 
@@ -92,7 +94,8 @@ class ProblemService:
         await self.check_incidents(principal, command.incidents)
         metadata = EventMetadata(actor=principal.sub)
         async with self.store.transaction() as conn:
-            guard = await self.idempotency.claim(conn, IDEMPOTENCY_SCOPE, idempotency_key, request)
+            scope = f"{IDEMPOTENCY_SCOPE}:{principal.sub}"
+            guard = await self.idempotency.claim(conn, scope, idempotency_key, request)
             if guard.replay is not None:
                 return guard.replay
             loaded = await self.aggregates.create(
