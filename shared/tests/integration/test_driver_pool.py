@@ -103,3 +103,24 @@ async def test_an_append_on_a_connection_found_dead_is_rerun_once_on_a_new_one(
         assert [e.version for e in await store.read_stream(stream)] == [1, 2]
     finally:
         await engine.dispose()
+
+
+async def test_the_engines_own_connections_have_its_timeouts_and_settings(
+    database_url: str,
+) -> None:
+    name = f"driver-{uuid.uuid4().hex[:8]}"
+    timeouts = DatabaseTimeouts(statement=7.0, pool=3.0, connect=2.0)
+    engine = create_engine(database_url, pool_size=1, application_name=name, timeouts=timeouts)
+    own = driver_pool(engine)
+    assert own is not None
+    connection = await own.acquire()
+    try:
+        assert await connection.fetchval("SHOW statement_timeout") == "7s"
+        assert await connection.fetchval("SHOW application_name") == name
+        assert await connection.fetchval("SHOW plan_cache_mode") == "force_generic_plan"
+        assert await connection.fetchval("SHOW idle_in_transaction_session_timeout") == "30s"
+        assert own.acquire_timeout == 3.0
+        assert own.connect_kwargs["timeout"] == 2.0
+    finally:
+        own.release(connection)
+        await engine.dispose()
