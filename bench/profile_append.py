@@ -1,7 +1,9 @@
 """`python -m bench.profile_append [--writers 8] [--batch 1]`: where an append's time goes.
 
 Runs, in rounds and in its own throwaway database:
-  - the plain INSERT, and `EventStore.append` on the services' engine (`db.create_engine`);
+  - the plain INSERT, and `EventStore.append` on the services' engine (`db.create_engine`, with
+    its own asyncpg connections for the store), with as many of those as writers, and without
+    them (every append takes a connection from SQLAlchemy's pool, as before they existed);
   - the same store on an engine without `pool_pre_ping` (a round trip on every checkout);
   - the append statement as the store ran it before commit 8d34308: through SQLAlchemy in a
     transaction (BEGIN, execute, COMMIT; pre-ping) with PostgreSQL's default plan cache, which
@@ -66,6 +68,8 @@ async def profile(
     dsn = asyncpg_dsn(url)
     size = {"pool_size": writers, "max_overflow": writers, "pool_pre_ping": True}
     services = create_engine(url, pool_size=writers)
+    as_many = create_engine(url, pool_size=writers, driver_connections=writers)
+    pooled = create_engine(url, pool_size=writers, driver_connections=0)
     replanned = create_async_engine(url, connect_args={"server_settings": AUTO}, **size)
     generic = create_async_engine(url, connect_args={"server_settings": GENERIC}, **size)
     no_ping = create_async_engine(
@@ -79,6 +83,12 @@ async def profile(
         ),
         "EventStore.append (services' engine)": lambda: appends.store_steps(
             EventStore(services), writers, batch
+        ),
+        "EventStore.append, a driver connection/writer": lambda: appends.store_steps(
+            EventStore(as_many), writers, batch
+        ),
+        "EventStore.append, SQLAlchemy's pool only": lambda: appends.store_steps(
+            EventStore(pooled), writers, batch
         ),
         "EventStore.append, engine without pre-ping": lambda: appends.store_steps(
             EventStore(no_ping), writers, batch
@@ -99,7 +109,7 @@ async def profile(
     finally:
         for conn in connections:
             await conn.close()
-        for engine in (services, no_ping, replanned, generic):
+        for engine in (services, as_many, pooled, no_ping, replanned, generic):
             await engine.dispose()
     lines = [f"{writers} writer(s), {batch} event(s)/tx: events/s per round | client CPU us/event"]
     for name, rates in results.items():

@@ -12,6 +12,7 @@ from sqlalchemy import event, exc
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from helpdesk_shared.driver_pool import DriverPool, attach
 from helpdesk_shared.settings import CommonSettings
 
 #: A writer that opens a transaction and stalls holds back every reader of the all-events log
@@ -61,8 +62,12 @@ def create_engine(
     pool_size: int = 10,
     application_name: str = "helpdesk",
     timeouts: DatabaseTimeouts | None = None,
+    driver_connections: int | None = None,
 ) -> AsyncEngine:
-    """An asyncpg-backed SQLAlchemy engine with the settings the event store relies on."""
+    """An asyncpg-backed SQLAlchemy engine with the settings the event store relies on, and
+    `driver_connections` asyncpg connections of its own for the store's single statements
+    (`HELPDESK_DB_DRIVER_CONNECTIONS`; None: as many as `pool_size`, opened only when that
+    many statements run at once; 0: none, the store then uses the engine's pool)."""
     timeouts = timeouts or DatabaseTimeouts()
     server_settings = {
         "idle_in_transaction_session_timeout": str(IDLE_IN_TRANSACTION_TIMEOUT_MS),
@@ -74,18 +79,22 @@ def create_engine(
         # plan is the right one (docs/performance.md).
         "plan_cache_mode": "force_generic_plan",
     }
+    connect_args = {
+        "server_settings": server_settings,
+        "timeout": timeouts.connect,
+        "command_timeout": timeouts.statement + 1 if timeouts.statement else None,
+    }
     engine = create_async_engine(
         database_url,
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_timeout=timeouts.pool,
-        connect_args={
-            "server_settings": server_settings,
-            "timeout": timeouts.connect,
-            "command_timeout": timeouts.statement + 1 if timeouts.statement else None,
-        },
+        connect_args=connect_args,
     )
     event.listen(engine.sync_engine.pool, "checkout", _ping)
+    size = pool_size if driver_connections is None else driver_connections
+    own = DriverPool(asyncpg_dsn(database_url), size, timeouts.pool, connect_args)
+    attach(engine, own)
     return engine
 
 

@@ -44,6 +44,10 @@ class CommonSettings(BaseSettings):
     #: How long a request waits for a free connection of the pool, then for a new connection.
     helpdesk_db_pool_timeout_seconds: float = Field(default=10.0, gt=0)
     helpdesk_db_connect_timeout_seconds: float = Field(default=5.0, gt=0)
+    #: asyncpg connections the event store keeps beside the engine's pool for its single
+    #: statements (lone appends, reads of the log), cheaper to take than a pooled one; unset:
+    #: as many as the engine's pool size (opened only when needed); 0: none.
+    helpdesk_db_driver_connections: int | None = Field(default=None, ge=0)
     #: How long a fetch of the identity provider's keys (JWKS) may take.
     helpdesk_jwks_timeout_seconds: float = Field(default=5.0, gt=0)
     #: How long a publish to the broker outside the relay (a consumer's dead letter, a replay

@@ -47,6 +47,7 @@ def build_app(settings: Settings | None = None, engine: AsyncEngine | None = Non
         settings.database_url,
         application_name="helpdesk-intake",
         timeouts=DatabaseTimeouts.of(settings),
+        driver_connections=settings.helpdesk_db_driver_connections,
     )
 
     knowledge = KnowledgeBase(

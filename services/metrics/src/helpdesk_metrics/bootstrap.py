@@ -44,6 +44,7 @@ def build_app(
         settings.database_url,
         application_name="helpdesk-metrics",
         timeouts=DatabaseTimeouts.of(settings),
+        driver_connections=settings.helpdesk_db_driver_connections,
     )
     registry = new_registry()
     projection = projection_on(engine)

@@ -85,6 +85,7 @@ def build_app(
         pool_size=2 * settings.notify_consumer_prefetch + 2,
         application_name="helpdesk-notify",
         timeouts=DatabaseTimeouts.of(settings),
+        driver_connections=settings.helpdesk_db_driver_connections,
     )
     units = units_on(engine)
     return build_service(

@@ -63,6 +63,7 @@ def build_components(
         settings.database_url,
         application_name="helpdesk-ticket",
         timeouts=DatabaseTimeouts.of(settings),
+        driver_connections=settings.helpdesk_db_driver_connections,
     )
     store = EventStore(engine)
     policy = settings.policy()

@@ -17,10 +17,11 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, NamedTuple
 
-from sqlalchemy import text
+from sqlalchemy import TextClause, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from helpdesk_shared.driver_pool import driver_pool
 from helpdesk_shared.eventstore.alone import (
     FAST_APPEND,
     UNIQUE_EVENT_ID,
@@ -80,9 +81,16 @@ _APPEND_PARAMS = (
     "datas",
     "metadatas",
 )
-_APPEND_NATIVE = re.sub(
-    r":(\w+)", lambda m: f"${_APPEND_PARAMS.index(m.group(1)) + 1}", _APPEND.text
-)
+
+
+def _native(statement: TextClause, names: Sequence[str]) -> str:
+    """`statement` for asyncpg itself: each `:name` becomes `$n`, n its place in `names`."""
+    return re.sub(
+        r"(?<!:):(?!:)(\w+)", lambda m: f"${list(names).index(m.group(1)) + 1}", statement.text
+    )
+
+
+_APPEND_NATIVE = _native(_APPEND, _APPEND_PARAMS)
 
 _READ_STREAM = text(
     """SELECT global_position, tx_id::text::bigint AS tx_id, stream_id, version, event_id, type,
@@ -105,6 +113,18 @@ _READ_ALL = text(
 _STREAM_VERSION = text(
     "SELECT coalesce(max(version), 0) FROM eventstore.events WHERE stream_id = :stream_id"
 )
+
+#: The reads as the store runs them alone, on the engine's own connections (`driver_pool`).
+_READ_STREAM_PARAMS = ("stream_id", "from_version", "to_version")
+_READ_ALL_PARAMS = ("tx_id", "position", "limit")
+_NATIVE_READS = {
+    statement: (_native(statement, names), names)
+    for statement, names in (
+        (_READ_STREAM, _READ_STREAM_PARAMS),
+        (_READ_ALL, _READ_ALL_PARAMS),
+        (_STREAM_VERSION, ("stream_id",)),
+    )
+}
 
 #: A lost race is re-run to learn its outcome; ANY appends only lose to writers naming a version.
 _MAX_ATTEMPTS = 5
@@ -240,9 +260,7 @@ class EventStore:
             "from_version": from_version,
             "to_version": to_version if to_version is not None else 2**62,
         }
-        async with self._connection(conn) as c:
-            rows = (await c.execute(_READ_STREAM, params)).all()
-        return [_to_recorded(row._mapping) for row in rows]
+        return [_to_recorded(row) for row in await self._read(_READ_STREAM, params, conn)]
 
     async def read_all(
         self,
@@ -254,22 +272,25 @@ class EventStore:
         """Up to `limit` events of the whole log after `after`, in the final, gapless order."""
         after = after or LogPosition.start()
         params = {"tx_id": str(after.tx_id), "position": after.global_position, "limit": limit}
-        async with self._connection(conn) as c:
-            rows = (await c.execute(_READ_ALL, params)).all()
-        return [_to_recorded(row._mapping) for row in rows]
+        return [_to_recorded(row) for row in await self._read(_READ_ALL, params, conn)]
 
     async def stream_version(self, stream_id: str, *, conn: AsyncConnection | None = None) -> int:
         """The stream's current version (0 when it has no events)."""
-        async with self._connection(conn) as c:
-            return int((await c.execute(_STREAM_VERSION, {"stream_id": stream_id})).scalar_one())
+        [row] = await self._read(_STREAM_VERSION, {"stream_id": stream_id}, conn)
+        return int(next(iter(row.values())))
 
-    @asynccontextmanager
-    async def _connection(self, conn: AsyncConnection | None) -> AsyncIterator[AsyncConnection]:
+    async def _read(
+        self, statement: TextClause, params: dict[str, Any], conn: AsyncConnection | None
+    ) -> Sequence[Any]:
+        """The rows, as mappings: on the caller's connection, else on one of the engine's own
+        asyncpg connections (no SQLAlchemy pool checkout, no result wrapping), else pooled."""
+        if conn is None and driver_pool(self._engine) is not None:
+            native, names = _NATIVE_READS[statement]
+            return await fetch_alone(self._engine, native, [params[name] for name in names])
         if conn is not None:
-            yield conn
-            return
+            return [row._mapping for row in (await conn.execute(statement, params)).all()]
         async with self._engine.connect() as own:
-            yield own
+            return [row._mapping for row in (await own.execute(statement, params)).all()]
 
 
 async def _append_once(

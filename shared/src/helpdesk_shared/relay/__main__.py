@@ -76,6 +76,7 @@ async def run_relay(settings: RelaySettings) -> None:
         pool_size=2,
         application_name="helpdesk-relay",
         timeouts=DatabaseTimeouts.of(settings),
+        driver_connections=settings.helpdesk_db_driver_connections,
     )
     try:
         async with serving_metrics(settings, engine) as metrics:

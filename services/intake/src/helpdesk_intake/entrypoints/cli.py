@@ -25,6 +25,7 @@ async def demo_data(settings: Settings) -> str:
         pool_size=1,
         application_name="intake-demo",
         timeouts=DatabaseTimeouts.of(settings),
+        driver_connections=settings.helpdesk_db_driver_connections,
     )
     try:
         contracts, requesters = await load(engine)

@@ -28,6 +28,7 @@ async def rebuild(settings: Settings) -> ReplayResult:
         pool_size=1,
         application_name="metrics-replay",
         timeouts=DatabaseTimeouts.of(settings),
+        driver_connections=settings.helpdesk_db_driver_connections,
     )
     try:
         async with projection_on(engine).begin() as unit:

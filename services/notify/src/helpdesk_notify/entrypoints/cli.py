@@ -27,6 +27,7 @@ async def digest(settings: Settings) -> int:
         pool_size=2,
         application_name="notify-digest",
         timeouts=DatabaseTimeouts.of(settings),
+        driver_connections=settings.helpdesk_db_driver_connections,
     )
     sender = smtp_sender(settings)
     try:
