@@ -42,7 +42,7 @@ async def opened_event(store: EventStore, ticket_id: str) -> TicketOpened:
 
 
 async def test_agent_opens_a_ticket_for_the_caller(
-    intake_client: httpx.AsyncClient, auth: Any, event_store: EventStore
+    intake_client: httpx.AsyncClient, auth: Any, event_store: EventStore, engine: AsyncEngine
 ) -> None:
     response = await intake_client.post("/v1/requests", json=form(), headers=auth(*AGENT))
     assert response.status_code == 201, response.text
@@ -53,6 +53,10 @@ async def test_agent_opens_a_ticket_for_the_caller(
     assert response.headers["location"] == f"/v1/tickets/{body['ticket_id']}"
     event = await opened_event(event_store, body["ticket_id"])
     assert event.reference == body["reference"]
+    async with engine.connect() as conn:
+        query = text("SELECT reference FROM intake.tickets WHERE ticket_id = :id")
+        indexed = (await conn.execute(query, {"id": uuid.UUID(body["ticket_id"])})).scalar_one()
+    assert indexed == event.reference  # numbered, indexed and appended by one statement
     assert event.channel.value == "phone"
     assert event.requester.login == "demo.alpha"
     assert event.requester.organisation == "Entreprise Alpha"

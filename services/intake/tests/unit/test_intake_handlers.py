@@ -22,7 +22,7 @@ from helpdesk_intake.application.open_request import (
     RequesterUnidentified,
     open_ticket,
 )
-from helpdesk_intake.application.ports import EntryRead, InboundMail, IndexedTicket
+from helpdesk_intake.application.ports import EntryRead, InboundMail, IndexedTicket, Opening
 from helpdesk_intake.domain.admissibility import judge
 from helpdesk_intake.domain.contract import ContractState, Sign, decide, evolve
 from helpdesk_intake.domain.contracts import Contract
@@ -37,6 +37,7 @@ from helpdesk_shared.eventstore.model import (
     ExpectedVersion,
     NewEvent,
     RecordedEvent,
+    stream_id,
 )
 
 TIMEZONE = "Europe/Paris"
@@ -116,14 +117,16 @@ class FakeDirectory:
 class FakeTicketIndex:
     t: Tables
 
-    async def number_and_index(
-        self, prefix: str, year: int, ticket: IndexedTicket, channel: str
-    ) -> tuple[int, str]:
-        number = self.t.counters.get((prefix, year), 0) + 1
-        self.t.counters[(prefix, year)] = number
-        reference = f"{prefix}-{year:04d}-{number:06d}"
-        self.t.tickets[reference] = replace(ticket, reference=reference)
-        return number, reference
+    async def open_numbered(self, opening: Opening, event: NewEvent) -> str:
+        key = (opening.prefix, opening.year)
+        number = self.t.counters.get(key, 0) + 1
+        self.t.counters[key] = number
+        reference = f"{opening.prefix}-{opening.year:04d}-{number:06d}"
+        self.t.tickets[reference] = replace(opening.ticket, reference=reference)
+        stream = self.t.streams.setdefault(stream_id("ticket", opening.ticket.ticket_id), [])
+        assert not stream, "a ticket's opening starts its stream"
+        stream.append(replace(event, data={**event.data, "reference": reference}))
+        return reference
 
     async def ticket_by_reference(self, reference: str) -> IndexedTicket | None:
         return self.t.tickets.get(reference.upper())

@@ -13,8 +13,10 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 from sqlalchemy import TextClause, text
@@ -43,9 +45,20 @@ from helpdesk_shared.eventstore.model import (
 )
 from helpdesk_shared.telemetry import span
 
-_APPEND = text(
-    """
-    WITH existing AS (
+
+def _append_sql(prelude: str = "", merge: str | None = None) -> str:
+    """The append statement. With a caller's `prelude` (common table expressions run in the same
+    statement, ahead of the append's own) and `merge` (a jsonb expression over them, merged into
+    every event's data and returned in the head row's `merged` column)."""
+    ctes = f"{prelude}," if prelude else ""
+    data, sources, first, none, merged = "CAST(n.data AS jsonb)", "head", "", "", ""
+    if merge is not None:
+        ctes += f" merged AS (SELECT {merge} AS data),"
+        data, sources = "CAST(n.data AS jsonb) || merged.data", "head, merged"
+        first, none, merged = ", NULL::text AS merged", ", NULL", ", CAST(merged.data AS text)"
+    # The caller's SQL is code, as `text()` is: its values come as bound parameters.
+    return f"""
+    WITH {ctes} existing AS (
         SELECT stream_id, version, global_position FROM eventstore.events
         WHERE event_id = ANY(CAST(:event_ids AS uuid[]))
     ), head AS (
@@ -55,8 +68,8 @@ _APPEND = text(
         INSERT INTO eventstore.events
             (stream_id, version, event_id, type, schema_version, data, metadata)
         SELECT :stream_id, head.version + n.ord, n.event_id, n.type, n.schema_version,
-               CAST(n.data AS jsonb), CAST(n.metadata AS jsonb)
-        FROM head, unnest(
+               {data}, CAST(n.metadata AS jsonb)
+        FROM {sources}, unnest(
             CAST(:event_ids AS uuid[]), CAST(:types AS text[]), CAST(:schema_versions AS int[]),
             CAST(:datas AS text[]), CAST(:metadatas AS text[])
         ) WITH ORDINALITY AS n(event_id, type, schema_version, data, metadata, ord)
@@ -65,11 +78,21 @@ _APPEND = text(
         ORDER BY n.ord
         RETURNING version, global_position
     )
-    SELECT 'inserted' AS source, NULL AS stream_id, version, global_position FROM inserted
-    UNION ALL SELECT 'existing', stream_id, version, global_position FROM existing
-    UNION ALL SELECT 'head', NULL, version, NULL FROM head
-    """
-)
+    SELECT 'inserted' AS source, NULL AS stream_id, version, global_position{first}
+    FROM inserted
+    UNION ALL SELECT 'existing', stream_id, version, global_position{none} FROM existing
+    UNION ALL SELECT 'head', NULL, version, NULL{merged} FROM {sources}
+    """  # noqa: S608
+
+
+_APPEND = text(_append_sql())
+
+
+@lru_cache(maxsize=32)
+def _statement_with(prelude: str, merge: str) -> TextClause:
+    """A prelude's statement, built once (a caller has one or a few)."""
+    return text(_append_sql(prelude, merge))
+
 
 #: The same statement for asyncpg itself ($n placeholders), for appends the store runs alone.
 _APPEND_PARAMS = (
@@ -136,6 +159,20 @@ _LOCK_STREAM_END = text(
 )
 
 
+@dataclass(frozen=True)
+class Prelude:
+    """A caller's writes that must commit with an append and be held as briefly as it: common
+    table expressions run in the append's own statement (one round trip), and `merge`, a jsonb
+    expression over them merged into every appended event's data (a value only they know, such
+    as a number taken from a locked counter). Named parameters in `params`; the names the append
+    uses itself (`stream_id`, `expected`, `event_ids`, `types`, `schema_versions`, `datas`,
+    `metadatas`; the CTEs `merged`, `existing`, `head`, `inserted`) are the store's."""
+
+    ctes: str
+    params: Mapping[str, Any]
+    merge: str
+
+
 class EventStore:
     """Append to and read from `eventstore.events`.
 
@@ -183,6 +220,47 @@ class EventStore:
         check_batch(stream_id, events)
         with span("eventstore.append", attributes={"eventstore.stream_id": stream_id}):
             return await self._append(stream_id, expected_version, in_context(events), conn)
+
+    async def append_with(
+        self,
+        prelude: Prelude,
+        stream_id: str,
+        expected_version: int | ExpectedVersion,
+        events: Sequence[NewEvent],
+        *,
+        conn: AsyncConnection,
+    ) -> tuple[AppendResult, dict[str, Any]]:
+        """`append` in the caller's transaction, in one statement with `prelude`'s writes; the
+        result and the object merged into the events' data.
+
+        The prelude's writes run whatever the append finds, so anything but the events stored
+        now raises `ConcurrencyConflict` (also a batch stored before: its prelude would stand
+        alone), and the caller's transaction must not commit. Refused in autocommit, where the
+        statement would commit by itself either way.
+        """
+        check_batch(stream_id, events)
+        if conn.sync_connection is not None and _autocommit(conn):
+            raise ValueError("append_with needs the caller's transaction, not autocommit")
+        clash = set(prelude.params) & set(_APPEND_PARAMS)
+        if clash:
+            raise ValueError(f"prelude parameters named as the append's: {sorted(clash)}")
+        statement = _statement_with(prelude.ctes, prelude.merge)
+        params = _append_params(stream_id, expected_version, in_context(events))
+        params.update(prelude.params)
+        with span("eventstore.append", attributes={"eventstore.stream_id": stream_id}):
+            if expected_version is ExpectedVersion.ANY:  # as `_append_once`: the stream's end
+                await conn.execute(_LOCK_STREAM_END, {"stream_id": stream_id})
+            try:
+                rows = (await conn.execute(statement, params)).all()
+            except IntegrityError as error:
+                if _constraint_name(error) in (UNIQUE_VERSION, UNIQUE_EVENT_ID):
+                    raise ConcurrencyConflict(stream_id, expected_version, -1) from error
+                raise
+        result = _append_result(stream_id, expected_version, events, rows)
+        head = next(r for r in rows if r.source == "head")
+        if result.already_stored:
+            raise ConcurrencyConflict(stream_id, expected_version, int(head.version))
+        return result, json.loads(head.merged)
 
     async def _append(
         self,
@@ -374,6 +452,11 @@ def _in_autocommit(conn: AsyncConnection, expected_version: int | ExpectedVersio
     it can take the one-statement path and re-run a lost race like the store's own appends."""
     if expected_version is ExpectedVersion.ANY or conn.sync_connection is None:
         return False
+    return _autocommit(conn)
+
+
+def _autocommit(conn: AsyncConnection) -> bool:
+    assert conn.sync_connection is not None
     options = conn.sync_connection.get_execution_options()
     return bool(options.get("isolation_level") == "AUTOCOMMIT")
 

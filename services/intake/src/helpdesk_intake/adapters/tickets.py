@@ -9,10 +9,13 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from helpdesk_intake.application.ports import InboundMail, IndexedTicket
+from helpdesk_intake.application.ports import InboundMail, IndexedTicket, Opening
+from helpdesk_shared.eventstore.model import ExpectedVersion, NewEvent, stream_id
+from helpdesk_shared.eventstore.store import EventStore, Prelude
 
-_NUMBER_AND_INDEX = text(
-    """WITH counter AS (
+#: The counter row stays locked until commit: taken in the append's own statement, after every
+#: other write of the opening, it is held for that one statement and the commit only.
+_NUMBER_AND_INDEX = """counter AS (
         INSERT INTO intake.reference_counters (prefix, year, last_value)
         VALUES (:prefix, :year, 1)
         ON CONFLICT (prefix, year)
@@ -26,36 +29,37 @@ _NUMBER_AND_INDEX = text(
                :login, :email, :channel
         FROM counter
         RETURNING reference
-    )
-    SELECT counter.last_value, indexed.reference FROM counter, indexed"""
-)
+    )"""
+_REFERENCE = "(SELECT jsonb_build_object('reference', reference) FROM indexed)"
 
 
-async def number_and_index(
+async def open_numbered(
     conn: AsyncConnection,
-    prefix: str,
-    year: int,
-    ticket: IndexedTicket,
-    channel: str,
-) -> tuple[int, str]:
-    """Take the next number and index the ticket under its reference in one round trip: the
-    counter row is locked until commit, so the less that follows it, the less openings queue.
-    `ticket.reference` is ignored; the one made here is returned with the number."""
-    row = (
-        await conn.execute(
-            _NUMBER_AND_INDEX,
-            {
-                "prefix": prefix,
-                "year": year,
-                "year_text": f"{year:04d}",
-                "id": ticket.ticket_id,
-                "login": ticket.requester_login,
-                "email": ticket.requester_email,
-                "channel": channel,
-            },
-        )
-    ).one()
-    return int(row.last_value), str(row.reference)
+    store: EventStore,
+    opening: Opening,
+    event: NewEvent,
+) -> str:
+    """Take the next number, index the ticket under its reference and append `event` as its
+    stream's first, with that reference in its data, in one statement: the reference."""
+    ticket = opening.ticket
+    prelude = Prelude(
+        _NUMBER_AND_INDEX,
+        {
+            "prefix": opening.prefix,
+            "year": opening.year,
+            "year_text": f"{opening.year:04d}",
+            "id": ticket.ticket_id,
+            "login": ticket.requester_login,
+            "email": ticket.requester_email,
+            "channel": opening.channel,
+        },
+        _REFERENCE,
+    )
+    stream = stream_id("ticket", ticket.ticket_id)
+    _, merged = await store.append_with(
+        prelude, stream, ExpectedVersion.NO_STREAM, [event], conn=conn
+    )
+    return str(merged["reference"])
 
 
 _TICKET_COLUMNS = "ticket_id, reference, requester_login, requester_email"

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from helpdesk_intake.adapters import contracts, directory, tickets
-from helpdesk_intake.application.ports import EntryRead, InboundMail, IndexedTicket
+from helpdesk_intake.application.ports import EntryRead, InboundMail, IndexedTicket, Opening
 from helpdesk_intake.domain.contract import ContractState
 from helpdesk_intake.domain.requesters import Requester
 from helpdesk_shared.eventstore.model import (
@@ -72,14 +72,14 @@ class PostgresDirectory:
 
 @dataclass(frozen=True)
 class PostgresTicketIndex:
-    """The `TicketIndex` port on `intake.reference_counters` and `intake.tickets`."""
+    """The `TicketIndex` port on `intake.reference_counters` and `intake.tickets` (and the event
+    store, which appends a ticket's opening in the statement that numbers it)."""
 
     conn: AsyncConnection
+    store: EventStore
 
-    async def number_and_index(
-        self, prefix: str, year: int, ticket: IndexedTicket, channel: str
-    ) -> tuple[int, str]:
-        return await tickets.number_and_index(self.conn, prefix, year, ticket, channel)
+    async def open_numbered(self, opening: Opening, event: NewEvent) -> str:
+        return await tickets.open_numbered(self.conn, self.store, opening, event)
 
     async def ticket_by_reference(self, reference: str) -> IndexedTicket | None:
         return await tickets.ticket_by_reference(self.conn, reference)
@@ -149,7 +149,7 @@ class PostgresIntakeUnits:
         """A unit in a transaction the caller opened and commits."""
         return PostgresIntakeUnit(
             PostgresDirectory(conn),
-            PostgresTicketIndex(conn),
+            PostgresTicketIndex(conn, self._store),
             PostgresMailroom(conn),
             StoreAppender(self._store, conn),
         )

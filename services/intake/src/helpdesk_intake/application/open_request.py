@@ -15,12 +15,18 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
-from helpdesk_intake.application.ports import Directory, EntryRead, IndexedTicket, IntakeUnit
+from helpdesk_intake.application.ports import (
+    Directory,
+    EntryRead,
+    IndexedTicket,
+    IntakeUnit,
+    Opening,
+)
 from helpdesk_intake.domain.admissibility import Judgement, judge
 from helpdesk_intake.domain.complaints import starting_group
 from helpdesk_intake.domain.contract import ContractState
 from helpdesk_intake.domain.prequalification import AssistanceRequest
-from helpdesk_intake.domain.references import PREFIXES, format_reference
+from helpdesk_intake.domain.references import PREFIXES
 from helpdesk_intake.domain.requesters import (
     OrganisationKind,
     Requester,
@@ -36,7 +42,7 @@ from helpdesk_shared.events.ticket import (
     TicketOpened,
     TicketType,
 )
-from helpdesk_shared.eventstore.model import EventMetadata, ExpectedVersion, NewEvent, stream_id
+from helpdesk_shared.eventstore.model import EventMetadata, NewEvent
 from helpdesk_shared.logging import correlation_id
 
 
@@ -136,17 +142,10 @@ async def open_ticket(
     pq, group = judgement.summary(), starting_group(command.type, judgement.group)
     ticket_id = uuid.uuid4()
     email = str(requester.email) if requester.email else None
-    number, reference = await unit.tickets.number_and_index(
-        PREFIXES[command.type],
-        local.year,
-        IndexedTicket(ticket_id, "", requester.login, email),
-        command.channel.value,
-    )
-    assert reference == format_reference(command.type, local.year, number)
     event = TicketOpened(
         ticket_id=ticket_id,
         occurred_at=datetime.now(tz=UTC),
-        reference=reference,
+        reference="",  # the number taken as the event is appended writes it
         type=command.type,
         channel=command.channel,
         requester=snapshot(requester),
@@ -165,11 +164,14 @@ async def open_ticket(
         follows_reference=command.follows[1] if command.follows else None,
     )
     metadata = EventMetadata(correlation_id=correlation_id.get(), actor=command.opened_by)
-    await unit.events.append(
-        stream_id("ticket", ticket_id),
-        ExpectedVersion.NO_STREAM,
-        [NewEvent.from_domain(event, metadata)],
+    opening = Opening(
+        PREFIXES[command.type],
+        local.year,
+        IndexedTicket(ticket_id, "", requester.login, email),
+        command.channel.value,
     )
+    # Last: the counter stays locked from here to the commit.
+    reference = await unit.tickets.open_numbered(opening, NewEvent.from_domain(event, metadata))
     return OpenedTicket(ticket_id, reference, judgement, pq, group, 1, requester, created)
 
 

@@ -41,6 +41,17 @@ class IndexedTicket:
 
 
 @dataclass(frozen=True)
+class Opening:
+    """A ticket about to be numbered: the counter it draws from (prefix, year) and its index
+    entry (`ticket.reference` is ignored: the number makes it)."""
+
+    prefix: str
+    year: int
+    ticket: IndexedTicket
+    channel: str
+
+
+@dataclass(frozen=True)
 class InboundMail:
     """How one inbound message was handled (its Message-ID is the deduplication key)."""
 
@@ -119,11 +130,11 @@ class ContractVersions(Protocol):
 class TicketIndex(Protocol):
     """The reference counters and the index of the tickets intake opened."""
 
-    async def number_and_index(
-        self, prefix: str, year: int, ticket: IndexedTicket, channel: str
-    ) -> tuple[int, str]:
-        """Take the year's next number for `prefix` and index the ticket under its reference
-        (`ticket.reference` is ignored); the number and the reference."""
+    async def open_numbered(self, opening: Opening, event: NewEvent) -> str:
+        """Take the year's next number for the opening's prefix, index the ticket under its
+        reference and append `event` as its new stream's first with that reference written
+        into its data (`reference`), as one step holding the counter as briefly as the store
+        can: the reference."""
         ...
 
     async def ticket_by_reference(self, reference: str) -> IndexedTicket | None: ...
