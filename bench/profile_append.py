@@ -27,7 +27,7 @@ from bench.appends import StreamCursor
 from bench.timing import AsyncStep, Rate, run_async_writers
 from bench.workload import make_batch, to_new_event
 from helpdesk_shared.db import asyncpg_dsn, create_engine
-from helpdesk_shared.eventstore import store as store_module
+from helpdesk_shared.eventstore.append_sql import APPEND
 from helpdesk_shared.eventstore.store import EventStore
 from helpdesk_shared.migrations import upgrade_all
 from helpdesk_shared.settings import CommonSettings
@@ -54,7 +54,7 @@ def sqlalchemy_steps(engine: AsyncEngine, writers: int, batch: int) -> list[Asyn
                 "metadatas": [json.dumps(e.metadata.to_json()) for e in events],
             }
             async with engine.begin() as conn:
-                await conn.execute(store_module._APPEND, params)
+                await conn.execute(APPEND, params)
             return batch
 
         return step

@@ -106,9 +106,9 @@ async def test_read_all_walks_the_log_order_index_instead_of_sorting(
     event_store: EventStore,
 ) -> None:
     """An unqualified ORDER BY would sort by the output alias and scan the whole table."""
-    from helpdesk_shared.eventstore import store as store_module
+    from helpdesk_shared.eventstore.reads import READ_ALL
 
-    statement = store_module._READ_ALL.text
+    statement = READ_ALL.text
     params = {"tx_id": "0", "position": 0, "limit": 10}
     async with event_store.engine.connect() as conn:
         await conn.exec_driver_sql("SET enable_seqscan = off")

@@ -17,10 +17,12 @@ which reports what is there (already stored, or the real head).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
+from sqlalchemy import TextClause
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.util import greenlet_spawn
 
@@ -45,6 +47,13 @@ WHERE CAST($2 AS bigint) = 0 OR EXISTS (
 ORDER BY n.ord
 RETURNING version, global_position
 """
+
+
+def native(statement: TextClause, names: Sequence[str]) -> str:
+    """`statement` for asyncpg itself: each `:name` becomes `$n`, n its place in `names`."""
+    return re.sub(
+        r"(?<!:):(?!:)(\w+)", lambda m: f"${list(names).index(m.group(1)) + 1}", statement.text
+    )
 
 
 class LostRace(Exception):

@@ -1,0 +1,200 @@
+"""The append statement, its parameters, and what its rows say.
+
+One statement checks the expected version and inserts the rows together, so a writer holds
+nothing between a read and its write; the unique (stream_id, version) index turns a lost race
+into a broken constraint rather than an overwrite. Its rows say which of three outcomes happened:
+`inserted` (stored now), `existing` (these event ids were stored before: an idempotent retry), or
+only `head` (the stream is elsewhere: a conflict, with the real version to report).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, NamedTuple
+
+from sqlalchemy import TextClause, text
+
+from helpdesk_shared.eventstore.alone import native
+from helpdesk_shared.eventstore.model import (
+    AppendResult,
+    ConcurrencyConflict,
+    ExpectedVersion,
+    NewEvent,
+)
+
+
+def append_sql(prelude: str = "", merge: str | None = None) -> str:
+    """The append statement. With a caller's `prelude` (common table expressions run in the same
+    statement, ahead of the append's own) and `merge` (a jsonb expression over them, merged into
+    every event's data and returned in the head row's `merged` column)."""
+    ctes = f"{prelude}," if prelude else ""
+    data, sources, first, none, merged = "CAST(n.data AS jsonb)", "head", "", "", ""
+    if merge is not None:
+        ctes += f" merged AS (SELECT {merge} AS data),"
+        data, sources = "CAST(n.data AS jsonb) || merged.data", "head, merged"
+        first, none, merged = ", NULL::text AS merged", ", NULL", ", CAST(merged.data AS text)"
+    # The caller's SQL is code, as `text()` is: its values come as bound parameters.
+    return f"""
+    WITH {ctes} existing AS (
+        SELECT stream_id, version, global_position FROM eventstore.events
+        WHERE event_id = ANY(CAST(:event_ids AS uuid[]))
+    ), head AS (
+        SELECT coalesce(max(version), 0) AS version FROM eventstore.events
+        WHERE stream_id = :stream_id
+    ), inserted AS (
+        INSERT INTO eventstore.events
+            (stream_id, version, event_id, type, schema_version, data, metadata)
+        SELECT :stream_id, head.version + n.ord, n.event_id, n.type, n.schema_version,
+               {data}, CAST(n.metadata AS jsonb)
+        FROM {sources}, unnest(
+            CAST(:event_ids AS uuid[]), CAST(:types AS text[]), CAST(:schema_versions AS int[]),
+            CAST(:datas AS text[]), CAST(:metadatas AS text[])
+        ) WITH ORDINALITY AS n(event_id, type, schema_version, data, metadata, ord)
+        WHERE NOT EXISTS (SELECT 1 FROM existing)
+          AND (CAST(:expected AS bigint) IS NULL OR head.version = CAST(:expected AS bigint))
+        ORDER BY n.ord
+        RETURNING version, global_position
+    )
+    SELECT 'inserted' AS source, NULL AS stream_id, version, global_position{first}
+    FROM inserted
+    UNION ALL SELECT 'existing', stream_id, version, global_position{none} FROM existing
+    UNION ALL SELECT 'head', NULL, version, NULL{merged} FROM {sources}
+    """  # noqa: S608
+
+
+APPEND = text(append_sql())
+
+
+@lru_cache(maxsize=32)
+def statement_with(prelude: str, merge: str) -> TextClause:
+    """A prelude's statement, built once (a caller has one or a few)."""
+    return text(append_sql(prelude, merge))
+
+
+#: The append's own parameter names; a prelude may not reuse them.
+APPEND_PARAMS = (
+    "stream_id",
+    "expected",
+    "event_ids",
+    "types",
+    "schema_versions",
+    "datas",
+    "metadatas",
+)
+
+
+@dataclass(frozen=True)
+class Prelude:
+    """A caller's writes that must commit with an append and be held as briefly as it: common
+    table expressions run in the append's own statement (one round trip), and `merge`, a jsonb
+    expression over them merged into every appended event's data (a value only they know, such
+    as a number taken from a locked counter). Named parameters in `params`; the names the append
+    uses itself (`stream_id`, `expected`, `event_ids`, `types`, `schema_versions`, `datas`,
+    `metadatas`; the CTEs `merged`, `existing`, `head`, `inserted`) are the store's."""
+
+    ctes: str
+    params: Mapping[str, Any]
+    merge: str
+
+
+def prelude_statement(
+    prelude: Prelude,
+    stream_id: str,
+    expected_version: int | ExpectedVersion,
+    events: Sequence[NewEvent],
+) -> tuple[TextClause, dict[str, Any]]:
+    """The statement and parameters of an append with `prelude`. A prelude parameter named as one
+    of the append's would silently replace its value, so it is refused."""
+    clash = set(prelude.params) & set(APPEND_PARAMS)
+    if clash:
+        raise ValueError(f"prelude parameters named as the append's: {sorted(clash)}")
+    statement = statement_with(prelude.ctes, prelude.merge)
+    params = append_params(stream_id, expected_version, events)
+    params.update(prelude.params)
+    return statement, params
+
+
+#: The same statement for asyncpg itself ($n placeholders), for appends the store runs alone.
+APPEND_NATIVE = native(APPEND, APPEND_PARAMS)
+
+#: Two-key advisory locks (class, hashtext(stream)) never collide with one-key (bigint) locks.
+STREAM_END_LOCK_CLASS = 0x45565354  # "EVST"
+
+#: Taken before an ANY append, so that appends "at the end" of one stream wait for each other.
+LOCK_STREAM_END = text(
+    f"SELECT pg_advisory_xact_lock({STREAM_END_LOCK_CLASS}, hashtext(:stream_id))"
+)
+
+
+class AppendRow(NamedTuple):
+    """A row of `APPEND_NATIVE` (asyncpg's records carry no attribute names)."""
+
+    source: str
+    stream_id: str | None
+    version: int
+    global_position: int | None
+
+
+def append_params(
+    stream_id: str, expected_version: int | ExpectedVersion, events: Sequence[NewEvent]
+) -> dict[str, Any]:
+    """The append's bound parameters: the events' columns as arrays, one statement for a batch."""
+    return {
+        "stream_id": stream_id,
+        "expected": _expected_param(expected_version),
+        "event_ids": [e.event_id for e in events],
+        "types": [e.type for e in events],
+        "schema_versions": [e.schema_version for e in events],
+        "datas": [json.dumps(e.data) for e in events],
+        "metadatas": [json.dumps(e.metadata.to_json()) for e in events],
+    }
+
+
+def append_args(
+    stream_id: str, expected_version: int | ExpectedVersion, events: Sequence[NewEvent]
+) -> tuple[Any, ...]:
+    """`APPEND_NATIVE`'s arguments, in the order of its `$n` placeholders."""
+    params = append_params(stream_id, expected_version, events)
+    return tuple(params[name] for name in APPEND_PARAMS)
+
+
+def append_result(
+    stream_id: str,
+    expected_version: int | ExpectedVersion,
+    events: Sequence[NewEvent],
+    rows: Sequence[Any],
+) -> AppendResult:
+    """The outcome the statement's rows report: stored now, stored before (all of this batch, in
+    this stream, or it is a misuse), or a `ConcurrencyConflict` with the stream's real head."""
+    inserted = [r for r in rows if r.source == "inserted"]
+    existing = [r for r in rows if r.source == "existing"]
+    head = next(r.version for r in rows if r.source == "head")
+    if existing:
+        if len(existing) != len(events) or any(r.stream_id != stream_id for r in existing):
+            raise ValueError(f"some of these event ids are already stored elsewhere ({stream_id})")
+        versions = sorted(r.version for r in existing)
+        positions = tuple(r.global_position for r in sorted(existing, key=lambda r: r.version))
+        return AppendResult(stream_id, versions[0], versions[-1], positions, already_stored=True)
+    if not inserted:
+        raise ConcurrencyConflict(stream_id, expected_version, int(head))
+    inserted.sort(key=lambda r: r.version)
+    return AppendResult(
+        stream_id,
+        inserted[0].version,
+        inserted[-1].version,
+        tuple(r.global_position for r in inserted),
+    )
+
+
+def _expected_param(expected_version: int | ExpectedVersion) -> int | None:
+    """NULL for ANY (no check), 0 for a new stream, else the version the head must be at."""
+    if expected_version is ExpectedVersion.ANY:
+        return None
+    if expected_version is ExpectedVersion.NO_STREAM:
+        return 0
+    if expected_version < 0:
+        raise ValueError("expected version must be >= 0")
+    return expected_version
