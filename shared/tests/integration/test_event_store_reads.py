@@ -15,6 +15,7 @@ from helpdesk_shared.eventstore.model import (
     NewEvent,
     RecordedEvent,
 )
+from helpdesk_shared.eventstore.raw import RawEvent, decode_body, read_all_raw
 from helpdesk_shared.eventstore.store import EventStore
 
 PATIENCE_S = 30.0
@@ -115,3 +116,31 @@ async def test_read_all_walks_the_log_order_index_instead_of_sorting(
         plan = (await conn.execute(text(f"EXPLAIN {statement}"), params)).scalars().all()
     assert any("events_log_order" in line for line in plan), plan
     assert not any(line.strip().startswith("Sort") for line in plan), plan
+
+
+async def test_the_raw_read_gives_read_alls_events_in_its_order_and_pages(
+    empty_store: EventStore,
+) -> None:
+    """`read_all_raw` (the rebuilds' read): the same events, positions, bodies and schema
+    versions as `read_all`, page after page, the body left as JSON text until decoded."""
+    stream = _stream()
+    for n in range(5):
+        body = {"n": n, "nested": {"big": 2**70, "text": "é"}, "list": [1.5, None, True]}
+        await empty_store.append(stream, ExpectedVersion.ANY, [NewEvent("Noted", body, 3)])
+    assert len(await _in_log(empty_store, stream, 5)) == 5
+    everything = await empty_store.read_all(limit=100_000)
+    pages: list[RawEvent] = []
+    after = None
+    async with empty_store.engine.begin() as conn:
+        while page := await read_all_raw(conn, after, limit=2):
+            assert len(page) <= 2
+            pages.extend(page)
+            after = page[-1].log_position
+    assert [
+        (e.log_position, e.stream_id, e.version, e.type, e.schema_version, e.recorded_at)
+        for e in everything
+    ] == [
+        (e.log_position, e.stream_id, e.version, e.type, e.schema_version, e.recorded_at)
+        for e in pages
+    ]
+    assert [decode_body(e.data) for e in pages] == [e.data for e in everything]

@@ -16,7 +16,10 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from helpdesk_metrics.adapters.repository import FactsRepository
+from helpdesk_metrics.application.ports import LogPage
+from helpdesk_metrics.domain.records import EventRecord
 from helpdesk_shared.eventstore.model import LogPosition, RecordedEvent
+from helpdesk_shared.eventstore.raw import decode_body, read_all_raw
 from helpdesk_shared.eventstore.store import EventStore
 
 
@@ -30,8 +33,21 @@ class StoreHistory:
     async def read_stream(self, stream_id: str) -> list[RecordedEvent]:
         return await self._store.read_stream(stream_id, conn=self._conn)
 
-    async def read_all(self, after: LogPosition | None, limit: int) -> list[RecordedEvent]:
-        return await self._store.read_all(after, limit, conn=self._conn)
+    async def read_page(
+        self, after: LogPosition | None, limit: int, categories: frozenset[str]
+    ) -> LogPage:
+        """The log as the rebuild folds it: read raw (`read_all_raw`, on the unit's connection,
+        after `clear` began its transaction), the bodies of the kept categories alone decoded,
+        as the live path gets them (the JSON object, no catalogue model)."""
+        rows = await read_all_raw(self._conn, after, limit)
+        records = [
+            EventRecord(
+                row.stream_id, row.version, row.type, decode_body(row.data), row.recorded_at
+            )
+            for row in rows
+            if row.stream_id.partition("-")[0] in categories
+        ]
+        return LogPage(len(rows), rows[-1].log_position if rows else None, records)
 
 
 @dataclass(frozen=True)

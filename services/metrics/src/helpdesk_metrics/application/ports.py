@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
 from helpdesk_metrics.domain.calls import CallFacts
 from helpdesk_metrics.domain.facts import TicketFacts
+from helpdesk_metrics.domain.records import EventRecord
 from helpdesk_shared.eventstore.model import LogPosition, RecordedEvent
 
 
@@ -60,12 +62,29 @@ class FactsRepository(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class LogPage:
+    """A page of the whole log as the rebuild folds it."""
+
+    #: How many events the page held, of every category.
+    read: int
+    #: Where the page ended (read the next one after it); None for an empty page.
+    end: LogPosition | None
+    #: The page's events of the categories asked for, in log order, their bodies decoded.
+    records: list[EventRecord]
+
+
 class EventHistory(Protocol):
     """The event store, read in the unit of work's transaction."""
 
     async def read_stream(self, stream_id: str) -> list[RecordedEvent]: ...
 
-    async def read_all(self, after: LogPosition | None, limit: int) -> list[RecordedEvent]: ...
+    async def read_page(
+        self, after: LogPosition | None, limit: int, categories: frozenset[str]
+    ) -> LogPage:
+        """Up to `limit` events of the whole log after `after`, in the log's final order; only
+        those of `categories` decoded (the rest are counted, not parsed)."""
+        ...
 
 
 class ProjectionUnit(Protocol):

@@ -1,22 +1,24 @@
 """Keeping the facts up to date as events arrive, and rebuilding them from the event store.
 
-The live path evolves a stream's kept facts by its next event (one event's work, whatever the
-stream's length); when an earlier event of the stream has not been folded yet (delivered out of
-order, or parked in the dead-letter queue), it folds the whole stream again from the event store.
-The replay folds every stream from the store. Both give the same facts for the same events,
-whatever the order or number of deliveries.
+One fold, `fold_streams`, serves both. It advances a stream's kept facts by its next events (a
+batch's or a page's, frozen once for the lot: their work, whatever the stream's length); when an
+earlier event of the stream has not been folded yet (delivered out of order, parked in the
+dead-letter queue, or shown later by the log), it folds the whole stream again from the event
+store. The live batches keep the facts in the tables (`project_all`); the replay keeps them in
+memory page after page, from empty tables, and loads them at the end. Both give the same facts
+for the same events, whatever the order or number of deliveries.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from helpdesk_metrics.application.ports import ProjectionUnit
-from helpdesk_metrics.domain.calls import CallFacts, evolve_call, fold_call
-from helpdesk_metrics.domain.facts import TicketFacts, evolve_ticket, fold_ticket
+from helpdesk_metrics.domain.calls import CallFacts, advance_call, fold_call
+from helpdesk_metrics.domain.facts import TicketFacts, advance_ticket, fold_ticket
 from helpdesk_metrics.domain.records import EventRecord, Step, next_step
 from helpdesk_shared.calendar import BusinessCalendar
 from helpdesk_shared.eventstore.model import LogPosition, RecordedEvent
@@ -26,16 +28,19 @@ F = TypeVar("F", TicketFacts, CallFacts)
 
 @dataclass(frozen=True)
 class _Folding(Generic[F]):
-    """How one stream category's facts are evolved and folded."""
+    """How one stream category's facts are advanced by their next events and folded whole."""
 
-    evolve: Callable[[F | None, EventRecord], F | None]
+    advance: Callable[[F | None, Sequence[EventRecord]], F | None]
     fold: Callable[[list[EventRecord]], F | None]
 
 
-_CALLS = _Folding[CallFacts](evolve_call, fold_call)
-
 #: Stream categories whose events feed the figures; the others are not kept.
 PROJECTED = frozenset({"ticket", "call"})
+
+#: A stream's kept facts, by stream id (`ticket-<id>`, `call-<id>`).
+Kept = dict[str, TicketFacts | CallFacts]
+#: Reads a stream's whole history from the store (to fold it again).
+History = Callable[[str], Awaitable[list[RecordedEvent]]]
 
 
 async def project(unit: ProjectionUnit, record: EventRecord, calendar: BusinessCalendar) -> bool:
@@ -54,10 +59,7 @@ async def project_all(
 
     Ticket facts are saved with their business durations on `calendar`.
     """
-    streams: dict[str, list[EventRecord]] = defaultdict(list)
-    for record in records:
-        if record.category in PROJECTED:
-            streams[record.stream_id].append(record)
+    streams = by_stream(records)
     if not streams:
         return 0
     repository = unit.facts
@@ -65,34 +67,64 @@ async def project_all(
     keys = {stream: stream.partition("-")[2] for stream in streams}
     tickets = await repository.tickets_of([keys[s] for s in streams if s.startswith("ticket-")])
     calls = await repository.calls_of([keys[s] for s in streams if s.startswith("call-")])
+    kept: Kept = {
+        stream: facts
+        for stream, key in keys.items()
+        if (facts := (tickets if stream.startswith("ticket-") else calls).get(key)) is not None
+    }
+    applied, changed = await fold_streams(streams, kept, unit.history.read_stream, calendar)
+    await repository.save_all(list(changed.values()))
+    return applied
+
+
+def by_stream(records: Iterable[EventRecord]) -> dict[str, list[EventRecord]]:
+    """The projected records by stream, each stream's in the order given."""
+    streams: dict[str, list[EventRecord]] = defaultdict(list)
+    for record in records:
+        if record.category in PROJECTED:
+            streams[record.stream_id].append(record)
+    return streams
+
+
+async def fold_streams(
+    streams: Mapping[str, list[EventRecord]],
+    kept: Mapping[str, TicketFacts | CallFacts],
+    history: History,
+    calendar: BusinessCalendar,
+) -> tuple[int, Kept]:
+    """(how many events were applied, the changed facts by stream) after applying each stream's
+    records to its `kept` facts: the one fold of the live batches and of the rebuild's pages.
+
+    Each stream's next events are applied together (frozen once); a redelivered one is skipped;
+    one ahead of a missing version folds the stream again from its `history` in the store.
+    """
     ticket_folding = _Folding[TicketFacts](
-        lambda kept, event: evolve_ticket(kept, event, calendar),
+        lambda facts, events: advance_ticket(facts, events, calendar),
         lambda events: fold_ticket(events, calendar),
     )
-    changed: list[TicketFacts | CallFacts] = []
+    changed: Kept = {}
     applied = 0
     for stream, stream_records in streams.items():
         folded: _Folded[Any]
         if stream_records[0].category == "ticket":
-            folded = _Folded(tickets.get(keys[stream]), ticket_folding)
+            folded = _Folded(kept.get(stream), ticket_folding)
         else:
-            folded = _Folded(calls.get(keys[stream]), _CALLS)
-        for record in stream_records:
-            applied += await folded.advance(record, _history_of(unit, stream))
+            folded = _Folded(kept.get(stream), _CALLS)
+        applied += await folded.advance(stream_records, _history_of(history, stream))
         if folded.changed and folded.kept is not None:
-            changed.append(folded.kept)
-    await repository.save_all(changed)
-    return applied
+            changed[stream] = folded.kept
+    return applied, changed
 
 
-def _history_of(
-    unit: ProjectionUnit, stream_id: str
-) -> Callable[[], Awaitable[list[RecordedEvent]]]:
-    return lambda: unit.history.read_stream(stream_id)
+_CALLS = _Folding[CallFacts](advance_call, fold_call)
+
+
+def _history_of(history: History, stream_id: str) -> Callable[[], Awaitable[list[RecordedEvent]]]:
+    return lambda: history(stream_id)
 
 
 class _Folded(Generic[F]):
-    """One stream's facts as its events are applied: evolved, skipped or folded again."""
+    """One stream's facts as its events are applied: advanced, skipped or folded again."""
 
     def __init__(self, kept: F | None, folding: _Folding[F]) -> None:
         self.kept: F | None = kept
@@ -100,19 +132,34 @@ class _Folded(Generic[F]):
         self.changed = False
 
     async def advance(
-        self, record: EventRecord, history: Callable[[], Awaitable[list[RecordedEvent]]]
-    ) -> bool:
-        """Evolve, skip or refold (from the stream's `history` in the store); True if applied."""
-        step = next_step(None if self.kept is None else self.kept.last_version, record.version)
-        if step is Step.SKIP:
-            return False
-        if step is Step.EVOLVE:
-            facts = self.folding.evolve(self.kept, record)
-        else:
-            facts = self.folding.fold([record_of(e) for e in await history()])
+        self, records: Sequence[EventRecord], history: Callable[[], Awaitable[list[RecordedEvent]]]
+    ) -> int:
+        """Apply `records`, in order: the run of next versions together, a redelivery skipped,
+        one ahead of a missing version by folding the stream from its `history`. Returns how
+        many were applied (all but the skipped)."""
+        run: list[EventRecord] = []
+        last = None if self.kept is None else self.kept.last_version
+        applied = 0
+        for record in records:
+            step = next_step(last, record.version)
+            if step is Step.SKIP:
+                continue
+            applied += 1
+            if step is Step.EVOLVE:
+                run.append(record)
+                last = record.version
+                continue
+            # The stored history holds the run too: fold it all, start a new run after it.
+            run = []
+            self._update(self.folding.fold([record_of(e) for e in await history()]))
+            last = None if self.kept is None else self.kept.last_version
+        if run:
+            self._update(self.folding.advance(self.kept, run))
+        return applied
+
+    def _update(self, facts: F | None) -> None:
         if facts is not None:
             self.kept, self.changed = facts, True
-        return True
 
 
 def record_of(event: RecordedEvent) -> EventRecord:
@@ -135,27 +182,30 @@ async def replay(
 ) -> ReplayResult:
     """Rebuild every fact from the event store from scratch, inside `unit`'s transaction.
 
-    Live handlers wait on the table locks until the transaction commits, then carry on: an event
-    they deliver afterwards is already folded (its version is not above the facts') and changes
-    nothing. `progress` is told the running count of events read, page by page.
+    Each page of the log is folded by `fold_streams`, the live batches' own fold, onto the facts
+    folded so far (kept in memory: the tables were just emptied, and only this transaction
+    writes them), then the lot is loaded at the end. No stream locks: `clear` holds the tables
+    exclusively, which is what keeps the live handlers out. They wait on those locks until the
+    transaction commits, then carry on: an event they deliver afterwards is already folded (its
+    version is not above the facts') and changes nothing. `progress` is told the running count
+    of events read, page by page.
     """
     repository = unit.facts
     await repository.clear()
-    streams: dict[str, list[EventRecord]] = defaultdict(list)
+    folded: Kept = {}
     after: LogPosition | None = None
     read = kept = 0
-    while page := await unit.history.read_all(after, page_size):
-        read += len(page)
+    while (page := await unit.history.read_page(after, page_size, PROJECTED)).read:
+        read += page.read
+        kept += len(page.records)
         if progress is not None:
             progress(read)
-        after = page[-1].log_position
-        for event in page:
-            if event.category in PROJECTED:
-                kept += 1
-                streams[event.stream_id].append(record_of(event))
-    tickets = [
-        t for s in streams.values() if s[0].category == "ticket" if (t := fold_ticket(s, calendar))
-    ]
-    calls = [c for s in streams.values() if s[0].category == "call" if (c := fold_call(s))]
+        after = page.end
+        _, changed = await fold_streams(
+            by_stream(page.records), folded, unit.history.read_stream, calendar
+        )
+        folded.update(changed)
+    tickets = [f for f in folded.values() if isinstance(f, TicketFacts)]
+    calls = [f for f in folded.values() if isinstance(f, CallFacts)]
     await repository.load(tickets, calls)
     return ReplayResult(read, kept, len(tickets), len(calls))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -45,6 +45,13 @@ def evolve_call(facts: CallFacts | None, event: EventRecord) -> CallFacts | None
     if kind_of(event.type) == "call":
         return _recorded(event)
     return None if facts is None else replace(facts, last_version=event.version)
+
+
+def advance_call(facts: CallFacts | None, events: Sequence[EventRecord]) -> CallFacts | None:
+    """The facts after the next events of the call's stream, in order (`evolve_call` in turn)."""
+    for event in events:
+        facts = evolve_call(facts, event)
+    return facts
 
 
 def _recorded(event: EventRecord) -> CallFacts:

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from helpdesk_metrics.application.projection import ReplayResult, replay
 from helpdesk_metrics.bootstrap import projection_on
@@ -31,11 +33,33 @@ async def rebuild(settings: Settings) -> ReplayResult:
         driver_connections=settings.helpdesk_db_driver_connections,
     )
     try:
-        async with projection_on(engine).begin() as unit:
-            progress = ProgressLine("metrics replay", "events read")
-            return await replay(unit, settings.business_calendar(), progress=progress)
+        with _rare_collections():
+            async with projection_on(engine).begin() as unit:
+                progress = ProgressLine("metrics replay", "events read")
+                return await replay(unit, settings.business_calendar(), progress=progress)
     finally:
         await engine.dispose()
+
+
+#: Allocations between two young collections during a rebuild (Python's default is 700).
+_REBUILD_GC_THRESHOLD = 50_000
+
+
+@contextmanager
+def _rare_collections() -> Iterator[None]:
+    """Run the cyclic garbage collector less often for the rebuild's time.
+
+    A rebuild allocates a few objects per event (rows, bodies, records), most of them gone by the
+    next page, and keeps one set of facts per ticket until the end: at the default cadence the
+    collector ran hundreds of times per 100,000 events, scanning that growing set, a quarter of
+    the rebuild's time. Nothing is left uncollected: the cadence is restored at the end.
+    """
+    before = gc.get_threshold()
+    gc.set_threshold(_REBUILD_GC_THRESHOLD, *before[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 def parser() -> argparse.ArgumentParser:
