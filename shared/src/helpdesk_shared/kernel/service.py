@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Generic, TypeVar
@@ -136,7 +137,7 @@ class AggregateService(Generic[C, S, E]):
     ) -> Loaded[S]:
         """Run one command on an existing aggregate; the state and version after it.
 
-        Without `after`, the read and the one append run in autocommit on one connection (no
+        Without `after`, the read and the one append each run alone in autocommit (no
         transaction needed: the append names its version); with it, in one transaction. A
         conflict that outlives the retries (or any, with `If-Match`) names what `allowed` says
         the aggregate takes now.
@@ -231,7 +232,9 @@ class AggregateService(Generic[C, S, E]):
                     return done
         for attempt in range(attempts):
             try:
-                unit = self.store.transaction() if atomic else self.store.autocommit()
+                # Without a transaction, the read and the append (which names its version) each
+                # run alone in autocommit: no checkout ping, the store replaces a dead connection.
+                unit = self.store.transaction() if atomic else nullcontext()
                 async with unit as conn:
                     if guard is not None and not await guard(conn):
                         return None
