@@ -61,8 +61,8 @@ class StateCache(Generic[S]):
         self, stream: str, upto: int | None = None, *, conn: Connection = None
     ) -> tuple[int, S | None]:
         """The stream's version and state, at `upto` (default: the latest). Without `conn`, the
-        stream is read by the store alone (one statement, no checkout ping), and a snapshot
-        looked up or written on a connection of its own, in autocommit."""
+        stream is read by the store alone (one statement, no checkout ping), a snapshot looked
+        up by the port on its own, and written on a connection of its own, in autocommit."""
         return await self._state(stream, upto, conn)
 
     def own_state(self, stream: str) -> tuple[int, S] | None:
@@ -80,7 +80,7 @@ class StateCache(Generic[S]):
         if cached is not None and upto is not None and cached[0] > upto:
             cached = None  # an older state is asked for (a rebuild): start again
         if cached is None and self._snapshots is not None:
-            cached = await self._load_snapshot(stream, upto, conn)
+            cached = await self._snapshots.load(stream, upto, conn=conn)
         version, start = cached if cached is not None else (0, None)
         if upto is not None and version == upto and start is not None:
             return version, start  # exactly the state asked for (the projection's usual case)
@@ -95,15 +95,6 @@ class StateCache(Generic[S]):
             if self._snapshots is not None and len(events) >= self._snapshots.every:
                 await self._save_snapshot(stream, version, state, conn)
         return version, state
-
-    async def _load_snapshot(
-        self, stream: str, upto: int | None, conn: Connection
-    ) -> tuple[int, S] | None:
-        assert self._snapshots is not None
-        if conn is not None:
-            return await self._snapshots.load(stream, upto, conn=conn)
-        async with self._store.autocommit() as own:
-            return await self._snapshots.load(stream, upto, conn=own)
 
     async def _save_snapshot(self, stream: str, version: int, state: S, conn: Connection) -> None:
         assert self._snapshots is not None
