@@ -19,7 +19,7 @@ from helpdesk_shared.eventstore.store import EventStore
 from helpdesk_shared.kernel import PreconditionFailed
 from helpdesk_ticket.application.tickets import CommandFactory, TicketService, ticket_stream
 from helpdesk_ticket.domain.errors import TransitionNotAllowed
-from helpdesk_ticket.domain.ticket.commands import Close, Comment
+from helpdesk_ticket.domain.ticket.commands import Close, Comment, Reopen, Resolve
 from helpdesk_ticket.domain.ticket.policy import DEFAULT_POLICY
 from helpdesk_ticket.testing import opened
 
@@ -72,6 +72,24 @@ async def test_a_stale_own_state_decides_again_on_the_fresh_one(
     assert done.state.comments == 3
     texts = [e.data.get("text") for e in await event_store.read_stream(ticket_stream(ticket_id))]
     assert texts[1:] == ["un", "deux, par B", "trois, par A"]
+
+
+async def test_a_refusal_on_a_stale_own_state_is_decided_again_on_the_fresh_one(
+    event_store: EventStore,
+) -> None:
+    ticket_id, a, b = await ticket_and_replicas(event_store)
+
+    def resolve(by: str, at: datetime) -> Resolve:
+        return Resolve(by=by, at=at, solution="redémarré", resolution_code="fix")
+
+    resolved = await a.execute(MANAGER, ticket_id, resolve)
+    await b.execute(MANAGER, ticket_id, lambda by, at: Reopen(by=by, at=at, reason="revenu"))
+
+    # A's own state is resolved and refuses a resolution; the real one was reopened and takes it.
+    done = await a.execute(MANAGER, ticket_id, resolve)
+    assert done.version > resolved.version + 1  # after B's reopening
+    assert done.version == await event_store.stream_version(ticket_stream(ticket_id))
+    assert done.state.status.value == "resolved"
 
 
 async def test_if_match_is_answered_from_the_fresh_version_not_the_stale_one(
