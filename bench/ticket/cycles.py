@@ -62,7 +62,7 @@ async def long_ticket() -> list[str]:
             await store.append(
                 ticket_stream(ticket), start + 1, [_comment(ticket, start + i) for i in range(100)]
             )
-        service = TicketService(store, DEFAULT_POLICY, snapshots=TicketSnapshots())
+        service = TicketService(store, DEFAULT_POLICY, snapshots=TicketSnapshots(store.engine))
         full: list[float] = []
         for _ in range(30):
             started = time.perf_counter()
@@ -78,9 +78,9 @@ async def long_ticket() -> list[str]:
         cold: list[float] = []
         for _ in range(30):
             started = time.perf_counter()
-            await TicketService(store, DEFAULT_POLICY, snapshots=TicketSnapshots()).current(
-                ticket
-            )  # a new process: snapshot
+            await TicketService(
+                store, DEFAULT_POLICY, snapshots=TicketSnapshots(store.engine)
+            ).current(ticket)  # a new process: snapshot
             cold.append(_ms(started))
         await engine.dispose()
     return [
@@ -100,7 +100,7 @@ async def our_cycle(count: int) -> Sample:
         engine = create_engine(url, pool_size=4)
         store = EventStore(engine)
         tickets = await open_tickets(store, 100)
-        service = TicketService(store, DEFAULT_POLICY, snapshots=TicketSnapshots())
+        service = TicketService(store, DEFAULT_POLICY, snapshots=TicketSnapshots(store.engine))
         sample = Sample()
         started_all = time.perf_counter()
         for n in range(count):

@@ -55,3 +55,26 @@ async def test_an_append_on_a_connection_killed_in_the_pool_is_stored_once(
     finally:
         await engine.dispose()
         await killer.dispose()
+
+
+async def test_a_stream_read_on_a_connection_killed_in_the_pool_is_answered(
+    database_url: str,
+) -> None:
+    """A read of a stream without a connection also skips the ping (a command's top-up read): a
+    dead connection is found by the read itself, dropped, and the read run again on a live one."""
+    engine = create_engine(database_url, pool_size=1)
+    killer = create_engine(database_url, pool_size=1)
+    store = EventStore(engine)
+    stream = stream_id("checkout", uuid.uuid4())
+    try:
+        await store.append(stream, ExpectedVersion.NO_STREAM, [NewEvent(type="Noted", data={})])
+        async with engine.connect() as conn:
+            first = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+        async with killer.connect() as conn:
+            await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
+        [event] = await store.read_stream(stream)
+        assert (event.version, event.type, event.stream_id) == (1, "Noted", stream)
+        assert isinstance(event.event_id, uuid.UUID)
+    finally:
+        await engine.dispose()
+        await killer.dispose()

@@ -71,7 +71,7 @@ def build_components(
         store,
         policy,
         clock,
-        TicketSnapshots(),
+        TicketSnapshots(engine),
         PostgresIdempotencyKeys(),
         cache_size=settings.ticket_state_cache_size,
     )

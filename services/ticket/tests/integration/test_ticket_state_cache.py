@@ -29,7 +29,9 @@ async def test_cached_state_tops_up_with_events_appended_elsewhere(event_store: 
     stream = ticket_stream(event.ticket_id)
     await event_store.append(stream, ExpectedVersion.NO_STREAM, [NewEvent.from_domain(event)])
     await event_store.append(stream, 1, [comment(event.ticket_id, n) for n in range(300)])
-    service = TicketService(event_store, DEFAULT_POLICY, snapshots=TicketSnapshots())
+    service = TicketService(
+        event_store, DEFAULT_POLICY, snapshots=TicketSnapshots(event_store.engine)
+    )
     cached = await service.current(event.ticket_id)
     full = await service.load(event.ticket_id)
     assert cached.state == full.state
@@ -54,16 +56,18 @@ async def test_a_cold_process_starts_from_the_snapshot_and_ignores_a_bad_one(
     stream = ticket_stream(event.ticket_id)
     await event_store.append(stream, ExpectedVersion.NO_STREAM, [NewEvent.from_domain(event)])
     await event_store.append(stream, 1, [comment(event.ticket_id, n) for n in range(150)])
-    first = TicketService(event_store, DEFAULT_POLICY, snapshots=TicketSnapshots())
+    first = TicketService(
+        event_store, DEFAULT_POLICY, snapshots=TicketSnapshots(event_store.engine)
+    )
     warm = await first.current(event.ticket_id)
     snapshot = text("SELECT version FROM ticket.snapshots WHERE stream_id = :s")
     async with event_store.engine.connect() as conn:
         assert (await conn.execute(snapshot, {"s": stream})).scalar() == 151
 
     await event_store.append(stream, 151, [comment(event.ticket_id, 151)])
-    cold = await TicketService(event_store, DEFAULT_POLICY, snapshots=TicketSnapshots()).current(
-        event.ticket_id
-    )
+    cold = await TicketService(
+        event_store, DEFAULT_POLICY, snapshots=TicketSnapshots(event_store.engine)
+    ).current(event.ticket_id)
     assert cold.version == 152
     assert cold.state == (await first.load(event.ticket_id)).state
     assert cold.state.comments == warm.state.comments + 1
@@ -73,9 +77,9 @@ async def test_a_cold_process_starts_from_the_snapshot_and_ignores_a_bad_one(
             text("UPDATE ticket.snapshots SET state = '{\"id\": 1}' WHERE stream_id = :s"),
             {"s": stream},
         )
-    again = await TicketService(event_store, DEFAULT_POLICY, snapshots=TicketSnapshots()).current(
-        event.ticket_id
-    )
+    again = await TicketService(
+        event_store, DEFAULT_POLICY, snapshots=TicketSnapshots(event_store.engine)
+    ).current(event.ticket_id)
     assert again.state == cold.state
 
 

@@ -71,6 +71,9 @@ class Snapshots(Protocol[S]):
 
     async def load(
         self, stream_id: str, upto: int | None, *, conn: Connection
-    ) -> tuple[int, S] | None: ...
+    ) -> tuple[int, S] | None:
+        """The latest snapshot at or below `upto`. `conn` may be None (no unit of work): the
+        port then looks it up on a connection of its own."""
+        ...
 
     async def save(self, stream_id: str, version: int, state: S, *, conn: Connection) -> None: ...

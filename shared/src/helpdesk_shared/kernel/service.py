@@ -4,12 +4,20 @@ The state is loaded through the state cache (so never stale: topped up from the 
 append names the version it was decided on (a concurrent change is a conflict, never an
 overwrite), and without `If-Match` a lost race is decided again on the fresh state a bounded
 number of times. With `If-Match` the caller chose a version: a conflict is theirs to see.
+
+A command on a state that this process's own append left skips the top-up read and appends
+alone: one round trip. Another process (a replica) may have appended since; the append names the
+version the command was decided on, so that case is a conflict, and the command is then decided
+again the usual way, on a fresh state. Anything but an append decided on such a state (a refusal,
+a stale `If-Match`, nothing to do) is decided again on a fresh state too, so no answer comes from
+a stale one.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Generic, TypeVar
@@ -129,7 +137,7 @@ class AggregateService(Generic[C, S, E]):
     ) -> Loaded[S]:
         """Run one command on an existing aggregate; the state and version after it.
 
-        Without `after`, the read and the one append run in autocommit on one connection (no
+        Without `after`, the read and the one append each run alone in autocommit (no
         transaction needed: the append names its version); with it, in one transaction. A
         conflict that outlives the retries (or any, with `If-Match`) names what `allowed` says
         the aggregate takes now.
@@ -193,7 +201,8 @@ class AggregateService(Generic[C, S, E]):
 
     def committed(self, aggregate_id: uuid.UUID, loaded: Loaded[S]) -> None:
         """Tell the service a state of `create` committed (caller's transaction ended)."""
-        self.states.remember(self.decider.stream_id(aggregate_id), loaded.version, loaded.state)
+        stream = self.decider.stream_id(aggregate_id)
+        self.states.remember(stream, loaded.version, loaded.state, own=True)
         self.appended()
 
     async def _run(
@@ -206,11 +215,26 @@ class AggregateService(Generic[C, S, E]):
         after: After[S] | None,
         guard: Guard | None,
     ) -> Loaded[S] | None:
-        attempts = 1 if if_match is not None else self.attempts
         atomic = after is not None or guard is not None
+        attempts = 1 if if_match is not None else self.attempts
+        if not atomic:
+            try:
+                done = await self._on_own_state(aggregate_id, prepare, metadata, if_match, check)
+            except ConcurrencyConflict:
+                # A lost race like any other, one attempt spent; with `If-Match`, the fresh
+                # state tells the caller which (412 when its version is gone, else 409).
+                if if_match is None:
+                    if attempts == 1:
+                        raise
+                    attempts -= 1
+            else:
+                if done is not None:
+                    return done
         for attempt in range(attempts):
             try:
-                unit = self.store.transaction() if atomic else self.store.autocommit()
+                # Without a transaction, the read and the append (which names its version) each
+                # run alone in autocommit: no checkout ping, the store replaces a dead connection.
+                unit = self.store.transaction() if atomic else nullcontext()
                 async with unit as conn:
                     if guard is not None and not await guard(conn):
                         return None
@@ -225,6 +249,44 @@ class AggregateService(Generic[C, S, E]):
                 self.committed(aggregate_id, loaded)
             return loaded
         raise AssertionError("unreachable")
+
+    async def _on_own_state(
+        self,
+        aggregate_id: uuid.UUID,
+        prepare: Prepare[S, C],
+        metadata: EventMetadata,
+        if_match: str | None,
+        check: Check[C, S] | None,
+    ) -> Loaded[S] | None:
+        """The command decided on the state this process's own append left, without reading the
+        stream, and appended alone. None (decide again on a fresh state) when there is no such
+        state or when the decision on it is not an append (it may be stale); a conflict when
+        another writer moved the stream: the version check kept this decision out of the log."""
+        stream = self.decider.stream_id(aggregate_id)
+        own = self.states.own_state(stream)
+        if own is None:
+            return None
+        loaded = Loaded(own[1], own[0])
+        try:
+            command = prepare(loaded)
+            if not matches(if_match, loaded.version):
+                return None
+            if check is not None:
+                await check(command, loaded)
+            events = self.decider.decide(command, loaded.state)
+        except Exception:  # noqa: BLE001 (a refusal of a maybe stale state: the fresh one answers)
+            return None
+        if not events:
+            return None
+        if self.before_append is not None:
+            await self.before_append(stream)
+        new = [NewEvent.from_domain(e, metadata) for e in events]
+        result = await self.store.append(stream, loaded.version, new)
+        state = self.decider.fold(loaded.state, events)
+        assert state is not None
+        done = Loaded(state, result.last_version, appended=len(events))
+        self.committed(aggregate_id, done)
+        return done
 
     async def _attempt(
         self,

@@ -4,12 +4,17 @@ reads only its new events.
 Events are immutable, so a state rebuilt up to version N stays true forever: it never needs
 invalidating, only topping up from version N + 1. The memory cache is per process and bounded
 (least recently used out); on a miss, a snapshot of a long stream spares the full replay.
+
+A state this process's own append produced is marked `own` (`own_state`): a command may be
+decided on it without the top-up read, because the append names that version and so turns
+another writer's event in between into a conflict, never into a decision on a stale state.
+Every other load (a read for an answer) is topped up: another replica may have moved on.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from helpdesk_shared.kernel.decider import Decider, replay
 from helpdesk_shared.kernel.ports import Connection, EventStore, Snapshots
@@ -18,6 +23,13 @@ S = TypeVar("S")
 
 #: States kept per aggregate type and process unless configured otherwise.
 DEFAULT_CACHE_SIZE = 10_000
+
+
+class _Entry(NamedTuple, Generic[S]):
+    version: int
+    state: S
+    #: This process's own committed append produced it (no other writer seen since).
+    own: bool
 
 
 class StateCache(Generic[S]):
@@ -35,7 +47,7 @@ class StateCache(Generic[S]):
         self._decider = decider
         self._snapshots = snapshots
         self._size = size
-        self._items: OrderedDict[str, tuple[int, S]] = OrderedDict()
+        self._items: OrderedDict[str, _Entry[S]] = OrderedDict()
 
     def __len__(self) -> int:
         """How many states are held now (exported as a gauge: it levels off at `size`)."""
@@ -49,14 +61,22 @@ class StateCache(Generic[S]):
         self, stream: str, upto: int | None = None, *, conn: Connection = None
     ) -> tuple[int, S | None]:
         """The stream's version and state, at `upto` (default: the latest). Without `conn`, the
-        reads run on one connection of their own, in autocommit."""
-        if conn is None:
-            async with self._store.autocommit() as own:
-                return await self._state(stream, upto, own)
+        stream is read by the store alone (one statement, no checkout ping), a snapshot looked
+        up by the port on its own, and written on a connection of its own, in autocommit."""
         return await self._state(stream, upto, conn)
 
+    def own_state(self, stream: str) -> tuple[int, S] | None:
+        """The version and state that this process's own append left, if no other writer was
+        seen since: for a command whose append names that version (never for an answer)."""
+        entry = self._items.get(stream)
+        if entry is None or not entry.own:
+            return None
+        self._items.move_to_end(stream)
+        return entry.version, entry.state
+
     async def _state(self, stream: str, upto: int | None, conn: Connection) -> tuple[int, S | None]:
-        cached = self._items.get(stream)
+        entry = self._items.get(stream)
+        cached = entry[:2] if entry is not None else None
         if cached is not None and upto is not None and cached[0] > upto:
             cached = None  # an older state is asked for (a rebuild): start again
         if cached is None and self._snapshots is not None:
@@ -69,17 +89,28 @@ class StateCache(Generic[S]):
         if events:
             version = events[-1].version
         if state is not None:
-            self.remember(stream, version, state)
+            # Still this process's own when the top-up found nothing newer.
+            own = entry is not None and entry.own and entry.version == version
+            self.remember(stream, version, state, own=own)
             if self._snapshots is not None and len(events) >= self._snapshots.every:
-                await self._snapshots.save(stream, version, state, conn=conn)
+                await self._save_snapshot(stream, version, state, conn)
         return version, state
 
-    def remember(self, stream: str, version: int, state: S) -> None:
-        """Only committed states may enter (a rolled-back one would poison the cache)."""
-        known = self._items.get(stream)
-        if known is not None and known[0] > version:
+    async def _save_snapshot(self, stream: str, version: int, state: S, conn: Connection) -> None:
+        assert self._snapshots is not None
+        if conn is not None:
+            await self._snapshots.save(stream, version, state, conn=conn)
             return
-        self._items[stream] = (version, state)
+        async with self._store.autocommit() as own:
+            await self._snapshots.save(stream, version, state, conn=own)
+
+    def remember(self, stream: str, version: int, state: S, *, own: bool = False) -> None:
+        """Only committed states may enter (a rolled-back one would poison the cache); `own`
+        when this process's append just committed `version`."""
+        known = self._items.get(stream)
+        if known is not None and known.version > version:
+            return
+        self._items[stream] = _Entry(version, state, own)
         self._items.move_to_end(stream)
         while len(self._items) > self._size:
             self._items.popitem(last=False)

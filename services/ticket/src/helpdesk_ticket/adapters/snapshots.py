@@ -11,8 +11,9 @@ import logging
 
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from helpdesk_shared.eventstore.alone import fetch_alone
 from helpdesk_ticket.domain.ticket.state import Ticket
 
 #: Bump when `Ticket` or `evolve` changes (a snapshot holds their results): older ones are ignored.
@@ -34,6 +35,9 @@ _SAVE = text(
     WHERE ticket.snapshots.version < excluded.version
        OR ticket.snapshots.schema_version <> excluded.schema_version"""
 )
+#: The same lookup for asyncpg itself ($1 stream, $2 schema, $3 upto), run alone.
+_LOAD_NATIVE = """SELECT version, state::text AS state FROM ticket.snapshots
+    WHERE stream_id = $1 AND schema_version = $2 AND version <= $3"""
 log = logging.getLogger(__name__)
 
 
@@ -42,10 +46,12 @@ async def load_snapshot(
 ) -> tuple[int, Ticket] | None:
     params = {"stream_id": stream_id, "schema": SCHEMA, "upto": upto if upto else 2**31 - 1}
     row = (await conn.execute(_LOAD, params)).first()
-    if row is None:
-        return None
+    return _read(stream_id, row.version, row.state) if row is not None else None
+
+
+def _read(stream_id: str, version: int, state: str) -> tuple[int, Ticket] | None:
     try:
-        return int(row.version), _ADAPTER.validate_json(row.state)
+        return int(version), _ADAPTER.validate_json(state)
     except ValidationError:
         log.warning("ignoring an unreadable snapshot of %s", stream_id)
         return None
@@ -62,14 +68,25 @@ async def save_snapshot(conn: AsyncConnection, stream_id: str, version: int, sta
 
 
 class TicketSnapshots:
-    """The kernel's `Snapshots` port for tickets, on `ticket.snapshots`."""
+    """The kernel's `Snapshots` port for tickets, on `ticket.snapshots`. With `engine`, a lookup
+    without a connection (a command's state not in memory) runs alone on the driver, as the
+    store's reads: no checkout ping, a dead connection replaced and the lookup run again."""
 
     every = EVERY
 
+    def __init__(self, engine: AsyncEngine | None = None) -> None:
+        self.engine = engine
+
     async def load(
-        self, stream_id: str, upto: int | None, *, conn: AsyncConnection
+        self, stream_id: str, upto: int | None, *, conn: AsyncConnection | None
     ) -> tuple[int, Ticket] | None:
-        return await load_snapshot(conn, stream_id, upto)
+        if conn is not None:
+            return await load_snapshot(conn, stream_id, upto)
+        if self.engine is None:
+            raise ValueError("a snapshot lookup without a connection needs the engine")
+        args = (stream_id, SCHEMA, upto if upto else 2**31 - 1)
+        rows = await fetch_alone(self.engine, _LOAD_NATIVE, args)
+        return _read(stream_id, rows[0]["version"], rows[0]["state"]) if rows else None
 
     async def save(
         self, stream_id: str, version: int, state: Ticket, *, conn: AsyncConnection
