@@ -8,7 +8,7 @@ in unit tests on in-memory fakes.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
@@ -59,11 +59,14 @@ class Ledger(Protocol):
         those that have a mail to send."""
         ...
 
-    async def lock(self, notification: uuid.UUID) -> LedgerEntry | None:
-        """The entry, once this unit of work holds it: another worker on it waits."""
+    async def lock_all(self, notifications: Sequence[uuid.UUID]) -> Sequence[LedgerEntry]:
+        """The entries found, in the order asked, once this unit of work holds every one of
+        them: another worker on any of them waits."""
         ...
 
-    async def mark_sent(self, notification: uuid.UUID, smtp_response: str) -> None: ...
+    async def mark_sent_all(self, replies: Mapping[uuid.UUID, str]) -> None:
+        """Mark each entry sent, with the server's reply to its mail."""
+        ...
 
     async def mark_failed(
         self, notification: uuid.UUID, error: str, *, retryable: bool
