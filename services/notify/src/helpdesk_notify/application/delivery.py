@@ -1,6 +1,6 @@
 """Sending what the ledger holds, each (event, recipient) at most once in effect.
 
-The notifications are sent a few at a time (`MAILS_PER_UNIT`), each few in one short transaction
+The notifications are sent a few at a time (`MAILS_PER_UNIT`, 4), each few in one short transaction
 that holds their (advisory) locks: a second worker on one of them (a redelivery to another
 replica) waits for it and then finds it sent. The few go out concurrently, over the sender's
 connections; the ones the server accepted are marked sent in one statement once all have been
@@ -43,9 +43,11 @@ class DeliveryReport:
             raise DeliveryFailed(f"{len(self.to_retry)} mail(s) not sent: {reasons}")
 
 
-#: Mails per transaction: a batch of events' mails pays one lock, one read and one update, and
-#: a crash between the server's acceptance and the commit may hand at most this many over twice.
-MAILS_PER_UNIT = 16
+#: Mails per transaction: as many as the sender's SMTP connections by default, so the unit's mails
+#: go out in one round and an accepted mail does not wait, unmarked, for the others' turn. A crash
+#: between the server's acceptance and the commit may hand at most this many over twice per unit
+#: (the consumer runs two batches at once: at most twice this in all, as its prefetch of 8 did).
+MAILS_PER_UNIT = 4
 
 
 async def deliver(
