@@ -10,12 +10,13 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from helpdesk_notify.adapters import queries
+from helpdesk_notify.adapters import queries, ticket_views
 from helpdesk_notify.adapters.smtp import SmtpSender
 from helpdesk_notify.adapters.unit_of_work import PostgresNotifyUnits
 from helpdesk_notify.application.delivery import DeliveryFailed
 from helpdesk_notify.application.handle_event import NotifyHandler
 from helpdesk_notify.domain.notifications import Routing
+from helpdesk_notify.domain.tickets import TicketStatus
 from helpdesk_shared.events.base import DomainEvent
 from helpdesk_shared.events.ticket import (
     Admissibility,
@@ -258,3 +259,17 @@ async def test_overlapping_batches_in_flight_send_each_mail_once(
         assert len(smtp_server.messages(to=address)) == 1, address
         (row,) = await rows(engine, ticket_id=ticket_id)
         assert (row.status, row.attempts) == ("sent", 1)
+
+
+async def test_a_batch_opening_and_closing_a_ticket_mails_both_and_keeps_the_last_view(
+    engine: AsyncEngine, smtp_server: Any
+) -> None:
+    ticket_id = uuid.uuid4()
+    address = f"marc.{ticket_id.hex[:8]}@ac-paris.fr"
+    handler = handler_for(engine, smtp_server.port)
+    async with engine.begin() as conn:
+        await handler.handle_batch([opened(ticket_id, address), closed(ticket_id)], conn)
+    assert len(smtp_server.messages(to=address)) == 2
+    async with engine.connect() as conn:
+        views = await ticket_views.load_all_for_update(conn, [ticket_id])
+    assert views[ticket_id].status is TicketStatus.CLOSED

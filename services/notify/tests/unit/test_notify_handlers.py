@@ -95,11 +95,14 @@ class FakeViews:
     def __init__(self, tables: Tables) -> None:
         self._tables = tables
 
-    async def load_for_update(self, ticket_id: uuid.UUID) -> TicketView | None:
-        return self._tables.views.get(ticket_id)
+    async def load_all_for_update(
+        self, ticket_ids: Sequence[uuid.UUID]
+    ) -> dict[uuid.UUID, TicketView]:
+        return {t: self._tables.views[t] for t in ticket_ids if t in self._tables.views}
 
-    async def save(self, view: TicketView) -> None:
-        self._tables.views[view.ticket_id] = view
+    async def save_all(self, views: Sequence[TicketView]) -> None:
+        for view in views:
+            self._tables.views[view.ticket_id] = view
 
     async def open_views(self) -> list[TicketView]:
         return [v for v in self._tables.views.values() if v.status is not TicketStatus.CLOSED]

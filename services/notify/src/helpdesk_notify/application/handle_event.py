@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Sequence
 
 from helpdesk_notify.application.delivery import deliver
-from helpdesk_notify.application.ports import Mailer, NotifyUnit, NotifyUnits, TicketHistory
+from helpdesk_notify.application.ports import Mailer, NotifyUnits, TicketHistory
 from helpdesk_notify.domain.notifications import Notification, Routing, plan
 from helpdesk_notify.domain.tickets import TicketView, evolve
 from helpdesk_shared.events.ticket import TicketEvent
@@ -49,28 +49,39 @@ class NotifyHandler:
 
     async def record(self, *events: ReceivedEvent) -> list[uuid.UUID]:
         """Apply the events to their tickets' views and write their notifications, once; the ids
-        of those to send (the ledger skips the ones already sent when it sends)."""
+        of those to send (the ledger skips the ones already sent when it sends). The views are
+        read in one statement and the changed ones written in one."""
+        decoded = [(e, d) for e in events if isinstance(d := e.to_domain(), TicketEvent)]
         async with self._units() as unit:
+            tickets = sorted({domain_event.ticket_id for _, domain_event in decoded})
+            views = dict(await unit.tickets.load_all_for_update(tickets))
+            changed: dict[uuid.UUID, TicketView] = {}
             planned: list[Notification] = []
-            for event in events:
-                planned += await self._plan(unit, event)
+            for event, domain_event in decoded:
+                planned += await self._plan(unit.history, views, changed, event, domain_event)
+            await unit.tickets.save_all(list(changed.values()))
             return await unit.ledger.record(planned)
 
-    async def _plan(self, unit: NotifyUnit, event: ReceivedEvent) -> list[Notification]:
-        """Apply one event to its ticket's view (saved when changed); its notifications."""
-        domain_event = event.to_domain()
-        if not isinstance(domain_event, TicketEvent):
-            return []
-        before = await unit.tickets.load_for_update(domain_event.ticket_id)
+    async def _plan(
+        self,
+        history: TicketHistory,
+        views: dict[uuid.UUID, TicketView],
+        changed: dict[uuid.UUID, TicketView],
+        event: ReceivedEvent,
+        domain_event: TicketEvent,
+    ) -> list[Notification]:
+        """Apply one event to its ticket's view (noted in `views`, and in `changed` when it is
+        to be saved); its notifications."""
+        before = views.get(domain_event.ticket_id)
         rebuilt = before is None and event.version > 1
         if rebuilt:
-            before = await self._rebuild(unit.history, event)
+            before = await self._rebuild(history, event)
         after = evolve(before, domain_event, event.event_id)
         if after is None:
             log.info("no view of ticket %s: %s ignored", domain_event.ticket_id, event.type)
             return []
         if rebuilt or after != before:
-            await unit.tickets.save(after)
+            views[after.ticket_id] = changed[after.ticket_id] = after
         return list(plan(domain_event, event.event_id, after, self._routing))
 
     async def _rebuild(self, history: TicketHistory, event: ReceivedEvent) -> TicketView | None:

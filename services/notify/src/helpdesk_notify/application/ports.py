@@ -76,11 +76,14 @@ class Ledger(Protocol):
 class TicketViews(Protocol):
     """What notify knows of each ticket, to address and word its mails."""
 
-    async def load_for_update(self, ticket_id: uuid.UUID) -> TicketView | None:
-        """The view, held until the unit of work ends (events of one ticket in turn)."""
+    async def load_all_for_update(
+        self, ticket_ids: Sequence[uuid.UUID]
+    ) -> Mapping[uuid.UUID, TicketView]:
+        """The views found of these tickets, each held until the unit of work ends (events of
+        one ticket in turn)."""
         ...
 
-    async def save(self, view: TicketView) -> None: ...
+    async def save_all(self, views: Sequence[TicketView]) -> None: ...
 
     async def open_views(self) -> list[TicketView]:
         """Every ticket not closed, for the daily digest."""
