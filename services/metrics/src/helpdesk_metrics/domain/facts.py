@@ -37,9 +37,13 @@ ADMISSIBLE_OUTCOMES = frozenset({"admissible", "in_scope"})
 COMPLAINT = "complaint"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TicketFacts:
-    """What the indicators need to know about one ticket."""
+    """What the indicators need to know about one ticket.
+
+    Slotted: a report holds every ticket of its period at once, and without a per-instance
+    `__dict__` each costs about a third less (the report's peak, which the process RSS follows).
+    """
 
     ticket_id: str
     reference: str
