@@ -9,7 +9,7 @@ from datetime import datetime
 from helpdesk_metrics.domain.records import EventRecord, as_text, as_time, in_stream_order, kind_of
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CallFacts:
     """One call offered to the desk by the telephony system."""
 

@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from helpdesk_metrics.adapters.repository import ticket_of
+from helpdesk_metrics.adapters.repository import TICKET_COLUMNS, ticket_of
 from helpdesk_metrics.adapters.tables import call_facts, ticket_facts
 from helpdesk_metrics.application.ports import FactsReading
 from helpdesk_metrics.domain.calls import CallFacts
@@ -39,7 +39,7 @@ class FactsQueries:
 
         Without the second bound a report would load every ticket ever closed.
         """
-        statement = select(ticket_facts).where(
+        statement = select(*TICKET_COLUMNS).where(
             ticket_facts.c.received_at < received_before,
             or_(
                 ticket_facts.c.closed_at.is_(None),
@@ -50,8 +50,7 @@ class FactsQueries:
             statement = statement.where(ticket_facts.c.group == group)
         if channel is not None:
             statement = statement.where(ticket_facts.c.channel == channel)
-        rows = (await self._conn.execute(statement)).mappings().all()
-        return [ticket_of(row) for row in rows]
+        return [ticket_of(row) for row in await self._conn.execute(statement)]
 
     async def calls(self, offered_from: datetime, offered_before: datetime) -> list[CallFacts]:
         statement = select(call_facts).where(
