@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 
 from opentelemetry import trace
@@ -121,12 +121,18 @@ def span(
     kind: SpanKind = SpanKind.INTERNAL,
     attributes: Mapping[str, AttributeValue] | None = None,
     parent: Context | None = None,
+    links: Sequence[Context] = (),
 ) -> AbstractContextManager[Span | None]:
     """A span around a block, current inside it (a child of the current one, or of `parent`);
-    `None` and no cost when tracing is off. An exception escaping the block is recorded."""
+    `None` and no cost when tracing is off. An exception escaping the block is recorded.
+    `links` name the traces a span serves without being their child (a batch of messages, each
+    from its own trace)."""
     if _tracer is None:
         return _NO_SPAN
-    return _tracer.start_as_current_span(name, context=parent, kind=kind, attributes=attributes)
+    linked = [trace.Link(trace.get_current_span(c).get_span_context()) for c in links]
+    return _tracer.start_as_current_span(
+        name, context=parent, kind=kind, attributes=attributes, links=linked
+    )
 
 
 def trace_context() -> dict[str, str]:

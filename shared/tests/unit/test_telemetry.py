@@ -134,3 +134,19 @@ def test_the_trace_context_travels_in_the_cloudevents_tracing_extension() -> Non
     received = parse_envelope(message.body, message.content_type, message.headers)
     assert received.metadata["traceparent"] == TRACEPARENT
     assert received.metadata["tracestate"] == "dsi=1"
+
+
+def test_a_span_links_the_traces_it_serves_without_being_their_child() -> None:
+    """A batch of messages from several traces: one span, linked to each (none its parent)."""
+    exporter = InMemorySpanExporter()
+    telemetry.record_spans(exporter)
+    other = "00-1bf7651916cd43dd8448eb211c80319c-c7ad6b7169203331-01"
+    carried = [telemetry.context_from({"traceparent": tp}) for tp in (TRACEPARENT, other)]
+    with telemetry.span("consume batch", links=[c for c in carried if c is not None]):
+        pass
+    (batch,) = exporter.get_finished_spans()
+    assert batch.parent is None
+    assert {f"{link.context.trace_id:032x}" for link in batch.links} == {
+        TRACEPARENT.split("-")[1],
+        other.split("-")[1],
+    }

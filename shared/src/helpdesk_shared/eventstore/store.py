@@ -131,10 +131,11 @@ class EventStore:
         check_batch(stream_id, events)
         if conn.sync_connection is not None and _autocommit(conn):
             raise ValueError("append_with needs the caller's transaction, not autocommit")
-        statement, params = prelude_statement(
-            prelude, stream_id, expected_version, in_context(events)
-        )
         with span("eventstore.append", attributes={"eventstore.stream_id": stream_id}):
+            # Stamped inside the span: the relay's publish continues the append, not its caller.
+            statement, params = prelude_statement(
+                prelude, stream_id, expected_version, in_context(events)
+            )
             if expected_version is ExpectedVersion.ANY:  # as `_append_once`: the stream's end
                 await conn.execute(LOCK_STREAM_END, {"stream_id": stream_id})
             try:

@@ -34,7 +34,7 @@ from sqlalchemy.types import Text
 from helpdesk_shared.logging import correlation_id
 from helpdesk_shared.messaging.consumer_metrics import LagHistogram, seconds_since
 from helpdesk_shared.messaging.envelope import InvalidEventMessage, ReceivedEvent, from_amqp_message
-from helpdesk_shared.telemetry import SpanKind, span
+from helpdesk_shared.telemetry import SpanKind, context_from, span
 
 #: A handler of several events at once, in delivery order, in the consumer's transaction: the
 #: same effect as the one-event handler run for each in turn, in fewer statements.
@@ -236,9 +236,14 @@ class BatchMode:
     async def _apply_batch(self, events: list[ReceivedEvent]) -> list[ReceivedEvent]:
         if not events:
             return []
+        # A batch of one continues its message's trace, as the one-by-one path does; a larger
+        # batch serves several traces: it links them (OpenTelemetry's messaging conventions).
+        carried = [c for e in events if (c := context_from(e.metadata)) is not None]
         with span(
             f"consume {self.name}",
             kind=SpanKind.CONSUMER,
+            parent=carried[0] if len(events) == 1 and carried else None,
+            links=carried if len(events) > 1 else (),
             attributes={
                 "messaging.system": "rabbitmq",
                 "messaging.consumer.group.name": self.name,
