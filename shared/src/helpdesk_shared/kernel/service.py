@@ -10,7 +10,7 @@ alone: one round trip. Another process (a replica) may have appended since; the 
 version the command was decided on, so that case is a conflict, and the command is then decided
 again the usual way, on a fresh state. Anything but an append decided on such a state (a refusal,
 a stale `If-Match`, nothing to do) is decided again on a fresh state too, so no answer comes from
-a stale one.
+a stale one; an error that is none of the service's `refusals` is raised as it is.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from contextlib import nullcontext
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Generic, TypeVar
 
@@ -28,7 +27,15 @@ from helpdesk_shared.eventstore.model import (
     EventMetadata,
     ExpectedVersion,
     NewEvent,
-    RecordedEvent,
+)
+from helpdesk_shared.kernel.command import (
+    After,
+    Check,
+    Guard,
+    Loaded,
+    PreconditionFailed,
+    Prepare,
+    decide_on,
 )
 from helpdesk_shared.kernel.decider import Decider, replay
 from helpdesk_shared.kernel.ports import Connection, EventStore, Snapshots
@@ -42,49 +49,13 @@ E = TypeVar("E", bound=DomainEvent)
 ATTEMPTS_WITHOUT_IF_MATCH = 3
 
 
-@dataclass(frozen=True)
-class Loaded(Generic[S]):
-    """An aggregate's state at a stream version (the ETag), with its events when asked for."""
-
-    state: S
-    version: int
-    events: list[RecordedEvent] = field(default_factory=list)
-    #: How many events the command that produced this state appended (0 for a plain load).
-    appended: int = 0
-
-
-class PreconditionFailed(Exception):
-    """`If-Match` named another version than the aggregate's current one (HTTP 412)."""
-
-    def __init__(self, expected: str, actual: int) -> None:
-        self.expected = expected
-        self.actual = actual
-        super().__init__(f"If-Match {expected} does not match the current version {actual}")
-
-
-def matches(if_match: str | None, version: int) -> bool:
-    """`If-Match: "3"`, `W/"3"`, `3` or `*` against the stream version."""
-    if if_match is None:
-        return True
-    tags = [t.strip().removeprefix("W/").strip('"') for t in if_match.split(",")]
-    return "*" in tags or str(version) in tags
-
-
-#: Builds the command from the loaded state; raises to refuse (not found, forbidden) before
-#: `If-Match` is looked at.
-Prepare = Callable[[Loaded[S]], C]
-#: Checks a command against other aggregates or ports (after `If-Match`, before deciding).
-Check = Callable[[C, Loaded[S]], Awaitable[None]]
-#: Writes what goes with the events in the same transaction (a search row, say).
-After = Callable[[Connection, S], Awaitable[None]]
-#: Claims a once-only fact in the transaction; False: it was already recorded, do nothing.
-Guard = Callable[[Connection], Awaitable[bool]]
-
-
 class AggregateService(Generic[C, S, E]):
     """Runs one decider's commands on an event store.
 
-    `not_found` is the error for an aggregate without events. `appended` is called after each
+    `not_found` is the error for an aggregate without events. `refusals` are the exceptions by
+    which the caller's steps and the decider refuse a command: raised on the state this process's
+    own append left, which may be stale, they are answered on a fresh state instead; any other
+    error is raised as it is. `appended` is called after each
     committed append (a service wakes its projections with it). `before_append` is for tests
     only: called between loading and appending, it lets one stage a concurrent writer.
     """
@@ -95,6 +66,7 @@ class AggregateService(Generic[C, S, E]):
         store: EventStore,
         not_found: Callable[[uuid.UUID], Exception],
         *,
+        refusals: tuple[type[Exception], ...],
         snapshots: Snapshots[S] | None = None,
         attempts: int = ATTEMPTS_WITHOUT_IF_MATCH,
         cache_size: int = DEFAULT_CACHE_SIZE,
@@ -102,6 +74,8 @@ class AggregateService(Generic[C, S, E]):
         self.decider = decider
         self.store = store
         self.not_found = not_found
+        #: A stale `If-Match` on such a state is a refusal too: the fresh version answers it.
+        self.refusals: tuple[type[Exception], ...] = (PreconditionFailed, *refusals)
         self.attempts = attempts
         self.states = StateCache(store, decider, snapshots, size=cache_size)
         self.appended: Callable[[], None] = lambda: None
@@ -268,23 +242,12 @@ class AggregateService(Generic[C, S, E]):
             return None
         loaded = Loaded(own[1], own[0])
         try:
-            command = prepare(loaded)
-            if not matches(if_match, loaded.version):
-                return None
-            if check is not None:
-                await check(command, loaded)
-            events = self.decider.decide(command, loaded.state)
-        except Exception:  # noqa: BLE001 (a refusal of a maybe stale state: the fresh one answers)
-            return None
+            events = await decide_on(self.decider, loaded, prepare, if_match, check)
+        except self.refusals:
+            return None  # a refusal of a maybe stale state: the fresh one answers
         if not events:
             return None
-        if self.before_append is not None:
-            await self.before_append(stream)
-        new = [NewEvent.from_domain(e, metadata) for e in events]
-        result = await self.store.append(stream, loaded.version, new)
-        state = self.decider.fold(loaded.state, events)
-        assert state is not None
-        done = Loaded(state, result.last_version, appended=len(events))
+        done = await self._append(stream, loaded, events, metadata, None)
         self.committed(aggregate_id, done)
         return done
 
@@ -299,22 +262,29 @@ class AggregateService(Generic[C, S, E]):
         after: After[S] | None,
     ) -> Loaded[S]:
         loaded = await self.current(aggregate_id, conn=conn)
-        command = prepare(loaded)
-        if not matches(if_match, loaded.version):
-            raise PreconditionFailed(if_match or "", loaded.version)
-        if check is not None:
-            await check(command, loaded)
-        events = self.decider.decide(command, loaded.state)
+        events = await decide_on(self.decider, loaded, prepare, if_match, check)
         if not events:
             return loaded
         stream = self.decider.stream_id(aggregate_id)
+        done = await self._append(stream, loaded, events, metadata, conn)
+        if after is not None:
+            await after(conn, done.state)
+        return done
+
+    async def _append(
+        self,
+        stream: str,
+        loaded: Loaded[S],
+        events: list[E],
+        metadata: EventMetadata,
+        conn: Connection,
+    ) -> Loaded[S]:
+        """`events` appended at the version they were decided on (a concurrent change is a
+        conflict), and the state they lead to."""
         if self.before_append is not None:
             await self.before_append(stream)
         new = [NewEvent.from_domain(e, metadata) for e in events]
         result = await self.store.append(stream, loaded.version, new, conn=conn)
         state = self.decider.fold(loaded.state, events)
         assert state is not None
-        done = Loaded(state, result.last_version, appended=len(events))
-        if after is not None:
-            await after(conn, state)
-        return done
+        return Loaded(state, result.last_version, appended=len(events))

@@ -17,8 +17,8 @@ from helpdesk_shared.events.article import ArticleEvent, Audience
 from helpdesk_shared.eventstore.model import EventMetadata
 from helpdesk_shared.http.idempotency import IdempotencyKeys, StoredResponse
 from helpdesk_shared.kernel import AggregateService, Connection, EventStore, Loaded
-from helpdesk_shared.kernel.service import Guard
-from helpdesk_ticket.application.errors import Forbidden
+from helpdesk_shared.kernel.command import Guard
+from helpdesk_ticket.application.errors import REFUSALS, Forbidden
 from helpdesk_ticket.application.keyed import Keyed, KeyedCommand, handle_keyed
 from helpdesk_ticket.application.ports import ArticleFilter, ArticleHit, ArticleIndex
 from helpdesk_ticket.application.tickets import Clock, TicketService
@@ -65,7 +65,7 @@ class ArticleService:
         self.index = index
         self.clock = clock
         self.aggregates: AggregateService[ArticleCommand, Article, ArticleEvent] = AggregateService(
-            DECIDER, store, _not_found
+            DECIDER, store, _not_found, refusals=REFUSALS
         )
 
     @staticmethod

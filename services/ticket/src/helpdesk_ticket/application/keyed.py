@@ -17,8 +17,8 @@ from helpdesk_shared.events.base import DomainEvent
 from helpdesk_shared.eventstore.model import EventMetadata
 from helpdesk_shared.http.idempotency import Claim, IdempotencyKeys, StoredResponse
 from helpdesk_shared.kernel import AggregateService, Loaded
+from helpdesk_shared.kernel.command import After, Check, Prepare
 from helpdesk_shared.kernel.ports import Connection
-from helpdesk_shared.kernel.service import After, Check, Prepare
 
 C = TypeVar("C")
 S = TypeVar("S")

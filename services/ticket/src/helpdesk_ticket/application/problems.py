@@ -14,9 +14,9 @@ from helpdesk_shared.events.ticket import TicketType
 from helpdesk_shared.eventstore.model import EventMetadata
 from helpdesk_shared.http.idempotency import IdempotencyKeys, StoredResponse
 from helpdesk_shared.kernel import AggregateService, EventStore, Loaded
-from helpdesk_shared.kernel.service import Check
+from helpdesk_shared.kernel.command import Check
 from helpdesk_ticket.application.authorization import can_read
-from helpdesk_ticket.application.errors import Forbidden
+from helpdesk_ticket.application.errors import REFUSALS, Forbidden
 from helpdesk_ticket.application.keyed import Keyed, KeyedCommand, handle_keyed
 from helpdesk_ticket.application.tickets import Clock, TicketService
 from helpdesk_ticket.domain.errors import InvalidCommand, ProblemNotFound, TicketNotFound
@@ -52,7 +52,7 @@ class ProblemService:
         self.idempotency = idempotency
         self.clock = clock
         self.aggregates: AggregateService[ProblemCommand, Problem, ProblemEvent] = AggregateService(
-            DECIDER, store, _not_found
+            DECIDER, store, _not_found, refusals=REFUSALS
         )
 
     @staticmethod
