@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from helpdesk_shared.events.base import DomainEvent
-from helpdesk_shared.eventstore.model import RecordedEvent
+from helpdesk_shared.eventstore.model import EventMetadata, RecordedEvent
 from helpdesk_shared.kernel.decider import Decider
 from helpdesk_shared.kernel.ports import Connection
 
@@ -59,18 +59,29 @@ After = Callable[[Connection, S], Awaitable[None]]
 Guard = Callable[[Connection], Awaitable[bool]]
 
 
-async def decide_on(
-    decider: Decider[C, S, E],
-    loaded: Loaded[S],
-    prepare: Prepare[S, C],
-    if_match: str | None,
-    check: Check[C, S] | None,
-) -> list[E]:
+@dataclass(frozen=True)
+class Steps(Generic[C, S]):
+    """One command's steps and what goes with them, as the service passes them on."""
+
+    prepare: Prepare[S, C]
+    metadata: EventMetadata
+    if_match: str | None = None
+    check: Check[C, S] | None = None
+    after: After[S] | None = None
+    guard: Guard | None = None
+
+    @property
+    def atomic(self) -> bool:
+        """Whether the command writes with its events (`after`, `guard`): one transaction."""
+        return self.after is not None or self.guard is not None
+
+
+async def decide_on(decider: Decider[C, S, E], loaded: Loaded[S], steps: Steps[C, S]) -> list[E]:
     """The events of the command on `loaded`, in the order every command takes: refusals of
     `prepare` (not found, forbidden) come before a stale `If-Match`, then `check`."""
-    command = prepare(loaded)
-    if not matches(if_match, loaded.version):
-        raise PreconditionFailed(if_match or "", loaded.version)
-    if check is not None:
-        await check(command, loaded)
+    command = steps.prepare(loaded)
+    if not matches(steps.if_match, loaded.version):
+        raise PreconditionFailed(steps.if_match or "", loaded.version)
+    if steps.check is not None:
+        await steps.check(command, loaded)
     return decider.decide(command, loaded.state)

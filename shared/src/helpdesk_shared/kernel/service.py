@@ -35,6 +35,7 @@ from helpdesk_shared.kernel.command import (
     Loaded,
     PreconditionFailed,
     Prepare,
+    Steps,
     decide_on,
 )
 from helpdesk_shared.kernel.decider import Decider, replay
@@ -116,9 +117,8 @@ class AggregateService(Generic[C, S, E]):
         conflict that outlives the retries (or any, with `If-Match`) names what `allowed` says
         the aggregate takes now.
         """
-        loaded = await self._run_naming_allowed(
-            aggregate_id, prepare, metadata, if_match, check, after, None, allowed
-        )
+        steps = Steps(prepare, metadata, if_match, check, after)
+        loaded = await self._run_naming_allowed(aggregate_id, steps, allowed)
         assert loaded is not None
         return loaded
 
@@ -137,24 +137,18 @@ class AggregateService(Generic[C, S, E]):
         """Run a command only if `guard` claims it in the append's transaction (a usage fact
         counted once, an `Idempotency-Key`); False when it was claimed before. The rest as
         `handle`."""
-        done = await self._run_naming_allowed(
-            aggregate_id, prepare, metadata, if_match, check, after, guard, allowed
-        )
+        steps = Steps(prepare, metadata, if_match, check, after, guard)
+        done = await self._run_naming_allowed(aggregate_id, steps, allowed)
         return done is not None
 
     async def _run_naming_allowed(
         self,
         aggregate_id: uuid.UUID,
-        prepare: Prepare[S, C],
-        metadata: EventMetadata,
-        if_match: str | None,
-        check: Check[C, S] | None,
-        after: After[S] | None,
-        guard: Guard | None,
+        steps: Steps[C, S],
         allowed: Callable[[S], list[str]] | None,
     ) -> Loaded[S] | None:
         try:
-            return await self._run(aggregate_id, prepare, metadata, if_match, check, after, guard)
+            return await self._run(aggregate_id, steps)
         except ConcurrencyConflict as conflict:
             if allowed is not None:
                 conflict.allowed = allowed((await self.current(aggregate_id)).state)
@@ -179,25 +173,16 @@ class AggregateService(Generic[C, S, E]):
         self.states.remember(stream, loaded.version, loaded.state, own=True)
         self.appended()
 
-    async def _run(
-        self,
-        aggregate_id: uuid.UUID,
-        prepare: Prepare[S, C],
-        metadata: EventMetadata,
-        if_match: str | None,
-        check: Check[C, S] | None,
-        after: After[S] | None,
-        guard: Guard | None,
-    ) -> Loaded[S] | None:
-        atomic = after is not None or guard is not None
-        attempts = 1 if if_match is not None else self.attempts
+    async def _run(self, aggregate_id: uuid.UUID, steps: Steps[C, S]) -> Loaded[S] | None:
+        atomic = steps.atomic
+        attempts = 1 if steps.if_match is not None else self.attempts
         if not atomic:
             try:
-                done = await self._on_own_state(aggregate_id, prepare, metadata, if_match, check)
+                done = await self._on_own_state(aggregate_id, steps)
             except ConcurrencyConflict:
                 # A lost race like any other, one attempt spent; with `If-Match`, the fresh
                 # state tells the caller which (412 when its version is gone, else 409).
-                if if_match is None:
+                if steps.if_match is None:
                     if attempts == 1:
                         raise
                     attempts -= 1
@@ -210,11 +195,9 @@ class AggregateService(Generic[C, S, E]):
                 # run alone in autocommit: no checkout ping, the store replaces a dead connection.
                 unit = self.store.transaction() if atomic else nullcontext()
                 async with unit as conn:
-                    if guard is not None and not await guard(conn):
+                    if steps.guard is not None and not await steps.guard(conn):
                         return None
-                    loaded = await self._attempt(
-                        conn, aggregate_id, prepare, metadata, if_match, check, after
-                    )
+                    loaded = await self._attempt(conn, aggregate_id, steps)
             except ConcurrencyConflict:
                 if attempt == attempts - 1:
                     raise
@@ -224,14 +207,7 @@ class AggregateService(Generic[C, S, E]):
             return loaded
         raise AssertionError("unreachable")
 
-    async def _on_own_state(
-        self,
-        aggregate_id: uuid.UUID,
-        prepare: Prepare[S, C],
-        metadata: EventMetadata,
-        if_match: str | None,
-        check: Check[C, S] | None,
-    ) -> Loaded[S] | None:
+    async def _on_own_state(self, aggregate_id: uuid.UUID, steps: Steps[C, S]) -> Loaded[S] | None:
         """The command decided on the state this process's own append left, without reading the
         stream, and appended alone. None (decide again on a fresh state) when there is no such
         state or when the decision on it is not an append (it may be stale); a conflict when
@@ -242,33 +218,26 @@ class AggregateService(Generic[C, S, E]):
             return None
         loaded = Loaded(own[1], own[0])
         try:
-            events = await decide_on(self.decider, loaded, prepare, if_match, check)
+            events = await decide_on(self.decider, loaded, steps)
         except self.refusals:
             return None  # a refusal of a maybe stale state: the fresh one answers
         if not events:
             return None
-        done = await self._append(stream, loaded, events, metadata, None)
+        done = await self._append(stream, loaded, events, steps.metadata, None)
         self.committed(aggregate_id, done)
         return done
 
     async def _attempt(
-        self,
-        conn: Connection,
-        aggregate_id: uuid.UUID,
-        prepare: Prepare[S, C],
-        metadata: EventMetadata,
-        if_match: str | None,
-        check: Check[C, S] | None,
-        after: After[S] | None,
+        self, conn: Connection, aggregate_id: uuid.UUID, steps: Steps[C, S]
     ) -> Loaded[S]:
         loaded = await self.current(aggregate_id, conn=conn)
-        events = await decide_on(self.decider, loaded, prepare, if_match, check)
+        events = await decide_on(self.decider, loaded, steps)
         if not events:
             return loaded
         stream = self.decider.stream_id(aggregate_id)
-        done = await self._append(stream, loaded, events, metadata, conn)
-        if after is not None:
-            await after(conn, done.state)
+        done = await self._append(stream, loaded, events, steps.metadata, conn)
+        if steps.after is not None:
+            await steps.after(conn, done.state)
         return done
 
     async def _append(
