@@ -12,9 +12,11 @@ from sqlalchemy import exc as sa_exc
 
 from helpdesk_shared.db import DatabaseTimeouts, asyncpg_dsn, create_engine
 from helpdesk_shared.driver_pool import driver_pool
-from helpdesk_shared.eventstore.model import ExpectedVersion, NewEvent, stream_id
+from helpdesk_shared.eventstore.model import NewEvent, stream_id
 from helpdesk_shared.eventstore.store import EventStore
 from helpdesk_shared.http.unavailable import unavailable_dependency
+
+from .conftest import OwnStores
 
 
 async def _sessions(database_url: str, application_name: str) -> int:
@@ -27,27 +29,18 @@ async def _sessions(database_url: str, application_name: str) -> int:
 
 
 async def test_the_store_appends_and_reads_on_the_engines_own_connections_closed_with_it(
-    database_url: str,
+    database_url: str, own_store: OwnStores
 ) -> None:
-    name = f"driver-{uuid.uuid4().hex[:8]}"
-    engine = create_engine(database_url, pool_size=2, application_name=name)
-    store = EventStore(engine)
-    stream = stream_id("driver", uuid.uuid4())
-    try:
-        await store.append(stream, ExpectedVersion.NO_STREAM, [NewEvent(type="Noted", data={})])
-        assert [e.version for e in await store.read_stream(stream)] == [1]
-        assert await store.stream_version(stream) == 1
-        # Only the store's own connection: SQLAlchemy's pool opened none.
-        assert engine.sync_engine.pool.checkedin() == 0
-        assert await _sessions(database_url, name) == 1
-    finally:
-        await engine.dispose()
-    assert await _sessions(database_url, name) == 0
+    own = await own_store("driver", pool_size=2)
+    assert [e.version for e in await own.store.read_stream(own.stream)] == [1]
+    assert await own.store.stream_version(own.stream) == 1
+    # Only the store's own connection: SQLAlchemy's pool opened none.
+    assert own.engine.sync_engine.pool.checkedin() == 0
+    assert await _sessions(database_url, own.name) == 1
+    await own.engine.dispose()
+    assert await _sessions(database_url, own.name) == 0
     # A disposed engine stays usable, as SQLAlchemy's pool is.
-    try:
-        assert await store.stream_version(stream) == 1
-    finally:
-        await engine.dispose()
+    assert await own.store.stream_version(own.stream) == 1
 
 
 async def test_no_free_connection_in_time_is_the_pools_timeout_a_503(database_url: str) -> None:
@@ -88,21 +81,14 @@ def _terminate_now(database_url: str, application_name: str) -> None:
 
 
 async def test_an_append_on_a_connection_found_dead_is_rerun_once_on_a_new_one(
-    database_url: str,
+    database_url: str, own_store: OwnStores
 ) -> None:
-    name = f"driver-{uuid.uuid4().hex[:8]}"
-    engine = create_engine(database_url, pool_size=2, application_name=name)
-    store = EventStore(engine)
-    stream = stream_id("driver", uuid.uuid4())
-    try:
-        await store.append(stream, ExpectedVersion.NO_STREAM, [NewEvent(type="Noted", data={})])
-        _terminate_now(database_url, name)
-        result = await store.append(stream, 1, [NewEvent(type="Noted", data={"n": 2})])
-        assert (result.first_version, result.already_stored) == (2, False)
-        _terminate_now(database_url, name)
-        assert [e.version for e in await store.read_stream(stream)] == [1, 2]
-    finally:
-        await engine.dispose()
+    own = await own_store("driver", pool_size=2)
+    _terminate_now(database_url, own.name)
+    result = await own.store.append(own.stream, 1, [NewEvent(type="Noted", data={"n": 2})])
+    assert (result.first_version, result.already_stored) == (2, False)
+    _terminate_now(database_url, own.name)
+    assert [e.version for e in await own.store.read_stream(own.stream)] == [1, 2]
 
 
 async def test_the_engines_own_connections_have_its_timeouts_and_settings(

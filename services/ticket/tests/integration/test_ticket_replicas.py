@@ -109,6 +109,24 @@ async def test_if_match_is_answered_from_the_fresh_version_not_the_stale_one(
     assert await event_store.stream_version(ticket_stream(ticket_id)) == 5
 
 
+async def test_an_error_that_is_no_refusal_is_raised_from_the_own_state_as_it_is(
+    event_store: EventStore,
+) -> None:
+    """Only refusals, which a stale state may cause, are decided again on a fresh state: a
+    failure of the step itself is not retried on a fresh read, nor hidden by it."""
+    ticket_id, a, _ = await ticket_and_replicas(event_store)
+    calls: list[str] = []
+
+    def broken(by: str, at: datetime) -> Comment:
+        calls.append(by)
+        raise RuntimeError("the factory itself fails")
+
+    with pytest.raises(RuntimeError, match="the factory itself fails"):
+        await a.execute(MANAGER, ticket_id, broken)
+    assert calls == ["max"]  # built once, on the own state: not decided again
+    assert await event_store.stream_version(ticket_stream(ticket_id)) == 2
+
+
 async def test_an_own_state_is_decided_on_without_reading_the_stream(
     event_store: EventStore,
 ) -> None:

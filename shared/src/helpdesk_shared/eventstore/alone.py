@@ -95,6 +95,13 @@ async def fetch_on(conn: AsyncConnection, statement: str, args: Sequence[Any]) -
     """`statement`'s rows on the caller's autocommit connection; `LostRace` as `fetch_alone`."""
     driver = (await conn.get_raw_connection()).driver_connection
     assert driver is not None
+    return await _fetch_raced(driver, statement, args)
+
+
+async def _fetch_raced(driver: Any, statement: str, args: Sequence[Any]) -> list[Any]:
+    """The rows; `LostRace` when they break one of the store's unique constraints. Both the
+    caller's connection and the store's own map a race this one way, so a retried append tells
+    a lost race from another unique violation alike on either path."""
     try:
         return list(await driver.fetch(statement, *args))
     except asyncpg.UniqueViolationError as error:
@@ -127,10 +134,9 @@ async def _run(driver: Any, statement: str, args: Sequence[Any]) -> list[Any]:
     """The rows; `LostRace` for a broken unique constraint, `_DeadConnection` for a connection
     that can run nothing any more."""
     try:
-        return list(await driver.fetch(statement, *args))
-    except asyncpg.UniqueViolationError as error:
-        if error.constraint_name in (UNIQUE_VERSION, UNIQUE_EVENT_ID):
-            raise LostRace() from error
+        return await _fetch_raced(driver, statement, args)
+    except asyncpg.UniqueViolationError:
+        # Not a race on the store's constraints: an answer from a live connection.
         raise
     except (*_CONNECTION_LOST, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
         if not (driver.is_closed() or isinstance(error, _CONNECTION_LOST)):

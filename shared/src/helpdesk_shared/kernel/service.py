@@ -10,7 +10,7 @@ alone: one round trip. Another process (a replica) may have appended since; the 
 version the command was decided on, so that case is a conflict, and the command is then decided
 again the usual way, on a fresh state. Anything but an append decided on such a state (a refusal,
 a stale `If-Match`, nothing to do) is decided again on a fresh state too, so no answer comes from
-a stale one.
+a stale one; an error that is none of the service's `refusals` is raised as it is.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from contextlib import nullcontext
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Generic, TypeVar
 
@@ -28,7 +27,16 @@ from helpdesk_shared.eventstore.model import (
     EventMetadata,
     ExpectedVersion,
     NewEvent,
-    RecordedEvent,
+)
+from helpdesk_shared.kernel.command import (
+    After,
+    Check,
+    Guard,
+    Loaded,
+    PreconditionFailed,
+    Prepare,
+    Steps,
+    decide_on,
 )
 from helpdesk_shared.kernel.decider import Decider, replay
 from helpdesk_shared.kernel.ports import Connection, EventStore, Snapshots
@@ -42,49 +50,13 @@ E = TypeVar("E", bound=DomainEvent)
 ATTEMPTS_WITHOUT_IF_MATCH = 3
 
 
-@dataclass(frozen=True)
-class Loaded(Generic[S]):
-    """An aggregate's state at a stream version (the ETag), with its events when asked for."""
-
-    state: S
-    version: int
-    events: list[RecordedEvent] = field(default_factory=list)
-    #: How many events the command that produced this state appended (0 for a plain load).
-    appended: int = 0
-
-
-class PreconditionFailed(Exception):
-    """`If-Match` named another version than the aggregate's current one (HTTP 412)."""
-
-    def __init__(self, expected: str, actual: int) -> None:
-        self.expected = expected
-        self.actual = actual
-        super().__init__(f"If-Match {expected} does not match the current version {actual}")
-
-
-def matches(if_match: str | None, version: int) -> bool:
-    """`If-Match: "3"`, `W/"3"`, `3` or `*` against the stream version."""
-    if if_match is None:
-        return True
-    tags = [t.strip().removeprefix("W/").strip('"') for t in if_match.split(",")]
-    return "*" in tags or str(version) in tags
-
-
-#: Builds the command from the loaded state; raises to refuse (not found, forbidden) before
-#: `If-Match` is looked at.
-Prepare = Callable[[Loaded[S]], C]
-#: Checks a command against other aggregates or ports (after `If-Match`, before deciding).
-Check = Callable[[C, Loaded[S]], Awaitable[None]]
-#: Writes what goes with the events in the same transaction (a search row, say).
-After = Callable[[Connection, S], Awaitable[None]]
-#: Claims a once-only fact in the transaction; False: it was already recorded, do nothing.
-Guard = Callable[[Connection], Awaitable[bool]]
-
-
 class AggregateService(Generic[C, S, E]):
     """Runs one decider's commands on an event store.
 
-    `not_found` is the error for an aggregate without events. `appended` is called after each
+    `not_found` is the error for an aggregate without events. `refusals` are the exceptions by
+    which the caller's steps and the decider refuse a command: raised on the state this process's
+    own append left, which may be stale, they are answered on a fresh state instead; any other
+    error is raised as it is. `appended` is called after each
     committed append (a service wakes its projections with it). `before_append` is for tests
     only: called between loading and appending, it lets one stage a concurrent writer.
     """
@@ -95,6 +67,7 @@ class AggregateService(Generic[C, S, E]):
         store: EventStore,
         not_found: Callable[[uuid.UUID], Exception],
         *,
+        refusals: tuple[type[Exception], ...],
         snapshots: Snapshots[S] | None = None,
         attempts: int = ATTEMPTS_WITHOUT_IF_MATCH,
         cache_size: int = DEFAULT_CACHE_SIZE,
@@ -102,6 +75,8 @@ class AggregateService(Generic[C, S, E]):
         self.decider = decider
         self.store = store
         self.not_found = not_found
+        #: A stale `If-Match` on such a state is a refusal too: the fresh version answers it.
+        self.refusals: tuple[type[Exception], ...] = (PreconditionFailed, *refusals)
         self.attempts = attempts
         self.states = StateCache(store, decider, snapshots, size=cache_size)
         self.appended: Callable[[], None] = lambda: None
@@ -142,9 +117,8 @@ class AggregateService(Generic[C, S, E]):
         conflict that outlives the retries (or any, with `If-Match`) names what `allowed` says
         the aggregate takes now.
         """
-        loaded = await self._run_naming_allowed(
-            aggregate_id, prepare, metadata, if_match, check, after, None, allowed
-        )
+        steps = Steps(prepare, metadata, if_match, check, after)
+        loaded = await self._run_naming_allowed(aggregate_id, steps, allowed)
         assert loaded is not None
         return loaded
 
@@ -163,24 +137,18 @@ class AggregateService(Generic[C, S, E]):
         """Run a command only if `guard` claims it in the append's transaction (a usage fact
         counted once, an `Idempotency-Key`); False when it was claimed before. The rest as
         `handle`."""
-        done = await self._run_naming_allowed(
-            aggregate_id, prepare, metadata, if_match, check, after, guard, allowed
-        )
+        steps = Steps(prepare, metadata, if_match, check, after, guard)
+        done = await self._run_naming_allowed(aggregate_id, steps, allowed)
         return done is not None
 
     async def _run_naming_allowed(
         self,
         aggregate_id: uuid.UUID,
-        prepare: Prepare[S, C],
-        metadata: EventMetadata,
-        if_match: str | None,
-        check: Check[C, S] | None,
-        after: After[S] | None,
-        guard: Guard | None,
+        steps: Steps[C, S],
         allowed: Callable[[S], list[str]] | None,
     ) -> Loaded[S] | None:
         try:
-            return await self._run(aggregate_id, prepare, metadata, if_match, check, after, guard)
+            return await self._run(aggregate_id, steps)
         except ConcurrencyConflict as conflict:
             if allowed is not None:
                 conflict.allowed = allowed((await self.current(aggregate_id)).state)
@@ -205,25 +173,16 @@ class AggregateService(Generic[C, S, E]):
         self.states.remember(stream, loaded.version, loaded.state, own=True)
         self.appended()
 
-    async def _run(
-        self,
-        aggregate_id: uuid.UUID,
-        prepare: Prepare[S, C],
-        metadata: EventMetadata,
-        if_match: str | None,
-        check: Check[C, S] | None,
-        after: After[S] | None,
-        guard: Guard | None,
-    ) -> Loaded[S] | None:
-        atomic = after is not None or guard is not None
-        attempts = 1 if if_match is not None else self.attempts
+    async def _run(self, aggregate_id: uuid.UUID, steps: Steps[C, S]) -> Loaded[S] | None:
+        atomic = steps.atomic
+        attempts = 1 if steps.if_match is not None else self.attempts
         if not atomic:
             try:
-                done = await self._on_own_state(aggregate_id, prepare, metadata, if_match, check)
+                done = await self._on_own_state(aggregate_id, steps)
             except ConcurrencyConflict:
                 # A lost race like any other, one attempt spent; with `If-Match`, the fresh
                 # state tells the caller which (412 when its version is gone, else 409).
-                if if_match is None:
+                if steps.if_match is None:
                     if attempts == 1:
                         raise
                     attempts -= 1
@@ -236,11 +195,9 @@ class AggregateService(Generic[C, S, E]):
                 # run alone in autocommit: no checkout ping, the store replaces a dead connection.
                 unit = self.store.transaction() if atomic else nullcontext()
                 async with unit as conn:
-                    if guard is not None and not await guard(conn):
+                    if steps.guard is not None and not await steps.guard(conn):
                         return None
-                    loaded = await self._attempt(
-                        conn, aggregate_id, prepare, metadata, if_match, check, after
-                    )
+                    loaded = await self._attempt(conn, aggregate_id, steps)
             except ConcurrencyConflict:
                 if attempt == attempts - 1:
                     raise
@@ -250,14 +207,7 @@ class AggregateService(Generic[C, S, E]):
             return loaded
         raise AssertionError("unreachable")
 
-    async def _on_own_state(
-        self,
-        aggregate_id: uuid.UUID,
-        prepare: Prepare[S, C],
-        metadata: EventMetadata,
-        if_match: str | None,
-        check: Check[C, S] | None,
-    ) -> Loaded[S] | None:
+    async def _on_own_state(self, aggregate_id: uuid.UUID, steps: Steps[C, S]) -> Loaded[S] | None:
         """The command decided on the state this process's own append left, without reading the
         stream, and appended alone. None (decide again on a fresh state) when there is no such
         state or when the decision on it is not an append (it may be stale); a conflict when
@@ -268,53 +218,42 @@ class AggregateService(Generic[C, S, E]):
             return None
         loaded = Loaded(own[1], own[0])
         try:
-            command = prepare(loaded)
-            if not matches(if_match, loaded.version):
-                return None
-            if check is not None:
-                await check(command, loaded)
-            events = self.decider.decide(command, loaded.state)
-        except Exception:  # noqa: BLE001 (a refusal of a maybe stale state: the fresh one answers)
-            return None
+            events = await decide_on(self.decider, loaded, steps)
+        except self.refusals:
+            return None  # a refusal of a maybe stale state: the fresh one answers
         if not events:
             return None
-        if self.before_append is not None:
-            await self.before_append(stream)
-        new = [NewEvent.from_domain(e, metadata) for e in events]
-        result = await self.store.append(stream, loaded.version, new)
-        state = self.decider.fold(loaded.state, events)
-        assert state is not None
-        done = Loaded(state, result.last_version, appended=len(events))
+        done = await self._append(stream, loaded, events, steps.metadata, None)
         self.committed(aggregate_id, done)
         return done
 
     async def _attempt(
-        self,
-        conn: Connection,
-        aggregate_id: uuid.UUID,
-        prepare: Prepare[S, C],
-        metadata: EventMetadata,
-        if_match: str | None,
-        check: Check[C, S] | None,
-        after: After[S] | None,
+        self, conn: Connection, aggregate_id: uuid.UUID, steps: Steps[C, S]
     ) -> Loaded[S]:
         loaded = await self.current(aggregate_id, conn=conn)
-        command = prepare(loaded)
-        if not matches(if_match, loaded.version):
-            raise PreconditionFailed(if_match or "", loaded.version)
-        if check is not None:
-            await check(command, loaded)
-        events = self.decider.decide(command, loaded.state)
+        events = await decide_on(self.decider, loaded, steps)
         if not events:
             return loaded
         stream = self.decider.stream_id(aggregate_id)
+        done = await self._append(stream, loaded, events, steps.metadata, conn)
+        if steps.after is not None:
+            await steps.after(conn, done.state)
+        return done
+
+    async def _append(
+        self,
+        stream: str,
+        loaded: Loaded[S],
+        events: list[E],
+        metadata: EventMetadata,
+        conn: Connection,
+    ) -> Loaded[S]:
+        """`events` appended at the version they were decided on (a concurrent change is a
+        conflict), and the state they lead to."""
         if self.before_append is not None:
             await self.before_append(stream)
         new = [NewEvent.from_domain(e, metadata) for e in events]
         result = await self.store.append(stream, loaded.version, new, conn=conn)
         state = self.decider.fold(loaded.state, events)
         assert state is not None
-        done = Loaded(state, result.last_version, appended=len(events))
-        if after is not None:
-            await after(conn, state)
-        return done
+        return Loaded(state, result.last_version, appended=len(events))

@@ -14,6 +14,7 @@ from helpdesk_intake.domain.contract import (
     DECIDER,
     ContractAlreadySigned,
     ContractCommand,
+    ContractError,
     ContractNotFound,
     ContractState,
     Sign,
@@ -45,7 +46,7 @@ class ContractService:
         self.versions = versions
         self.idempotency = idempotency
         self.aggregates: AggregateService[ContractCommand, ContractState, ContractEvent] = (
-            AggregateService(DECIDER, store, _not_found)
+            AggregateService(DECIDER, store, _not_found, refusals=(ContractError,))
         )
 
     async def load(self, contract_id: uuid.UUID) -> ContractState:

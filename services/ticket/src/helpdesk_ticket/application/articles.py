@@ -17,9 +17,9 @@ from helpdesk_shared.events.article import ArticleEvent, Audience
 from helpdesk_shared.eventstore.model import EventMetadata
 from helpdesk_shared.http.idempotency import IdempotencyKeys, StoredResponse
 from helpdesk_shared.kernel import AggregateService, Connection, EventStore, Loaded
-from helpdesk_shared.kernel.service import Guard
-from helpdesk_ticket.application.errors import Forbidden
-from helpdesk_ticket.application.keyed import Keyed, KeyedCommand, handle_keyed
+from helpdesk_shared.kernel.command import Guard
+from helpdesk_ticket.application.errors import REFUSALS, Forbidden
+from helpdesk_ticket.application.keyed import Keyed, KeyedCommand, create_keyed, handle_keyed
 from helpdesk_ticket.application.ports import ArticleFilter, ArticleHit, ArticleIndex
 from helpdesk_ticket.application.tickets import Clock, TicketService
 from helpdesk_ticket.domain.article import (
@@ -65,7 +65,7 @@ class ArticleService:
         self.index = index
         self.clock = clock
         self.aggregates: AggregateService[ArticleCommand, Article, ArticleEvent] = AggregateService(
-            DECIDER, store, _not_found
+            DECIDER, store, _not_found, refusals=REFUSALS
         )
 
     @staticmethod
@@ -120,15 +120,12 @@ class ArticleService:
         drafts nothing more."""
         assert self.idempotency is not None, "the article service was built without keys"
         self.authorize(principal)
-        async with self.store.transaction() as conn:
-            claim = await self.idempotency.claim(conn, keyed.scope, keyed.key, keyed.request)
-            if claim.replay is not None:
-                return claim.replay
-            loaded = await self.create_in(conn, command)
-            answer = StoredResponse(201, render(loaded), f"/v1/articles/{command.article_id}")
-            await claim.remember(answer.status_code, answer.body, answer.location)
-        self.aggregates.committed(command.article_id, loaded)
-        return answer
+        created = (command.article_id, f"/v1/articles/{command.article_id}")
+
+        async def create(conn: Connection) -> Loaded[Article]:
+            return await self.create_in(conn, command)
+
+        return await create_keyed(self.aggregates, self.idempotency, keyed, created, create, render)
 
     async def from_ticket(
         self, principal: Principal, ticket_id: uuid.UUID, audience: Audience

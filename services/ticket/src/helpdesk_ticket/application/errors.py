@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import uuid
 
+from helpdesk_ticket.domain.errors import DomainError
+
 
 class Forbidden(Exception):
     """The caller may not do this on this ticket (HTTP 403)."""
@@ -17,3 +19,9 @@ class GroupHasProblem(Exception):
         self.problem_id = problem_id
         self.article_id = article_id
         super().__init__(f"this group of incidents already has problem {problem_id}")
+
+
+#: How the ticket service's commands are refused (the domain's rules, who may act). The kernel
+#: answers these on a fresh state when the state this process's own append left gave them, since
+#: that state may be stale; any other error is not a refusal and is raised as it is.
+REFUSALS: tuple[type[Exception], ...] = (DomainError, Forbidden, GroupHasProblem)

@@ -1,5 +1,6 @@
 """Commands under an `Idempotency-Key`, for every aggregate of the service (tickets, problems,
-articles): one mechanism, on the kernel's `handle_once`.
+articles): one mechanism, on the kernel's `handle_once`; creations (problems, article drafts)
+on the kernel's `create`, in `create_keyed`.
 
 The key is claimed (`helpdesk_shared.http.idempotency`) and the answer stored in the append's
 transaction, so a retry after a lost answer, or after a 503 that recorded nothing, is applied
@@ -9,7 +10,7 @@ once and gets the first answer; the same key with another request is refused (42
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -17,8 +18,8 @@ from helpdesk_shared.events.base import DomainEvent
 from helpdesk_shared.eventstore.model import EventMetadata
 from helpdesk_shared.http.idempotency import Claim, IdempotencyKeys, StoredResponse
 from helpdesk_shared.kernel import AggregateService, Loaded
+from helpdesk_shared.kernel.command import After, Check, Prepare
 from helpdesk_shared.kernel.ports import Connection
-from helpdesk_shared.kernel.service import After, Check, Prepare
 
 C = TypeVar("C")
 S = TypeVar("S")
@@ -31,7 +32,8 @@ class Keyed:
     request it was sent with (the same key with another request is refused)."""
 
     scope: str
-    key: str
+    #: None: no key was sent, the command runs as without one (nothing claimed, nothing kept).
+    key: str | None
     request: dict[str, Any]
 
 
@@ -94,3 +96,26 @@ async def handle_keyed(
         return answer[0], True
     # The command changed nothing (no event, so no `after`): nothing to store, the state as is.
     return StoredResponse(200, render(await aggregates.current(aggregate_id))), True
+
+
+async def create_keyed(
+    aggregates: AggregateService[C, S, E],
+    keys: IdempotencyKeys,
+    keyed: Keyed,
+    created: tuple[uuid.UUID, str],
+    create: Callable[[Connection], Awaitable[Loaded[S]]],
+    render: Callable[[Loaded[S]], dict[str, Any]],
+) -> StoredResponse:
+    """Create the aggregate `created` names (its id and `Location`) once per key: `create`
+    runs in the transaction that claims the key and keeps the answer (201, `render`, the
+    `Location`), so a retry gets the first answer and creates nothing more."""
+    aggregate_id, location = created
+    async with aggregates.store.transaction() as conn:
+        claim = await keys.claim(conn, keyed.scope, keyed.key, keyed.request)
+        if claim.replay is not None:
+            return claim.replay
+        loaded = await create(conn)
+        answer = StoredResponse(201, render(loaded), location)
+        await claim.remember(answer.status_code, answer.body, answer.location)
+    aggregates.committed(aggregate_id, loaded)
+    return answer

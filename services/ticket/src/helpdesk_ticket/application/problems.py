@@ -13,11 +13,11 @@ from helpdesk_shared.events.problem import ProblemEvent
 from helpdesk_shared.events.ticket import TicketType
 from helpdesk_shared.eventstore.model import EventMetadata
 from helpdesk_shared.http.idempotency import IdempotencyKeys, StoredResponse
-from helpdesk_shared.kernel import AggregateService, EventStore, Loaded
-from helpdesk_shared.kernel.service import Check
+from helpdesk_shared.kernel import AggregateService, Connection, EventStore, Loaded
+from helpdesk_shared.kernel.command import Check
 from helpdesk_ticket.application.authorization import can_read
-from helpdesk_ticket.application.errors import Forbidden
-from helpdesk_ticket.application.keyed import Keyed, KeyedCommand, handle_keyed
+from helpdesk_ticket.application.errors import REFUSALS, Forbidden
+from helpdesk_ticket.application.keyed import Keyed, KeyedCommand, create_keyed, handle_keyed
 from helpdesk_ticket.application.tickets import Clock, TicketService
 from helpdesk_ticket.domain.errors import InvalidCommand, ProblemNotFound, TicketNotFound
 from helpdesk_ticket.domain.problem import (
@@ -52,7 +52,7 @@ class ProblemService:
         self.idempotency = idempotency
         self.clock = clock
         self.aggregates: AggregateService[ProblemCommand, Problem, ProblemEvent] = AggregateService(
-            DECIDER, store, _not_found
+            DECIDER, store, _not_found, refusals=REFUSALS
         )
 
     @staticmethod
@@ -93,19 +93,15 @@ class ProblemService:
         self.authorize(principal)
         await self.check_incidents(principal, command.incidents)
         metadata = EventMetadata(actor=principal.sub)
-        async with self.store.transaction() as conn:
-            scope = f"{IDEMPOTENCY_SCOPE}:{principal.sub}"
-            guard = await self.idempotency.claim(conn, scope, idempotency_key, request)
-            if guard.replay is not None:
-                return guard.replay
-            loaded = await self.aggregates.create(
+        keyed = Keyed(f"{IDEMPOTENCY_SCOPE}:{principal.sub}", idempotency_key, request)
+        created = (command.problem_id, f"/v1/problems/{command.problem_id}")
+
+        async def create(conn: Connection) -> Loaded[Problem]:
+            return await self.aggregates.create(
                 command.problem_id, command, metadata=metadata, conn=conn
             )
-            body = render(loaded)
-            location = f"/v1/problems/{command.problem_id}"
-            await guard.remember(201, body, location)
-        self.aggregates.committed(command.problem_id, loaded)
-        return StoredResponse(201, body, location)
+
+        return await create_keyed(self.aggregates, self.idempotency, keyed, created, create, render)
 
     async def execute(
         self,

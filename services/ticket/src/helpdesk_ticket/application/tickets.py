@@ -25,6 +25,7 @@ from helpdesk_shared.kernel import (
     Snapshots,
 )
 from helpdesk_ticket.application.authorization import authorize, can_read, may
+from helpdesk_ticket.application.errors import REFUSALS
 from helpdesk_ticket.application.keyed import Keyed, KeyedCommand, handle_keyed
 from helpdesk_ticket.domain.errors import InvalidCommand, TicketNotFound
 from helpdesk_ticket.domain.ticket import ticket_decider
@@ -69,7 +70,12 @@ class TicketService:
         self.policy = policy
         self.clock = clock
         self.aggregates: AggregateService[Command, Ticket, TicketEvent] = AggregateService(
-            ticket_decider(policy), store, _not_found, snapshots=snapshots, cache_size=cache_size
+            ticket_decider(policy),
+            store,
+            _not_found,
+            refusals=REFUSALS,
+            snapshots=snapshots,
+            cache_size=cache_size,
         )
 
     async def current(self, ticket_id: uuid.UUID) -> Loaded[Ticket]:

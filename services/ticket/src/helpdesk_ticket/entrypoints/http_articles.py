@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
@@ -11,7 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from helpdesk_shared.auth import CurrentPrincipal, Principal
-from helpdesk_shared.events.article import ArticleContent, Audience
+from helpdesk_shared.events.article import Audience
 from helpdesk_shared.http.idempotency import HEADER, KeyHeader, validate_key
 from helpdesk_shared.http.openapi import problem_responses
 from helpdesk_shared.kernel import Loaded
@@ -19,6 +18,14 @@ from helpdesk_ticket.application.articles import ArticleService
 from helpdesk_ticket.application.keyed import Keyed
 from helpdesk_ticket.application.ports import ArticleFilter
 from helpdesk_ticket.domain import article as a
+from helpdesk_ticket.entrypoints.article_bodies import (
+    ContentBody,
+    DraftFromTicketBody,
+    PublishBody,
+    RetireBody,
+    ReviseBody,
+    SuggestBody,
+)
 from helpdesk_ticket.entrypoints.article_views import ArticleSummary, ArticleView, summary, view
 from helpdesk_ticket.entrypoints.command_routes import (
     CommandBody,
@@ -29,29 +36,6 @@ from helpdesk_ticket.entrypoints.command_routes import (
 
 router = APIRouter(prefix="/v1/articles", tags=["articles"])
 drafting = APIRouter(prefix="/v1/tickets", tags=["articles"])
-Short = Field(min_length=1, max_length=500)
-Long = Field(min_length=1, max_length=20_000)
-
-
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-_CONTENT_FIELDS = set(ArticleContent.model_fields)
-
-
-class ContentBody(_Body):
-    title: str = Short
-    symptom: str = Long
-    cause: str | None = Field(default=None, max_length=20_000)
-    resolution_steps: list[str] = Field(default_factory=list, max_length=100)
-    category: str | None = Field(default=None, max_length=80)
-    software: list[str] = Field(default_factory=list, max_length=50)
-    hardware: list[str] = Field(default_factory=list, max_length=50)
-    audience: Audience = Audience.AGENTS
-
-    def content(self) -> ArticleContent:
-        return ArticleContent.model_validate(self.model_dump(include=_CONTENT_FIELDS))
 
 
 class CreateBody(ContentBody):
@@ -76,65 +60,6 @@ class CreateBody(ContentBody):
 
     #: Resolved tickets this scenario comes from.
     from_tickets: list[uuid.UUID] = Field(default_factory=list, max_length=500)
-
-
-class ReviseBody(ContentBody, CommandBody):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "title": "Bourrage papier sur HP LaserJet",
-                    "symptom": "L'imprimante affiche « bourrage papier »",
-                    "resolution_steps": ["Ouvrir le capot", "Retirer la feuille"],
-                    "audience": "public",
-                    "note": "Étapes simplifiées",
-                }
-            ]
-        }
-    )
-
-    note: str | None = Field(default=None, max_length=2_000)
-
-    def to_command(self, by: str, at: datetime) -> a.ArticleCommand:
-        return a.ReviseArticle(by=by, at=at, content=self.content(), note=self.note)
-
-
-class PublishBody(CommandBody):
-    model_config = ConfigDict(json_schema_extra={"examples": [{}]})
-
-    def to_command(self, by: str, at: datetime) -> a.ArticleCommand:
-        return a.PublishArticle(by=by, at=at)
-
-
-class RetireBody(CommandBody):
-    model_config = ConfigDict(
-        json_schema_extra={"examples": [{"reason": "Modèle d'imprimante retiré du parc"}]}
-    )
-
-    reason: str | None = Field(default=None, max_length=2_000)
-
-    def to_command(self, by: str, at: datetime) -> a.ArticleCommand:
-        return a.RetireArticle(by=by, at=at, reason=self.reason)
-
-
-class DraftFromTicketBody(_Body):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"audience": "agents"}]})
-
-    audience: Audience = Audience.AGENTS
-
-
-class SuggestBody(_Body):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [{"text": "imprimante bourrage papier", "category": "printers", "limit": 3}]
-        }
-    )
-
-    text: str = Long
-    category: str | None = Field(default=None, max_length=80)
-    ticket_id: uuid.UUID | None = None
-    context: str = Field(default="ticket", max_length=40)
-    limit: int = Field(default=3, ge=1, le=10)
 
 
 def _service(request: Request) -> ArticleService:
@@ -171,12 +96,8 @@ async def create_article(
         content=body.content(),
         from_tickets=tuple(body.from_tickets),
     )
-    if validate_key(idempotency_key) is not None:
-        keyed = Keyed(f"POST /v1/articles:{principal.sub}", request.headers[HEADER], _sent(body))
-        return stored_answer(await svc.draft_once(principal, command, keyed, _render))
-    loaded = await svc.draft(principal, command)
-    response.headers["Location"] = f"/v1/articles/{loaded.state.id}"
-    return _tagged(response, loaded)
+    keyed = Keyed(f"POST /v1/articles:{principal.sub}", idempotency_key, _sent(body))
+    return await _draft(request, response, principal, command, keyed)
 
 
 @drafting.post(
@@ -196,12 +117,22 @@ async def draft_from_ticket(
     svc = _service(request)
     sent = body or DraftFromTicketBody()
     command = await svc.from_ticket(principal, ticket_id, sent.audience)
-    if validate_key(idempotency_key) is not None:
-        keyed = Keyed(
-            f"POST /v1/tickets/draft-article:{principal.sub}",
-            request.headers[HEADER],
-            {"path": request.url.path, "body": _sent(sent)},
-        )
+    scope = f"POST /v1/tickets/draft-article:{principal.sub}"
+    keyed = Keyed(scope, idempotency_key, {"path": request.url.path, "body": _sent(sent)})
+    return await _draft(request, response, principal, command, keyed)
+
+
+async def _draft(
+    request: Request,
+    response: Response,
+    principal: Principal,
+    command: a.DraftArticle,
+    keyed: Keyed,
+) -> ArticleView | JSONResponse:
+    """Both ways to draft: once per `Idempotency-Key` (the first answer kept), or, without a
+    key, the article's view with its `ETag` and `Location`."""
+    svc = _service(request)
+    if validate_key(keyed.key) is not None:
         return stored_answer(await svc.draft_once(principal, command, keyed, _render))
     loaded = await svc.draft(principal, command)
     response.headers["Location"] = f"/v1/articles/{loaded.state.id}"
