@@ -96,3 +96,28 @@ def _typed(value: Any) -> Any:
     if isinstance(value, list):
         return [_typed(item) for item in value]
     return (type(value).__name__, value)
+
+
+@pytest.mark.parametrize(
+    ("correlation_id", "event_type", "source"),
+    [
+        ("", "Escalated", "helpdesk"),  # an empty property is left out, as the client does
+        ("corr-" + "é" * 100, "TicketOpened", "helpdesk-relay-ü"),
+        ("c" * 255, "X" * 200, "s"),  # the longest short strings
+    ],
+)
+def test_the_encoded_properties_are_the_clients_bytes(
+    correlation_id: str, event_type: str, source: str
+) -> None:
+    event = outgoing("{}", EventMetadata(correlation_id=correlation_id))._replace(type=event_type)
+    ours = outgoing_properties(event, source)
+    theirs = to_cloudevent_message(as_recorded(event), source).properties
+    assert ours.marshal() == theirs.marshal()
+
+
+def test_a_property_too_long_for_amqp_is_refused_as_the_client_refuses_it() -> None:
+    event = outgoing("{}", EventMetadata(correlation_id="c" * 256))
+    with pytest.raises(TypeError):
+        to_cloudevent_message(as_recorded(event), "helpdesk").properties.marshal()
+    with pytest.raises(TypeError):
+        outgoing_properties(event, "helpdesk").marshal()
