@@ -1,8 +1,10 @@
 """The CloudEvents 1.0 envelope every stored event travels in (structured JSON mode).
 
-Built and parsed with the CloudEvents SDK's RabbitMQ binding, so that any subscriber, ours or
-another DSI system's, can read the messages with the same SDK. Our own attributes travel as
-extensions, whose names the spec restricts to lowercase letters and digits.
+Parsed with the CloudEvents SDK's RabbitMQ binding, so that any subscriber, ours or another DSI
+system's, can read the messages with the same SDK. The relay writes the same documents itself:
+`structured_body` byte for byte as the SDK, `spliced_body` around the body's stored JSON text
+(the same document, not the same bytes: consumers parse, never compare bytes). Our own attributes
+travel as extensions, whose names the spec restricts to lowercase letters and digits.
 
 `sequence` (the CloudEvents sequence extension) is the subscribers' resume cursor: strictly
 increasing in delivery order and the same on every re-publication. `globalposition` identifies an
