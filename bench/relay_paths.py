@@ -133,10 +133,12 @@ def _report(rates: dict[str, list[Rate]], load: float) -> None:
     plain = best(rates["plain"]).per_second
     for name, measured in rates.items():
         top = best(measured)
-        rounds = ", ".join(f"{r.per_second:,.0f}" for r in measured)
+        rounds = ", ".join(
+            f"{r.per_second:,.0f} ({r.cpu_per_event * 1e6:.0f} µs)" for r in measured
+        )
         print(
             f"{name:15} best {top.per_second:7,.0f}/s ({top.per_second / plain:.2f}x plain), "
-            f"{top.cpu_per_event * 1e6:4.0f} µs CPU/event; rounds: {rounds}"
+            f"{top.cpu_per_event * 1e6:4.0f} µs CPU/event; rounds (CPU/event): {rounds}"
         )
     print(f"load average during the run: {load:.1f}")
 
