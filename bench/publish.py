@@ -4,8 +4,8 @@ Both publish the same stored events to the same topology (the exchange, each con
 queue bound with `#`, and its dead-letter queue), persistent, in batches of the same size whose
 confirms are awaited together, each building its messages inside its timing. The plain publisher
 holds the events in memory and dumps a CloudEvents-shaped dict with `json`; the relay reads the
-events from the store, builds its messages with the CloudEvents SDK and advances its checkpoint in
-PostgreSQL after each confirmed batch.
+events from the store (each body as its stored JSON text), writes its envelopes around them and
+advances its checkpoint in PostgreSQL after each confirmed batch.
 """
 
 from __future__ import annotations

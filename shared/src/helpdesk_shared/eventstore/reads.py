@@ -38,6 +38,21 @@ READ_ALL = text(
     LIMIT :limit"""
 )
 
+#: `READ_ALL` for the relay: the body left as its stored JSON text, from the metadata only what
+#: the envelope carries (`messaging/envelope.py`), each as text; nothing is decoded as JSON.
+READ_OUTGOING = text(
+    """SELECT global_position, tx_id::text::bigint AS tx_id, stream_id, version,
+           event_id::text AS event_id, type, schema_version, data::text AS data, recorded_at,
+           metadata->>'correlation_id' AS correlation_id,
+           metadata->>'causation_id' AS causation_id, metadata->>'actor' AS actor,
+           metadata->>'traceparent' AS traceparent, metadata->>'tracestate' AS tracestate
+    FROM eventstore.events
+    WHERE (tx_id, global_position) > (CAST(CAST(:tx_id AS text) AS xid8), :position)
+      AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
+    ORDER BY events.tx_id, events.global_position
+    LIMIT :limit"""
+)
+
 STREAM_VERSION = text(
     "SELECT coalesce(max(version), 0) FROM eventstore.events WHERE stream_id = :stream_id"
 )
@@ -50,6 +65,7 @@ _NATIVE_READS = {
     for statement, names in (
         (READ_STREAM, _READ_STREAM_PARAMS),
         (READ_ALL, _READ_ALL_PARAMS),
+        (READ_OUTGOING, _READ_ALL_PARAMS),
         (STREAM_VERSION, ("stream_id",)),
     )
 }

@@ -1,8 +1,10 @@
 """The CloudEvents 1.0 envelope every stored event travels in (structured JSON mode).
 
-Built and parsed with the CloudEvents SDK's RabbitMQ binding, so that any subscriber, ours or
-another DSI system's, can read the messages with the same SDK. Our own attributes travel as
-extensions, whose names the spec restricts to lowercase letters and digits.
+Parsed with the CloudEvents SDK's RabbitMQ binding, so that any subscriber, ours or another DSI
+system's, can read the messages with the same SDK. The relay writes the same documents itself:
+`structured_body` byte for byte as the SDK, `spliced_body` around the body's stored JSON text
+(the same document, not the same bytes: consumers parse, never compare bytes). Our own attributes
+travel as extensions, whose names the spec restricts to lowercase letters and digits.
 
 `sequence` (the CloudEvents sequence extension) is the subscribers' resume cursor: strictly
 increasing in delivery order and the same on every re-publication. `globalposition` identifies an
@@ -15,9 +17,10 @@ import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import aio_pika
+import aiormq
 from aio_pika.abc import AbstractIncomingMessage
 from cloudevents.core.base import BaseCloudEvent
 from cloudevents.core.bindings import rabbitmq
@@ -26,7 +29,9 @@ from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
 
 from helpdesk_shared.events.base import DomainEvent, UnknownEventType, decode, event_class
-from helpdesk_shared.eventstore.model import RecordedEvent
+from helpdesk_shared.eventstore.model import EventMetadata, LogPosition, RecordedEvent
+from helpdesk_shared.eventstore.outgoing import OutgoingEvent
+from helpdesk_shared.messaging.amqp_properties import EncodedProperties
 
 CLOUDEVENTS_JSON = JSONFormat.CONTENT_TYPE  # "application/cloudevents+json"
 DATA_CONTENT_TYPE = "application/json"
@@ -73,7 +78,30 @@ class ReceivedEvent:
         return decode(self.type, self.schema_version, self.data)
 
 
-def cloudevent_attributes(event: RecordedEvent, source: str) -> dict[str, Any]:
+class StoredEvent(Protocol):
+    """What the envelope's attributes are made of: a `RecordedEvent` or an `OutgoingEvent`."""
+
+    @property
+    def event_id(self) -> uuid.UUID | str: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def stream_id(self) -> str: ...
+    @property
+    def version(self) -> int: ...
+    @property
+    def global_position(self) -> int: ...
+    @property
+    def log_position(self) -> LogPosition: ...
+    @property
+    def schema_version(self) -> int: ...
+    @property
+    def metadata(self) -> EventMetadata: ...
+    @property
+    def recorded_at(self) -> datetime: ...
+
+
+def cloudevent_attributes(event: StoredEvent, source: str) -> dict[str, Any]:
     """The CloudEvents context attributes of a stored event (its `time` still a datetime)."""
     attributes: dict[str, Any] = {
         "specversion": "1.0",
@@ -111,6 +139,16 @@ def structured_body(event: RecordedEvent, source: str) -> bytes:
     return json.dumps(attributes).encode()
 
 
+def spliced_body(event: OutgoingEvent, source: str) -> bytes:
+    """The structured-mode JSON of an event read for publishing, written around its stored JSON
+    text without decoding it: the same document as `structured_body`, `data` last, though not
+    the same bytes (the store's key order and unescaped non-ASCII text; consumers parse it)."""
+    attributes = cloudevent_attributes(event, source)
+    attributes["time"] = rfc3339(event.recorded_at)
+    head = json.dumps(attributes)
+    return f'{head[:-1]}, "data": {event.data}}}'.encode()
+
+
 def rfc3339(moment: datetime) -> str:
     """A timestamp as the CloudEvents JSON format writes it (`Z` for UTC)."""
     text = moment.isoformat()
@@ -130,6 +168,22 @@ def to_cloudevent_message(event: RecordedEvent, source: str) -> aio_pika.Message
         app_id=source,
         correlation_id=event.metadata.correlation_id,
         headers={TYPE_HEADER: event.type},
+    )
+
+
+def outgoing_properties(event: OutgoingEvent, source: str) -> aiormq.spec.Basic.Properties:
+    """The AMQP properties of `to_cloudevent_message`, built directly and encoded once per event
+    type (`amqp_properties`): the relay publishes on the underlying channel, skipping aio-pika's
+    `Message`, which converts and checks every property again for each message, and the client's
+    generic encoding (a unit test holds properties and bytes equal)."""
+    return EncodedProperties(
+        content_type=CLOUDEVENTS_JSON,
+        header=(TYPE_HEADER, event.type),
+        correlation_id=event.metadata.correlation_id,
+        message_id=event.event_id,
+        timestamp=event.recorded_at,
+        message_type=event.type,
+        app_id=source,
     )
 
 

@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from helpdesk_shared.db import asyncpg_dsn
 from helpdesk_shared.eventstore.model import LogPosition
-from helpdesk_shared.eventstore.store import EventStore
+from helpdesk_shared.eventstore.outgoing import read_outgoing
 from helpdesk_shared.messaging.topology import ConsumerQueue
 from helpdesk_shared.relay.leadership import AdvisoryLock, LeadershipLost
 from helpdesk_shared.relay.metrics import RelayMetrics
@@ -103,7 +103,6 @@ class Relay:
         metrics: RelayMetrics | None = None,
     ) -> None:
         self._engine = engine
-        self._store = EventStore(engine)
         self._exchange_name = exchange
         self._publisher = BatchPublisher(
             amqp_url=amqp_url,
@@ -172,16 +171,16 @@ class Relay:
         batch, each only after all of its confirms. Connects on first use. It does not take the
         advisory lock: `run` does, before calling it.
         """
-        exchange = await self._ensure_exchange()
+        await self._ensure_exchange()
         position = self._position or await self.checkpoint()
         published = 0
         in_flight: deque[PublishingBatch] = deque()
         try:
             while True:
-                batch = await self._store.read_all(position, self._batch_size)
+                batch = await read_outgoing(self._engine, position, self._batch_size)
                 if batch:
                     position = batch[-1].log_position
-                    in_flight.append(self._publisher.start(exchange, batch))
+                    in_flight.append(self._publisher.start(batch))
                 finished = len(batch) < self._batch_size
                 while len(in_flight) > (0 if finished else self._pipeline_depth - 1):
                     published += await self._settle(in_flight.popleft())
