@@ -35,6 +35,7 @@ async def kpis(
     fold = ReportFold(period, filters, as_of, calendar)
     async for page in facts.ticket_pages(tickets_before, relevant_from, group, channel):
         fold.add(page)
+        del page  # the loop's name would keep it while the next page is read
     candidates = await facts.recurring(
         tickets_before, relevant_from, period, recurrence_threshold, group, channel
     )

@@ -65,7 +65,7 @@ class FactsQueries:
 
         Keyset pages, each a statement of its own: no server-side cursor, hence no transaction
         held open while the caller folds a page. Each ticket comes once, as it stood when its
-        page was read.
+        page was read. The caller should drop a page before asking for the next one.
         """
         kept = _kept(select(*TICKET_COLUMNS), received_before, open_at_or_after, group, channel)
         after: str | None = None
@@ -79,6 +79,7 @@ class FactsQueries:
             if len(page) < self._page_size:
                 return
             after = page[-1].ticket_id
+            del page  # not two pages at once: the next one is read without this one
 
     async def recurring(
         self,
