@@ -173,7 +173,7 @@ def _incident_groups(scope: str, key: Any, window: Period, threshold: int) -> Se
 def facts_reading(engine: AsyncEngine) -> FactsReading:
     """Opens a read of the facts on a connection of its own, in autocommit: no transaction is
     kept open while the caller computes its report from them. A KPI report over a large desk
-    takes seconds of Python after its reads; in a transaction, the server's
+    takes seconds of Python between and after its reads; in a transaction, the server's
     `idle_in_transaction_session_timeout` (30 s, `helpdesk_shared.db`) ended the connection
     under it (a 500 from `/v1/kpis` at a million events, `bench.growth`)."""
 
