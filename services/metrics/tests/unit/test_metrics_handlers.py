@@ -4,7 +4,7 @@ their ports: no PostgreSQL, no broker."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,6 +16,7 @@ from helpdesk_metrics.domain.calls import CallFacts, fold_call
 from helpdesk_metrics.domain.commitments import Filters, Period
 from helpdesk_metrics.domain.facts import TicketFacts, fold_ticket
 from helpdesk_metrics.domain.records import EventRecord
+from helpdesk_metrics.domain.recurring import ProblemCandidate, recurring_incidents
 from helpdesk_metrics.domain.report import kpi_report
 from helpdesk_shared.calendar import BusinessCalendar
 from helpdesk_shared.eventstore.model import EventMetadata, LogPosition, RecordedEvent
@@ -133,6 +134,30 @@ class FakeFacts:
     ) -> list[TicketFacts]:
         self.read_with.append(("tickets", received_before, open_at_or_after, group, channel))
         return list(self.tickets_by_id.values())
+
+    async def ticket_pages(
+        self,
+        received_before: datetime,
+        open_at_or_after: datetime,
+        group: str | None = None,
+        channel: str | None = None,
+    ) -> AsyncIterator[list[TicketFacts]]:
+        """Every ticket kept, one per page (the report must not depend on the paging)."""
+        for ticket in await self.tickets(received_before, open_at_or_after, group, channel):
+            yield [ticket]
+
+    async def recurring(
+        self,
+        received_before: datetime,
+        open_at_or_after: datetime,
+        window: Period,
+        threshold: int,
+        group: str | None = None,
+        channel: str | None = None,
+    ) -> list[ProblemCandidate]:
+        self.read_with.append(("recurring", window, threshold, group, channel))
+        kept = [t for t in self.tickets_by_id.values() if Filters(group, channel).keeps(t)]
+        return recurring_incidents(kept, window, threshold)
 
     async def calls(self, offered_from: datetime, offered_before: datetime) -> list[CallFacts]:
         self.read_with.append(("calls", offered_from, offered_before))
@@ -287,8 +312,10 @@ async def test_the_kpis_read_only_the_facts_their_period_and_filters_need() -> N
     relevant_from = period.relevant_from(as_of)
     assert facts.read_with == [
         ("tickets", period.end, relevant_from, None, None),
+        ("recurring", period, 3, None, None),
         ("calls", period.start, period.end),
         ("tickets", period.end, relevant_from, "desk", None),  # a group: calls are not read
+        ("recurring", period, 3, "desk", None),
     ]
     assert everything == kpi_report(
         [ticket], [], period, Filters(), as_of=as_of, calendar=CALENDAR, recurrence_threshold=3

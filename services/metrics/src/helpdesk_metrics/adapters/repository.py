@@ -120,8 +120,8 @@ _STATUS = _TICKET_FIELDS.index("status")
 
 
 def ticket_of(row: Sequence[Any]) -> TicketFacts:
-    """The facts of a row selected as `TICKET_COLUMNS`, built positionally: a report builds
-    thousands at once, and a dict per row (`TicketFacts(**row)`) only added to its peak."""
+    """The facts of a row selected as `TICKET_COLUMNS`, built positionally: a report builds a
+    page of them at a time, and a dict per row (`TicketFacts(**row)`) only added to its peak."""
     values = list(row)
     values[_STATUS] = Status(values[_STATUS])
     return TicketFacts(*values)

@@ -7,15 +7,17 @@ handlers run in unit tests on in-memory fakes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
 from helpdesk_metrics.domain.calls import CallFacts
+from helpdesk_metrics.domain.commitments import Period
 from helpdesk_metrics.domain.facts import TicketFacts
 from helpdesk_metrics.domain.records import EventRecord
+from helpdesk_metrics.domain.recurring import ProblemCandidate
 from helpdesk_shared.eventstore.model import LogPosition, RecordedEvent
 
 
@@ -30,6 +32,29 @@ class FactsReader(Protocol):
         channel: str | None = None,
     ) -> list[TicketFacts]:
         """Tickets received before `received_before` and not closed before `open_at_or_after`."""
+        ...
+
+    def ticket_pages(
+        self,
+        received_before: datetime,
+        open_at_or_after: datetime,
+        group: str | None = None,
+        channel: str | None = None,
+    ) -> AsyncIterator[Sequence[TicketFacts]]:
+        """The same tickets as `tickets`, a page at a time, so that a report holds one page."""
+        ...
+
+    async def recurring(
+        self,
+        received_before: datetime,
+        open_at_or_after: datetime,
+        window: Period,
+        threshold: int,
+        group: str | None = None,
+        channel: str | None = None,
+    ) -> list[ProblemCandidate]:
+        """`recurring_incidents` of the same tickets: the groups are counted where the facts
+        are, so that a report does not keep every incident to find the few that recur."""
         ...
 
     async def calls(self, offered_from: datetime, offered_before: datetime) -> list[CallFacts]: ...

@@ -9,7 +9,7 @@ common cause may be found and removed once instead of solving each incident agai
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -34,7 +34,9 @@ class ProblemCandidate:
 def recurring_incidents(
     tickets: Sequence[TicketFacts], window: Period, threshold: int = DEFAULT_THRESHOLD
 ) -> list[ProblemCandidate]:
-    """Groups of >= `threshold` incidents received in `window`, largest first."""
+    """Groups of >= `threshold` incidents received in `window`, largest first; each group's
+    references by reception, then by reference (a tie kept to the rows' order was left to chance,
+    and `FactsReader.recurring` groups them in the database the same way)."""
     if threshold < 2:
         raise ValueError("a recurrence needs at least two incidents")
     groups: dict[tuple[str, str, str], list[TicketFacts]] = defaultdict(list)
@@ -51,11 +53,18 @@ def recurring_incidents(
             scope=scope,
             key=key,
             incidents=len(members),
-            references=tuple(t.reference for t in sorted(members, key=lambda t: t.received_at)),
+            references=tuple(
+                t.reference for t in sorted(members, key=lambda t: (t.received_at, t.reference))
+            ),
             first_at=min(t.received_at for t in members),
             last_at=max(t.received_at for t in members),
         )
         for (category, scope, key), members in groups.items()
         if len(members) >= threshold
     ]
-    return sorted(found, key=lambda c: (-c.incidents, c.category, c.scope, c.key))
+    return ranked(found)
+
+
+def ranked(candidates: Iterable[ProblemCandidate]) -> list[ProblemCandidate]:
+    """Largest groups first, then by category, scope and key (the order of the report)."""
+    return sorted(candidates, key=lambda c: (-c.incidents, c.category, c.scope, c.key))

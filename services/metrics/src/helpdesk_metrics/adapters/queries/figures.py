@@ -6,9 +6,9 @@ refresh it first.
 Counters and histograms are derived from the facts rather than incremented in process, so every
 replica serves the same values, a restart loses nothing and a replay gives them back. They are
 all-time totals, aggregated by the database (`totals.py`); the commitment gauges cover the
-rolling window, from the tickets that can matter for it. Label values are bounded: fixed
-vocabularies (status, level, channel, outcome, commitment) and, for open-ended ones (group,
-priority), the most frequent values with the rest as `other`.
+rolling window, from the tickets that can matter for it, folded a page at a time (`kpis`).
+Label values are bounded: fixed vocabularies (status, level, channel, outcome, commitment)
+and, for open-ended ones (group, priority), the most frequent values with the rest as `other`.
 """
 
 from __future__ import annotations
@@ -31,8 +31,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from helpdesk_metrics.adapters.queries.facts import FactsQueries
 from helpdesk_metrics.adapters.queries.totals import read_totals
+from helpdesk_metrics.application.queries import kpis
 from helpdesk_metrics.domain.commitments import DEFAULT_RULES, CommitmentRules, Filters, Period
-from helpdesk_metrics.domain.report import KpiReport, kpi_report
+from helpdesk_metrics.domain.report import KpiReport
 from helpdesk_metrics.domain.totals import Histogram, Totals, bounded
 from helpdesk_shared.calendar import BusinessCalendar
 
@@ -85,23 +86,21 @@ class FiguresCollector(Collector):
         try:
             async with self._engine.connect() as conn:
                 totals = await read_totals(conn)
-                facts = FactsQueries(conn)
-                tickets = await facts.tickets(now + timedelta(days=1), period.relevant_from(now))
-                calls = await facts.calls(period.start, now + timedelta(days=1))
+                report = await kpis(
+                    FactsQueries(conn),
+                    period,
+                    Filters(),
+                    as_of=now,
+                    calendar=self._calendar,
+                    recurrence_threshold=self._threshold,
+                    rules=self._rules,
+                    received_before=now + timedelta(days=1),
+                    calls_before=now + timedelta(days=1),
+                )
         except (SQLAlchemyError, OSError) as error:
             self.refresh_errors += 1
             log.warning("metrics: cannot read the facts for /metrics: %r", error)
             return
-        report = kpi_report(
-            tickets,
-            calls,
-            period,
-            Filters(),
-            as_of=now,
-            calendar=self._calendar,
-            recurrence_threshold=self._threshold,
-            rules=self._rules,
-        )
         self.snapshot = Snapshot(bounded(totals, MAX_LABEL_VALUES), report, time.monotonic())
 
     def describe(self) -> Iterable[Metric]:
