@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import copy
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -76,12 +76,14 @@ class FakeLedger:
             )
         return [uuid.uuid5(n.event_id, n.recipient) for n in notifications if n.mail]
 
-    async def lock(self, notification: uuid.UUID) -> Entry | None:
-        return self._tables.entries.get(notification)
+    async def lock_all(self, notifications: Sequence[uuid.UUID]) -> list[Entry]:
+        found = (self._tables.entries.get(n) for n in notifications)
+        return [entry for entry in found if entry is not None]
 
-    async def mark_sent(self, notification: uuid.UUID, smtp_response: str) -> None:
-        entry = self._tables.entries[notification]
-        entry.status, entry.attempts, entry.error = "sent", entry.attempts + 1, None
+    async def mark_sent_all(self, replies: Mapping[uuid.UUID, str]) -> None:
+        for notification in replies:
+            entry = self._tables.entries[notification]
+            entry.status, entry.attempts, entry.error = "sent", entry.attempts + 1, None
 
     async def mark_failed(self, notification: uuid.UUID, error: str, *, retryable: bool) -> None:
         entry = self._tables.entries[notification]
@@ -93,11 +95,14 @@ class FakeViews:
     def __init__(self, tables: Tables) -> None:
         self._tables = tables
 
-    async def load_for_update(self, ticket_id: uuid.UUID) -> TicketView | None:
-        return self._tables.views.get(ticket_id)
+    async def load_all_for_update(
+        self, ticket_ids: Sequence[uuid.UUID]
+    ) -> dict[uuid.UUID, TicketView]:
+        return {t: self._tables.views[t] for t in ticket_ids if t in self._tables.views}
 
-    async def save(self, view: TicketView) -> None:
-        self._tables.views[view.ticket_id] = view
+    async def save_all(self, views: Sequence[TicketView]) -> None:
+        for view in views:
+            self._tables.views[view.ticket_id] = view
 
     async def open_views(self) -> list[TicketView]:
         return [v for v in self._tables.views.values() if v.status is not TicketStatus.CLOSED]
@@ -316,3 +321,56 @@ async def test_the_daily_digest_goes_to_each_group_with_something_to_follow_once
     again = await send_digests(units, mailer, Routing(), now=NOW + timedelta(hours=1))
     assert again.sent == []
     assert len(mailer.sent) == 1
+
+
+class PickyMailer(FakeMailer):
+    """Accepts every mail but those about `ticket_id`, which raise `error`."""
+
+    def __init__(self, ticket_id: uuid.UUID, error: Exception) -> None:
+        super().__init__()
+        self.ticket_id, self.error = ticket_id, error
+
+    async def send(self, mail: Mail) -> str:
+        if str(self.ticket_id) in mail.message_id:
+            raise self.error
+        return await super().send(mail)
+
+
+async def test_a_batch_records_in_one_unit_and_sends_its_mails_in_one_more() -> None:
+    units, mailer = FakeUnits(), FakeMailer()
+    first, second = uuid.uuid4(), uuid.uuid4()
+    batch = [opened(first), opened(second), closed(first)]
+    await handler(units, mailer).handle_batch(batch)
+    assert units.commits == 2  # the views and the ledger, then the mails
+    about = [str(first) in m.message_id for m in mailer.sent]
+    assert sorted(about) == [False, True, True]  # opening and closure, and the other opening
+    assert units.tables.views[first].status is TicketStatus.CLOSED
+    assert {e.status for e in units.tables.entries.values()} == {"sent"}
+
+    await handler(units, mailer).handle_batch(batch)  # redelivered: nothing sent twice
+    assert len(mailer.sent) == 3
+
+
+async def test_a_failing_mail_of_a_batch_keeps_the_others_sent_and_is_retried_alone() -> None:
+    units = FakeUnits()
+    fine, failing = uuid.uuid4(), uuid.uuid4()
+    batch = [opened(fine), opened(failing)]
+    down = PickyMailer(failing, DeliveryError("busy", permanent=False))
+    with pytest.raises(DeliveryFailed):
+        await handler(units, down).handle_batch(batch)
+    assert [str(fine) in m.message_id for m in down.sent] == [True]
+    up = FakeMailer()
+    for event in batch:  # as the consumer does after a failed batch: one by one
+        await handler(units, up)(event)
+    assert [str(failing) in m.message_id for m in up.sent] == [True]
+
+
+async def test_an_unexpected_sender_error_is_raised_once_the_mails_that_went_are_marked() -> None:
+    units = FakeUnits()
+    fine, broken = uuid.uuid4(), uuid.uuid4()
+    batch = [opened(fine), opened(broken)]
+    with pytest.raises(RuntimeError):
+        await handler(units, PickyMailer(broken, RuntimeError("bug"))).handle_batch(batch)
+    up = FakeMailer()
+    await handler(units, up).handle_batch(batch)
+    assert [str(broken) in m.message_id for m in up.sent] == [True]
