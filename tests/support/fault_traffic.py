@@ -21,7 +21,6 @@ from typing import Any
 import aio_pika
 import httpx
 
-from helpdesk_notify.application.delivery import MAILS_PER_UNIT
 from helpdesk_notify.settings import Settings as NotifySettings
 from helpdesk_shared.auth import issue_token
 from helpdesk_shared.settings import CommonSettings
@@ -226,17 +225,14 @@ class Figures:
 
 
 #: Mails notify may hand over twice when the fault cuts it between the SMTP server's acceptance and
-#: the commit marking them sent (PostgreSQL restarted, notify SIGKILLed): at most the mails it has
-#: in hand at once, its prefetch one by one, or its two batches in flight of `MAILS_PER_UNIT`
-#: mails per transaction each. Such a mail is re-sent with the same `Message-ID`, so mail
+#: the commit marking them sent (PostgreSQL restarted, notify SIGKILLed): at most the messages it
+#: handles at once, its prefetch. Such a mail is re-sent with the same `Message-ID`, so mail
 #: clients show it once (services/notify/README.md, docs/reliability.md). The RabbitMQ restart
 #: opens the same window another way: the backlog held while the broker was down (300 to 400
 #: events) reaches notify at once, and on a loaded machine an SMTP reply can come later than the
 #: client's timeout, so an accepted mail is retried (seen once at load average 9). The relay and
 #: SMTP scenarios send no such burst, so they allow no mail twice.
-SEND_WINDOW = max(
-    NotifySettings.model_fields["notify_consumer_prefetch"].default, 2 * MAILS_PER_UNIT
-)
+SEND_WINDOW = NotifySettings.model_fields["notify_consumer_prefetch"].default
 NO_MAIL_TWICE = 0
 
 

@@ -261,7 +261,7 @@ async def test_overlapping_batches_in_flight_send_each_mail_once(
         assert (row.status, row.attempts) == ("sent", 1)
 
 
-async def test_a_batch_opening_and_closing_a_ticket_mails_both_and_keeps_the_last_view(
+async def test_a_batch_opening_and_closing_a_ticket_mails_both_in_order_and_keeps_the_last_view(
     engine: AsyncEngine, smtp_server: Any
 ) -> None:
     ticket_id = uuid.uuid4()
@@ -269,7 +269,9 @@ async def test_a_batch_opening_and_closing_a_ticket_mails_both_and_keeps_the_las
     handler = handler_for(engine, smtp_server.port)
     async with engine.begin() as conn:
         await handler.handle_batch([opened(ticket_id, address), closed(ticket_id)], conn)
-    assert len(smtp_server.messages(to=address)) == 2
+    opening, closure = smtp_server.messages(to=address)  # in the order of the ticket's events
+    assert "Ouverture" in opening["Subject"]
+    assert "Clôture" in closure["Subject"]
     async with engine.connect() as conn:
         views = await ticket_views.load_all_for_update(conn, [ticket_id])
     assert views[ticket_id].status is TicketStatus.CLOSED

@@ -9,14 +9,12 @@ write side; what the routes read (`search`) is in `queries.py`.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, text
-from sqlalchemy.dialects.postgresql import ARRAY, UUID
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.types import Text
 
 from helpdesk_notify.domain.mail import Mail
 from helpdesk_notify.domain.notifications import Notification
@@ -82,33 +80,6 @@ _INSERT = text(
     """
 )
 
-#: Every notification's lock, taken in the order of the lock keys: two transactions locking
-#: overlapping sets (a batch and a redelivery handled alone elsewhere) take them in the same
-#: order, so neither can hold one the other waits for while waiting for one the other holds.
-_LOCK_ALL = text(
-    """
-    SELECT pg_advisory_xact_lock(keys.key)
-    FROM (SELECT DISTINCT hashtextextended('notify:' || CAST(id AS text), 0) AS key
-          FROM unnest(:ids) AS id ORDER BY key) AS keys
-    """
-).bindparams(bindparam("ids", type_=ARRAY(UUID(as_uuid=True))))
-
-_READ_ALL = text(
-    f"SELECT {COLUMNS} FROM notify.notifications WHERE id = ANY(:ids)"  # noqa: S608 - constant column list
-).bindparams(bindparam("ids", type_=ARRAY(UUID(as_uuid=True))))
-
-_MARK_SENT_ALL = text(
-    """
-    UPDATE notify.notifications AS n SET status = 'sent', attempts = n.attempts + 1,
-        smtp_response = sent.response, error = NULL, sent_at = now(), updated_at = now()
-    FROM unnest(:ids, :responses) AS sent(id, response)
-    WHERE n.id = sent.id
-    """
-).bindparams(
-    bindparam("ids", type_=ARRAY(UUID(as_uuid=True))),
-    bindparam("responses", type_=ARRAY(Text())),
-)
-
 
 async def record(conn: AsyncConnection, notifications: Sequence[Notification]) -> list[uuid.UUID]:
     """Write each planned notification once, all in one call; a row already there (a
@@ -138,32 +109,37 @@ def _row(n: Notification) -> dict[str, object]:
     }
 
 
-async def lock_all(
-    conn: AsyncConnection, notifications: Sequence[uuid.UUID]
-) -> list[StoredNotification]:
-    """The rows, once this transaction holds every one's lock: a second worker on any of them
-    waits, then reads it sent. Two statements whatever the number of rows: the read must come
-    after the wait, in a statement of its own, to see what the worker waited on committed.
+async def lock(conn: AsyncConnection, notification: uuid.UUID) -> StoredNotification | None:
+    """The row, once this transaction holds the notification's lock: a second worker on the same
+    notification waits, then reads it sent. One lock per transaction, so no two can deadlock.
 
-    Advisory locks rather than `FOR UPDATE`: they take no transaction id, so the SMTP exchanges
-    made while holding them do not hold back the readers of the event log (they read only below
+    An advisory lock rather than `FOR UPDATE`: it takes no transaction id, so the SMTP exchange
+    made while holding it does not hold back the readers of the event log (they read only below
     the oldest running transaction id of the cluster).
     """
-    if not notifications:
-        return []
-    ids = list(notifications)
-    await conn.execute(_LOCK_ALL, {"ids": ids})
-    rows = await conn.execute(_READ_ALL, {"ids": ids})
-    found = {row["id"]: StoredNotification(**row) for row in rows.mappings()}
-    return [found[i] for i in dict.fromkeys(ids) if i in found]
+    await conn.execute(
+        text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+        {"key": f"notify:{notification}"},
+    )
+    row = await conn.execute(
+        text(f"SELECT {COLUMNS} FROM notify.notifications WHERE id = :id"),  # noqa: S608 - constant column list
+        {"id": notification},
+    )
+    found = row.mappings().one_or_none()
+    return None if found is None else StoredNotification(**found)
 
 
-async def mark_sent_all(conn: AsyncConnection, replies: Mapping[uuid.UUID, str]) -> None:
-    """Mark every notification in `replies` sent with the server's reply, in one statement."""
-    if replies:
-        await conn.execute(
-            _MARK_SENT_ALL, {"ids": list(replies), "responses": list(replies.values())}
-        )
+async def mark_sent(conn: AsyncConnection, notification: uuid.UUID, smtp_response: str) -> None:
+    """Mark the notification sent with the server's reply; a second mark (written again after
+    a commit whose answer was lost) changes nothing."""
+    await conn.execute(
+        text(
+            "UPDATE notify.notifications SET status = 'sent', attempts = attempts + 1, "
+            "smtp_response = :response, error = NULL, sent_at = now(), updated_at = now() "
+            "WHERE id = :id AND status <> 'sent'"
+        ),
+        {"id": notification, "response": smtp_response},
+    )
 
 
 async def mark_failed(

@@ -9,7 +9,7 @@ added.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -32,11 +32,11 @@ class PostgresLedger:
     async def record(self, notifications: Sequence[Notification]) -> list[uuid.UUID]:
         return await ledger.record(self.conn, notifications)
 
-    async def lock_all(self, notifications: Sequence[uuid.UUID]) -> list[StoredNotification]:
-        return await ledger.lock_all(self.conn, notifications)
+    async def lock(self, notification: uuid.UUID) -> StoredNotification | None:
+        return await ledger.lock(self.conn, notification)
 
-    async def mark_sent_all(self, replies: Mapping[uuid.UUID, str]) -> None:
-        await ledger.mark_sent_all(self.conn, replies)
+    async def mark_sent(self, notification: uuid.UUID, smtp_response: str) -> None:
+        await ledger.mark_sent(self.conn, notification, smtp_response)
 
     async def mark_failed(self, notification: uuid.UUID, error: str, *, retryable: bool) -> None:
         await ledger.mark_failed(self.conn, notification, error, retryable=retryable)

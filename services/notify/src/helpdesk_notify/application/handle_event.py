@@ -40,17 +40,21 @@ class NotifyHandler:
         self, events: Sequence[ReceivedEvent], consumer_transaction: object = None
     ) -> None:
         """Handle a batch of deliveries (the consumer's batch handler): the same effect as each
-        in turn, in one unit of work for the views and the ledger, and the mails of all of them
-        sent together (`deliver`). A mail that must be retried fails the whole batch: the
-        consumer then handles its events one by one, and the ledger skips the mails sent."""
-        to_send = await self.record(*events)
-        report = await deliver(self._units, self._sender, to_send)
+        in turn, in one unit of work for the views and the ledger, then the mails sent a ticket
+        after the other in stream order, the tickets concurrently (`deliver`). A mail that must
+        be retried fails the whole batch: the consumer then handles its events one by one, and
+        the ledger skips the mails already marked sent (each mark is committed as it goes)."""
+        report = await deliver(self._units, self._sender, await self._record(events))
         report.raise_for_retry()
 
     async def record(self, *events: ReceivedEvent) -> list[uuid.UUID]:
         """Apply the events to their tickets' views and write their notifications, once; the ids
-        of those to send (the ledger skips the ones already sent when it sends). The views are
-        read in one statement and the changed ones written in one."""
+        of those to send (the ledger skips the ones already sent when it sends)."""
+        return [notification for chain in await self._record(events) for notification in chain]
+
+    async def _record(self, events: Sequence[ReceivedEvent]) -> list[list[uuid.UUID]]:
+        """`record`, its ids in chains: one per ticket, in the order of its events. The views
+        are read in one statement and the changed ones written in one."""
         decoded = [(e, d) for e in events if isinstance(d := e.to_domain(), TicketEvent)]
         async with self._units() as unit:
             tickets = sorted({domain_event.ticket_id for _, domain_event in decoded})
@@ -60,7 +64,8 @@ class NotifyHandler:
             for event, domain_event in decoded:
                 planned += await self._plan(unit.history, views, changed, event, domain_event)
             await unit.tickets.save_all(list(changed.values()))
-            return await unit.ledger.record(planned)
+            ids = await unit.ledger.record(planned)
+        return by_ticket([n for n in planned if n.mail], ids)
 
     async def _plan(
         self,
@@ -94,3 +99,15 @@ class NotifyHandler:
             view = evolve(view, recorded.to_domain(), recorded.event_id)
         log.info("view of %s rebuilt from %d stored events", event.stream_id, len(past))
         return view
+
+
+def by_ticket(
+    notifications: Sequence[Notification], ids: Sequence[uuid.UUID]
+) -> list[list[uuid.UUID]]:
+    """The ids of `notifications` in chains, one per ticket (in their order), a notification
+    about no ticket alone: the mails of one ticket must leave in the order of its events."""
+    chains: dict[object, list[uuid.UUID]] = {}
+    for notification, notification_id in zip(notifications, ids, strict=True):
+        key = notification.ticket_id or notification_id
+        chains.setdefault(key, []).append(notification_id)
+    return list(chains.values())

@@ -56,16 +56,15 @@ class Ledger(Protocol):
 
     async def record(self, notifications: Sequence[Notification]) -> list[uuid.UUID]:
         """Write each planned notification once (a redelivery keeps the row there); the ids of
-        those that have a mail to send."""
+        those that have a mail to send, in the order of `notifications`."""
         ...
 
-    async def lock_all(self, notifications: Sequence[uuid.UUID]) -> Sequence[LedgerEntry]:
-        """The entries found, in the order asked, once this unit of work holds every one of
-        them: another worker on any of them waits."""
+    async def lock(self, notification: uuid.UUID) -> LedgerEntry | None:
+        """The entry, once this unit of work holds it: another worker on it waits."""
         ...
 
-    async def mark_sent_all(self, replies: Mapping[uuid.UUID, str]) -> None:
-        """Mark each entry sent, with the server's reply to its mail."""
+    async def mark_sent(self, notification: uuid.UUID, smtp_response: str) -> None:
+        """Mark the entry sent, with the server's reply to its mail (again: no change)."""
         ...
 
     async def mark_failed(
