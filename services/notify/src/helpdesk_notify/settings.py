@@ -47,10 +47,11 @@ class Settings(CommonSettings):
     notify_consumer_prefetch: int = Field(default=8, ge=1, le=64)
     #: Deliveries handled per consumer transaction, among those already prefetched (no waiting
     #: for more: a lone event goes at once). A batch records its views and notifications in one
-    #: transaction and sends its mails concurrently in transactions of a few mails each, so a
-    #: burst pays a few statements per batch instead of three transactions per mail. A failed
-    #: batch is handled again one by one and the ledger skips the mails already marked sent,
-    #: as on a retry: no mail is sent twice. 1: each event alone.
+    #: transaction, then sends its mails a ticket after the other in stream order, the tickets
+    #: concurrently, each mail marked sent and committed as it goes, so a burst pays a few
+    #: statements per batch for the recording. A failed batch is handled again one by one and
+    #: the ledger skips the mails already marked sent, as on a retry: no mail is sent twice.
+    #: 1: each event alone.
     notify_consumer_batch_size: int = Field(default=16, ge=1, le=64)
     #: Attempts per message before it is parked in the dead-letter queue, and the first back-off.
     notify_consumer_max_attempts: int = Field(default=5, ge=1)
