@@ -40,6 +40,7 @@ from helpdesk_notify.adapters.smtp import SmtpSender
 from helpdesk_notify.adapters.unit_of_work import PostgresNotifyUnits
 from helpdesk_notify.application.handle_event import NotifyHandler
 from helpdesk_notify.domain.notifications import Routing
+from helpdesk_notify.settings import Settings as NotifySettings
 from helpdesk_shared.db import create_engine
 from helpdesk_shared.events.ticket import (
     Admissibility,
@@ -249,15 +250,18 @@ async def plain(
 def pipeline(engine: AsyncEngine, target: Target) -> tuple[Consumer, Relay, SmtpSender]:
     """Notify's consumer and handler as the service wires them, and the relay feeding them."""
     sender = SmtpSender(host="127.0.0.1", port=target.smtp_port, sender="helpdesk@helpdesk.local")
+    handler = NotifyHandler(units=PostgresNotifyUnits(engine), sender=sender, routing=Routing())
     consumer = Consumer(
         name=CONSUMER,
         engine=engine,
         amqp_url=target.amqp_url,
         exchange=target.exchange,
         queue_prefix=target.prefix,
-        handler=NotifyHandler(units=PostgresNotifyUnits(engine), sender=sender, routing=Routing()),
+        handler=handler,
+        batch_handler=handler.handle_batch,
         bindings=("ticket.#",),
         prefetch=8,  # as the service: two connections per message in flight
+        batch_size=NotifySettings().notify_consumer_batch_size,  # as the service
     )
     relay = Relay(
         engine=engine,
@@ -322,10 +326,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.notify_delivery", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a few seconds (smoke run)")
     parser.add_argument("--rate", type=int, default=50, help="tickets opened per second")
+    parser.add_argument("--count", type=int, help="mails in the burst (default 2000, quick 100)")
+    parser.add_argument("--seconds", type=float, help="seconds of steady rate (20, quick 2)")
     parser.add_argument("--database-url", default=settings.database_url)
     parser.add_argument("--amqp-url", default=settings.amqp_url)
     args = parser.parse_args(argv)
     seconds, count = (2.0, 100) if args.quick else (20.0, 2000)
+    seconds, count = args.seconds or seconds, args.count or count
     print(asyncio.run(run(args.database_url, args.amqp_url, args.rate, seconds, count)))
     return 0
 

@@ -45,12 +45,14 @@ class Settings(CommonSettings):
     #: Messages handled at once. Each holds two database connections (the consumer's transaction
     #: and the ledger's), so the engine this service creates has room for twice as many.
     notify_consumer_prefetch: int = Field(default=8, ge=1, le=64)
-    #: Deliveries handled per consumer transaction. 1: each event alone, different tickets'
-    #: mails sent concurrently (up to the prefetch), which is what bounds notify's rate (SMTP,
-    #: not the transaction). A larger batch would still send no mail twice (a failed batch is
-    #: handled again one by one and the ledger skips the mails already marked sent, as on a
-    #: retry) but would send the batch's mails one after the other.
-    notify_consumer_batch_size: int = Field(default=1, ge=1, le=64)
+    #: Deliveries handled per consumer transaction, among those already prefetched (no waiting
+    #: for more: a lone event goes at once). A batch records its views and notifications in one
+    #: transaction, then sends its mails a ticket after the other in stream order, the tickets
+    #: concurrently, each mail marked sent and committed as it goes, so a burst pays a few
+    #: statements per batch for the recording. A failed batch is handled again one by one and
+    #: the ledger skips the mails already marked sent, as on a retry: no mail is sent twice.
+    #: 1: each event alone.
+    notify_consumer_batch_size: int = Field(default=16, ge=1, le=64)
     #: Attempts per message before it is parked in the dead-letter queue, and the first back-off.
     notify_consumer_max_attempts: int = Field(default=5, ge=1)
     notify_consumer_backoff_seconds: float = Field(default=0.5, gt=0)

@@ -10,12 +10,13 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from helpdesk_notify.adapters import queries
+from helpdesk_notify.adapters import queries, ticket_views
 from helpdesk_notify.adapters.smtp import SmtpSender
 from helpdesk_notify.adapters.unit_of_work import PostgresNotifyUnits
 from helpdesk_notify.application.delivery import DeliveryFailed
 from helpdesk_notify.application.handle_event import NotifyHandler
 from helpdesk_notify.domain.notifications import Routing
+from helpdesk_notify.domain.tickets import TicketStatus
 from helpdesk_shared.events.base import DomainEvent
 from helpdesk_shared.events.ticket import (
     Admissibility,
@@ -233,3 +234,44 @@ async def test_a_ticket_opened_before_notify_listened_still_gets_its_closure_mai
     (mail,) = smtp_server.messages(to=address)
     assert mail["Subject"].startswith("[INC-2026-000042] Clôture de votre ticket")
     assert [r.template for r in await rows(engine, ticket_id=ticket_id)] == ["closed"]
+
+
+async def test_overlapping_batches_in_flight_send_each_mail_once(
+    engine: AsyncEngine, smtp_server: Any
+) -> None:
+    tickets = [uuid.uuid4() for _ in range(6)]
+    addresses = [f"lea.{t.hex[:8]}@ac-paris.fr" for t in tickets]
+    events = [opened(t, a) for t, a in zip(tickets, addresses, strict=True)]
+    handler = handler_for(engine, smtp_server.port)
+    await handler.record(*events)  # planned once; the deliveries below race for the mails
+
+    async def batch(chosen: list[ReceivedEvent]) -> None:
+        async with engine.begin() as conn:
+            await handler.handle_batch(chosen, conn)
+
+    await asyncio.gather(
+        batch(events[:4]),
+        batch(events[2:]),
+        batch(events[1:5]),
+        handle(handler, engine, events[3]),
+    )
+    for ticket_id, address in zip(tickets, addresses, strict=True):
+        assert len(smtp_server.messages(to=address)) == 1, address
+        (row,) = await rows(engine, ticket_id=ticket_id)
+        assert (row.status, row.attempts) == ("sent", 1)
+
+
+async def test_a_batch_opening_and_closing_a_ticket_mails_both_in_order_and_keeps_the_last_view(
+    engine: AsyncEngine, smtp_server: Any
+) -> None:
+    ticket_id = uuid.uuid4()
+    address = f"marc.{ticket_id.hex[:8]}@ac-paris.fr"
+    handler = handler_for(engine, smtp_server.port)
+    async with engine.begin() as conn:
+        await handler.handle_batch([opened(ticket_id, address), closed(ticket_id)], conn)
+    opening, closure = smtp_server.messages(to=address)  # in the order of the ticket's events
+    assert "Ouverture" in opening["Subject"]
+    assert "Clôture" in closure["Subject"]
+    async with engine.connect() as conn:
+        views = await ticket_views.load_all_for_update(conn, [ticket_id])
+    assert views[ticket_id].status is TicketStatus.CLOSED

@@ -4,6 +4,7 @@ PostgreSQL unit of work commits or rolls back its transaction."""
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import uuid
 from collections.abc import AsyncIterator, Sequence
@@ -34,7 +35,9 @@ from helpdesk_shared.events.ticket import (
 from helpdesk_shared.eventstore.model import EventMetadata, RecordedEvent
 from helpdesk_shared.messaging.envelope import ReceivedEvent
 
-NOW = datetime.now(UTC).replace(microsecond=0)
+#: Today at 09:00: the digest test's second run an hour later is on the same day whenever the
+#: tests run (from 23:00 UTC on, `now` plus an hour was tomorrow, a new digest sent again).
+NOW = datetime.now(UTC).replace(hour=9, minute=0, second=0, microsecond=0)
 REQUESTER = "jean.dupont@ac-paris.fr"
 
 
@@ -81,7 +84,8 @@ class FakeLedger:
 
     async def mark_sent(self, notification: uuid.UUID, smtp_response: str) -> None:
         entry = self._tables.entries[notification]
-        entry.status, entry.attempts, entry.error = "sent", entry.attempts + 1, None
+        if entry.status != "sent":
+            entry.status, entry.attempts, entry.error = "sent", entry.attempts + 1, None
 
     async def mark_failed(self, notification: uuid.UUID, error: str, *, retryable: bool) -> None:
         entry = self._tables.entries[notification]
@@ -93,11 +97,14 @@ class FakeViews:
     def __init__(self, tables: Tables) -> None:
         self._tables = tables
 
-    async def load_for_update(self, ticket_id: uuid.UUID) -> TicketView | None:
-        return self._tables.views.get(ticket_id)
+    async def load_all_for_update(
+        self, ticket_ids: Sequence[uuid.UUID]
+    ) -> dict[uuid.UUID, TicketView]:
+        return {t: self._tables.views[t] for t in ticket_ids if t in self._tables.views}
 
-    async def save(self, view: TicketView) -> None:
-        self._tables.views[view.ticket_id] = view
+    async def save_all(self, views: Sequence[TicketView]) -> None:
+        for view in views:
+            self._tables.views[view.ticket_id] = view
 
     async def open_views(self) -> list[TicketView]:
         return [v for v in self._tables.views.values() if v.status is not TicketStatus.CLOSED]
@@ -119,18 +126,30 @@ class FakeUnit:
 
 
 class FakeUnits:
-    """Units of work on in-memory tables: a unit's writes are kept only if it ends cleanly."""
+    """Units of work on in-memory tables: a unit's writes are kept only if it ends cleanly, and
+    only the rows it changed (units run concurrently, each on rows of its own)."""
 
     def __init__(self) -> None:
         self.tables = Tables()
         self.store: dict[str, list[RecordedEvent]] = {}
         self.commits = 0
+        #: The number of the commit to fail once its work is done (PostgreSQL lost at the
+        #: commit); the units after it commit again.
+        self.failing_commit: int | None = None
 
     @asynccontextmanager
     async def __call__(self) -> AsyncIterator[FakeUnit]:
+        before = copy.deepcopy(self.tables)
         work = copy.deepcopy(self.tables)
         yield FakeUnit(FakeLedger(work), FakeViews(work), FakeHistory(self.store))
-        self.tables = work
+        if self.failing_commit == self.commits + 1:
+            self.failing_commit = None
+            raise ConnectionError("the server closed the connection")
+        for kept, done, was in (
+            (self.tables.entries, work.entries, before.entries),
+            (self.tables.views, work.views, before.views),
+        ):
+            kept.update({key: row for key, row in done.items() if was.get(key) != row})
         self.commits += 1
 
     def entries_to(self, recipient: str) -> list[Entry]:
@@ -316,3 +335,111 @@ async def test_the_daily_digest_goes_to_each_group_with_something_to_follow_once
     again = await send_digests(units, mailer, Routing(), now=NOW + timedelta(hours=1))
     assert again.sent == []
     assert len(mailer.sent) == 1
+
+
+class PickyMailer(FakeMailer):
+    """Accepts every mail but those about `ticket_id`, which raise `error`."""
+
+    def __init__(self, ticket_id: uuid.UUID, error: Exception) -> None:
+        super().__init__()
+        self.ticket_id, self.error = ticket_id, error
+
+    async def send(self, mail: Mail) -> str:
+        if str(self.ticket_id) in mail.message_id:
+            raise self.error
+        return await super().send(mail)
+
+
+async def test_a_batch_records_in_one_unit_and_commits_each_mail_as_it_goes() -> None:
+    units, mailer = FakeUnits(), FakeMailer()
+    first, second = uuid.uuid4(), uuid.uuid4()
+    batch = [opened(first), opened(second), closed(first)]
+    await handler(units, mailer).handle_batch(batch)
+    assert units.commits == 4  # the views and the ledger, then each mail with its mark
+    about = [str(first) in m.message_id for m in mailer.sent]
+    assert sorted(about) == [False, True, True]  # opening and closure, and the other opening
+    assert units.tables.views[first].status is TicketStatus.CLOSED
+    assert {e.status for e in units.tables.entries.values()} == {"sent"}
+
+    await handler(units, mailer).handle_batch(batch)  # redelivered: nothing sent twice
+    assert len(mailer.sent) == 3
+
+
+def kind(mail: Mail) -> str:
+    """The first word of the mail's subject after its reference ("Ouverture", "Clôture")."""
+    return mail.subject.split("]")[1].split()[0]
+
+
+class SlowMailer(FakeMailer):
+    """Accepts every mail, the opening of `ticket_id` after a pause (or refused with
+    `opening_error`): what was sent, in order."""
+
+    def __init__(self, ticket_id: uuid.UUID, opening_error: Exception | None = None) -> None:
+        super().__init__()
+        self.ticket_id, self.opening_error = ticket_id, opening_error
+
+    async def send(self, mail: Mail) -> str:
+        if str(self.ticket_id) in mail.message_id and kind(mail) == "Ouverture":
+            if self.opening_error is not None:
+                raise self.opening_error
+            await asyncio.sleep(0.05)
+        return await super().send(mail)
+
+
+async def test_a_ticket_s_mails_of_a_batch_leave_in_stream_order_other_tickets_meanwhile() -> None:
+    units = FakeUnits()
+    slow, quick = uuid.uuid4(), uuid.uuid4()
+    mailer = SlowMailer(slow)
+    await handler(units, mailer).handle_batch([opened(slow), closed(slow), opened(quick)])
+    sent = [(str(slow) in m.message_id, kind(m)) for m in mailer.sent]
+    # the quick ticket does not wait for the slow one; the slow one's closure waits its opening
+    assert sent == [(False, "Ouverture"), (True, "Ouverture"), (True, "Clôture")]
+
+
+async def test_a_ticket_s_mail_to_retry_holds_back_its_later_mails_of_the_batch() -> None:
+    units = FakeUnits()
+    ticket = uuid.uuid4()
+    batch = [opened(ticket), closed(ticket)]
+    opening_down = SlowMailer(ticket, DeliveryError("busy", permanent=False))
+    with pytest.raises(DeliveryFailed, match="2 mail"):
+        await handler(units, opening_down).handle_batch(batch)
+    assert opening_down.sent == []
+    up = FakeMailer()
+    for event in batch:  # as the consumer does after a failed batch: one by one
+        await handler(units, up)(event)
+    assert [kind(m) for m in up.sent] == ["Ouverture", "Clôture"]
+
+
+async def test_a_mail_accepted_whose_mark_was_lost_is_marked_again_not_resent() -> None:
+    units, mailer = FakeUnits(), FakeMailer()
+    event = opened(uuid.uuid4())
+    units.failing_commit = 2  # the mail's: PostgreSQL restarts once the server accepted it
+    await handler(units, mailer).handle_batch([event])
+    assert [e.status for e in units.entries_to(REQUESTER)] == ["sent"]
+    await handler(units, mailer).handle_batch([event])  # the delivery retried: not sent again
+    assert len(mailer.sent) == 1
+
+
+async def test_a_failing_mail_of_a_batch_keeps_the_others_sent_and_is_retried_alone() -> None:
+    units = FakeUnits()
+    fine, failing = uuid.uuid4(), uuid.uuid4()
+    batch = [opened(fine), opened(failing)]
+    down = PickyMailer(failing, DeliveryError("busy", permanent=False))
+    with pytest.raises(DeliveryFailed):
+        await handler(units, down).handle_batch(batch)
+    assert [str(fine) in m.message_id for m in down.sent] == [True]
+    up = FakeMailer()
+    for event in batch:  # as the consumer does after a failed batch: one by one
+        await handler(units, up)(event)
+    assert [str(failing) in m.message_id for m in up.sent] == [True]
+
+
+async def test_an_unexpected_sender_error_is_raised_once_the_mails_that_went_are_marked() -> None:
+    units = FakeUnits()
+    fine, broken = uuid.uuid4(), uuid.uuid4()
+    batch = [opened(fine), opened(broken)]
+    with pytest.raises(RuntimeError):
+        await handler(units, PickyMailer(broken, RuntimeError("bug"))).handle_batch(batch)
+    up = FakeMailer()
+    await handler(units, up).handle_batch(batch)
+    assert [str(broken) in m.message_id for m in up.sent] == [True]

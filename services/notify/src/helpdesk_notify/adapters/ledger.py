@@ -68,46 +68,50 @@ class StoredNotification:
         )
 
 
+_INSERT = text(
+    """
+    INSERT INTO notify.notifications (id, ticket_id, event_id, recipient, template,
+        language, status, retryable, message_id, in_reply_to, subject, body_text,
+        body_html, error)
+    VALUES (:id, :ticket_id, :event_id, :recipient, :template, :language, :status,
+        :retryable, :message_id, :in_reply_to, :subject, :body_text, :body_html,
+        :error)
+    ON CONFLICT (event_id, recipient) DO NOTHING
+    """
+)
+
+
 async def record(conn: AsyncConnection, notifications: Sequence[Notification]) -> list[uuid.UUID]:
-    """Write each planned notification once; a row already there (a redelivery) is kept. The
-    ids of those with a mail to send."""
-    for n in notifications:
-        mail = n.mail
-        await conn.execute(
-            text(
-                """
-                INSERT INTO notify.notifications (id, ticket_id, event_id, recipient, template,
-                    language, status, retryable, message_id, in_reply_to, subject, body_text,
-                    body_html, error)
-                VALUES (:id, :ticket_id, :event_id, :recipient, :template, :language, :status,
-                    :retryable, :message_id, :in_reply_to, :subject, :body_text, :body_html,
-                    :error)
-                ON CONFLICT (event_id, recipient) DO NOTHING
-                """
-            ),
-            {
-                "id": notification_id(n.event_id, n.recipient),
-                "ticket_id": n.ticket_id,
-                "event_id": n.event_id,
-                "recipient": n.recipient,
-                "template": n.template,
-                "language": n.language,
-                "status": "pending" if mail else "failed",
-                "retryable": mail is not None,
-                "message_id": mail.message_id if mail else None,
-                "in_reply_to": mail.in_reply_to if mail else None,
-                "subject": mail.subject if mail else None,
-                "body_text": mail.text if mail else None,
-                "body_html": mail.html if mail else None,
-                "error": n.problem,
-            },
-        )
+    """Write each planned notification once, all in one call; a row already there (a
+    redelivery) is kept. The ids of those with a mail to send."""
+    if notifications:
+        await conn.execute(_INSERT, [_row(n) for n in notifications])
     return [notification_id(n.event_id, n.recipient) for n in notifications if n.mail]
+
+
+def _row(n: Notification) -> dict[str, object]:
+    mail = n.mail
+    return {
+        "id": notification_id(n.event_id, n.recipient),
+        "ticket_id": n.ticket_id,
+        "event_id": n.event_id,
+        "recipient": n.recipient,
+        "template": n.template,
+        "language": n.language,
+        "status": "pending" if mail else "failed",
+        "retryable": mail is not None,
+        "message_id": mail.message_id if mail else None,
+        "in_reply_to": mail.in_reply_to if mail else None,
+        "subject": mail.subject if mail else None,
+        "body_text": mail.text if mail else None,
+        "body_html": mail.html if mail else None,
+        "error": n.problem,
+    }
 
 
 async def lock(conn: AsyncConnection, notification: uuid.UUID) -> StoredNotification | None:
     """The row, once this transaction holds the notification's lock: a second worker on the same
-    notification waits, then reads it sent.
+    notification waits, then reads it sent. One lock per transaction, so no two can deadlock.
 
     An advisory lock rather than `FOR UPDATE`: it takes no transaction id, so the SMTP exchange
     made while holding it does not hold back the readers of the event log (they read only below
@@ -126,11 +130,13 @@ async def lock(conn: AsyncConnection, notification: uuid.UUID) -> StoredNotifica
 
 
 async def mark_sent(conn: AsyncConnection, notification: uuid.UUID, smtp_response: str) -> None:
+    """Mark the notification sent with the server's reply; a second mark (written again after
+    a commit whose answer was lost) changes nothing."""
     await conn.execute(
         text(
             "UPDATE notify.notifications SET status = 'sent', attempts = attempts + 1, "
             "smtp_response = :response, error = NULL, sent_at = now(), updated_at = now() "
-            "WHERE id = :id"
+            "WHERE id = :id AND status <> 'sent'"
         ),
         {"id": notification, "response": smtp_response},
     )

@@ -7,24 +7,15 @@ which and a refused address never blocks the queue.
 
 from __future__ import annotations
 
-from email import policy
-from email.message import EmailMessage
-from email.utils import formatdate, parseaddr
+from email.utils import parseaddr
 
 import aiosmtplib
 
+from helpdesk_notify.adapters.mime import header, mail_bytes
 from helpdesk_notify.adapters.smtp_pool import SmtpConnections
 from helpdesk_notify.application.ports import DeliveryError
 from helpdesk_notify.domain.mail import Mail
 from helpdesk_shared.telemetry import SpanKind, span
-
-#: Bodies are encoded quoted-printable in lines of at most 76 characters (RFC 2045), so that
-#: nothing depends on the server's 8BITMIME; the message is then written with headers folded
-#: only past 998 characters (RFC 5322's hard limit), because Python folds a long subject right
-#: after `Subject:`, which readers then show with a leading space.
-_ENCODE_POLICY = policy.SMTP.clone(max_line_length=76)
-_WRITE_POLICY = policy.SMTP.clone(max_line_length=998)
-
 
 __all__ = ["DeliveryError", "SmtpSender"]
 
@@ -48,6 +39,7 @@ class SmtpSender:
         self._host = host
         self._port = port
         self._sender = sender
+        self._from_header = header("From", sender)
         self._timeout = timeout
         self._username = username
         self._password = password
@@ -72,22 +64,10 @@ class SmtpSender:
             start_tls=self._start_tls,
         )
 
-    def message(self, mail: Mail) -> EmailMessage:
-        """The MIME message: text and HTML alternatives, thread headers, auto-generated."""
-        message = EmailMessage(policy=_ENCODE_POLICY)
-        message["From"] = self._sender
-        message["To"] = mail.recipient
-        message["Subject"] = mail.subject
-        message["Date"] = formatdate(localtime=False, usegmt=True)
-        message["Message-ID"] = mail.message_id
-        if mail.in_reply_to:
-            message["In-Reply-To"] = mail.in_reply_to
-        if mail.references:
-            message["References"] = " ".join(mail.references)
-        message["Auto-Submitted"] = "auto-generated"
-        message.set_content(mail.text, cte="quoted-printable")
-        message.add_alternative(mail.html, subtype="html", cte="quoted-printable")
-        return message
+    def content(self, mail: Mail) -> bytes:
+        """The MIME message: text and HTML alternatives, thread headers, auto-generated
+        (`mime.py`: written directly, the bytes `EmailMessage` would write)."""
+        return mail_bytes(mail, self._from_header)
 
     async def send(self, mail: Mail) -> str:
         """Send `mail`; returns the server's reply. Raises `DeliveryError` when not accepted.
@@ -98,7 +78,7 @@ class SmtpSender:
             return await self._send(mail)
 
     async def _send(self, mail: Mail) -> str:
-        content = self.message(mail).as_bytes(policy=_WRITE_POLICY)
+        content = self.content(mail)
         try:
             async with self._connections.connection() as client:
                 refused, reply = await client.sendmail(

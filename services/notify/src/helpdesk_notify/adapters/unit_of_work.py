@@ -48,11 +48,13 @@ class PostgresTicketViews:
 
     conn: AsyncConnection
 
-    async def load_for_update(self, ticket_id: uuid.UUID) -> TicketView | None:
-        return await ticket_views.load_for_update(self.conn, ticket_id)
+    async def load_all_for_update(
+        self, ticket_ids: Sequence[uuid.UUID]
+    ) -> dict[uuid.UUID, TicketView]:
+        return await ticket_views.load_all_for_update(self.conn, ticket_ids)
 
-    async def save(self, view: TicketView) -> None:
-        await ticket_views.save(self.conn, view)
+    async def save_all(self, views: Sequence[TicketView]) -> None:
+        await ticket_views.save_all(self.conn, views)
 
     async def open_views(self) -> list[TicketView]:
         return await ticket_views.open_views(self.conn)

@@ -28,7 +28,7 @@ async def send_digests(
             for followed in follow_up(views, now)
         ]
         to_send = await unit.ledger.record(notifications)
-    return await deliver(units, sender, to_send)
+    return await deliver(units, sender, [[digest] for digest in to_send])
 
 
 def next_run(now: datetime, hour: int) -> datetime:

@@ -8,7 +8,7 @@ in unit tests on in-memory fakes.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
@@ -56,14 +56,16 @@ class Ledger(Protocol):
 
     async def record(self, notifications: Sequence[Notification]) -> list[uuid.UUID]:
         """Write each planned notification once (a redelivery keeps the row there); the ids of
-        those that have a mail to send."""
+        those that have a mail to send, in the order of `notifications`."""
         ...
 
     async def lock(self, notification: uuid.UUID) -> LedgerEntry | None:
         """The entry, once this unit of work holds it: another worker on it waits."""
         ...
 
-    async def mark_sent(self, notification: uuid.UUID, smtp_response: str) -> None: ...
+    async def mark_sent(self, notification: uuid.UUID, smtp_response: str) -> None:
+        """Mark the entry sent, with the server's reply to its mail (again: no change)."""
+        ...
 
     async def mark_failed(
         self, notification: uuid.UUID, error: str, *, retryable: bool
@@ -73,11 +75,14 @@ class Ledger(Protocol):
 class TicketViews(Protocol):
     """What notify knows of each ticket, to address and word its mails."""
 
-    async def load_for_update(self, ticket_id: uuid.UUID) -> TicketView | None:
-        """The view, held until the unit of work ends (events of one ticket in turn)."""
+    async def load_all_for_update(
+        self, ticket_ids: Sequence[uuid.UUID]
+    ) -> Mapping[uuid.UUID, TicketView]:
+        """The views found of these tickets, each held until the unit of work ends (events of
+        one ticket in turn)."""
         ...
 
-    async def save(self, view: TicketView) -> None: ...
+    async def save_all(self, views: Sequence[TicketView]) -> None: ...
 
     async def open_views(self) -> list[TicketView]:
         """Every ticket not closed, for the daily digest."""

@@ -22,13 +22,15 @@ QUEUE = ConsumerQueue("notify", ("ticket.#",))
 def build_consumer(
     settings: Settings, engine: AsyncEngine, units: NotifyUnits, sender: MailSender
 ) -> Consumer:
+    handler = NotifyHandler(units=units, sender=sender, routing=settings.routing())
     return Consumer(
         name=QUEUE.name,
         engine=engine,
         amqp_url=settings.amqp_url,
         exchange=settings.helpdesk_exchange,
         queue_prefix=settings.helpdesk_queue_prefix,
-        handler=NotifyHandler(units=units, sender=sender, routing=settings.routing()),
+        handler=handler,
+        batch_handler=handler.handle_batch,
         bindings=QUEUE.bindings,
         publish_timeout=settings.helpdesk_broker_timeout_seconds,
         prefetch=settings.notify_consumer_prefetch,
