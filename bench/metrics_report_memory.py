@@ -1,6 +1,11 @@
 """One `/v1/kpis` report's peak memory and latency, every ticket read at once (before) against
 folded a page at a time (now), at several numbers of tickets in the period, in the same run.
 
+"Before" is `kpi_report`: the same `ReportFold` given one page of every ticket of the period,
+read from the database at once, with the recurring incidents grouped in Python; so it holds all
+the tickets at once, as the report did before it was paged, and the difference measured is the
+paging alone (the rules of the figures are the same code on both sides).
+
     uv run --frozen --no-sync python -m bench.metrics_report_memory [--sizes 1000,5000,20000]
 
 A throwaway database is filled with ticket facts of the period; each measure runs in a child
@@ -33,7 +38,8 @@ from helpdesk_metrics.adapters.tables import metadata
 from helpdesk_metrics.application.queries import kpis
 from helpdesk_metrics.domain.commitments import Filters, Period
 from helpdesk_metrics.domain.facts import Status, TicketFacts
-from helpdesk_metrics.domain.report import KpiReport, kpi_report
+from helpdesk_metrics.domain.report import KpiReport
+from helpdesk_metrics.domain.report_fold import kpi_report
 from helpdesk_shared.calendar import BusinessCalendar
 from helpdesk_shared.db import create_engine
 from helpdesk_shared.settings import CommonSettings
@@ -82,7 +88,7 @@ def ticket(n: int) -> TicketFacts:
 
 
 async def old_report(facts: FactsQueries, period: Period) -> KpiReport:
-    """What `kpis` did before: every ticket of the period in Python at once."""
+    """What `kpis` did before: every ticket of the period in Python at once (one page)."""
     tickets = await facts.tickets(period.end, period.relevant_from(AS_OF))
     calls = await facts.calls(period.start, period.end)
     return kpi_report(tickets, calls, period, Filters(), as_of=AS_OF, calendar=CALENDAR)

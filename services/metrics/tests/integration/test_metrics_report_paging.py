@@ -23,7 +23,7 @@ from helpdesk_metrics.domain.calls import CallFacts
 from helpdesk_metrics.domain.commitments import Filters, Period
 from helpdesk_metrics.domain.facts import Status, TicketFacts
 from helpdesk_metrics.domain.recurring import recurring_incidents
-from helpdesk_metrics.domain.report import kpi_report
+from helpdesk_metrics.domain.report_fold import kpi_report
 from helpdesk_shared.calendar import BusinessCalendar
 from helpdesk_shared.db import create_engine
 

@@ -1,4 +1,8 @@
-"""The commitments and indicators, with numbers worked by hand."""
+"""The commitments and indicators, with numbers worked by hand.
+
+The ticket figures are read from `kpi_report` (`ReportFold` over one page), the one place their
+rules are written; the paging itself is tested in `test_metrics_report_fold.py`.
+"""
 
 from __future__ import annotations
 
@@ -10,25 +14,17 @@ import pytest
 from helpdesk_metrics.domain.calls import CallFacts
 from helpdesk_metrics.domain.commitments import (
     AnswerDenominator,
+    Commitment,
     CommitmentRules,
     Filters,
     Period,
     call_abandonment,
     calls_answered_within_30s,
-    mail_web_taken_within_30min,
-    resolved_by_single_desk,
 )
 from helpdesk_metrics.domain.facts import Status, TicketFacts
-from helpdesk_metrics.domain.indicators import (
-    backlog,
-    opened_per_day,
-    rates,
-    satisfaction,
-    time_to_resolve,
-    time_to_take_into_account,
-)
 from helpdesk_metrics.domain.recurring import recurring_incidents
-from helpdesk_metrics.domain.report import kpi_report
+from helpdesk_metrics.domain.report import KpiReport
+from helpdesk_metrics.domain.report_fold import kpi_report
 from helpdesk_shared.calendar import BusinessCalendar
 
 MON = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # Monday 10:00 Paris
@@ -52,6 +48,25 @@ def ticket(n: int, minutes_to_take: float | None = None, **changes: object) -> T
         taken_at=None if minutes_to_take is None else MON + timedelta(minutes=minutes_to_take),
     )
     return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def report(
+    tickets: list[TicketFacts],
+    as_of: datetime = MARCH.end,
+    calendar: BusinessCalendar = ALWAYS,
+) -> KpiReport:
+    """March's report of `tickets` with no calls and no filter (`as_of` sets the backlog's
+    moment and when a request not yet taken turns late)."""
+    return kpi_report(tickets, [], MARCH, Filters(), as_of=as_of, calendar=calendar)
+
+
+def commitment(
+    tickets: list[TicketFacts],
+    name: str,
+    as_of: datetime = MARCH.end,
+    calendar: BusinessCalendar = ALWAYS,
+) -> Commitment:
+    return {c.name: c for c in report(tickets, as_of, calendar).commitments}[name]
 
 
 def call(n: int, wait: float, answered: bool) -> CallFacts:
@@ -104,8 +119,8 @@ def test_the_30_second_line_between_call_loss_and_a_late_answer(
     result = calls_answered_within_30s(calls, MARCH, denominator)
     assert (result.numerator, result.denominator) == expected
     rules = CommitmentRules(answer_denominator=denominator)
-    report = kpi_report([], calls, MARCH, Filters(), as_of=MON, calendar=ALWAYS, rules=rules)
-    by_name = {c.name: c for c in report.commitments}
+    figures = kpi_report([], calls, MARCH, Filters(), as_of=MON, calendar=ALWAYS, rules=rules)
+    by_name = {c.name: c for c in figures.commitments}
     assert (
         by_name["calls_answered_within_30s"].numerator,
         by_name["calls_answered_within_30s"].denominator,
@@ -130,7 +145,7 @@ def test_mail_and_web_taken_within_30_minutes() -> None:
         ticket(6, 90, channel="phone"),  # not mail/web
         ticket(7, 5, received_at=datetime(2026, 2, 27, tzinfo=UTC)),  # outside the period
     ]
-    result = mail_web_taken_within_30min(tickets, MARCH, as_of, ALWAYS)
+    result = commitment(tickets, "mail_web_taken_within_30min", as_of=as_of)
     assert (result.numerator, result.denominator) == (2, 4)
     assert result.value == 0.5
     assert result.met is False
@@ -139,7 +154,12 @@ def test_mail_and_web_taken_within_30_minutes() -> None:
 def test_taken_within_30_minutes_counts_business_time() -> None:
     friday_evening = datetime(2026, 3, 6, 16, 50, tzinfo=UTC)  # 17:50 Paris
     t = ticket(1, received_at=friday_evening, taken_at=datetime(2026, 3, 9, 7, 10, tzinfo=UTC))
-    result = mail_web_taken_within_30min([t], MARCH, MON + timedelta(days=10), BusinessCalendar())
+    result = commitment(
+        [t],
+        "mail_web_taken_within_30min",
+        as_of=MON + timedelta(days=10),
+        calendar=BusinessCalendar(),
+    )
     assert result.value == 1.0
 
 
@@ -150,11 +170,11 @@ def test_resolved_by_single_desk() -> None:
     tickets += [ticket(8, 5, resolved_at=resolved, routings=1)]
     tickets += [ticket(9, 5, resolved_at=resolved, initial_group="network", group="network")]
     tickets += [ticket(10, 5)]  # not resolved: not counted
-    result = resolved_by_single_desk(tickets, MARCH)
+    result = commitment(tickets, "resolved_by_single_desk")
     assert (result.numerator, result.denominator) == (7, 10)
     assert result.met is True  # 70 % > 65 %
     tickets += [ticket(11, 5, resolved_at=resolved, reopenings=1)]  # reopened: not by the desk
-    result = resolved_by_single_desk(tickets, MARCH)
+    result = commitment(tickets, "resolved_by_single_desk")
     assert (result.numerator, result.denominator) == (7, 11)
     assert result.met is False  # 63.6 %
 
@@ -180,14 +200,14 @@ def test_what_breaks_a_resolution_by_the_single_desk(
     says False after a hold: it is not what this commitment measures); a hand-over or a
     reopening does not."""
     t = ticket(1, 5, resolved_at=RESOLVED, **changes)
-    result = resolved_by_single_desk([t], MARCH)
+    result = commitment([t], "resolved_by_single_desk")
     assert (result.numerator, result.denominator) == (int(by_desk), 1)
 
 
 @pytest.mark.parametrize("outcome", ["out_of_scope", "to_route", None])
 def test_only_admissible_tickets_count_for_the_single_desk(outcome: str | None) -> None:
     t = ticket(1, 5, resolved_at=RESOLVED, admissibility=outcome)
-    result = resolved_by_single_desk([t, ticket(2, 5, resolved_at=RESOLVED)], MARCH)
+    result = commitment([t, ticket(2, 5, resolved_at=RESOLVED)], "resolved_by_single_desk")
     assert (result.numerator, result.denominator) == (1, 1)
 
 
@@ -199,7 +219,7 @@ def test_backlog_by_dimension_at_a_moment() -> None:
         ticket(4, 5, status=Status.CLOSED, closed_at=MON + timedelta(hours=1)),
         ticket(5, None, received_at=MON + timedelta(days=2)),  # not yet received
     ]
-    result = backlog(tickets, MON + timedelta(hours=2))
+    result = report(tickets, as_of=MON + timedelta(hours=2)).backlog
     assert result.total == 3
     assert result.by_status == {"in_progress": 1, "new": 1, "on_hold": 1}
     assert result.by_level == {"1": 2, "2": 1}
@@ -207,7 +227,7 @@ def test_backlog_by_dimension_at_a_moment() -> None:
     assert result.by_priority == {"P1": 2, "none": 1}
     assert result.by_category == {"none": 2, "printer": 1}
     # Before ticket 4 was closed, it was in the backlog too.
-    assert backlog(tickets, MON + timedelta(minutes=30)).total == 4
+    assert report(tickets, as_of=MON + timedelta(minutes=30)).backlog.total == 4
 
 
 def test_durations_by_priority() -> None:
@@ -217,13 +237,13 @@ def test_durations_by_priority() -> None:
         ticket(10, 1, priority="P1", resolved_at=MON + timedelta(hours=2)),
         ticket(11, 1, priority="P1", resolved_at=MON + timedelta(hours=4)),
     ]
-    take = time_to_take_into_account(tickets, MARCH, ALWAYS)
+    take = report(tickets).time_to_take_into_account
     assert take["P2"].count == 4
     assert take["P2"].median_seconds == 25 * 60
     assert take["P2"].p90_seconds == pytest.approx(37 * 60)
     assert take["P1"].count == 3  # 60, 1, 1 minutes -> median 1 min
     assert take["P1"].median_seconds == 60
-    resolve = time_to_resolve(tickets, MARCH, ALWAYS)
+    resolve = report(tickets).time_to_resolve
     assert list(resolve) == ["P1"]
     assert resolve["P1"].median_seconds == 3 * 3600
     assert resolve["P1"].p90_seconds == pytest.approx(3.8 * 3600)
@@ -237,15 +257,16 @@ def test_rates_satisfaction_and_volumes() -> None:
         ticket(3, 5, first_resolved_at=resolved, rating=2, channel="email"),
         ticket(4, 5, received_at=MON + timedelta(days=1), channel="email"),
     ]
-    r = rates(tickets, MARCH)
+    figures = report(tickets, calendar=BusinessCalendar())
+    r = figures.rates
     assert (r.escalation.count, r.escalation.total) == (1, 4)
     assert r.routing.value == 0.25
     assert (r.reopen.count, r.reopen.total) == (1, 3)
     assert r.sla_compliance.value == 0.75
     assert r.sla_breaches == 2
-    s = satisfaction(tickets, MARCH)
+    s = figures.satisfaction
     assert (s.responses, s.average, s.satisfied.value) == (2, 3.5, 0.5)
-    days = opened_per_day(tickets, MARCH, BusinessCalendar())
+    days = figures.opened_per_day
     assert days == {date(2026, 3, 2): {"email": 1, "web": 2}, date(2026, 3, 3): {"email": 1}}
 
 
@@ -268,11 +289,11 @@ def test_report_applies_filters_and_leaves_calls_out_of_a_group() -> None:
     tickets = [ticket(1, 5), ticket(2, 50, group="n2"), ticket(3, 5, channel="email")]
     calls = [call(1, 10, True)]
     as_of = MON + timedelta(hours=1)
-    report = kpi_report(tickets, calls, MARCH, Filters(group="desk"), as_of=as_of, calendar=ALWAYS)
-    by_name = {c.name: c for c in report.commitments}
+    desk = kpi_report(tickets, calls, MARCH, Filters(group="desk"), as_of=as_of, calendar=ALWAYS)
+    by_name = {c.name: c for c in desk.commitments}
     assert by_name["call_abandonment"].denominator == 0
     assert by_name["mail_web_taken_within_30min"].value == 1.0
-    assert report.backlog.total == 2
+    assert desk.backlog.total == 2
     everything = kpi_report(tickets, calls, MARCH, Filters(), as_of=as_of, calendar=ALWAYS)
     by_name = {c.name: c for c in everything.commitments}
     assert by_name["call_abandonment"].denominator == 1
@@ -341,15 +362,8 @@ def test_complaints_are_counted_apart() -> None:
     complaint = ticket(1, 5, type="complaint", resolved_at=RESOLVED, group="management")
     pending = ticket(2, None, type="complaint", group="management", status=Status.NEW)
     incident = ticket(3, 5, resolved_at=RESOLVED)
-    result = resolved_by_single_desk([complaint, pending, incident], MARCH)
+    figures = report([complaint, pending, incident], as_of=MON + timedelta(hours=2))
+    result = {c.name: c for c in figures.commitments}["resolved_by_single_desk"]
     assert (result.numerator, result.denominator) == (1, 1)
-    report = kpi_report(
-        [complaint, pending, incident],
-        [],
-        MARCH,
-        Filters(),
-        as_of=MON + timedelta(hours=2),
-        calendar=ALWAYS,
-    )
-    assert (report.complaints.received, report.complaints.resolved) == (2, 1)
-    assert report.complaints.open == 2  # neither is closed
+    assert (figures.complaints.received, figures.complaints.resolved) == (2, 1)
+    assert figures.complaints.open == 2  # neither is closed

@@ -17,7 +17,7 @@ from helpdesk_metrics.domain.commitments import Filters, Period
 from helpdesk_metrics.domain.facts import TicketFacts, fold_ticket
 from helpdesk_metrics.domain.records import EventRecord
 from helpdesk_metrics.domain.recurring import ProblemCandidate, recurring_incidents
-from helpdesk_metrics.domain.report import kpi_report
+from helpdesk_metrics.domain.report_fold import kpi_report
 from helpdesk_shared.calendar import BusinessCalendar
 from helpdesk_shared.eventstore.model import EventMetadata, LogPosition, RecordedEvent
 

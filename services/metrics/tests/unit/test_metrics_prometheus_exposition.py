@@ -21,7 +21,7 @@ from helpdesk_metrics.adapters.queries.figures import (
 from helpdesk_metrics.domain.calls import CallFacts
 from helpdesk_metrics.domain.commitments import Filters, Period
 from helpdesk_metrics.domain.facts import Status, TicketFacts
-from helpdesk_metrics.domain.report import kpi_report
+from helpdesk_metrics.domain.report_fold import kpi_report
 from helpdesk_metrics.domain.totals import bounded, timed, totals_of
 from helpdesk_shared.calendar import BusinessCalendar
 from helpdesk_shared.db import create_engine

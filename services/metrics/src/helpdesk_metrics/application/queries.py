@@ -23,8 +23,8 @@ async def kpis(
     received_before: datetime | None = None,
     calls_before: datetime | None = None,
 ) -> KpiReport:
-    """Every indicator over `period` for the tickets kept by `filters`, the same figures as
-    `kpi_report` over those tickets, in memory that does not grow with their number.
+    """Every indicator over `period` for the tickets kept by `filters`, folded a page at a time
+    (`ReportFold`) in memory that does not grow with their number.
 
     The tickets are read up to `received_before` and the calls up to `calls_before` (both the
     period's end unless told otherwise: `/metrics` reads a day beyond it).

@@ -1,6 +1,7 @@
 """The four service commitments, each with its value, target and whether it is met.
 
-The exact formula of each is stated in `docs/commitments.md` and in its function's docstring.
+The exact formula of each is stated in `docs/commitments.md` and where it is computed: the two
+call commitments below, the two ticket ones in `report_fold.ReportFold` (a page at a time).
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from enum import StrEnum
 from helpdesk_metrics.domain.calls import CallFacts
 from helpdesk_metrics.domain.facts import TicketFacts
 from helpdesk_metrics.domain.stats import ratio
-from helpdesk_shared.calendar import BusinessCalendar
 
 
 @dataclass(frozen=True)
@@ -160,75 +160,3 @@ def calls_answered_within_30s(
 def _waited(call: CallFacts) -> float:
     """Seconds the caller waited; unknown counts as not answered in time."""
     return call.wait_seconds if call.wait_seconds is not None else float("inf")
-
-
-def mail_web_taken_within_30min(
-    tickets: Sequence[TicketFacts], period: Period, as_of: datetime, calendar: BusinessCalendar
-) -> Commitment:
-    """Mail and web requests received in the period taken into account within 30 business min.
-
-    A request not yet taken counts as late once 30 business minutes have passed at `as_of`; until
-    then it is still pending and is left out of both numbers.
-    """
-    met = measured = 0
-    for ticket in tickets:
-        if ticket.channel not in MAIL_AND_WEB or not period.contains(ticket.received_at):
-            continue
-        end = ticket.taken_at if ticket.taken_at is not None else as_of
-        delay = calendar.seconds_between(ticket.received_at, end)
-        if ticket.taken_at is None and delay <= TAKE_INTO_ACCOUNT_SECONDS:
-            continue
-        measured += 1
-        met += delay <= TAKE_INTO_ACCOUNT_SECONDS
-    return Commitment(
-        "mail_web_taken_within_30min",
-        "Demandes mail ou web prises en compte en moins de 30 mn",
-        ratio(met, measured),
-        0.90,
-        Comparison.ABOVE,
-        met,
-        measured,
-    )
-
-
-def resolved_by_single_desk(tickets: Sequence[TicketFacts], period: Period) -> Commitment:
-    """ "Taux de résolution en ligne par le guichet unique" (> 65 %).
-
-    Denominator: the admissible tickets (in the contract's scope at the desk: pre-qualified
-    `admissible`) last resolved in the period. Numerator: those resolved by the desk, i.e.
-    opened at the desk (group `desk`) at level 1 and resolved there at level 1 without any
-    hand-over to another level or team and without reopening: an escalation, a routing, a move
-    to another group or a reopening breaks it; a hold or a comment does not. Out-of-scope and
-    routed requests are not counted at all (the desk is not meant to resolve them), nor are
-    complaints (management's, counted apart).
-    """
-    resolved = [
-        t for t in tickets if t.admissible and not t.is_complaint and period.contains(t.resolved_at)
-    ]
-    by_desk = sum(1 for t in resolved if t.resolved_by_desk)
-    return Commitment(
-        "resolved_by_single_desk",
-        "Taux de résolution en ligne par le guichet unique",
-        ratio(by_desk, len(resolved)),
-        0.65,
-        Comparison.ABOVE,
-        by_desk,
-        len(resolved),
-    )
-
-
-def commitments(
-    tickets: Sequence[TicketFacts],
-    calls: Sequence[CallFacts],
-    period: Period,
-    as_of: datetime,
-    calendar: BusinessCalendar,
-    rules: CommitmentRules = DEFAULT_RULES,
-) -> tuple[Commitment, ...]:
-    """The four service commitments (formulas in `docs/commitments.md`)."""
-    return (
-        call_abandonment(calls, period),
-        calls_answered_within_30s(calls, period, rules.answer_denominator),
-        mail_web_taken_within_30min(tickets, period, as_of, calendar),
-        resolved_by_single_desk(tickets, period),
-    )

@@ -1,12 +1,13 @@
-"""`kpi_report`'s figures folded one page of tickets at a time, in memory that does not grow
-with the period.
+"""Every figure of `GET /v1/kpis` for the tickets of a period, folded one page at a time in
+memory that does not grow with the period.
 
-`kpi_report` needs every ticket of the period at once: at about 1.7 KiB a ticket held in Python,
-a report's peak (and the process's RSS, which keeps its high-water mark) grew with the desk.
-`ReportFold` keeps counters instead, plus the business durations behind the percentiles (8 bytes
-each, in an `array`); the recurring incidents are grouped where the rows are (`FactsReader`)
-and handed in at the end. Each accumulation below is the one of the function named beside it,
-so the figures are the same as `kpi_report`'s (a test compares both on varied facts).
+This is the one place the rule of each ticket figure is written (the call commitments are
+`call_abandonment` and `calls_answered_within_30s`, which it calls). Holding every ticket of the
+period at once cost about 1.7 KiB a ticket in Python, so a report's peak (and the process's RSS,
+which keeps its high-water mark) grew with the desk; `ReportFold` keeps counters instead, plus
+the business durations behind the percentiles (8 bytes each, in an `array`). The recurring
+incidents are grouped where the rows are (`FactsReader`) and handed in at the end.
+`kpi_report` is the same fold over one page of every ticket, for callers that hold them all.
 """
 
 from __future__ import annotations
@@ -41,12 +42,16 @@ from helpdesk_metrics.domain.indicators import (
     Rates,
     Satisfaction,
 )
-from helpdesk_metrics.domain.recurring import ProblemCandidate
+from helpdesk_metrics.domain.recurring import (
+    DEFAULT_THRESHOLD,
+    ProblemCandidate,
+    recurring_incidents,
+)
 from helpdesk_metrics.domain.report import KpiReport
 from helpdesk_metrics.domain.stats import percentile, ratio
 from helpdesk_shared.calendar import BusinessCalendar
 
-#: The backlog's dimensions, each counted on the ticket's text for it (as `backlog` does).
+#: The backlog's dimensions, each counted on the ticket's text for it.
 _BACKLOG_DIMENSIONS = ("status", "level", "group", "priority", "category")
 
 
@@ -80,7 +85,7 @@ class ReportFold:
         self.backlog = {name: Counter() for name in _BACKLOG_DIMENSIONS}
 
     def add(self, tickets: Iterable[TicketFacts]) -> None:
-        """Fold a page of tickets (those `filters` leaves out are skipped, as in `kpi_report`)."""
+        """Fold a page of tickets (those `filters` leaves out are skipped)."""
         for t in tickets:
             if self.filters.keeps(t):
                 self._backlog(t)
@@ -91,7 +96,9 @@ class ReportFold:
                 if t.is_complaint:
                     self._complaint(t)
 
-    def _backlog(self, t: TicketFacts) -> None:  # indicators.backlog
+    def _backlog(self, t: TicketFacts) -> None:
+        """Tickets received and not closed at the backlog's moment. Status is the ticket's
+        current one (the projection keeps no history of statuses), exact when that is now."""
         if t.open_at(self.backlog_at):
             self.backlog_total += 1
             counts = self.backlog
@@ -101,14 +108,18 @@ class ReportFold:
             counts["priority"][str(t.priority or UNSET)] += 1
             counts["category"][str(t.category or UNSET)] += 1
 
-    def _durations(self, t: TicketFacts) -> None:  # time_to_take_into_account, time_to_resolve
+    def _durations(self, t: TicketFacts) -> None:
+        """Business seconds from reception to the first `take` (tickets taken in the period) and
+        to the last resolution (tickets resolved in the period), by priority."""
         seconds = self.calendar.seconds_between
         if t.taken_at is not None and self.period.contains(t.taken_at):
             self.take[t.priority or UNSET].append(seconds(t.received_at, t.taken_at))
         if t.resolved_at is not None and self.period.contains(t.resolved_at):
             self.resolve[t.priority or UNSET].append(seconds(t.received_at, t.resolved_at))
 
-    def _rates(self, t: TicketFacts) -> None:  # indicators.rates, opened_per_day
+    def _rates(self, t: TicketFacts) -> None:
+        """Shares of the tickets received in the period (reopened: of those resolved at least
+        once), and the tickets received per day (the desk's time zone) and channel."""
         if not self.period.contains(t.received_at):
             return
         self.days[self.calendar.local_date(t.received_at)][t.channel] += 1
@@ -121,14 +132,27 @@ class ReportFold:
         r["without_breach"] += not t.sla_breaches
         r["breaches"] += t.sla_breaches
 
-    def _satisfaction(self, t: TicketFacts) -> None:  # indicators.satisfaction
+    def _satisfaction(self, t: TicketFacts) -> None:
+        """Ratings (1 to 5) of the tickets (first) resolved in the period."""
         if t.rating is not None and self.period.contains(t.first_resolved_at or t.closed_at):
             self.ratings["responses"] += 1
             self.ratings["sum"] += t.rating
             self.ratings["satisfied"] += t.rating >= SATISFIED_FROM
 
     def _commitments(self, t: TicketFacts) -> None:
-        """`mail_web_taken_within_30min` and `resolved_by_single_desk`, one ticket's share."""
+        """One ticket's share of the two ticket commitments (`docs/commitments.md`).
+
+        `mail_web_taken_within_30min`: mail and web requests received in the period, taken into
+        account within 30 business minutes. One not yet taken counts as late once 30 business
+        minutes have passed at `as_of`; until then it is pending, left out of both numbers.
+
+        `resolved_by_single_desk` (> 65 %): of the admissible tickets (in the contract's scope,
+        pre-qualified `admissible`) last resolved in the period, those resolved by the desk:
+        opened at the desk (group `desk`) at level 1 and resolved there at level 1 without any
+        hand-over or reopening (`TicketFacts.resolved_by_desk`); a hold or a comment does not
+        break it. Out-of-scope and routed requests are not counted at all, nor are complaints
+        (management's, counted apart).
+        """
         if t.channel in MAIL_AND_WEB and self.period.contains(t.received_at):
             end = t.taken_at if t.taken_at is not None else self.as_of
             delay = self.calendar.seconds_between(t.received_at, end)
@@ -139,7 +163,8 @@ class ReportFold:
             self.single_desk["resolved"] += 1
             self.single_desk["by_desk"] += t.resolved_by_desk
 
-    def _complaint(self, t: TicketFacts) -> None:  # indicators.complaints
+    def _complaint(self, t: TicketFacts) -> None:
+        """Received in the period, resolved in the period, still open at the backlog's moment."""
         self.complaints["received"] += self.period.contains(t.received_at)
         self.complaints["resolved"] += self.period.contains(t.resolved_at)
         self.complaints["open"] += t.open_at(self.backlog_at)
@@ -235,3 +260,25 @@ def _by_priority(values: dict[str, array[float]]) -> dict[str, Durations]:
         p: Durations(len(v), percentile(v, 50), percentile(v, 90))
         for p, v in sorted(values.items())
     }
+
+
+def kpi_report(
+    tickets: Iterable[TicketFacts],
+    calls: Sequence[CallFacts],
+    period: Period,
+    filters: Filters,
+    *,
+    as_of: datetime,
+    calendar: BusinessCalendar,
+    recurrence_threshold: int = DEFAULT_THRESHOLD,
+    rules: CommitmentRules = DEFAULT_RULES,
+) -> KpiReport:
+    """`ReportFold` over one page of every ticket, for a caller that holds them all at once.
+
+    `as_of` is "now" for the figures that depend on it (a request not yet taken is late once its
+    30 minutes have passed); the backlog is taken at the end of the period, or now if earlier.
+    """
+    kept = [t for t in tickets if filters.keeps(t)]
+    fold = ReportFold(period, filters, as_of, calendar)
+    fold.add(kept)
+    return fold.report(calls, recurring_incidents(kept, period, recurrence_threshold), rules)
