@@ -152,6 +152,9 @@ class FakeUnits:
             kept.update({key: row for key, row in done.items() if was.get(key) != row})
         self.commits += 1
 
+    #: A mail's unit is a whole unit here.
+    deliveries = __call__
+
     def entries_to(self, recipient: str) -> list[Entry]:
         return [e for e in self.tables.entries.values() if e.recipient == recipient]
 

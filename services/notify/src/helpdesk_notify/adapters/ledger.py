@@ -119,7 +119,7 @@ async def lock(conn: AsyncConnection, notification: uuid.UUID) -> StoredNotifica
     """
     await conn.execute(
         text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
-        {"key": f"notify:{notification}"},
+        {"key": lock_key(notification)},
     )
     row = await conn.execute(
         text(f"SELECT {COLUMNS} FROM notify.notifications WHERE id = :id"),  # noqa: S608 - constant column list
@@ -127,6 +127,11 @@ async def lock(conn: AsyncConnection, notification: uuid.UUID) -> StoredNotifica
     )
     found = row.mappings().one_or_none()
     return None if found is None else StoredNotification(**found)
+
+
+def lock_key(notification: uuid.UUID) -> str:
+    """The text of the notification's advisory lock key (hashed by `hashtextextended`)."""
+    return f"notify:{notification}"
 
 
 async def mark_sent(conn: AsyncConnection, notification: uuid.UUID, smtp_response: str) -> None:

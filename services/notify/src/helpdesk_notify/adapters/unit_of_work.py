@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from helpdesk_notify.adapters import ledger, ticket_views
+from helpdesk_notify.adapters.deliveries import PostgresDeliveries, PostgresDelivery
 from helpdesk_notify.adapters.ledger import StoredNotification
 from helpdesk_notify.domain.notifications import Notification
 from helpdesk_notify.domain.tickets import TicketView
@@ -84,6 +85,7 @@ class PostgresNotifyUnits:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._store = EventStore(engine)
+        self._deliveries = PostgresDeliveries(engine)
 
     @asynccontextmanager
     async def __call__(self) -> AsyncIterator[PostgresNotifyUnit]:
@@ -91,3 +93,7 @@ class PostgresNotifyUnits:
             yield PostgresNotifyUnit(
                 PostgresLedger(conn), PostgresTicketViews(conn), StoreHistory(self._store, conn)
             )
+
+    def deliveries(self) -> AbstractAsyncContextManager[PostgresDelivery]:
+        """One mail's unit, driven on the connection's driver (`adapters.deliveries`)."""
+        return self._deliveries()

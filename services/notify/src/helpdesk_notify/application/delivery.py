@@ -105,7 +105,7 @@ async def _deliver_one(
     """Send one notification in its own unit of work; whether it is to be retried."""
     reply: str | None = None
     try:
-        async with units() as unit:
+        async with units.deliveries() as unit:
             row = await unit.ledger.lock(notification)
             if row is None or row.status == "sent" or not row.retryable:
                 return False

@@ -8,7 +8,7 @@ in unit tests on in-memory fakes.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
@@ -72,6 +72,27 @@ class Ledger(Protocol):
     ) -> None: ...
 
 
+class DeliveryLedger(Protocol):
+    """The part of the ledger a mail's delivery needs."""
+
+    async def lock(self, notification: uuid.UUID) -> LedgerEntry | None: ...
+
+    async def mark_sent(self, notification: uuid.UUID, smtp_response: str) -> None:
+        """Mark the entry sent; this may commit the unit at once (it is its last write)."""
+        ...
+
+    async def mark_failed(
+        self, notification: uuid.UUID, error: str, *, retryable: bool
+    ) -> None: ...
+
+
+class DeliveryUnit(Protocol):
+    """One mail's transaction: its entry locked, read, marked and committed."""
+
+    @property
+    def ledger(self) -> DeliveryLedger: ...
+
+
 class TicketViews(Protocol):
     """What notify knows of each ticket, to address and word its mails."""
 
@@ -108,5 +129,11 @@ class NotifyUnit(Protocol):
     def history(self) -> TicketHistory: ...
 
 
-#: Opens a unit of work: its transaction commits when the block ends without error.
-NotifyUnits = Callable[[], AbstractAsyncContextManager[NotifyUnit]]
+class NotifyUnits(Protocol):
+    """Opens units of work: a unit's transaction commits when its block ends without error."""
+
+    def __call__(self) -> AbstractAsyncContextManager[NotifyUnit]: ...
+
+    def deliveries(self) -> AbstractAsyncContextManager[DeliveryUnit]:
+        """A unit for one mail only (fewer round trips than a whole unit of work)."""
+        ...

@@ -1,0 +1,120 @@
+"""Notify's delivery units on PostgreSQL: one mail's transaction in three round trips.
+
+A mail is sent inside a transaction that holds its advisory lock (`ledger.lock` says why), so
+its unit needs: the lock, the row read once the lock is held, the mark once the server accepted
+the mail, and the commit. Through SQLAlchemy's transaction each is a round trip of its own, plus
+BEGIN: five for a mail that takes a few milliseconds of SMTP. Here the unit drives its asyncpg
+connection itself (SQLAlchemy's is left in autocommit, so it neither begins nor commits):
+
+- `BEGIN` and the lock go together, in the simple protocol (two statements, one round trip);
+- the row is read by a statement of its own. Not in the lock's statement: a statement reads with
+  the snapshot taken when it starts, so a worker that waited there for the lock would read the
+  row as it was before the holder marked it sent, and send the mail a second time;
+- the mark and `COMMIT` go together, again two statements in one round trip.
+
+The reply of the server is written as a literal in that last round trip (the simple protocol
+takes no parameters), quoted as standard SQL strings are (`standard_conforming_strings` is on,
+PostgreSQL's default since 9.1).
+
+A unit left with its transaction open (an error, a cancellation) rolls it back, or drops the
+connection when even that fails, so no connection goes back to the pool inside a transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from helpdesk_notify.adapters import ledger
+from helpdesk_notify.adapters.ledger import COLUMNS, StoredNotification
+
+_READ = f"SELECT {COLUMNS} FROM notify.notifications WHERE id = $1"  # noqa: S608 - constant columns
+
+#: `ledger.mark_sent`'s statement, then the commit; the simple protocol takes literals only.
+_MARK_SENT_AND_COMMIT = (
+    "UPDATE notify.notifications SET status = 'sent', attempts = attempts + 1, "
+    "smtp_response = {response}, error = NULL, sent_at = now(), updated_at = now() "
+    "WHERE id = {id} AND status <> 'sent'; COMMIT"
+)
+
+_MARK_FAILED = (
+    "UPDATE notify.notifications SET status = 'failed', attempts = attempts + 1, "
+    "error = $2, retryable = $3, updated_at = now() WHERE id = $1"
+)
+
+
+def quoted(value: str) -> str:
+    """`value` as a standard SQL string literal: quotes doubled; no NUL (text cannot hold it)."""
+    if "\x00" in value:
+        value = value.replace("\x00", "")
+    return "'" + value.replace("'", "''") + "'"
+
+
+@dataclass(frozen=True)
+class PostgresDelivery:
+    """One mail's unit: its ledger is itself (`lock`, `mark_sent`, `mark_failed`)."""
+
+    driver: Any  # asyncpg.Connection
+
+    @property
+    def ledger(self) -> PostgresDelivery:
+        return self
+
+    async def lock(self, notification: uuid.UUID) -> StoredNotification | None:
+        """BEGIN and the lock in one round trip, then the row read with a snapshot taken once
+        the lock is held. The key is `ledger.lock`'s, so both paths exclude each other."""
+        key = quoted(ledger.lock_key(notification))
+        await self.driver.execute(
+            f"BEGIN; SELECT pg_advisory_xact_lock(hashtextextended({key}, 0))"
+        )
+        found = await self.driver.fetchrow(_READ, notification)
+        return None if found is None else StoredNotification(**dict(found))
+
+    async def mark_sent(self, notification: uuid.UUID, smtp_response: str) -> None:
+        """The mark and the commit in one round trip: the mark is the unit's last write."""
+        await self.driver.execute(
+            _MARK_SENT_AND_COMMIT.format(
+                response=quoted(smtp_response), id=quoted(str(notification))
+            )
+        )
+
+    async def mark_failed(self, notification: uuid.UUID, error: str, *, retryable: bool) -> None:
+        await self.driver.execute(_MARK_FAILED, notification, error, retryable)
+
+
+class PostgresDeliveries:
+    """Opens delivery units on the engine's pooled connections (`NotifyUnits.deliveries`)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    @asynccontextmanager
+    async def __call__(self) -> AsyncIterator[PostgresDelivery]:
+        async with self._engine.connect() as conn:
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            driver = (await conn.get_raw_connection()).driver_connection
+            assert driver is not None
+            clean = False
+            try:
+                yield PostgresDelivery(driver)
+                if driver.is_in_transaction():
+                    await driver.execute("COMMIT")
+                clean = True
+            finally:
+                if not clean:
+                    await _abandon(conn, driver)
+
+
+async def _abandon(conn: AsyncConnection, driver: Any) -> None:
+    """Roll back what the unit left open, or drop the connection if that cannot be done."""
+    try:
+        if not driver.is_closed() and driver.is_in_transaction():
+            await driver.execute("ROLLBACK")
+    except BaseException:
+        await conn.invalidate()
+        raise

@@ -1,0 +1,103 @@
+"""A mail's unit of delivery on real PostgreSQL: its lock, its read, its mark and commit."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from helpdesk_notify.adapters.unit_of_work import PostgresNotifyUnits
+
+
+async def pending(engine: AsyncEngine) -> uuid.UUID:
+    """A notification planned and not sent yet."""
+    notification = uuid.uuid4()
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO notify.notifications (id, ticket_id, event_id, recipient, template, "
+                "language, status, message_id, subject, body_text, body_html) VALUES (:id, "
+                ":id, :id, 'a@example.org', 'opened', 'fr', 'pending', '<m@x>', 's', 't', 'h')"
+            ),
+            {"id": notification},
+        )
+    return notification
+
+
+async def advisory_locks(engine: AsyncEngine) -> int:
+    async with engine.connect() as conn:
+        found = await conn.scalar(text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"))
+    return int(found or 0)
+
+
+async def test_a_worker_that_waited_for_the_lock_reads_the_mark_of_its_holder(
+    engine: AsyncEngine,
+) -> None:
+    """The read after the lock sees what the holder committed while the other waited: read in
+    the lock's own statement (its snapshot taken before the wait), it would find the mail
+    pending and send it a second time."""
+    units = PostgresNotifyUnits(engine)
+    notification = await pending(engine)
+
+    async def second() -> str | None:
+        async with units.deliveries() as unit:
+            row = await unit.ledger.lock(notification)
+            return None if row is None else row.status
+
+    async with units.deliveries() as first:
+        row = await first.ledger.lock(notification)
+        assert row is not None
+        assert row.status == "pending"
+        waiting = asyncio.create_task(second())
+        await asyncio.sleep(0.3)
+        assert not waiting.done()  # it waits for the lock
+        await first.ledger.mark_sent(notification, "250 2.0.0 Ok: queued as 'A1'")
+    assert await waiting == "sent"
+    async with engine.connect() as conn:
+        stored = await conn.execute(
+            text("SELECT attempts, smtp_response FROM notify.notifications WHERE id = :id"),
+            {"id": notification},
+        )
+        assert tuple(stored.one()) == (1, "250 2.0.0 Ok: queued as 'A1'")
+
+
+async def test_a_unit_that_fails_leaves_no_transaction_and_no_lock(engine: AsyncEngine) -> None:
+    units = PostgresNotifyUnits(engine)
+    notification = await pending(engine)
+
+    async def broken() -> None:
+        async with units.deliveries() as unit:
+            await unit.ledger.lock(notification)
+            raise RuntimeError("the sender broke")
+
+    with pytest.raises(RuntimeError):
+        await broken()
+    assert await advisory_locks(engine) == 0
+    async with units.deliveries() as unit:  # the connection is usable: nothing left open
+        row = await unit.ledger.lock(notification)
+        assert row is not None
+        assert row.status == "pending"
+    async with engine.connect() as conn:
+        status = await conn.scalar(
+            text("SELECT status FROM notify.notifications WHERE id = :id"), {"id": notification}
+        )
+    assert status == "pending"
+    assert await advisory_locks(engine) == 0
+
+
+async def test_a_failed_mail_is_marked_when_its_unit_ends(engine: AsyncEngine) -> None:
+    units = PostgresNotifyUnits(engine)
+    notification = await pending(engine)
+    async with units.deliveries() as unit:
+        await unit.ledger.lock(notification)
+        await unit.ledger.mark_failed(notification, "421 try later", retryable=True)
+    async with engine.connect() as conn:
+        stored = await conn.execute(
+            text("SELECT status, error, retryable FROM notify.notifications WHERE id = :id"),
+            {"id": notification},
+        )
+        assert tuple(stored.one()) == ("failed", "421 try later", True)
+    assert await advisory_locks(engine) == 0
