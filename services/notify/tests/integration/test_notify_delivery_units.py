@@ -9,7 +9,11 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from helpdesk_notify.adapters.deliveries import quoted
 from helpdesk_notify.adapters.unit_of_work import PostgresNotifyUnits
+
+#: A reply with quotes and backslashes, which must come back as it was sent.
+REPLY = "250 2.0.0 Ok: queued as 'A1' \\'; DROP TABLE x; --\\"
 
 
 async def pending(engine: AsyncEngine) -> uuid.UUID:
@@ -28,8 +32,14 @@ async def pending(engine: AsyncEngine) -> uuid.UUID:
 
 
 async def advisory_locks(engine: AsyncEngine) -> int:
+    """Advisory locks held in this run's database (other databases of the cluster are not ours)."""
     async with engine.connect() as conn:
-        found = await conn.scalar(text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"))
+        found = await conn.scalar(
+            text(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND database = "
+                "(SELECT oid FROM pg_database WHERE datname = current_database())"
+            )
+        )
     return int(found or 0)
 
 
@@ -54,14 +64,14 @@ async def test_a_worker_that_waited_for_the_lock_reads_the_mark_of_its_holder(
         waiting = asyncio.create_task(second())
         await asyncio.sleep(0.3)
         assert not waiting.done()  # it waits for the lock
-        await first.ledger.mark_sent(notification, "250 2.0.0 Ok: queued as 'A1'")
+        await first.ledger.mark_sent(notification, REPLY)
     assert await waiting == "sent"
     async with engine.connect() as conn:
         stored = await conn.execute(
             text("SELECT attempts, smtp_response FROM notify.notifications WHERE id = :id"),
             {"id": notification},
         )
-        assert tuple(stored.one()) == (1, "250 2.0.0 Ok: queued as 'A1'")
+        assert tuple(stored.one()) == (1, REPLY)
 
 
 async def test_a_unit_that_fails_leaves_no_transaction_and_no_lock(engine: AsyncEngine) -> None:
@@ -101,3 +111,15 @@ async def test_a_failed_mail_is_marked_when_its_unit_ends(engine: AsyncEngine) -
         )
         assert tuple(stored.one()) == ("failed", "421 try later", True)
     assert await advisory_locks(engine) == 0
+
+
+@pytest.mark.parametrize("standard", ["on", "off"])
+async def test_a_quoted_reply_reads_back_as_sent_whatever_the_string_setting(
+    engine: AsyncEngine, standard: str
+) -> None:
+    async with engine.connect() as conn:
+        await conn.execute(text(f"SET standard_conforming_strings = {standard}"))
+        # The literal is what the simple protocol sends: no parameter can carry it.
+        read = await conn.scalar(text(f"SELECT {quoted(REPLY)}".replace(":", r"\:")))
+        await conn.execute(text("RESET standard_conforming_strings"))
+    assert read == REPLY

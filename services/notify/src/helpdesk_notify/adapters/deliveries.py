@@ -13,8 +13,8 @@ connection itself (SQLAlchemy's is left in autocommit, so it neither begins nor 
 - the mark and `COMMIT` go together, again two statements in one round trip.
 
 The reply of the server is written as a literal in that last round trip (the simple protocol
-takes no parameters), quoted as standard SQL strings are (`standard_conforming_strings` is on,
-PostgreSQL's default since 9.1).
+takes no parameters): an escape string (`E'...'`) with its backslashes and quotes doubled, which
+reads the same whatever `standard_conforming_strings` says, so no reply can end the literal.
 
 A unit left with its transaction open (an error, a cancellation) rolls it back, or drops the
 connection when even that fails, so no connection goes back to the pool inside a transaction.
@@ -49,10 +49,10 @@ _MARK_FAILED = (
 
 
 def quoted(value: str) -> str:
-    """`value` as a standard SQL string literal: quotes doubled; no NUL (text cannot hold it)."""
-    if "\x00" in value:
-        value = value.replace("\x00", "")
-    return "'" + value.replace("'", "''") + "'"
+    """`value` as an escape-string literal: backslashes and quotes doubled, so its reading does
+    not depend on `standard_conforming_strings`; no NUL (text cannot hold it)."""
+    value = value.replace("\x00", "").replace("\\", "\\\\").replace("'", "''")
+    return "E'" + value + "'"
 
 
 @dataclass(frozen=True)
