@@ -130,6 +130,7 @@ def test_a_part_that_dies_at_start_stops_the_rest_and_shows_its_log(
     with pytest.raises(StackError, match="broken exited during start-up") as failure:
         start_stack(run_dir, env=runner_env, services=(missing, broken), timeout=120)
     assert "ENV_DIR" in str(failure.value)
+    assert "(exit code " in str(failure.value)
     assert not any(alive for _, alive in recorded(run_dir))
     assert list(run_dir.glob("*.pid")) == []
 

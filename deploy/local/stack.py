@@ -193,9 +193,11 @@ def _wait_until_ready(stack: Stack, timeout: float, progress: Progress | None = 
     pending = {launched.name: launched for launched in stack.launched}
     while pending:
         for name, launched in list(pending.items()):
-            if not is_alive(launched):
+            ended = _exit_status(stack, launched)
+            if ended is not None:
                 raise StackError(
-                    f"{name} exited during start-up; {launched.log}:\n{tail(launched.log)}"
+                    f"{name} exited during start-up ({ended}); {launched.log}:\n"
+                    f"{tail(launched.log)}"
                 )
             if _is_ready(stack, launched):
                 del pending[name]
@@ -265,3 +267,18 @@ def _run_demo(stack: Stack, env: dict[str, str], timeout: float) -> None:
         stack.skipped.append(f"demo data: failed (exit {result.returncode}), see {log}")
         return
     stack.demo = (tail(log, 1) or "loaded").strip()
+
+
+def _exit_status(stack: Stack, launched: Launched) -> str | None:
+    """How `launched` ended, or None while it runs.
+
+    The runner's own child handle says it for what this stack started (its exit code, or the
+    signal that killed it, for the error message); `/proc` answers for anything else.
+    """
+    for process in stack.processes:
+        if process.pid == launched.pid:
+            code = process.poll()
+            if code is None:
+                return None
+            return f"killed by signal {-code}" if code < 0 else f"exit code {code}"
+    return None if is_alive(launched) else "no longer running"
