@@ -8,10 +8,10 @@ report holds, the rows the driver hands over, the figures).
 from __future__ import annotations
 
 import gc
-import random
 import tracemalloc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -21,7 +21,7 @@ from helpdesk_metrics.adapters.repository import FactsRepository
 from helpdesk_metrics.application.queries import kpis
 from helpdesk_metrics.domain.calls import CallFacts
 from helpdesk_metrics.domain.commitments import Filters, Period
-from helpdesk_metrics.domain.facts import Status, TicketFacts
+from helpdesk_metrics.domain.facts import TicketFacts
 from helpdesk_metrics.domain.recurring import recurring_incidents
 from helpdesk_metrics.domain.report_fold import kpi_report
 from helpdesk_shared.calendar import BusinessCalendar
@@ -39,65 +39,8 @@ AS_OF = [datetime(2026, 3, 16, 10, 7, tzinfo=UTC), datetime(2026, 4, 3, tzinfo=U
 #: (the previous one kept while the next is read) about 1 MiB.
 GROWTH_BOUND = 512 * 1024
 
-
-# The same varied facts as the unit test of `ReportFold` (test modules do not import each other).
-def varied_tickets(n: int, seed: int = 7) -> list[TicketFacts]:
-    rng = random.Random(seed)
-    pick = rng.choice
-    tickets = []
-    for i in range(n):
-        received = datetime(2026, 2, 20, tzinfo=UTC) + timedelta(minutes=20 * rng.randrange(3000))
-        taken = pick([None, received + timedelta(minutes=rng.randrange(1, 3000))])
-        resolved = pick([None, None, (taken or received) + timedelta(hours=rng.randrange(1, 200))])
-        closed = pick([None, resolved and resolved + timedelta(days=rng.randrange(0, 5))])
-        desk = rng.random() < 0.4  # kept by the desk at level 1 throughout: single-desk
-        reopenings = 0 if desk else pick([0, 0, 1, 2])
-        tickets.append(
-            TicketFacts(
-                ticket_id=f"{i:06d}",
-                reference=f"INC-{rng.randrange(10**6):06d}",
-                type=pick(["incident", "incident", "request", "complaint"]),
-                channel=pick(["web", "email", "phone", "walk_in"]),
-                received_at=received,
-                opened_at=received,
-                initial_group="desk" if desk else pick(["desk", "desk", "n2"]),
-                initial_level=1 if desk else pick([1, 1, 2]),
-                group="desk" if desk else pick(["desk", "desk", "n2", "management"]),
-                level=1 if desk else pick([1, 1, 2, 3]),
-                status=pick(list(Status)),
-                priority=pick([None, "P1", "P2", "P3", "P4"]),
-                category=pick([None, "printer", "network", "mail"]),
-                asset_tag=pick([None, "", "PC-1", "PC-2", "PRN-9"]),
-                department=pick([None, "DAF", "DRH", "DSI"]),
-                admissibility=pick([None, "admissible", "in_scope", "out_of_scope"]),
-                taken_at=taken,
-                first_resolved_at=resolved and pick([resolved, resolved - timedelta(hours=1)]),
-                resolved_at=resolved if not reopenings or rng.random() < 0.5 else None,
-                closed_at=closed,
-                escalations=0 if desk else pick([0, 0, 1, 2]),
-                routings=0 if desk else pick([0, 0, 1]),
-                reopenings=reopenings,
-                sla_breaches=pick([0, 0, 0, 1, 3]),
-                rating=pick([None, None, 1, 2, 3, 4, 5]),
-                first_contact=pick([None, True, False]),
-                resolved_level=pick([None, 1, 2]),
-            )
-        )
-    return tickets
-
-
-def calls_of(n: int) -> list[CallFacts]:
-    start = datetime(2026, 2, 28, 8, tzinfo=UTC)
-    return [
-        CallFacts(
-            call_id=f"c{i}",
-            offered_at=start + timedelta(hours=7 * i),
-            answered_at=None if i % 4 == 0 else start + timedelta(hours=7 * i, seconds=i % 50),
-            abandoned_at=start + timedelta(hours=7 * i, seconds=40) if i % 4 == 0 else None,
-            wait_seconds=None if i % 9 == 0 else float(i % 50),
-        )
-        for i in range(n)
-    ]
+#: The facts builders of `conftest.py` (`varied_tickets(n, seed)`, `calls_of(n)`).
+Builder = Callable[..., Any]
 
 
 @pytest.fixture
@@ -112,7 +55,9 @@ async def save(engine: AsyncEngine, facts: list[TicketFacts] | list[CallFacts]) 
         await FactsRepository(conn).save_all(facts)
 
 
-async def test_the_paged_report_is_kpi_reports_over_every_ticket(engine: AsyncEngine) -> None:
+async def test_the_paged_report_is_kpi_reports_over_every_ticket(
+    engine: AsyncEngine, varied_tickets: Builder, calls_of: Builder
+) -> None:
     await save(engine, varied_tickets(700))
     await save(engine, calls_of(120))
     for filters in FILTERS:
@@ -136,7 +81,9 @@ async def test_the_paged_report_is_kpi_reports_over_every_ticket(engine: AsyncEn
     assert expected.problem_candidates  # the groups compared were not all empty
 
 
-async def test_recurring_groups_counted_in_sql_are_the_domains(engine: AsyncEngine) -> None:
+async def test_recurring_groups_counted_in_sql_are_the_domains(
+    engine: AsyncEngine, varied_tickets: Builder
+) -> None:
     """Ties of reception inside a group included: the references tie-break by reference."""
     tickets = varied_tickets(700)
     at = tickets[0].received_at
@@ -195,7 +142,7 @@ async def report_peak(engine: AsyncEngine) -> int:
 
 
 async def test_a_reports_peak_does_not_grow_with_the_periods_tickets(
-    engine: AsyncEngine,
+    engine: AsyncEngine, varied_tickets: Builder
 ) -> None:
     tickets = varied_tickets(4000, seed=11)
     await save(engine, tickets[:1000])
