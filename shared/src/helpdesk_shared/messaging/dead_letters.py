@@ -8,6 +8,7 @@ between duplicates a message (the inbox absorbs it) rather than losing one.
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -141,8 +142,19 @@ def _describe(consumer: str, message: AbstractIncomingMessage) -> DeadLetter:
         reason=str(reason) if reason else None,
         attempts=attempts if isinstance(attempts, int) else None,
         timestamp=message.timestamp,
-        body=message.body[:_BODY_PREVIEW].decode("utf-8", errors="replace"),
+        body=body_preview(message.body),
     )
+
+
+def body_preview(body: bytes) -> str:
+    """The body's first `_BODY_PREVIEW` bytes as text, never ending on a broken character.
+
+    A cut through a multi-byte UTF-8 character (an accented French word is likely) would end the
+    preview with a replacement mark; the incremental decoder holds such a tail back instead.
+    Bytes that are not UTF-8 at all still show as replacement marks.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    return decoder.decode(body[:_BODY_PREVIEW], final=len(body) <= _BODY_PREVIEW)
 
 
 def _death_reason(headers: dict[str, Any]) -> str | None:
