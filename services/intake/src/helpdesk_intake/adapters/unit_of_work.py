@@ -2,11 +2,9 @@
 and the event store on one connection, in one transaction.
 
 `PostgresIntakeUnits()` opens the transaction and commits it when the block ends without error;
-`begin()` does the same and also hands over the connection (for a request's `Idempotency-Key`
-row in the same transaction); `within(conn)` works in a transaction the caller opened and ends.
-Each piece runs the statements the handlers ran on the connection before: no round trip is
-added. The units of `PostgresIntakeUnits()` and `begin()` take a counter's number in their
-process's turn (`counter_turns`), given back after the commit or rollback.
+`within(conn)` works in a transaction the caller opened (the one that also holds a request's
+`Idempotency-Key`). Each piece runs the statements the handlers ran on the connection before: no
+round trip is added.
 """
 
 from __future__ import annotations
@@ -21,7 +19,6 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from helpdesk_intake.adapters import contracts, directory, tickets
-from helpdesk_intake.adapters.counter_turns import CounterTurns, HeldTurn
 from helpdesk_intake.application.ports import EntryRead, InboundMail, IndexedTicket, Opening
 from helpdesk_intake.domain.contract import ContractState
 from helpdesk_intake.domain.requesters import Requester
@@ -80,12 +77,8 @@ class PostgresTicketIndex:
 
     conn: AsyncConnection
     store: EventStore
-    #: This transaction's turn on the counters; None: the row lock alone orders the numbering.
-    turn: HeldTurn | None = None
 
     async def open_numbered(self, opening: Opening, event: NewEvent) -> str:
-        if self.turn is not None:
-            await self.turn.take((opening.prefix, opening.year))
         return await tickets.open_numbered(self.conn, self.store, opening, event)
 
     async def ticket_by_reference(self, reference: str) -> IndexedTicket | None:
@@ -151,32 +144,17 @@ class PostgresIntakeUnits:
     def __init__(self, engine: AsyncEngine, store: EventStore) -> None:
         self._engine = engine
         self._store = store
-        self._turns = CounterTurns()
 
-    @property
-    def turns(self) -> CounterTurns:
-        """This process's turns on the counters (one `PostgresIntakeUnits` per process)."""
-        return self._turns
-
-    def within(self, conn: AsyncConnection, turn: HeldTurn | None = None) -> PostgresIntakeUnit:
-        """A unit in a transaction the caller opened and ends. Without a `turn` (one the caller
-        gives back after that end) its numbering waits on the counter's row alone."""
+    def within(self, conn: AsyncConnection) -> PostgresIntakeUnit:
+        """A unit in a transaction the caller opened and commits."""
         return PostgresIntakeUnit(
             PostgresDirectory(conn),
-            PostgresTicketIndex(conn, self._store, turn),
+            PostgresTicketIndex(conn, self._store),
             PostgresMailroom(conn),
             StoreAppender(self._store, conn),
         )
 
     @asynccontextmanager
-    async def begin(self) -> AsyncIterator[tuple[AsyncConnection, PostgresIntakeUnit]]:
-        """A transaction and its unit; the counter's turn, if taken, is given back once the
-        transaction has committed or rolled back (the turn's block is left after the
-        transaction's)."""
-        async with self._turns.held() as turn, self._engine.begin() as conn:
-            yield conn, self.within(conn, turn)
-
-    @asynccontextmanager
     async def __call__(self) -> AsyncIterator[PostgresIntakeUnit]:
-        async with self.begin() as (_, unit):
-            yield unit
+        async with self._engine.begin() as conn:
+            yield self.within(conn)

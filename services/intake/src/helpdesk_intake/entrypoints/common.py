@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
 from typing import Annotated
 
 from fastapi import Depends
@@ -36,13 +35,6 @@ Store = Annotated[EventStore, from_state("event_store")]
 Units = Annotated[IntakeUnits, from_state("intake_units")]
 #: A unit of work in a transaction the route opened (with its `Idempotency-Key` claim).
 UnitWithin = Annotated[Callable[[AsyncConnection], IntakeUnit], from_state("intake_unit_within")]
-#: A transaction and its unit of work, for a route that also writes on the connection (its
-#: `Idempotency-Key` row): a reference number taken in it waits for this process's turn on the
-#: counter, given back after the commit (`PostgresIntakeUnits.begin`).
-UnitBegin = Annotated[
-    Callable[[], AbstractAsyncContextManager[tuple[AsyncConnection, IntakeUnit]]],
-    from_state("intake_unit_begin"),
-]
 IntakeSettings = Annotated[Settings, from_state("settings")]
 #: The knowledge base's suggestions for a new request (the ticket service, over HTTP).
 Knowledge = Annotated[ArticleSuggestions, from_state("knowledge_base")]

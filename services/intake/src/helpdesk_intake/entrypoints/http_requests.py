@@ -30,7 +30,7 @@ from helpdesk_intake.entrypoints.common import (
     IntakeSettings,
     Knowledge,
     OpeningSlots,
-    UnitBegin,
+    UnitWithin,
     invalid,
 )
 from helpdesk_intake.entrypoints.metrics import Metrics
@@ -38,6 +38,7 @@ from helpdesk_shared import catalogue
 from helpdesk_shared.auth import Principal, Role, require_roles
 from helpdesk_shared.events.admissibility import AdmissibilityEvidence
 from helpdesk_shared.events.ticket import BreakdownCause, Channel, Reason, TicketType
+from helpdesk_shared.http.dependencies import Engine
 from helpdesk_shared.http.idempotency import HEADER, IdempotencyGuard
 from helpdesk_shared.http.problems import Problem
 
@@ -130,7 +131,8 @@ async def submit_request(
     form: AssistanceForm,
     request: Request,
     principal: Opener,
-    begin: UnitBegin,
+    engine: Engine,
+    unit_within: UnitWithin,
     settings: IntakeSettings,
     metrics: Metrics,
     knowledge: Knowledge,
@@ -139,7 +141,7 @@ async def submit_request(
 ) -> JSONResponse:
     command = _command(form, principal, tuple(settings.intake_complaint_keywords))
     scope = f"POST /v1/requests:{principal.sub}"
-    async with slots, begin() as (conn, unit):
+    async with slots, engine.begin() as conn:
         guard = await IdempotencyGuard.claim(
             conn, scope, idempotency_key, form.model_dump(mode="json")
         )
@@ -147,7 +149,7 @@ async def submit_request(
         if replay is None:
             try:
                 opened = await open_ticket(
-                    unit,
+                    unit_within(conn),
                     command,
                     settings.intake_timezone,
                     settings.operating_systems(),
