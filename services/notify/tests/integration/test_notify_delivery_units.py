@@ -13,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from helpdesk_notify.adapters.deliveries import quoted
+from helpdesk_notify.adapters.ledger import lock_key
 from helpdesk_notify.adapters.unit_of_work import PostgresNotifyUnits
 from helpdesk_shared.db import create_engine
 
@@ -119,6 +120,35 @@ async def test_a_worker_that_waited_for_the_lock_reads_the_mark_of_its_holder(
             {"id": notification},
         )
         assert tuple(stored.one()) == (1, REPLY)
+    assert await advisory_locks(engine) == 0
+
+
+async def test_a_plain_statement_that_waited_for_the_lock_would_read_the_mail_pending(
+    engine: AsyncEngine,
+) -> None:
+    """Why the lock and the read are a VOLATILE function (`notify.locked_notification`): one
+    plain statement that takes the lock and reads reads with the snapshot taken when it started,
+    before the wait, so it finds the mail pending after its holder committed the mark, and the
+    mail would be sent a second time."""
+    units = PostgresNotifyUnits(engine)
+    notification = await pending(engine)
+    plain = text(
+        "SELECT n.status FROM (SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))) AS l, "
+        "notify.notifications AS n WHERE n.id = :id"
+    )
+
+    async def locked_and_read_at_once() -> str | None:
+        async with engine.begin() as conn:
+            found = await conn.scalar(plain, {"key": lock_key(notification), "id": notification})
+            return None if found is None else str(found)
+
+    async with units.deliveries() as first:
+        await first.ledger.lock(notification)
+        waiting = asyncio.create_task(locked_and_read_at_once())
+        await asyncio.sleep(0.3)
+        assert not waiting.done()  # it waits for the lock
+        await first.ledger.mark_sent(notification, REPLY)
+    assert await waiting == "pending"  # the mark committed, yet not seen: it would resend
 
 
 async def test_a_unit_that_fails_leaves_no_transaction_and_no_lock(engine: AsyncEngine) -> None:
