@@ -13,12 +13,12 @@ SQLAlchemy's `TimeoutError`, as the engine's pool does (a 503), and they are clo
 engine (`AsyncEngine.dispose`), so nothing else has to own them.
 
 No reset and no liveness ping: a connection is given back with no session state (no
-transaction, no LISTEN, no advisory lock; a unit that opened a transaction ends it first), and a
-caller whose first statement finds its connection dead (`lost`) takes a fresh one (`renew`: the
-idle ones expire with it, a restart killed them all) and runs that statement again once, which
-is safe for what runs here: the store's statements (`eventstore.alone`), and a unit's first
-statement, which wrote nothing. A connection whose statement was interrupted (cancelled, timed
-out) is closed rather than reused.
+transaction, no LISTEN, no advisory lock: a unit that opened a transaction or took a lock ends
+it first), and a caller whose first statement finds its connection dead (`lost`) takes a fresh
+one (`renew`: the idle ones expire with it, a restart killed them all) and runs that statement
+again once, which is safe for what runs here: the store's statements (`eventstore.alone`), and
+a unit's first statement, which wrote nothing. A connection whose statement was interrupted
+(cancelled, timed out) is closed rather than reused.
 """
 
 from __future__ import annotations
