@@ -151,8 +151,10 @@ async def test_a_plain_statement_that_waited_for_the_lock_would_read_the_mail_pe
     assert await waiting == "pending"  # the mark committed, yet not seen: it would resend
 
 
-async def test_a_unit_that_fails_leaves_no_transaction_and_no_lock(engine: AsyncEngine) -> None:
-    units = PostgresNotifyUnits(engine)
+async def test_a_unit_that_fails_leaves_no_transaction_and_no_lock(
+    units_engine: AsyncEngine, engine: AsyncEngine
+) -> None:
+    units = PostgresNotifyUnits(units_engine)
     notification = await pending(engine)
 
     async def broken() -> None:
@@ -175,8 +177,10 @@ async def test_a_unit_that_fails_leaves_no_transaction_and_no_lock(engine: Async
     assert await advisory_locks(engine) == 0
 
 
-async def test_a_failed_mail_is_marked_when_its_unit_ends(engine: AsyncEngine) -> None:
-    units = PostgresNotifyUnits(engine)
+async def test_a_failed_mail_is_marked_when_its_unit_ends(
+    units_engine: AsyncEngine, engine: AsyncEngine
+) -> None:
+    units = PostgresNotifyUnits(units_engine)
     notification = await pending(engine)
     async with units.deliveries() as unit:
         await unit.ledger.lock(notification)
@@ -247,4 +251,36 @@ async def test_a_connection_lost_after_the_lock_fails_its_unit_and_not_the_next(
         row = await unit.ledger.lock(notification)
         assert row is not None
         assert row.status == "pending"  # the lost mark was not committed
+    assert await advisory_locks(engine) == 0
+
+
+async def test_a_unit_cancelled_while_waiting_for_the_lock_leaves_no_lock(
+    units_engine: AsyncEngine, engine: AsyncEngine
+) -> None:
+    """The lock is the session's: a unit interrupted while it waits (or just after it got the
+    lock) drops its connection, and the server releases what it held with the session."""
+    units = PostgresNotifyUnits(units_engine)
+    notification = await pending(engine)
+
+    async def waits() -> None:
+        async with units.deliveries() as unit:
+            await unit.ledger.lock(notification)
+
+    async with units.deliveries() as first:
+        await first.ledger.lock(notification)
+        waiting = asyncio.create_task(waits())
+        await asyncio.sleep(0.3)
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        await first.ledger.mark_sent(notification, REPLY)
+    for _ in range(50):  # a dropped session's locks go when the server has seen it go
+        if await advisory_locks(engine) == 0:
+            break
+        await asyncio.sleep(0.05)
+    assert await advisory_locks(engine) == 0
+    async with units.deliveries() as unit:
+        row = await unit.ledger.lock(notification)
+        assert row is not None
+        assert row.status == "sent"
     assert await advisory_locks(engine) == 0
