@@ -1,5 +1,6 @@
 """A few asyncpg connections of the engine's own, outside SQLAlchemy's pool, for the event
-store's single statements (its lone appends and its reads of the log).
+store's single statements (its lone appends and its reads of the log) and for the units that
+drive a connection themselves (notify's delivery of one mail).
 
 Taking a connection out of SQLAlchemy's pool and giving it back costs 160-200 µs of client CPU
 (docs/performance.md): more than the append statement's round trip. asyncpg's own pool is
@@ -11,11 +12,13 @@ not even yield to the event loop. The connections are opened as the engine's are
 SQLAlchemy's `TimeoutError`, as the engine's pool does (a 503), and they are closed with the
 engine (`AsyncEngine.dispose`), so nothing else has to own them.
 
-No reset and no liveness ping: the store's statements run in autocommit and leave no session
-state (no transaction, no LISTEN, no advisory lock), and a caller that finds its connection dead
-expires the idle ones (a restart killed them all) and runs its statement again once, which is
-safe for what the store runs here (`eventstore.alone`). A connection whose statement was
-interrupted (cancelled, timed out) is closed rather than reused.
+No reset and no liveness ping: a connection is given back with no session state (no
+transaction, no LISTEN, no advisory lock: a unit that opened a transaction or took a lock ends
+it first), and a caller whose first statement finds its connection dead (`lost`) takes a fresh
+one (`renew`: the idle ones expire with it, a restart killed them all) and runs that statement
+again once, which is safe for what runs here: the store's statements (`eventstore.alone`), and
+a unit's first statement, which wrote nothing. A connection whose statement was interrupted
+(cancelled, timed out) is closed rather than reused.
 """
 
 from __future__ import annotations
@@ -32,6 +35,27 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import MissingGreenlet
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.util import await_only
+
+#: A terminated backend's goodbye may reach asyncpg while the connection is idle and leave its
+#: protocol unable to start the next statement (`InternalClientError`, "cannot switch to state"):
+#: that connection is as dead as a closed one.
+CONNECTION_LOST = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.AdminShutdownError,
+    asyncpg.InternalClientError,
+)
+
+
+def lost(connection: asyncpg.Connection, error: BaseException) -> bool:
+    """Whether `error`, raised by a statement on `connection`, means the connection can run
+    nothing any more (rather than an answer of a live server, to be raised as it is)."""
+    if isinstance(error, CONNECTION_LOST):
+        return True
+    return isinstance(error, asyncpg.PostgresError | asyncpg.InterfaceError) and (
+        connection.is_closed()
+    )
+
 
 #: `dispose` waits this long for each idle connection's goodbye before dropping it.
 CLOSE_SECONDS = 2.0
@@ -87,6 +111,16 @@ class DriverPool:
             connection.terminate()
         if self._slots is not None:
             self._slots.release()
+
+    async def renew(self, dead: asyncpg.Connection) -> asyncpg.Connection:
+        """A fresh connection in `dead`'s place (and slot), which its first statement found
+        `lost`: the idle ones expire with it (a restart killed them all), so the fresh one is
+        new. When none can be opened, `dead` stays the caller's to `release`."""
+        self.expire()
+        dead.terminate()
+        connection = await asyncpg.connect(self.dsn, **self.connect_kwargs)
+        self._owned.add(connection)
+        return connection
 
     def expire(self) -> None:
         """Drop every idle connection and let the lent ones be closed when given back: one

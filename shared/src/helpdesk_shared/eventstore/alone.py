@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.util import greenlet_spawn
 
 from helpdesk_shared.db import unpinged
-from helpdesk_shared.driver_pool import DriverPool, driver_pool
+from helpdesk_shared.driver_pool import CONNECTION_LOST, DriverPool, driver_pool, lost
 
 UNIQUE_VERSION = "events_stream_id_version_key"
 UNIQUE_EVENT_ID = "events_event_id_key"
@@ -62,17 +62,6 @@ class LostRace(Exception):
 
 class _DeadConnection(Exception):
     """The pooled connection was closed under the statement (a restart, a killed backend)."""
-
-
-#: A terminated backend's goodbye may reach asyncpg while the connection is idle and leave its
-#: protocol unable to start the next statement (`InternalClientError`, "cannot switch to state"):
-#: that connection is as dead as a closed one.
-_CONNECTION_LOST = (
-    OSError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.AdminShutdownError,
-    asyncpg.InternalClientError,
-)
 
 
 async def fetch_alone(engine: AsyncEngine, statement: str, args: Sequence[Any]) -> list[Any]:
@@ -138,8 +127,8 @@ async def _run(driver: Any, statement: str, args: Sequence[Any]) -> list[Any]:
     except asyncpg.UniqueViolationError:
         # Not a race on the store's constraints: an answer from a live connection.
         raise
-    except (*_CONNECTION_LOST, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-        if not (driver.is_closed() or isinstance(error, _CONNECTION_LOST)):
+    except (*CONNECTION_LOST, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+        if not lost(driver, error):
             raise
         raise _DeadConnection() from error
 

@@ -1,9 +1,9 @@
 """Sending what the ledger holds, each (event, recipient) at most once in effect.
 
-Each notification is sent inside its own short transaction that holds its (advisory) lock: a second
-worker on the same notification (a redelivery to another replica) waits for it and then finds it
-sent. The row is marked sent in the same transaction right after the server accepts the mail, and
-committed before the next mail of its ticket goes, so a batch that fails later (its consumer
+Each notification is sent in its own short unit that holds its (advisory) lock: a second worker
+on the same notification (a redelivery to another replica) waits for it and then finds it sent.
+The row is marked sent right after the server accepts the mail, and committed before the lock is
+released and before the next mail of its ticket goes, so a batch that fails later (its consumer
 transaction lost to a PostgreSQL restart) finds the mails that went marked and does not send them
 again. If that commit itself fails once the server accepted the mail, the mark is written again
 on a fresh connection, retried while PostgreSQL comes back, before anything can resend the mail.

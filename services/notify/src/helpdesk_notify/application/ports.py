@@ -87,7 +87,7 @@ class DeliveryLedger(Protocol):
 
 
 class DeliveryUnit(Protocol):
-    """One mail's transaction: its entry locked, read, marked and committed."""
+    """One mail's unit: its entry locked, read, marked and committed, then its lock released."""
 
     @property
     def ledger(self) -> DeliveryLedger: ...
