@@ -189,15 +189,9 @@ class EventStore:
         caller's autocommit one (`alone`): first the bare INSERT, and the full statement only
         when that one stored nothing."""
         args = append_args(stream_id, expected_version, events)
-
-        async def fetch(statement: str) -> list[Any]:
-            if conn is None:
-                return await fetch_alone(self._engine, statement, args)
-            return await fetch_on(conn, statement, args)
-
         if fast:
             try:
-                inserted = await fetch(FAST_APPEND)
+                inserted = await self._fetch(FAST_APPEND, args, conn)
             except LostRace:
                 inserted = []
             if inserted:
@@ -208,9 +202,17 @@ class EventStore:
                     versions[-1][0],
                     tuple(position for _, position in versions),
                 )
-        records = await fetch(APPEND_NATIVE)
+        records = await self._fetch(APPEND_NATIVE, args, conn)
         rows = [AppendRow(*r) for r in records]
         return append_result(stream_id, expected_version, events, rows)
+
+    async def _fetch(
+        self, statement: str, args: Sequence[Any], conn: AsyncConnection | None
+    ) -> list[Any]:
+        """`statement`'s rows on a connection of the store's own, or the caller's autocommit one."""
+        if conn is None:
+            return await fetch_alone(self._engine, statement, args)
+        return await fetch_on(conn, statement, args)
 
     async def read_stream(
         self,
