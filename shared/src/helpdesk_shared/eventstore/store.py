@@ -163,13 +163,16 @@ class EventStore:
             except LostRace as race:
                 # The caller's transaction is aborted: it cannot re-read, only retry its command.
                 raise ConcurrencyConflict(stream_id, expected_version, -1) from race
+        # Encoded once, whatever the attempts: a lost race re-runs the statement, not the JSON.
+        anywhere = expected_version is ExpectedVersion.ANY
+        args = () if anywhere else append_args(stream_id, expected_version, events)
         for attempt in range(_MAX_ATTEMPTS):
             try:
-                if expected_version is ExpectedVersion.ANY:
+                if anywhere:
                     async with self._engine.begin() as own:
                         return await _append_once(own, stream_id, expected_version, events)
                 return await self._append_alone(
-                    stream_id, expected_version, events, fast=attempt == 0, conn=conn
+                    stream_id, expected_version, events, args, fast=attempt == 0, conn=conn
                 )
             except LostRace:
                 # Another writer committed first. Running again reports what it stored: the same
@@ -182,13 +185,13 @@ class EventStore:
         stream_id: str,
         expected_version: int | ExpectedVersion,
         events: Sequence[NewEvent],
+        args: tuple[Any, ...],
         fast: bool,
         conn: AsyncConnection | None,
     ) -> AppendResult:
-        """The append in one statement, in autocommit, on a pooled connection of its own or the
-        caller's autocommit one (`alone`): first the bare INSERT, and the full statement only
-        when that one stored nothing."""
-        args = append_args(stream_id, expected_version, events)
+        """The append in one statement (`args`: `append_args`), in autocommit, on a pooled
+        connection of its own or the caller's autocommit one (`alone`): first the bare INSERT,
+        and the full statement only when that one stored nothing."""
         if fast:
             try:
                 inserted = await self._fetch(FAST_APPEND, args, conn)
