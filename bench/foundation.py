@@ -9,9 +9,10 @@ throwaway database and under throwaway exchange and queue names, removed however
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 import asyncpg
@@ -19,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench import appends, peer, publish, reads
 from bench.config import FULL, QUICK, Sizes
+from bench.report import table
 from bench.summary import SummaryRow, load_during
 from bench.timing import Rate, best
 from helpdesk_shared.db import asyncpg_dsn, create_engine
@@ -214,8 +216,9 @@ async def _check_routed(target: Target, expected: int, who: str) -> None:
     await publish.purge_queues(target.amqp_url, target.queue_prefix)
 
 
-async def summary_rows(quick: bool) -> list[SummaryRow]:
-    """Appends, read-all and the relay, in a throwaway database and topology."""
+async def summary_rows(quick: bool, *, appends_only: bool = False) -> list[SummaryRow]:
+    """Appends, read-all and the relay (the appends alone when `appends_only`), in a throwaway
+    database and topology."""
     settings = CommonSettings()
     sizes = QUICK if quick else FULL
     run_id = uuid.uuid4().hex[:10]
@@ -233,9 +236,25 @@ async def summary_rows(quick: bool) -> list[SummaryRow]:
         await appends.create_plain_table(target.dsn)
         await asyncio.to_thread(peer.create_peer_schema, target.dsn)
         rows = await append_rows(target, sizes)
-        rows.append(await read_row(target, sizes))
-        rows.append(await relay_row(target, sizes))
+        if not appends_only:
+            rows.append(await read_row(target, sizes))
+            rows.append(await relay_row(target, sizes))
     finally:
-        await publish.remove_topology(settings.amqp_url, target.exchange, target.queue_prefix)
+        if not appends_only:
+            await publish.remove_topology(settings.amqp_url, target.exchange, target.queue_prefix)
         await drop_database(admin_url, database)
     return rows
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """`python -m bench.foundation [--appends-only] [--quick]`: these rows alone, as `make bench`
+    measures them (`--appends-only`: the append rows, about 40 s), printed as its table."""
+    parser = argparse.ArgumentParser(prog="python -m bench.foundation", description=__doc__)
+    parser.add_argument("--appends-only", action="store_true")
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args(argv)
+    print(table(asyncio.run(summary_rows(args.quick, appends_only=args.appends_only))))
+
+
+if __name__ == "__main__":
+    main()

@@ -17,6 +17,7 @@ from helpdesk_shared.eventstore.memory import MemoryEventStore
 from helpdesk_shared.eventstore.model import (
     ConcurrencyConflict,
     DuplicateEventIds,
+    EventMetadata,
     ExpectedVersion,
     LogPosition,
     NewEvent,
@@ -163,6 +164,31 @@ async def test_recorded_events_keep_type_data_metadata_and_id(store: EventStore)
     )
     assert recorded.metadata == event.metadata
     assert recorded.category == "contract"
+
+
+async def test_each_event_of_a_batch_keeps_its_own_data_and_metadata(store: EventStore) -> None:
+    """A command's events share one metadata object, which the store encodes once: events with
+    metadata of their own, before and after shared ones, must not be given a neighbour's."""
+    stream = _stream()
+    shared = EventMetadata(correlation_id="c-1", actor="agent", extra={"via": "mél"})
+    metadatas = [
+        EventMetadata(actor="first"),
+        shared,
+        shared,
+        EventMetadata(actor="between", causation_id="c-0"),
+        shared,
+        EventMetadata(),
+    ]
+    events = [
+        NewEvent(
+            type="Noted", data={"n": n, "text": f"événement {n}", "nested": {"ok": [n]}}, metadata=m
+        )
+        for n, m in enumerate(metadatas)
+    ]
+    await store.append(stream, ExpectedVersion.NO_STREAM, events)
+    recorded = await store.read_stream(stream)
+    assert [r.data for r in recorded] == [e.data for e in events]
+    assert [r.metadata for r in recorded] == metadatas
 
 
 async def test_a_unit_of_work_carries_reads_and_appends(store: EventStore) -> None:

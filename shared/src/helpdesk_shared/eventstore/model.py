@@ -85,47 +85,57 @@ class EventMetadata:
     tracestate: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        traced = {"traceparent": self.traceparent, "tracestate": self.tracestate}
-        return {
+        raw = {
             "correlation_id": self.correlation_id,
             "causation_id": self.causation_id,
             "actor": self.actor,
             **self.extra,
-            **{k: v for k, v in traced.items() if v is not None},
         }
+        # Only a trace context there is: an event appended outside any trace has no keys for it.
+        if self.traceparent is not None:
+            raw["traceparent"] = self.traceparent
+        if self.tracestate is not None:
+            raw["tracestate"] = self.tracestate
+        return raw
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> EventMetadata:
-        known = {"correlation_id", "causation_id", "actor", "traceparent", "tracestate"}
         return cls(
             correlation_id=raw.get("correlation_id"),
             causation_id=raw.get("causation_id"),
             actor=raw.get("actor"),
-            extra={k: v for k, v in raw.items() if k not in known},
+            extra={k: v for k, v in raw.items() if k not in _KNOWN_METADATA},
             traceparent=raw.get("traceparent"),
             tracestate=raw.get("tracestate"),
         )
 
 
+#: The metadata keys `EventMetadata` names; any other is kept in its `extra`.
+_KNOWN_METADATA = frozenset(
+    {"correlation_id", "causation_id", "actor", "traceparent", "tracestate"}
+)
+
+
 def in_context(events: Sequence[NewEvent]) -> Sequence[NewEvent]:
     """`events` stamped with what the current request or message knows and their handler did
-    not say: its correlation id, and the trace context of the append (when tracing)."""
+    not say: its correlation id, and the trace context of the append (when tracing). Events
+    sharing one metadata object (a command's) share its stamped copy, so that the store encodes
+    it once for all of them."""
     cid = correlation_id.get()
     traced = trace_context()
     if not traced and (cid is None or all(e.metadata.correlation_id for e in events)):
         return events
-    return [
-        dataclasses.replace(
-            e,
-            metadata=dataclasses.replace(
-                e.metadata,
-                correlation_id=e.metadata.correlation_id or cid,
-                traceparent=traced.get("traceparent", e.metadata.traceparent),
-                tracestate=traced.get("tracestate", e.metadata.tracestate),
-            ),
-        )
-        for e in events
-    ]
+    stamped: dict[int, EventMetadata] = {}
+    for event in events:
+        metadata = event.metadata
+        if id(metadata) not in stamped:
+            stamped[id(metadata)] = dataclasses.replace(
+                metadata,
+                correlation_id=metadata.correlation_id or cid,
+                traceparent=traced.get("traceparent", metadata.traceparent),
+                tracestate=traced.get("tracestate", metadata.tracestate),
+            )
+    return [dataclasses.replace(e, metadata=stamped[id(e.metadata)]) for e in events]
 
 
 @dataclass(frozen=True)

@@ -163,13 +163,16 @@ class EventStore:
             except LostRace as race:
                 # The caller's transaction is aborted: it cannot re-read, only retry its command.
                 raise ConcurrencyConflict(stream_id, expected_version, -1) from race
+        # Encoded once, whatever the attempts: a lost race re-runs the statement, not the JSON.
+        anywhere = expected_version is ExpectedVersion.ANY
+        args = () if anywhere else append_args(stream_id, expected_version, events)
         for attempt in range(_MAX_ATTEMPTS):
             try:
-                if expected_version is ExpectedVersion.ANY:
+                if anywhere:
                     async with self._engine.begin() as own:
                         return await _append_once(own, stream_id, expected_version, events)
                 return await self._append_alone(
-                    stream_id, expected_version, events, fast=attempt == 0, conn=conn
+                    stream_id, expected_version, events, args, fast=attempt == 0, conn=conn
                 )
             except LostRace:
                 # Another writer committed first. Running again reports what it stored: the same
@@ -182,22 +185,16 @@ class EventStore:
         stream_id: str,
         expected_version: int | ExpectedVersion,
         events: Sequence[NewEvent],
+        args: tuple[Any, ...],
         fast: bool,
         conn: AsyncConnection | None,
     ) -> AppendResult:
-        """The append in one statement, in autocommit, on a pooled connection of its own or the
-        caller's autocommit one (`alone`): first the bare INSERT, and the full statement only
-        when that one stored nothing."""
-        args = append_args(stream_id, expected_version, events)
-
-        async def fetch(statement: str) -> list[Any]:
-            if conn is None:
-                return await fetch_alone(self._engine, statement, args)
-            return await fetch_on(conn, statement, args)
-
+        """The append in one statement (`args`: `append_args`), in autocommit, on a pooled
+        connection of its own or the caller's autocommit one (`alone`): first the bare INSERT,
+        and the full statement only when that one stored nothing."""
         if fast:
             try:
-                inserted = await fetch(FAST_APPEND)
+                inserted = await self._fetch(FAST_APPEND, args, conn)
             except LostRace:
                 inserted = []
             if inserted:
@@ -208,9 +205,17 @@ class EventStore:
                     versions[-1][0],
                     tuple(position for _, position in versions),
                 )
-        records = await fetch(APPEND_NATIVE)
+        records = await self._fetch(APPEND_NATIVE, args, conn)
         rows = [AppendRow(*r) for r in records]
         return append_result(stream_id, expected_version, events, rows)
+
+    async def _fetch(
+        self, statement: str, args: Sequence[Any], conn: AsyncConnection | None
+    ) -> list[Any]:
+        """`statement`'s rows on a connection of the store's own, or the caller's autocommit one."""
+        if conn is None:
+            return await fetch_alone(self._engine, statement, args)
+        return await fetch_on(conn, statement, args)
 
     async def read_stream(
         self,
