@@ -14,6 +14,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 from typing import Annotated, Any
 
 import jwt
@@ -38,7 +39,8 @@ class Role(StrEnum):
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling, from the verified token."""
+    """Who is calling, from the verified token. Its role checks are worked out once (a
+    command asks them a dozen times, and a verified token's principal is reused)."""
 
     sub: str
     roles: frozenset[Role]
@@ -48,16 +50,16 @@ class Principal:
     def has(self, *roles: Role) -> bool:
         return bool(self.roles.intersection(roles))
 
-    @property
+    @cached_property
     def is_staff(self) -> bool:
         """Agents, managers, admins and other services act on tickets that are not their own."""
         return self.has(Role.AGENT, Role.MANAGER, Role.ADMIN, Role.SERVICE)
 
-    @property
+    @cached_property
     def sees_everything(self) -> bool:
         return self.has(Role.MANAGER, Role.ADMIN, Role.SERVICE)
 
-    @property
+    @cached_property
     def reads_every_ticket(self) -> bool:
         """Managers, admins and services; and the single desk's agents, who follow up every
         ticket (the desk "assure le suivi quotidien de tous les tickets": docs/desk-rules.md).
