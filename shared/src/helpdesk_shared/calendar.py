@@ -29,6 +29,8 @@ DEFAULT_HOURS: Hours = dict.fromkeys(range(5), _OFFICE_DAY)
 _MAX_DAYS = 3 * 366
 #: Days whose intervals a calendar keeps (ten years of them: a ticket's life is far shorter).
 _DAYS_REMEMBERED = 3660
+#: Additions a calendar keeps (a few per open ticket: its clock's start and its targets).
+_ADDITIONS_REMEMBERED = 65_536
 
 
 @lru_cache(maxsize=64)
@@ -59,6 +61,12 @@ class BusinessCalendar:
     #: computes durations again over the same few days. The calendar is immutable, so a day's
     #: intervals never change; the days remembered are bounded.
     _days: dict[date, tuple[Interval, ...]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    #: `add`'s answers: a ticket's deadlines are the same additions from the same segment start
+    #: at every answer and every projected row while its clock does not move (four per ticket
+    #: view, about a fifth of a ticket command's own view). Bounded like the days.
+    _added: dict[tuple[datetime, timedelta], datetime] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
 
@@ -130,9 +138,18 @@ class BusinessCalendar:
 
     def add(self, start: datetime, amount: timedelta) -> datetime:
         """The instant when `amount` of working time has passed since `start`."""
-        remaining = amount
-        if remaining <= timedelta():
+        if amount <= timedelta():
             return start
+        known = self._added.get((start, amount))
+        if known is None:
+            if len(self._added) >= _ADDITIONS_REMEMBERED:
+                self._added.clear()
+            # Keyed by the instant: the answer is in UTC whatever `start`'s zone.
+            known = self._added[(start, amount)] = self._add(start, amount)
+        return known
+
+    def _add(self, start: datetime, amount: timedelta) -> datetime:
+        remaining = amount
         if self.round_the_clock:
             return (start + remaining).astimezone(UTC)
         day = self.local_date(start)

@@ -122,6 +122,38 @@ async def test_no_token_is_401_and_a_missing_role_is_403() -> None:
     assert allowed.json() == {"ok": "yes"}
 
 
+@pytest.mark.parametrize("header", ["Basic dXNlcjpwYXNz", "Bearer", "Bearer   ", "bearer"])
+async def test_an_authorization_that_is_no_bearer_token_is_401_asking_for_one(header: str) -> None:
+    async with _client() as client:
+        answer = await client.get("/v1/me", headers={"Authorization": header})
+    assert answer.status_code == 401
+    assert answer.json()["title"] == "Authentification requise"
+    assert answer.headers["www-authenticate"] == 'Bearer realm="helpdesk"'
+
+
+async def test_the_scheme_is_case_insensitive_and_the_token_trimmed() -> None:
+    token = issue_token(SETTINGS, "alice", ["requester"])
+    async with _client() as client:
+        answer = await client.get("/v1/me", headers={"Authorization": f"bEaReR  {token} "})
+    assert answer.json()["sub"] == "alice"
+
+
+def test_the_openapi_document_declares_the_bearer_scheme_on_authenticated_routes() -> None:
+    """The principal is read without `HTTPBearer`'s sub-dependency; the scheme stays
+    documented, with the statuses the dependency answers."""
+    document = _app().openapi()  # type: ignore[attr-defined]
+    assert document["components"]["securitySchemes"] == {
+        "HTTPBearer": {"type": "http", "scheme": "bearer"}
+    }
+    me = document["paths"]["/v1/me"]["get"]
+    managed = document["paths"]["/v1/managed"]["get"]
+    assert me["security"] == managed["security"] == [{"HTTPBearer": []}]
+    assert {"401", "503"} <= set(me["responses"])
+    assert "403" not in me["responses"]
+    assert {"401", "403"} <= set(managed["responses"])
+    assert "security" not in document["paths"]["/healthz"]["get"]
+
+
 async def test_operations_routes_need_no_token() -> None:
     async with _client() as client:
         health = await client.get("/healthz")

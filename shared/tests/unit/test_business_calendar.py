@@ -50,3 +50,28 @@ def test_percentiles_interpolate_between_ranks() -> None:
     assert percentile([], 50) is None
     assert ratio(1, 4) == 0.25
     assert ratio(0, 0) is None
+
+
+def test_an_addition_remembered_answers_the_same_instant_in_utc_whatever_the_zone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`add` remembers its answers (the same deadlines at every ticket answer): the same
+    instant given in another zone gets the same UTC answer, as a calendar computing afresh."""
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from helpdesk_shared import calendar as module
+
+    calendar = BusinessCalendar()
+    friday = utc(2026, 3, 6, 16, 50)  # 17:50 in Paris: 10 minutes left on Friday
+    first = calendar.add(friday, timedelta(minutes=30))
+    again = calendar.add(friday.astimezone(ZoneInfo("America/New_York")), timedelta(minutes=30))
+    assert first == again == utc(2026, 3, 9, 7, 20)  # Monday 08:20 in Paris
+    assert first.tzinfo is UTC
+    assert again.tzinfo is UTC
+    assert calendar.add(friday, timedelta()) is friday
+    assert BusinessCalendar().add(friday, timedelta(minutes=30)) == first
+    monkeypatch.setattr(module, "_ADDITIONS_REMEMBERED", 8)
+    for minutes in range(20):
+        calendar.add(friday, timedelta(minutes=minutes + 1))
+    assert len(calendar._added) <= 8

@@ -1,11 +1,14 @@
 from datetime import UTC, datetime
+from typing import Any
 
 from helpdesk_shared.auth import Principal, Role
 from helpdesk_shared.events.ticket import CommentAdded, Visibility
-from helpdesk_shared.eventstore.model import ExpectedVersion, NewEvent
+from helpdesk_shared.eventstore.model import ExpectedVersion, NewEvent, RecordedEvent
 from helpdesk_shared.eventstore.store import EventStore
+from helpdesk_shared.kernel import StateCache
 from helpdesk_ticket.adapters.snapshots import TicketSnapshots
 from helpdesk_ticket.application.tickets import TicketService, ticket_stream
+from helpdesk_ticket.domain.ticket import ticket_decider
 from helpdesk_ticket.domain.ticket.commands import Comment
 from helpdesk_ticket.domain.ticket.policy import DEFAULT_POLICY
 from helpdesk_ticket.testing import opened
@@ -153,3 +156,59 @@ async def test_the_list_projection_keeps_no_more_states_than_the_setting(
             listed = "SELECT count(*) FROM ticket.tickets WHERE ticket_id = :id"
             assert (await conn.execute(sql(listed), {"id": event.ticket_id})).scalar() == 1
     assert len(projector.states) == projector.states.size == 3
+
+
+class CountingStore(EventStore):
+    """The real store, counting its stream reads (a state not in memory must need none)."""
+
+    stream_reads = 0
+
+    async def read_stream(self, *args: Any, **kwargs: Any) -> list[RecordedEvent]:
+        self.stream_reads += 1
+        return await super().read_stream(*args, **kwargs)
+
+
+async def test_a_state_not_in_memory_is_read_with_its_snapshot_in_one_statement(
+    event_store: EventStore,
+) -> None:
+    """A miss reads the snapshot and the events after it together (one round trip), alone or
+    on the caller's connection at a version (the list projection); an unreadable snapshot is
+    still ignored, the stream then read from its start."""
+    from sqlalchemy import text
+
+    event = opened(at=datetime.now(UTC))
+    stream = ticket_stream(event.ticket_id)
+    await event_store.append(stream, ExpectedVersion.NO_STREAM, [NewEvent.from_domain(event)])
+    await event_store.append(stream, 1, [comment(event.ticket_id, n) for n in range(120)])
+    snapshots = TicketSnapshots(event_store.engine)
+    await TicketService(event_store, DEFAULT_POLICY, snapshots=snapshots).current(event.ticket_id)
+    await event_store.append(stream, 121, [comment(event.ticket_id, n) for n in range(121, 124)])
+    full = await TicketService(event_store, DEFAULT_POLICY).load(event.ticket_id)
+
+    store = CountingStore(event_store.engine)
+    cold = await TicketService(store, DEFAULT_POLICY, snapshots=snapshots).current(event.ticket_id)
+    assert (cold.version, cold.state) == (124, full.state)
+    projector = StateCache(store, ticket_decider(DEFAULT_POLICY), snapshots)
+    async with event_store.engine.begin() as conn:
+        version, state = await projector.state(stream, 122, conn=conn)
+    assert version == 122
+    assert state is not None
+    assert state.comments == 121
+    fresh = opened(at=datetime.now(UTC))
+    await event_store.append(
+        ticket_stream(fresh.ticket_id), ExpectedVersion.NO_STREAM, [NewEvent.from_domain(fresh)]
+    )
+    no_snapshot = await TicketService(store, DEFAULT_POLICY, snapshots=snapshots).current(
+        fresh.ticket_id
+    )
+    assert no_snapshot.version == 1
+    assert store.stream_reads == 0
+
+    async with event_store.engine.begin() as conn:
+        await conn.execute(
+            text("UPDATE ticket.snapshots SET state = '{\"id\": 1}' WHERE stream_id = :s"),
+            {"s": stream},
+        )
+    again = await TicketService(store, DEFAULT_POLICY, snapshots=snapshots).current(event.ticket_id)
+    assert (again.version, again.state) == (124, full.state)
+    assert store.stream_reads == 1

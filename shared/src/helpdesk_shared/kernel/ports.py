@@ -76,4 +76,12 @@ class Snapshots(Protocol[S]):
         port then looks it up on a connection of its own."""
         ...
 
+    async def load_with_events(
+        self, stream_id: str, upto: int | None, *, conn: Connection
+    ) -> tuple[tuple[int, S] | None, list[RecordedEvent]] | None:
+        """`load` and the stream's events after that snapshot (from the stream's start when
+        there is none) up to `upto`, in one round trip: a state not in memory costs one read,
+        not two. None when the snapshot is unreadable: the caller reads the whole stream."""
+        ...
+
     async def save(self, stream_id: str, version: int, state: S, *, conn: Connection) -> None: ...

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any, Generic, NamedTuple, TypeVar
 
+from helpdesk_shared.eventstore.model import RecordedEvent
 from helpdesk_shared.kernel.decider import Decider, replay
 from helpdesk_shared.kernel.ports import Connection, EventStore, Snapshots
 
@@ -61,8 +62,9 @@ class StateCache(Generic[S]):
         self, stream: str, upto: int | None = None, *, conn: Connection = None
     ) -> tuple[int, S | None]:
         """The stream's version and state, at `upto` (default: the latest). Without `conn`, the
-        stream is read by the store alone (one statement, no checkout ping), a snapshot looked
-        up by the port on its own, and written on a connection of its own, in autocommit."""
+        stream is read by the store alone (one statement, no checkout ping), or, for a state not
+        in memory, with its snapshot by the port on its own (one statement too), and a snapshot
+        written on a connection of its own, in autocommit."""
         return await self._state(stream, upto, conn)
 
     def own_state(self, stream: str) -> tuple[int, S] | None:
@@ -79,12 +81,19 @@ class StateCache(Generic[S]):
         cached = entry[:2] if entry is not None else None
         if cached is not None and upto is not None and cached[0] > upto:
             cached = None  # an older state is asked for (a rebuild): start again
+        read: list[RecordedEvent] | None = None
         if cached is None and self._snapshots is not None:
-            cached = await self._snapshots.load(stream, upto, conn=conn)
+            # Not in memory: the snapshot and the events after it in one statement.
+            found = await self._snapshots.load_with_events(stream, upto, conn=conn)
+            cached, read = found if found is not None else (None, None)
         version, start = cached if cached is not None else (0, None)
         if upto is not None and version == upto and start is not None:
             return version, start  # exactly the state asked for (the projection's usual case)
-        events = await self._store.read_stream(stream, version + 1, upto, conn=conn)
+        events = (
+            read
+            if read is not None
+            else await self._store.read_stream(stream, version + 1, upto, conn=conn)
+        )
         state = replay(self._decider, events, start) if events else start
         if events:
             version = events[-1].version
