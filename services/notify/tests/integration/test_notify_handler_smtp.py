@@ -273,5 +273,6 @@ async def test_a_batch_opening_and_closing_a_ticket_mails_both_in_order_and_keep
     assert "Ouverture" in opening["Subject"]
     assert "Clôture" in closure["Subject"]
     async with engine.connect() as conn:
-        views = await ticket_views.load_all_for_update(conn, [ticket_id])
+        driver = (await conn.get_raw_connection()).driver_connection
+        views = await ticket_views.load_all_for_update(driver, [ticket_id])
     assert views[ticket_id].status is TicketStatus.CLOSED

@@ -85,6 +85,17 @@ async def read(
         return [row._mapping for row in (await own.execute(statement, params)).all()]
 
 
+async def read_stream_on(
+    driver: Any, stream_id: str, from_version: int = 1, to_version: int | None = None
+) -> list[RecordedEvent]:
+    """`EventStore.read_stream` on an asyncpg connection the caller drives itself (inside its
+    transaction, if it opened one), with the statement the store runs alone."""
+    statement, _ = _NATIVE_READS[READ_STREAM]
+    last = to_version if to_version is not None else 2**62
+    rows = await driver.fetch(statement, stream_id, from_version, last)
+    return [to_recorded(row) for row in rows]
+
+
 def to_recorded(row: Any) -> RecordedEvent:
     """An event as read, from a row of `READ_STREAM` or `READ_ALL` (either driver's kind)."""
     return RecordedEvent(

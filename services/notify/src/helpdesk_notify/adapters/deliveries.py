@@ -60,11 +60,6 @@ _MARK_SENT_COMMIT_AND_UNLOCK = (
     "SELECT pg_advisory_unlock(hashtextextended({key}, 0))"
 )
 
-_MARK_FAILED = (
-    "UPDATE notify.notifications SET status = 'failed', attempts = attempts + 1, "
-    "error = $2, retryable = $3, updated_at = now() WHERE id = $1"
-)
-
 
 def quoted(value: str) -> str:
     """`value` as an escape-string literal: backslashes and quotes doubled, so its reading does
@@ -125,7 +120,7 @@ class PostgresDelivery:
         self.held = None
 
     async def mark_failed(self, notification: uuid.UUID, error: str, *, retryable: bool) -> None:
-        await self.driver.execute(_MARK_FAILED, notification, error, retryable)
+        await ledger.mark_failed(self.driver, notification, error, retryable=retryable)
 
     async def end(self) -> None:
         """Release the lock the unit still holds (its mail was not marked sent)."""

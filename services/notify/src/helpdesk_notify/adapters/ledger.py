@@ -12,9 +12,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection
+from typing import Any
 
 from helpdesk_notify.domain.mail import Mail
 from helpdesk_notify.domain.notifications import Notification
@@ -68,65 +66,78 @@ class StoredNotification:
         )
 
 
-_INSERT = text(
-    """
+#: Every planned notification of a batch in one statement: one array per column. asyncpg's
+#: prepared statement, no SQLAlchemy compilation or parameter processing per row.
+_RECORD = """
     INSERT INTO notify.notifications (id, ticket_id, event_id, recipient, template,
         language, status, retryable, message_id, in_reply_to, subject, body_text,
         body_html, error)
-    VALUES (:id, :ticket_id, :event_id, :recipient, :template, :language, :status,
-        :retryable, :message_id, :in_reply_to, :subject, :body_text, :body_html,
-        :error)
+    SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[],
+        $6::text[], $7::text[], $8::bool[], $9::text[], $10::text[], $11::text[], $12::text[],
+        $13::text[], $14::text[])
     ON CONFLICT (event_id, recipient) DO NOTHING
     """
+
+#: The row, read once the transaction's lock on the notification is held (`lock`).
+_READ = f"SELECT {COLUMNS} FROM notify.notifications WHERE id = $1"  # noqa: S608 - constant columns
+
+_MARK_SENT = (
+    "UPDATE notify.notifications SET status = 'sent', attempts = attempts + 1, "
+    "smtp_response = $2, error = NULL, sent_at = now(), updated_at = now() "
+    "WHERE id = $1 AND status <> 'sent'"
+)
+
+_MARK_FAILED = (
+    "UPDATE notify.notifications SET status = 'failed', attempts = attempts + 1, "
+    "error = $2, retryable = $3, updated_at = now() WHERE id = $1"
 )
 
 
-async def record(conn: AsyncConnection, notifications: Sequence[Notification]) -> list[uuid.UUID]:
-    """Write each planned notification once, all in one call; a row already there (a
-    redelivery) is kept. The ids of those with a mail to send."""
+async def record(driver: Any, notifications: Sequence[Notification]) -> list[uuid.UUID]:
+    """Write each planned notification once, all in one statement; a row already there (a
+    redelivery) is kept. The ids of those with a mail to send. `driver`: an asyncpg
+    connection, in the unit's transaction."""
     if notifications:
-        await conn.execute(_INSERT, [_row(n) for n in notifications])
+        rows = [_row(n) for n in notifications]
+        await driver.execute(_RECORD, *(list(column) for column in zip(*rows, strict=True)))
     return [notification_id(n.event_id, n.recipient) for n in notifications if n.mail]
 
 
-def _row(n: Notification) -> dict[str, object]:
+def _row(n: Notification) -> tuple[object, ...]:
+    """The notification's row, in `_RECORD`'s order of arrays."""
     mail = n.mail
-    return {
-        "id": notification_id(n.event_id, n.recipient),
-        "ticket_id": n.ticket_id,
-        "event_id": n.event_id,
-        "recipient": n.recipient,
-        "template": n.template,
-        "language": n.language,
-        "status": "pending" if mail else "failed",
-        "retryable": mail is not None,
-        "message_id": mail.message_id if mail else None,
-        "in_reply_to": mail.in_reply_to if mail else None,
-        "subject": mail.subject if mail else None,
-        "body_text": mail.text if mail else None,
-        "body_html": mail.html if mail else None,
-        "error": n.problem,
-    }
+    return (
+        notification_id(n.event_id, n.recipient),
+        n.ticket_id,
+        n.event_id,
+        n.recipient,
+        n.template,
+        n.language,
+        "pending" if mail else "failed",
+        mail is not None,
+        mail.message_id if mail else None,
+        mail.in_reply_to if mail else None,
+        mail.subject if mail else None,
+        mail.text if mail else None,
+        mail.html if mail else None,
+        n.problem,
+    )
 
 
-async def lock(conn: AsyncConnection, notification: uuid.UUID) -> StoredNotification | None:
+async def lock(driver: Any, notification: uuid.UUID) -> StoredNotification | None:
     """The row, once this transaction holds the notification's lock: a second worker on the same
     notification waits, then reads it sent. One lock per transaction, so no two can deadlock.
 
     An advisory lock rather than `FOR UPDATE`: it takes no transaction id, so the SMTP exchange
     made while holding it does not hold back the readers of the event log (they read only below
-    the oldest running transaction id of the cluster).
+    the oldest running transaction id of the cluster). The read is a statement of its own, so
+    its snapshot is taken once the lock is held.
     """
-    await conn.execute(
-        text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
-        {"key": lock_key(notification)},
+    await driver.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", lock_key(notification)
     )
-    row = await conn.execute(
-        text(f"SELECT {COLUMNS} FROM notify.notifications WHERE id = :id"),  # noqa: S608 - constant column list
-        {"id": notification},
-    )
-    found = row.mappings().one_or_none()
-    return None if found is None else StoredNotification(**found)
+    found = await driver.fetchrow(_READ, notification)
+    return None if found is None else StoredNotification(**dict(found))
 
 
 def lock_key(notification: uuid.UUID) -> str:
@@ -134,26 +145,11 @@ def lock_key(notification: uuid.UUID) -> str:
     return f"notify:{notification}"
 
 
-async def mark_sent(conn: AsyncConnection, notification: uuid.UUID, smtp_response: str) -> None:
+async def mark_sent(driver: Any, notification: uuid.UUID, smtp_response: str) -> None:
     """Mark the notification sent with the server's reply; a second mark (written again after
     a commit whose answer was lost) changes nothing."""
-    await conn.execute(
-        text(
-            "UPDATE notify.notifications SET status = 'sent', attempts = attempts + 1, "
-            "smtp_response = :response, error = NULL, sent_at = now(), updated_at = now() "
-            "WHERE id = :id AND status <> 'sent'"
-        ),
-        {"id": notification, "response": smtp_response},
-    )
+    await driver.execute(_MARK_SENT, notification, smtp_response)
 
 
-async def mark_failed(
-    conn: AsyncConnection, notification: uuid.UUID, error: str, *, retryable: bool
-) -> None:
-    await conn.execute(
-        text(
-            "UPDATE notify.notifications SET status = 'failed', attempts = attempts + 1, "
-            "error = :error, retryable = :retryable, updated_at = now() WHERE id = :id"
-        ),
-        {"id": notification, "error": error, "retryable": retryable},
-    )
+async def mark_failed(driver: Any, notification: uuid.UUID, error: str, *, retryable: bool) -> None:
+    await driver.execute(_MARK_FAILED, notification, error, retryable)

@@ -8,23 +8,34 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, text
-from sqlalchemy.dialects.postgresql import ARRAY, UUID
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from helpdesk_notify.domain.tickets import HistoryEntry, TicketStatus, TicketView
 
-_LOAD_ALL = text(
-    "SELECT view FROM notify.tickets WHERE ticket_id = ANY(:ids) ORDER BY ticket_id FOR UPDATE"
-).bindparams(bindparam("ids", type_=ARRAY(UUID(as_uuid=True))))
+#: The driver's statements (asyncpg's prepared statements: no SQLAlchemy compilation or row
+#: processing per call). The view is read as text: a connection of SQLAlchemy's pool decodes
+#: `jsonb` itself, one of the engine's own does not.
+_LOAD_ALL = (
+    "SELECT view::text FROM notify.tickets WHERE ticket_id = ANY($1::uuid[]) "
+    "ORDER BY ticket_id FOR UPDATE"
+)
 
-_SAVE = text(
-    """
+_OPEN = (
+    "SELECT view::text FROM notify.tickets WHERE status <> 'closed' ORDER BY \"group\", opened_at"
+)
+
+#: Every view of a batch in one statement: one array per column, the rows in ticket order (two
+#: batches creating the same tickets wait for each other in the same order).
+_SAVE_ALL = """
     INSERT INTO notify.tickets (ticket_id, reference, requester_login, requester_email,
         language, subject, "group", level, status, opened_at, last_activity_at, due_at,
         view, updated_at)
-    VALUES (:ticket_id, :reference, :login, :email, :language, :subject, :group, :level,
-        :status, :opened_at, :last_activity_at, :due_at, CAST(:view AS jsonb), now())
+    SELECT v.ticket_id, v.reference, v.login, v.email, v.language, v.subject, v.grp, v.level,
+        v.status, v.opened_at, v.last_activity_at, v.due_at, CAST(v.view AS jsonb), now()
+    FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+        $7::text[], $8::int[], $9::text[], $10::timestamptz[], $11::timestamptz[],
+        $12::timestamptz[], $13::text[])
+        AS v(ticket_id, reference, login, email, language, subject, grp, level, status,
+            opened_at, last_activity_at, due_at, view)
+    ORDER BY v.ticket_id
     ON CONFLICT (ticket_id) DO UPDATE SET
         reference = EXCLUDED.reference, requester_login = EXCLUDED.requester_login,
         requester_email = EXCLUDED.requester_email, language = EXCLUDED.language,
@@ -33,54 +44,50 @@ _SAVE = text(
         last_activity_at = EXCLUDED.last_activity_at, due_at = EXCLUDED.due_at,
         view = EXCLUDED.view, updated_at = now()
     """
-)
 
 
 async def load_all_for_update(
-    conn: AsyncConnection, ticket_ids: Sequence[uuid.UUID]
+    driver: Any, ticket_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, TicketView]:
     """The views found of these tickets, in one statement, each locked until the transaction
     ends (events of one ticket in turn); locked in ticket order, so two transactions on
-    overlapping tickets take them in the same order."""
+    overlapping tickets take them in the same order. `driver`: an asyncpg connection."""
     if not ticket_ids:
         return {}
-    rows = await conn.execute(_LOAD_ALL, {"ids": list(ticket_ids)})
-    views = (view_from_json(raw) for raw in rows.scalars())
+    rows = await driver.fetch(_LOAD_ALL, list(ticket_ids))
+    views = (view_from_json(json.loads(row[0])) for row in rows)
     return {view.ticket_id: view for view in views}
 
 
-async def save_all(conn: AsyncConnection, views: Sequence[TicketView]) -> None:
-    """Write the views, all in one call."""
+async def save_all(driver: Any, views: Sequence[TicketView]) -> None:
+    """Write the views, all in one statement (one ticket once: the batch keeps its last view)."""
     if views:
-        await conn.execute(_SAVE, [_columns(view) for view in views])
+        rows = [_columns(view) for view in sorted(views, key=lambda view: view.ticket_id)]
+        await driver.execute(_SAVE_ALL, *(list(column) for column in zip(*rows, strict=True)))
 
 
-def _columns(view: TicketView) -> dict[str, Any]:
-    return {
-        "ticket_id": view.ticket_id,
-        "reference": view.reference,
-        "login": view.requester_login,
-        "email": view.requester_email,
-        "language": view.language,
-        "subject": view.subject,
-        "group": view.group,
-        "level": view.level,
-        "status": view.status.value,
-        "opened_at": view.opened_at,
-        "last_activity_at": view.last_activity_at,
-        "due_at": view.due_at,
-        "view": json.dumps(view_to_json(view)),
-    }
-
-
-async def open_views(conn: AsyncConnection) -> list[TicketView]:
-    """Every ticket not closed, for the daily digest."""
-    rows = await conn.execute(
-        text(
-            "SELECT view FROM notify.tickets WHERE status <> 'closed' ORDER BY \"group\", opened_at"
-        )
+def _columns(view: TicketView) -> tuple[Any, ...]:
+    """The view's row, in `_SAVE_ALL`'s order of arrays."""
+    return (
+        view.ticket_id,
+        view.reference,
+        view.requester_login,
+        view.requester_email,
+        view.language,
+        view.subject,
+        view.group,
+        view.level,
+        view.status.value,
+        view.opened_at,
+        view.last_activity_at,
+        view.due_at,
+        json.dumps(view_to_json(view)),
     )
-    return [view_from_json(raw) for raw in rows.scalars()]
+
+
+async def open_views(driver: Any) -> list[TicketView]:
+    """Every ticket not closed, for the daily digest."""
+    return [view_from_json(json.loads(row[0])) for row in await driver.fetch(_OPEN)]
 
 
 def view_to_json(view: TicketView) -> dict[str, Any]:
