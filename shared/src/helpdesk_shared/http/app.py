@@ -19,6 +19,7 @@ from helpdesk_shared.auth import TokenVerifier
 from helpdesk_shared.http.observe import Observe
 from helpdesk_shared.http.openapi import ExtraProblems, document_problems
 from helpdesk_shared.http.problems import install_problem_handlers
+from helpdesk_shared.http.routes import add_routers
 from helpdesk_shared.http.unavailable import install_unavailability_handlers
 from helpdesk_shared.metrics import new_registry
 from helpdesk_shared.settings import CommonSettings
@@ -63,9 +64,7 @@ def create_app(
     install_unavailability_handlers(app, settings.helpdesk_retry_after_seconds)
     document_problems(app, extra_problems)
     _install_observability(app, service)
-    app.include_router(_operations_router(readiness_checks))
-    for router in routers:
-        app.include_router(router)
+    add_routers(app, [_operations_router(readiness_checks), *routers])
     return app
 
 

@@ -32,14 +32,11 @@ from helpdesk_shared.http.problems import Problem, field_error, invalid_input
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
 #: The header as a route parameter: every route that honours it declares it in OpenAPI so.
-KeyHeader = Annotated[
-    str | None,
-    Header(
-        alias=HEADER,
-        description=f"1 to {MAX_KEY_LENGTH} printable characters: a retry with the same key and "
-        "body is applied once and gets the first answer (the same key with another body: 422).",
-    ),
-]
+KEY_DESCRIPTION = (
+    f"1 to {MAX_KEY_LENGTH} printable characters: a retry with the same key and "
+    "body is applied once and gets the first answer (the same key with another body: 422)."
+)
+KeyHeader = Annotated[str | None, Header(alias=HEADER, description=KEY_DESCRIPTION)]
 
 _LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(:scope || ' ' || :key, 0))")
 _FIND = text(

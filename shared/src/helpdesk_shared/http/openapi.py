@@ -123,9 +123,22 @@ def problem_statuses(route: APIRoute) -> set[int]:
                 statuses.add(412)
                 if header.field_info.is_required():
                     statuses.add(428)
+    statuses |= _read_headers_statuses(route)
     writes = bool((route.methods or set()) & {"POST", "PUT", "PATCH", "DELETE"})
     if writes and route.dependant.path_params:
         statuses.add(409)
+    return statuses
+
+
+def _read_headers_statuses(route: APIRoute) -> set[int]:
+    """`If-Match` read by the route itself and documented in its `openapi_extra` parameters
+    (rather than declared as a `Header` parameter) answers 412 all the same, 428 if required."""
+    statuses: set[int] = set()
+    for parameter in (route.openapi_extra or {}).get("parameters", []):
+        if parameter.get("in") == "header" and str(parameter.get("name")).lower() == "if-match":
+            statuses.add(412)
+            if parameter.get("required"):
+                statuses.add(428)
     return statuses
 
 
