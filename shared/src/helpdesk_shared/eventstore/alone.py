@@ -49,6 +49,20 @@ RETURNING version, global_position
 """
 
 
+#: `FAST_APPEND` for a single event: its columns as scalars ($3..$7, one event's id, type, schema
+#: version, data and metadata), without the arrays to encode, unnest and order. Most appends are
+#: one event (a command's answer); this one costs the server and the client less per event.
+FAST_APPEND_ONE = """
+INSERT INTO eventstore.events (stream_id, version, event_id, type, schema_version, data, metadata)
+SELECT $1, CAST($2 AS bigint) + 1, CAST($3 AS uuid), $4, CAST($5 AS int),
+       CAST($6 AS jsonb), CAST($7 AS jsonb)
+WHERE CAST($2 AS bigint) = 0 OR EXISTS (
+    SELECT 1 FROM eventstore.events WHERE stream_id = $1 AND version = CAST($2 AS bigint)
+)
+RETURNING version, global_position
+"""
+
+
 def native(statement: TextClause, names: Sequence[str]) -> str:
     """`statement` for asyncpg itself: each `:name` becomes `$n`, n its place in `names`."""
     return re.sub(

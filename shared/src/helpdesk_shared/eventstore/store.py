@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from helpdesk_shared.eventstore.alone import (
     FAST_APPEND,
+    FAST_APPEND_ONE,
     UNIQUE_EVENT_ID,
     UNIQUE_VERSION,
     LostRace,
@@ -194,7 +195,7 @@ class EventStore:
         and the full statement only when that one stored nothing."""
         if fast:
             try:
-                inserted = await self._fetch(FAST_APPEND, args, conn)
+                inserted = await self._fetch(*_fast_statement(args, len(events)), conn)
             except LostRace:
                 inserted = []
             if inserted:
@@ -272,6 +273,14 @@ async def _append_once(
             raise LostRace() from error
         raise
     return append_result(stream_id, expected_version, events, rows)
+
+
+def _fast_statement(args: tuple[Any, ...], count: int) -> tuple[str, tuple[Any, ...]]:
+    """The fast statement for `count` events and its arguments: one event's columns as scalars
+    (`FAST_APPEND_ONE`), several as arrays (`FAST_APPEND`)."""
+    if count == 1:
+        return FAST_APPEND_ONE, (*args[:2], *(column[0] for column in args[2:]))
+    return FAST_APPEND, args
 
 
 def _in_autocommit(conn: AsyncConnection, expected_version: int | ExpectedVersion) -> bool:
