@@ -78,7 +78,11 @@ class FaultRun:
         self.stack.processes.append(process)
         deadline = time.monotonic() + 120
         while launched.ready_url and not http_ok(launched.ready_url):
-            assert is_alive(launched), f"{name} died on restart; see {launched.log}"
+            # The runner's own child handle says whether it ended, and how; `/proc` may not
+            # show the new program's command line at every instant of its start.
+            if (code := process.poll()) is not None:
+                ended = f"killed by signal {-code}" if code < 0 else f"exit code {code}"
+                raise AssertionError(f"{name} died on restart ({ended}); see {launched.log}")
             assert time.monotonic() < deadline, f"{name} not ready again; see {launched.log}"
             await asyncio.sleep(0.3)
 
