@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import threading
-import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import Callable
 
 import pytest
 from sqlalchemy import text
@@ -15,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from helpdesk_notify.adapters.deliveries import quoted
 from helpdesk_notify.adapters.ledger import lock_key
 from helpdesk_notify.adapters.unit_of_work import PostgresNotifyUnits
-from helpdesk_shared.db import create_engine
 
 #: A reply with quotes and backslashes, which must come back as it was sent.
 REPLY = "250 2.0.0 Ok: queued as 'A1' \\'; DROP TABLE x; --\\"
@@ -46,49 +43,6 @@ async def advisory_locks(engine: AsyncEngine) -> int:
             )
         )
     return int(found or 0)
-
-
-#: The application name of the engines whose units the tests run, so their sessions can be found.
-UNITS_APPLICATION = "notify-delivery-units"
-
-
-@pytest.fixture(params=["own", "pooled"])
-async def units_engine(
-    request: pytest.FixtureRequest, database_url: str
-) -> AsyncIterator[AsyncEngine]:
-    """An engine whose units run on its own connections, or (none of its own) on its pool's."""
-    engine = create_engine(
-        database_url,
-        pool_size=2,
-        application_name=UNITS_APPLICATION,
-        driver_connections=2 if request.param == "own" else 0,
-    )
-    yield engine
-    await engine.dispose()
-
-
-def terminate_now(database_url: str) -> None:
-    """Kill the units' sessions from another thread while this event loop is blocked, so that
-    asyncpg has not yet read their goodbye: the next statement is the first to find them dead."""
-
-    async def terminate() -> None:
-        killer = create_engine(database_url, pool_size=1, driver_connections=0)
-        try:
-            async with killer.connect() as conn:
-                await conn.execute(
-                    text(
-                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                        "WHERE application_name = :name"
-                    ),
-                    {"name": UNITS_APPLICATION},
-                )
-        finally:
-            await killer.dispose()
-
-    thread = threading.Thread(target=asyncio.run, args=(terminate(),))
-    thread.start()
-    thread.join()
-    time.sleep(0.2)  # the backends are gone before this loop runs again
 
 
 async def test_a_worker_that_waited_for_the_lock_reads_the_mark_of_its_holder(
@@ -207,7 +161,7 @@ async def test_a_quoted_reply_reads_back_as_sent_whatever_the_string_setting(
 
 
 async def test_a_unit_whose_connection_is_found_dead_locks_on_a_new_one(
-    units_engine: AsyncEngine, engine: AsyncEngine, database_url: str
+    units_engine: AsyncEngine, engine: AsyncEngine, terminate_units: Callable[[], None]
 ) -> None:
     """No ping before a unit (on the engine's own connections): its first statement finds the
     connection a restart killed, and runs again, once, on a new one; on SQLAlchemy's pool the
@@ -216,7 +170,7 @@ async def test_a_unit_whose_connection_is_found_dead_locks_on_a_new_one(
     first, second = await pending(engine), await pending(engine)
     async with units.deliveries() as unit:  # leaves its connection idle in the pool
         await unit.ledger.lock(first)
-    terminate_now(database_url)
+    terminate_units()
     async with units.deliveries() as unit:
         row = await unit.ledger.lock(second)
         assert row is not None
@@ -232,7 +186,7 @@ async def test_a_unit_whose_connection_is_found_dead_locks_on_a_new_one(
 
 
 async def test_a_connection_lost_after_the_lock_fails_its_unit_and_not_the_next(
-    units_engine: AsyncEngine, engine: AsyncEngine, database_url: str
+    units_engine: AsyncEngine, engine: AsyncEngine, terminate_units: Callable[[], None]
 ) -> None:
     """Only the unit's first statement is run again: a mark whose connection died is not (the
     delivery writes it again on a fresh unit). The next unit gets a live connection."""
@@ -242,7 +196,7 @@ async def test_a_connection_lost_after_the_lock_fails_its_unit_and_not_the_next(
     async def marked_once_its_connection_died() -> None:
         async with units.deliveries() as unit:
             await unit.ledger.lock(notification)
-            terminate_now(database_url)
+            terminate_units()
             await unit.ledger.mark_sent(notification, REPLY)
 
     with pytest.raises(Exception):  # noqa: B017, PT011 - whatever the dead connection raises

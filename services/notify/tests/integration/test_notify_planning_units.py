@@ -5,10 +5,8 @@ and on SQLAlchemy's pool alike."""
 from __future__ import annotations
 
 import asyncio
-import threading
-import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -19,26 +17,8 @@ from helpdesk_notify.adapters.unit_of_work import PostgresNotifyUnits
 from helpdesk_notify.domain.mail import Mail
 from helpdesk_notify.domain.notifications import Notification
 from helpdesk_notify.domain.tickets import HistoryEntry, TicketStatus, TicketView
-from helpdesk_shared.db import create_engine
 from helpdesk_shared.eventstore.model import ExpectedVersion, NewEvent
 from helpdesk_shared.eventstore.store import EventStore
-
-APPLICATION = "notify-planning-units"
-
-
-@pytest.fixture(params=["own", "pooled"])
-async def units_engine(
-    request: pytest.FixtureRequest, database_url: str
-) -> AsyncIterator[AsyncEngine]:
-    """An engine whose units run on its own connections, or (none of its own) on its pool's."""
-    engine = create_engine(
-        database_url,
-        pool_size=2,
-        application_name=APPLICATION,
-        driver_connections=2 if request.param == "own" else 0,
-    )
-    yield engine
-    await engine.dispose()
 
 
 def view(
@@ -93,7 +73,7 @@ async def rows(engine: AsyncEngine, ticket_ids: list[uuid.UUID]) -> tuple[int, i
     return int(views or 0), int(entries or 0)
 
 
-async def in_transaction(engine: AsyncEngine) -> int:
+async def in_transaction(engine: AsyncEngine, application: str) -> int:
     """The units' sessions left idle in a transaction."""
     async with engine.connect() as conn:
         found = await conn.scalar(
@@ -101,37 +81,13 @@ async def in_transaction(engine: AsyncEngine) -> int:
                 "SELECT count(*) FROM pg_stat_activity WHERE application_name = :name "
                 "AND state LIKE 'idle in transaction%'"
             ),
-            {"name": APPLICATION},
+            {"name": application},
         )
     return int(found or 0)
 
 
-def terminate_now(database_url: str) -> None:
-    """Kill the units' sessions from another thread while this event loop is blocked, so that
-    asyncpg has not yet read their goodbye: the next statement is the first to find them dead."""
-
-    async def terminate() -> None:
-        killer = create_engine(database_url, pool_size=1, driver_connections=0)
-        try:
-            async with killer.connect() as conn:
-                await conn.execute(
-                    text(
-                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                        "WHERE application_name = :name"
-                    ),
-                    {"name": APPLICATION},
-                )
-        finally:
-            await killer.dispose()
-
-    thread = threading.Thread(target=asyncio.run, args=(terminate(),))
-    thread.start()
-    thread.join()
-    time.sleep(0.2)  # the backends are gone before this loop runs again
-
-
 async def test_a_batch_is_written_in_one_unit_and_read_back_as_it_was(
-    units_engine: AsyncEngine, engine: AsyncEngine
+    units_engine: AsyncEngine, engine: AsyncEngine, units_application: str
 ) -> None:
     """Several views (one without address nor due date) and notifications (one undeliverable)
     in one statement each; a redelivery keeps the ledger's rows and gives the same ids."""
@@ -149,7 +105,7 @@ async def test_a_batch_is_written_in_one_unit_and_read_back_as_it_was(
         stored = [await unit.ledger.lock(i) for i in ids]
     assert [s.mail() if s else None for s in stored] == [n.mail for n in planned[:3]]
     assert await rows(engine, tickets) == (3, 4)
-    assert await in_transaction(engine) == 0
+    assert await in_transaction(engine, units_application) == 0
 
 
 async def written_then_failed(units: PostgresNotifyUnits, ticket_id: uuid.UUID) -> None:
@@ -160,28 +116,28 @@ async def written_then_failed(units: PostgresNotifyUnits, ticket_id: uuid.UUID) 
 
 
 async def test_a_unit_that_fails_writes_nothing_and_leaves_no_transaction_open(
-    units_engine: AsyncEngine, engine: AsyncEngine
+    units_engine: AsyncEngine, engine: AsyncEngine, units_application: str
 ) -> None:
     units = PostgresNotifyUnits(units_engine)
     ticket_id = uuid.uuid4()
     with pytest.raises(RuntimeError):
         await written_then_failed(units, ticket_id)
     assert await rows(engine, [ticket_id]) == (0, 0)
-    assert await in_transaction(engine) == 0
+    assert await in_transaction(engine, units_application) == 0
     async with units() as unit:  # the connection given back works
         await unit.tickets.save_all([view(ticket_id)])
     assert await rows(engine, [ticket_id]) == (1, 0)
 
 
 async def test_a_unit_whose_connection_is_found_dead_begins_on_a_new_one(
-    units_engine: AsyncEngine, engine: AsyncEngine, database_url: str
+    units_engine: AsyncEngine, engine: AsyncEngine, terminate_units: Callable[[], None]
 ) -> None:
     """No ping before a unit on the engine's own connections: BEGIN finds the connection a
     restart killed and is sent again, once, on a new one (SQLAlchemy's pool pings at checkout)."""
     units = PostgresNotifyUnits(units_engine)
     async with units() as unit:  # leaves its connection idle
         await unit.tickets.load_all_for_update([uuid.uuid4()])
-    terminate_now(database_url)
+    terminate_units()
     ticket_id = uuid.uuid4()
     async with units() as unit:
         await unit.tickets.save_all([view(ticket_id)])
