@@ -7,7 +7,7 @@ ticket command `POST /v1/tickets/{id}/comment` is the 17th route; that walk cost
 warm command's CPU under cProfile (docs/performance.md). Added as the app's own routes, a request
 is matched once, against the same routes in the same order: the first that matches in full wins,
 as it did across the branches, so every request reaches the endpoint it reached before and the
-OpenAPI document is the same (`shared/tests/unit/test_flat_routes.py`).
+OpenAPI document is the same (`services/ticket/tests/unit/test_ticket_routes_flat.py`).
 
 Only routers made of FastAPI path operations are added this way; one with anything else (mounts,
 websockets, nested routers, start-up or shutdown handlers) is included as usual.
