@@ -135,3 +135,17 @@ def test_what_a_python_part_printed_before_it_died_is_in_its_log(
     launched = _spawn(tmp_path, started, [sys.executable, "-c", code], env=env)
     assert started[-1].wait(timeout=30) == -signal.SIGKILL
     assert "loading settings" in _output(launched)
+
+
+def test_a_python_part_that_crashes_leaves_its_stack_in_its_log(
+    tmp_path: Path, started: list[subprocess.Popen[bytes]]
+) -> None:
+    """A fatal signal (an abort in a C extension, say) ends a part without a Python traceback,
+    unless its fault handler writes one."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONFAULTHANDLER"}
+    code = "import os\ndef load_settings():\n    os.abort()\nload_settings()"
+    launched = _spawn(tmp_path, started, [sys.executable, "-c", code], env=env)
+    assert started[-1].wait(timeout=30) == -signal.SIGABRT
+    output = "\n".join(_output(launched))
+    assert "Fatal Python error: Aborted" in output
+    assert "load_settings" in output

@@ -55,8 +55,9 @@ def spawn(
 ) -> tuple[Launched, subprocess.Popen[bytes]]:
     """Start `argv` in a new session with stdout and stderr appended to `log`.
 
-    Python children write unbuffered (unless `env` says otherwise), so that what a part printed
-    before it died is in its log rather than lost with its buffer.
+    Python children write unbuffered and dump their stacks on a fatal signal (unless `env` says
+    otherwise), so that a part that dies at start-up leaves in its log what it printed and where
+    it crashed, rather than losing them with its buffer.
     """
     log.parent.mkdir(parents=True, exist_ok=True)
     pid_file.parent.mkdir(parents=True, exist_ok=True)
@@ -65,7 +66,7 @@ def spawn(
         out.flush()
         process = subprocess.Popen(  # noqa: S603 - argv is built by the runner, not from input
             list(argv),
-            env={"PYTHONUNBUFFERED": "1", **env},
+            env={"PYTHONUNBUFFERED": "1", "PYTHONFAULTHANDLER": "1", **env},
             stdout=out,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
