@@ -78,12 +78,17 @@ class FaultRun:
         self.stack.processes.append(process)
         deadline = time.monotonic() + 120
         while launched.ready_url and not http_ok(launched.ready_url):
-            # The runner's own child handle says whether it ended, and how; `/proc` may not
-            # show the new program's command line at every instant of its start.
+            # The runner's own child handle says whether it ended, and how. (A check of the
+            # command line in `/proc` read it empty for an instant after `Popen` returned,
+            # the kernel still loading the program, and called a starting part dead.)
             if (code := process.poll()) is not None:
                 ended = f"killed by signal {-code}" if code < 0 else f"exit code {code}"
-                raise AssertionError(f"{name} died on restart ({ended}); see {launched.log}")
-            assert time.monotonic() < deadline, f"{name} not ready again; see {launched.log}"
+                raise AssertionError(
+                    f"{name} died on restart ({ended}); {launched.log}:\n{tail(launched.log)}"
+                )
+            assert time.monotonic() < deadline, (
+                f"{name} not ready again; {launched.log}:\n{tail(launched.log)}"
+            )
             await asyncio.sleep(0.3)
 
     async def stored_events(self) -> list[RecordedEvent]:
