@@ -218,8 +218,9 @@ async def test_a_state_not_in_memory_is_read_with_its_snapshot_in_one_statement(
 async def test_the_list_projection_folds_the_event_in_hand_into_the_state_before_it(
     event_store: EventStore,
 ) -> None:
-    """Once the projection holds a ticket's state, each next event of the log is folded into it
-    without reading the stream again, and a batch writes its ticket's last row only."""
+    """The projection folds each event of the log into the state before it, the initial state
+    for a ticket's first event: no statement until the batch's upsert of the ticket's last row."""
+    from sqlalchemy import event as sa_event
     from sqlalchemy import text as sql
 
     from helpdesk_ticket.adapters.projection import TicketListProjector, row
@@ -231,12 +232,23 @@ async def test_the_list_projection_folds_the_event_in_hand_into_the_state_before
     recorded = await event_store.read_stream(stream)
     store = CountingStore(event_store.engine)
     projector = TicketListProjector(store, DEFAULT_POLICY)
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(args[2])
+
+    sync_engine = event_store.engine.sync_engine
     async with event_store.engine.begin() as conn:
-        for one in recorded:
-            await projector(one, conn)
+        sa_event.listen(sync_engine, "before_cursor_execute", count)
+        try:
+            for one in recorded:
+                await projector(one, conn)
+        finally:
+            sa_event.remove(sync_engine, "before_cursor_execute", count)
         await projector.flush(conn)
         listed = "SELECT version, last_activity_at FROM ticket.tickets WHERE ticket_id = :id"
         written = (await conn.execute(sql(listed), {"id": event.ticket_id})).one()
+    assert statements == []
     assert store.stream_reads == 0
     full = await TicketService(event_store, DEFAULT_POLICY).load(event.ticket_id)
     expected = row(full.state, 4, DEFAULT_POLICY, recorded[-1].recorded_at)
