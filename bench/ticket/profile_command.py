@@ -4,8 +4,11 @@ Starts the ticket service in a uvicorn process of its own (optionally under cPro
 `POST /v1/tickets/{id}/comment` from a closed loop of workers, and prints the commands per second
 and the CPU time per command of the server process and of the load generator (this process), read
 from the kernel's accounting. `--plain` runs the same loop against the plain FastAPI + asyncpg
-endpoint of the benchmark, for comparison. `--profile FILE` writes the server's cProfile stats
-of the measured window only (cProfile slows the server down: read its figures as shares).
+endpoint of the benchmark, for comparison. `--settled` also waits, after the window, until the
+list projection has projected every event, and prints the server's CPU per command up to then:
+the command's whole cost, the part the projection defers past the window included.
+`--profile FILE` writes the server's cProfile stats of the measured window only (cProfile slows
+the server down: read its figures as shares).
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+from sqlalchemy import text
 
 from bench.ticket.__main__ import round_robin
 from bench.ticket.raw_client import RawClient
@@ -94,6 +99,25 @@ async def warm_up(client: RawClient, make: Make, count: int) -> None:
     await asyncio.gather(*(worker() for _ in range(16)))
 
 
+async def projected(url: str) -> float:
+    """Wait until the list shows every event of the log (each ticket's row at its stream's
+    version); the seconds waited."""
+    check = text(
+        """SELECT (SELECT count(*) FROM eventstore.events)
+                = (SELECT coalesce(sum(version), 0) FROM ticket.tickets)"""
+    )
+    engine = create_engine(url, pool_size=1)
+    started = time.perf_counter()
+    try:
+        async with engine.connect() as conn:
+            while not (await conn.execute(check)).scalar():
+                await conn.rollback()
+                await asyncio.sleep(0.05)
+    finally:
+        await engine.dispose()
+    return time.perf_counter() - started
+
+
 async def run(args: argparse.Namespace) -> None:
     async with scratch_database() as url:
         engine = create_engine(url, pool_size=10)
@@ -135,6 +159,9 @@ async def run(args: argparse.Namespace) -> None:
                 if args.profile:
                     server.send_signal(signal.SIGUSR2)
                     await asyncio.sleep(2)  # the stats are written
+                if args.settled and not args.plain:
+                    waited = await projected(url)
+                    settled = process_cpu(server.pid) - server_before
         finally:
             server.terminate()
             server.wait(30)
@@ -147,6 +174,11 @@ async def run(args: argparse.Namespace) -> None:
         f"server {server_cpu / count * 1000:.2f} ms, client {client_cpu / count * 1000:.2f} ms, "
         f"PostgreSQL {database_cpu / count * 1000:.2f} ms"
     )
+    if args.settled and not args.plain:
+        print(
+            f"settled after {waited:.1f} s more: server CPU per command "
+            f"{settled / count * 1000:.2f} ms, the list projection's included"
+        )
     if args.profile:
         stats = pstats.Stats(args.profile)
         stats.sort_stats("tottime").print_stats(args.top)
@@ -161,6 +193,7 @@ def main() -> None:
     parser.add_argument("--plain", action="store_true")
     parser.add_argument("--tickets", type=int, default=500)
     parser.add_argument("--cold", action="store_true", help="warm up with 200 commands only")
+    parser.add_argument("--settled", action="store_true", help="CPU until the list caught up")
     parser.add_argument("--profile", metavar="FILE")
     parser.add_argument("--top", type=int, default=45)
     parser.add_argument("--log-level", default="WARNING")

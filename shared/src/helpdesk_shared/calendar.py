@@ -31,6 +31,8 @@ _MAX_DAYS = 3 * 366
 _DAYS_REMEMBERED = 3660
 #: Additions a calendar keeps (a few per open ticket: its clock's start and its targets).
 _ADDITIONS_REMEMBERED = 65_536
+#: Durations a calendar keeps: those of the answer being computed, asked again within it.
+_DURATIONS_REMEMBERED = 4096
 
 
 @lru_cache(maxsize=64)
@@ -67,6 +69,14 @@ class BusinessCalendar:
     #: at every answer and every projected row while its clock does not move (four per ticket
     #: view, about a fifth of a ticket command's own view). Bounded like the days.
     _added: dict[tuple[datetime, timedelta], datetime] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    #: `business_time`'s answers. One ticket answer asks for the same span (the running
+    #: segment's start to now) up to four times: each target's elapsed time, the holding
+    #: group's time, the groups' shares; a projected row twice. Every span ends at a new "now",
+    #: so few are asked again later: the memory is cleared when full.
+    _spent: dict[tuple[datetime, datetime], timedelta] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
 
@@ -117,11 +127,20 @@ class BusinessCalendar:
 
     def business_time(self, start: datetime, end: datetime) -> timedelta:
         """Working time between two instants (zero when `end` is not after `start`)."""
-        total = timedelta()
         if end <= start:
-            return total
+            return timedelta()
         if self.round_the_clock:
             return end - start
+        known = self._spent.get((start, end))
+        if known is None:
+            if len(self._spent) >= _DURATIONS_REMEMBERED:
+                self._spent.clear()
+            # Keyed by the instants: the answer does not depend on their zones.
+            known = self._spent[(start, end)] = self._business_time(start, end)
+        return known
+
+    def _business_time(self, start: datetime, end: datetime) -> timedelta:
+        total = timedelta()
         day = self.local_date(start)
         last = self.local_date(end)
         while day <= last:

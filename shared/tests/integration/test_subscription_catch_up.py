@@ -250,3 +250,47 @@ async def test_an_event_committing_late_with_a_lower_position_is_not_skipped(
     await _until(both_handled)
     assert projection.calls == [0, 1]
     assert await _projected(store) == [0, 1]
+
+
+class BatchedProjection(Projection):
+    """A `Batching` handler: rows kept pending per event, written by `flush` once per batch."""
+
+    def __init__(self, fail_on: set[int] | None = None) -> None:
+        super().__init__(fail_on)
+        self.pending: list[int] = []
+        self.flushes: list[list[int]] = []
+
+    async def __call__(self, event: RecordedEvent, conn: AsyncConnection) -> None:
+        n = int(event.data["n"])
+        self.calls.append(n)
+        if n in self.fail_on:
+            self.fail_on.discard(n)
+            raise RuntimeError(f"handler failed on {n}")
+        self.pending.append(n)
+
+    async def flush(self, conn: AsyncConnection) -> None:
+        self.flushes.append(self.pending)
+        for n in self.pending:
+            await conn.execute(
+                text("INSERT INTO projection (event_id, n) VALUES (gen_random_uuid(), :n)"),
+                {"n": n},
+            )
+        self.pending = []
+
+    def discard(self) -> None:
+        self.pending = []
+
+
+async def test_a_batching_handler_flushes_once_per_batch_and_forgets_a_failed_one(
+    store: EventStore,
+) -> None:
+    await _append(store, range(7))
+    projection = BatchedProjection(fail_on={4})
+    subscription = CatchUpSubscription(store, "batched", projection, batch_size=3)
+    with pytest.raises(RuntimeError, match="failed on 4"):
+        await subscription.catch_up()
+    assert projection.flushes == [[0, 1, 2]]
+    assert projection.pending == []  # event 3, left pending by the failed batch, is forgotten
+    assert await subscription.catch_up() == 4
+    assert projection.flushes == [[0, 1, 2], [3, 4, 5], [6]]
+    assert await _projected(store) == list(range(7))

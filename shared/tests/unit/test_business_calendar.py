@@ -75,3 +75,29 @@ def test_an_addition_remembered_answers_the_same_instant_in_utc_whatever_the_zon
     for minutes in range(20):
         calendar.add(friday, timedelta(minutes=minutes + 1))
     assert len(calendar._added) <= 8
+
+
+def test_a_duration_remembered_answers_as_a_calendar_computing_afresh(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`business_time` remembers its answers (one ticket answer asks for the same span up to
+    four times): each span, asked again or in another zone, gets what a fresh calendar computes,
+    and the memory stays bounded."""
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from helpdesk_shared import calendar as module
+
+    monkeypatch.setattr(module, "_DURATIONS_REMEMBERED", 8)
+    calendar = BusinessCalendar()
+    friday = utc(2026, 3, 6, 16, 50)  # 17:50 in Paris
+    for minutes in range(0, 4000, 97):
+        end = friday + timedelta(minutes=minutes)
+        for start in (friday, friday - timedelta(hours=minutes % 7)):
+            fresh = BusinessCalendar().business_time(start, end)
+            assert calendar.business_time(start, end) == fresh
+            zoned = start.astimezone(ZoneInfo("Asia/Tokyo"))
+            assert calendar.business_time(zoned, end) == fresh
+        assert len(calendar._spent) <= 8
+    # 10 minutes on Friday, Monday 08:00 to 17:50.
+    assert calendar.business_time(friday, friday + timedelta(days=3)) == timedelta(minutes=600)

@@ -153,6 +153,7 @@ async def test_the_list_projection_keeps_no_more_states_than_the_setting(
         (recorded,) = await event_store.read_stream(stream)
         async with event_store.engine.begin() as conn:
             await projector(recorded, conn)
+            await projector.flush(conn)
             listed = "SELECT count(*) FROM ticket.tickets WHERE ticket_id = :id"
             assert (await conn.execute(sql(listed), {"id": event.ticket_id})).scalar() == 1
     assert len(projector.states) == projector.states.size == 3
@@ -212,3 +213,44 @@ async def test_a_state_not_in_memory_is_read_with_its_snapshot_in_one_statement(
     again = await TicketService(store, DEFAULT_POLICY, snapshots=snapshots).current(event.ticket_id)
     assert (again.version, again.state) == (124, full.state)
     assert store.stream_reads == 1
+
+
+async def test_the_list_projection_folds_the_event_in_hand_into_the_state_before_it(
+    event_store: EventStore,
+) -> None:
+    """The projection folds each event of the log into the state before it, the initial state
+    for a ticket's first event: no statement until the batch's upsert of the ticket's last row."""
+    from sqlalchemy import event as sa_event
+    from sqlalchemy import text as sql
+
+    from helpdesk_ticket.adapters.projection import TicketListProjector, row
+
+    event = opened(at=datetime.now(UTC))
+    stream = ticket_stream(event.ticket_id)
+    await event_store.append(stream, ExpectedVersion.NO_STREAM, [NewEvent.from_domain(event)])
+    await event_store.append(stream, 1, [comment(event.ticket_id, n) for n in range(3)])
+    recorded = await event_store.read_stream(stream)
+    store = CountingStore(event_store.engine)
+    projector = TicketListProjector(store, DEFAULT_POLICY)
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(args[2])
+
+    sync_engine = event_store.engine.sync_engine
+    async with event_store.engine.begin() as conn:
+        sa_event.listen(sync_engine, "before_cursor_execute", count)
+        try:
+            for one in recorded:
+                await projector(one, conn)
+        finally:
+            sa_event.remove(sync_engine, "before_cursor_execute", count)
+        await projector.flush(conn)
+        listed = "SELECT version, last_activity_at FROM ticket.tickets WHERE ticket_id = :id"
+        written = (await conn.execute(sql(listed), {"id": event.ticket_id})).one()
+    assert statements == []
+    assert store.stream_reads == 0
+    full = await TicketService(event_store, DEFAULT_POLICY).load(event.ticket_id)
+    expected = row(full.state, 4, DEFAULT_POLICY, recorded[-1].recorded_at)
+    assert tuple(written) == (4, expected["last_activity_at"])
+    assert projector.states._items[stream].state == full.state

@@ -19,6 +19,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from typing import Protocol, runtime_checkable
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -29,6 +30,18 @@ from helpdesk_shared.retry import RetryPolicy
 
 #: Called once per event, inside the transaction that advances the checkpoint.
 Handler = Callable[[RecordedEvent, AsyncConnection], Awaitable[None]]
+
+
+@runtime_checkable
+class Batching(Protocol):
+    """A handler that writes a batch's effects together: `flush` runs once per batch, after its
+    last event and before the checkpoint, in the same transaction; `discard` forgets what the
+    events of a batch that failed left pending (the batch is handed over again)."""
+
+    async def flush(self, conn: AsyncConnection) -> None: ...
+
+    def discard(self) -> None: ...
+
 
 log = logging.getLogger(__name__)
 
@@ -166,16 +179,29 @@ class CatchUpSubscription:
             row = (await conn.execute(_LOAD, {"name": self._name})).first()
             after = LogPosition(row.tx_id, row.global_position) if row else LogPosition.start()
             events = await self._store.read_all(after, self._batch_size, conn=conn)
-            deadline = time.monotonic() + self._max_batch_seconds
-            handled = 0
+            handled = await self._handle(events, conn)
+            if handled:
+                await self._save(conn, events[handled - 1].log_position)
+        return handled, handled == len(events) < self._batch_size
+
+    async def _handle(self, events: list[RecordedEvent], conn: AsyncConnection) -> int:
+        """Hand the events over in order until the batch's time is up; the number handled."""
+        batching = self._handler if isinstance(self._handler, Batching) else None
+        deadline = time.monotonic() + self._max_batch_seconds
+        handled = 0
+        try:
             for event in events:
                 await self._handler(event, conn)
                 handled += 1
                 if time.monotonic() > deadline:
                     break
-            if handled:
-                await self._save(conn, events[handled - 1].log_position)
-        return handled, handled == len(events) < self._batch_size
+            if batching is not None and handled:
+                await batching.flush(conn)
+        except BaseException:
+            if batching is not None:
+                batching.discard()
+            raise
+        return handled
 
     async def _save(self, conn: AsyncConnection, position: LogPosition) -> None:
         params = {

@@ -67,6 +67,23 @@ class StateCache(Generic[S]):
         written on a connection of its own, in autocommit."""
         return await self._state(stream, upto, conn)
 
+    async def after(self, event: RecordedEvent, *, conn: Connection = None) -> tuple[int, S | None]:
+        """The state of `event`'s stream right after it. When the state just before it is known
+        (in memory, or the initial state before a stream's first event: a follower such as the
+        list projection, handed each event of the log in turn), the event in hand is folded into
+        it: no read. Otherwise as `state(stream, version)`."""
+        entry = self._items.get(event.stream_id)
+        if event.version == 1:
+            before = None  # `replay` starts from the decider's initial state
+        elif entry is not None and entry.version == event.version - 1:
+            before = entry.state
+        else:
+            return await self._state(event.stream_id, event.version, conn)
+        state = replay(self._decider, [event], before)
+        if state is not None:
+            self.remember(event.stream_id, event.version, state)
+        return event.version, state
+
     def own_state(self, stream: str) -> tuple[int, S] | None:
         """The version and state that this process's own append left, if no other writer was
         seen since: for a command whose append names that version (never for an answer)."""

@@ -1,8 +1,9 @@
 """The list projection: `ticket.tickets`, one row per ticket, upserted from the rebuilt state.
 
-Each ticket event rebuilds its ticket from the stream up to that event (inside the subscription's
-transaction), so the row is a pure function of the stream: replaying, rebuilding from scratch or
-handling an event twice all give the same row.
+Each ticket event gives its ticket's state at that event (the event folded into the state before
+it when that is in memory, else the stream read up to it inside the subscription's transaction),
+so the row is a pure function of the stream: replaying, rebuilding from scratch or handling an
+event twice all give the same row.
 """
 
 from __future__ import annotations
@@ -130,7 +131,15 @@ def row(ticket: Ticket, version: int, policy: TicketPolicy, now: datetime) -> di
 
 
 class TicketListProjector:
-    """The subscription's handler: ticket events in, rows of `ticket.tickets` out."""
+    """The subscription's handler: ticket events in, rows of `ticket.tickets` out.
+
+    It batches (`Batching`): each event moves its ticket's state in memory and leaves the row of
+    that version pending, and the subscription's `flush`, once per batch before the checkpoint,
+    upserts the pending rows in one statement. Only each ticket's last row of the batch is
+    written: the rows of its earlier events would each be overwritten by the next one
+    (the upsert keeps the highest version) within the same transaction, so the table ends the
+    batch as it did when every event wrote its row. Under a flow of commands this took two
+    statements per event (the event read back, the row) to none per event and one per batch."""
 
     def __init__(
         self, store: EventStore, policy: TicketPolicy, cache_size: int = DEFAULT_CACHE_SIZE
@@ -139,14 +148,24 @@ class TicketListProjector:
         #: Its own cache (it reads states at the version it projects, often behind the
         #: commands'), bounded by the same setting as the commands' one.
         self.states = StateCache(store, ticket_decider(policy), TicketSnapshots(), size=cache_size)
+        self._pending: dict[str, dict[str, Any]] = {}
 
     async def __call__(self, event: RecordedEvent, conn: AsyncConnection) -> None:
         if event.category != "ticket":
             return
-        _, state = await self.states.state(event.stream_id, event.version, conn=conn)
+        _, state = await self.states.after(event, conn=conn)
         if state is None:
             return
-        await conn.execute(_UPSERT, row(state, event.version, self.policy, event.recorded_at))
+        self._pending[event.stream_id] = row(state, event.version, self.policy, event.recorded_at)
+
+    async def flush(self, conn: AsyncConnection) -> None:
+        """Upsert the batch's pending rows (one statement, the driver's batch of parameters)."""
+        rows, self._pending = list(self._pending.values()), {}
+        if rows:
+            await conn.execute(_UPSERT, rows)
+
+    def discard(self) -> None:
+        self._pending = {}
 
 
 async def clear(engine: AsyncEngine) -> None:
