@@ -34,6 +34,7 @@ from helpdesk_shared.db import asyncpg_dsn
 from helpdesk_shared.eventstore.model import LogPosition
 from helpdesk_shared.eventstore.outgoing import read_outgoing
 from helpdesk_shared.messaging.topology import ConsumerQueue
+from helpdesk_shared.relay.backlog import backlog_after
 from helpdesk_shared.relay.leadership import AdvisoryLock, LeadershipLost
 from helpdesk_shared.relay.metrics import RelayMetrics
 from helpdesk_shared.relay.publishing import BatchPublisher, PublishingBatch
@@ -52,15 +53,6 @@ _WRITE_CHECKPOINT = text(
         < (EXCLUDED.tx_id, EXCLUDED.global_position)"""
 )
 
-# What is left to publish after the checkpoint: how many events (bounded, so that a long backlog
-# costs a bounded scan) and since when the oldest of them waits.
-_BACKLOG = text(
-    """SELECT count(*) AS behind, min(recorded_at) AS oldest FROM (
-        SELECT recorded_at FROM eventstore.events
-        WHERE (tx_id, global_position) > (CAST(CAST(:tx_id AS text) AS xid8), :position)
-        ORDER BY tx_id, global_position
-        LIMIT 100000) AS pending"""
-)
 #: At most one backlog measure per this many seconds while publishing.
 _BACKLOG_INTERVAL = 1.0
 
@@ -233,11 +225,8 @@ class Relay:
     async def measure_backlog(self, position: LogPosition) -> None:
         """Set the backlog gauges: what the store holds after `position` (while publishing, the
         relay measures after a confirmed batch, at most every `_BACKLOG_INTERVAL` seconds)."""
-        params = {"tx_id": str(position.tx_id), "position": position.global_position}
-        async with self._engine.connect() as conn:
-            row = (await conn.execute(_BACKLOG, params)).one()
-        self.metrics.events_behind.set(int(row.behind))
-        oldest = row.oldest
+        behind, oldest = await backlog_after(self._engine, position)
+        self.metrics.events_behind.set(behind)
         age = (datetime.now(UTC) - oldest).total_seconds() if oldest is not None else 0.0
         self.metrics.oldest_unpublished_age.set(max(age, 0.0))
 
