@@ -3,8 +3,9 @@ and the event store on one connection, in one transaction.
 
 `PostgresIntakeUnits()` opens the transaction and commits it when the block ends without error;
 `within(conn)` works in a transaction the caller opened (the one that also holds a request's
-`Idempotency-Key`). Each piece runs the statements the handlers ran on the connection before: no
-round trip is added.
+`Idempotency-Key`); `alone()` works in autocommit, for an opening that writes in its numbered
+append only (`OpeningUnits`). Each piece runs the statements the handlers ran on the connection
+before: no round trip is added.
 """
 
 from __future__ import annotations
@@ -19,7 +20,14 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from helpdesk_intake.adapters import contracts, directory, tickets
-from helpdesk_intake.application.ports import EntryRead, InboundMail, IndexedTicket, Opening
+from helpdesk_intake.application.ports import (
+    EntryRead,
+    InboundMail,
+    IndexedTicket,
+    Opening,
+    OpeningUnits,
+    WriteNeedsTransaction,
+)
 from helpdesk_intake.domain.contract import ContractState
 from helpdesk_intake.domain.requesters import Requester
 from helpdesk_shared.eventstore.model import (
@@ -131,6 +139,56 @@ class StoreAppender:
 
 
 @dataclass(frozen=True)
+class ReadingDirectory(PostgresDirectory):
+    """The directory of a unit in autocommit: reads as `PostgresDirectory`; a write, or a read
+    that would lock, raises `WriteNeedsTransaction` before it runs."""
+
+    async def requester_by_id(
+        self, requester_id: uuid.UUID, *, for_update: bool = False
+    ) -> Requester | None:
+        if for_update:
+            raise WriteNeedsTransaction("a requester locked for its correction")
+        return await super().requester_by_id(requester_id)
+
+    async def insert_requester(self, requester: Requester) -> bool:
+        raise WriteNeedsTransaction("a requester created")
+
+    async def update_requester(
+        self, requester: Requester, *, changes: dict[str, Any], changed_by: str, channel: str | None
+    ) -> Requester:
+        raise WriteNeedsTransaction("a requester corrected")
+
+    async def delete_requester(self, requester_id: uuid.UUID) -> bool:
+        raise WriteNeedsTransaction("a requester removed")
+
+
+@dataclass(frozen=True)
+class ReadingMailroom(PostgresMailroom):
+    """The mailroom of a unit in autocommit: every step of it writes, so each raises."""
+
+    async def claim_message(self, mail: InboundMail) -> InboundMail | None:
+        raise WriteNeedsTransaction("an inbound mail claimed")
+
+    async def settle_message(self, mail: InboundMail) -> None:
+        raise WriteNeedsTransaction("an inbound mail settled")
+
+    async def quarantine(
+        self, mail_id: uuid.UUID, message_id: str | None, reason: str, raw: bytes
+    ) -> None:
+        raise WriteNeedsTransaction("an inbound mail quarantined")
+
+
+@dataclass(frozen=True)
+class ReadingAppender(StoreAppender):
+    """The events of a unit in autocommit: read, never appended to but by `open_numbered`."""
+
+    async def append(
+        self, stream_id: str, expected_version: int | ExpectedVersion, events: Sequence[NewEvent]
+    ) -> AppendResult:
+        raise WriteNeedsTransaction("events appended before the opening's")
+
+
+@dataclass(frozen=True)
 class PostgresIntakeUnit:
     directory: PostgresDirectory
     tickets: PostgresTicketIndex
@@ -158,3 +216,19 @@ class PostgresIntakeUnits:
     async def __call__(self) -> AsyncIterator[PostgresIntakeUnit]:
         async with self._engine.begin() as conn:
             yield self.within(conn)
+
+    @asynccontextmanager
+    async def alone(self) -> AsyncIterator[PostgresIntakeUnit]:
+        """A unit in autocommit: reads, and the numbered append as its only write (the store
+        runs it all or nothing); any other write raises `WriteNeedsTransaction` unwritten."""
+        async with self._store.autocommit() as conn:
+            yield PostgresIntakeUnit(
+                ReadingDirectory(conn),
+                PostgresTicketIndex(conn, self._store),
+                ReadingMailroom(conn),
+                ReadingAppender(self._store, conn),
+            )
+
+    def openings(self) -> OpeningUnits:
+        """The units a request's opening runs in (`OpeningUnits`)."""
+        return OpeningUnits(self.alone, self, self._engine.begin, self.within)
