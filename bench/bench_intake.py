@@ -4,7 +4,8 @@ plain FastAPI + asyncpg insert of the same form, in the same run, over real HTTP
 Both servers run as their own uvicorn process on a free port against a scratch database; the
 load comes from this process over HTTP/1.1. Intake does the real work of an opening (requester
 lookup and correction, contract check, reference counter, `TicketOpened` append, ticket index,
-Idempotency-Key row) in one transaction; the baseline inserts the form as a JSON row. No ticket
+Idempotency-Key row when one is sent; the bench sends none, so the opening's writes are its one
+numbered append, without a transaction); the baseline inserts the form as a JSON row. No ticket
 service runs: intake's article suggestions answer `[]` (after the first refused call, without
 asking for `INTAKE_SUGGESTIONS_PAUSE_SECONDS`).
 

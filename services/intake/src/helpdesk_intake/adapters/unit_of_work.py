@@ -11,25 +11,27 @@ before: no round trip is added.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from helpdesk_intake.adapters import contracts, directory, tickets
 from helpdesk_intake.application.ports import (
     EntryRead,
+    GaveWay,
     InboundMail,
     IndexedTicket,
     Opening,
     OpeningUnits,
-    WriteNeedsTransaction,
 )
 from helpdesk_intake.domain.contract import ContractState
 from helpdesk_intake.domain.requesters import Requester
+from helpdesk_shared.db import unpinged
 from helpdesk_shared.eventstore.model import (
     AppendResult,
     ExpectedVersion,
@@ -37,6 +39,8 @@ from helpdesk_shared.eventstore.model import (
     RecordedEvent,
 )
 from helpdesk_shared.eventstore.store import EventStore
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -140,26 +144,47 @@ class StoreAppender:
 
 @dataclass(frozen=True)
 class ReadingDirectory(PostgresDirectory):
-    """The directory of a unit in autocommit: reads as `PostgresDirectory`; a write, or a read
-    that would lock, raises `WriteNeedsTransaction` before it runs."""
+    """The directory of a unit in autocommit: reads as `PostgresDirectory`, and gives way
+    (`GaveWay`) at a write, a read that would lock, or a read that finds the connection dead:
+    its checkout skipped the pool's ping, and nothing was written yet."""
+
+    async def requester_and_contracts_by_login(self, login: str) -> EntryRead | None:
+        return await _read(super().requester_and_contracts_by_login(login))
+
+    async def requester_by_email(self, email: str) -> Requester | None:
+        return await _read(super().requester_by_email(email))
 
     async def requester_by_id(
         self, requester_id: uuid.UUID, *, for_update: bool = False
     ) -> Requester | None:
         if for_update:
-            raise WriteNeedsTransaction("a requester locked for its correction")
-        return await super().requester_by_id(requester_id)
+            raise GaveWay("a requester locked for its correction")
+        return await _read(super().requester_by_id(requester_id))
+
+    async def contracts_held_by(self, login: str, organisation: str | None) -> list[ContractState]:
+        return await _read(super().contracts_held_by(login, organisation))
 
     async def insert_requester(self, requester: Requester) -> bool:
-        raise WriteNeedsTransaction("a requester created")
+        raise GaveWay("a requester created")
 
     async def update_requester(
         self, requester: Requester, *, changes: dict[str, Any], changed_by: str, channel: str | None
     ) -> Requester:
-        raise WriteNeedsTransaction("a requester corrected")
+        raise GaveWay("a requester corrected")
 
     async def delete_requester(self, requester_id: uuid.UUID) -> bool:
-        raise WriteNeedsTransaction("a requester removed")
+        raise GaveWay("a requester removed")
+
+
+async def _read(read: Awaitable[_T]) -> _T:
+    """A read of a unit in autocommit; `GaveWay` when it finds the connection dead (the pool
+    then drops its other connections, and the transaction's checkout pings)."""
+    try:
+        return await read
+    except DBAPIError as error:
+        if error.connection_invalidated:
+            raise GaveWay("its connection was found dead") from error
+        raise
 
 
 @dataclass(frozen=True)
@@ -167,15 +192,15 @@ class ReadingMailroom(PostgresMailroom):
     """The mailroom of a unit in autocommit: every step of it writes, so each raises."""
 
     async def claim_message(self, mail: InboundMail) -> InboundMail | None:
-        raise WriteNeedsTransaction("an inbound mail claimed")
+        raise GaveWay("an inbound mail claimed")
 
     async def settle_message(self, mail: InboundMail) -> None:
-        raise WriteNeedsTransaction("an inbound mail settled")
+        raise GaveWay("an inbound mail settled")
 
     async def quarantine(
         self, mail_id: uuid.UUID, message_id: str | None, reason: str, raw: bytes
     ) -> None:
-        raise WriteNeedsTransaction("an inbound mail quarantined")
+        raise GaveWay("an inbound mail quarantined")
 
 
 @dataclass(frozen=True)
@@ -185,7 +210,7 @@ class ReadingAppender(StoreAppender):
     async def append(
         self, stream_id: str, expected_version: int | ExpectedVersion, events: Sequence[NewEvent]
     ) -> AppendResult:
-        raise WriteNeedsTransaction("events appended before the opening's")
+        raise GaveWay("events appended before the opening's")
 
 
 @dataclass(frozen=True)
@@ -220,14 +245,21 @@ class PostgresIntakeUnits:
     @asynccontextmanager
     async def alone(self) -> AsyncIterator[PostgresIntakeUnit]:
         """A unit in autocommit: reads, and the numbered append as its only write (the store
-        runs it all or nothing); any other write raises `WriteNeedsTransaction` unwritten."""
-        async with self._store.autocommit() as conn:
+        runs it all or nothing); any other write raises `GaveWay` unwritten. Its checkout sends
+        no liveness ping (a round trip): its first statement is a read, which gives way on a
+        dead connection (`ReadingDirectory`)."""
+        with unpinged():
+            conn = await self._engine.connect()
+        try:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
             yield PostgresIntakeUnit(
                 ReadingDirectory(conn),
                 PostgresTicketIndex(conn, self._store),
                 ReadingMailroom(conn),
                 ReadingAppender(self._store, conn),
             )
+        finally:
+            await conn.close()
 
     def openings(self) -> OpeningUnits:
         """The units a request's opening runs in (`OpeningUnits`)."""

@@ -200,9 +200,10 @@ class IntakeUnit(Protocol):
 IntakeUnits = Callable[[], AbstractAsyncContextManager[IntakeUnit]]
 
 
-class WriteNeedsTransaction(Exception):
-    """A unit without a transaction (`OpeningUnits.alone`) was asked to write before its last
-    step. Raised before anything is written: the caller runs its work again in a transaction."""
+class GaveWay(Exception):
+    """A unit without a transaction (`OpeningUnits.alone`) gave way before it wrote anything:
+    it was asked to write before its last step, or a read found its connection dead (taken
+    without the pool's liveness ping). The caller runs its work again in a transaction."""
 
 
 @dataclass(frozen=True)
@@ -213,9 +214,10 @@ class OpeningUnits:
     (`TicketIndex.open_numbered`), is one statement that stores the event, the number and the
     index row or nothing, so it needs no BEGIN and COMMIT round trips, and the counter stays
     locked for that statement only (not for a COMMIT's round trip and a turn of the event loop).
-    Any earlier write (a requester created or corrected) raises `WriteNeedsTransaction`
-    first; the opening is then run again in a `transaction`. `begin` and `within`: a transaction
-    the route opens itself, to claim an `Idempotency-Key` in it, and a unit in it."""
+    Any earlier write (a requester created or corrected), or a read on a connection found dead,
+    raises `GaveWay` first; the opening is then run again in a `transaction`. `begin` and
+    `within`: a transaction the route opens itself, to claim an `Idempotency-Key` in it, and a
+    unit in it."""
 
     alone: IntakeUnits
     transaction: IntakeUnits

@@ -26,9 +26,9 @@ from helpdesk_intake.application.open_request import (
 )
 from helpdesk_intake.application.ports import (
     ArticleSuggestions,
+    GaveWay,
     IntakeUnit,
     OpeningUnits,
-    WriteNeedsTransaction,
 )
 from helpdesk_intake.domain.complaints import ticket_type
 from helpdesk_intake.domain.prequalification import AssistanceRequest
@@ -176,11 +176,11 @@ async def _open_alone(
 ) -> OpenedTicket:
     """An opening without an `Idempotency-Key`: without a transaction when it writes nothing
     before its numbered append (a known requester, nothing to correct), else in one; nothing
-    was written when the first try gave way (`WriteNeedsTransaction`)."""
+    was written when the first try gave way (`GaveWay`)."""
     try:
         async with openings.alone() as unit:
             return await _open(unit, command, settings)
-    except WriteNeedsTransaction:
+    except GaveWay:
         pass
     async with openings.transaction() as unit:
         return await _open(unit, command, settings)
