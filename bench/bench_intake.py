@@ -4,7 +4,8 @@ plain FastAPI + asyncpg insert of the same form, in the same run, over real HTTP
 Both servers run as their own uvicorn process on a free port against a scratch database; the
 load comes from this process over HTTP/1.1. Intake does the real work of an opening (requester
 lookup and correction, contract check, reference counter, `TicketOpened` append, ticket index,
-Idempotency-Key row) in one transaction; the baseline inserts the form as a JSON row. No ticket
+Idempotency-Key row when one is sent; the bench sends none, so the opening's writes are its one
+numbered append, without a transaction); the baseline inserts the form as a JSON row. No ticket
 service runs: intake's article suggestions answer `[]` (after the first refused call, without
 asking for `INTAKE_SUGGESTIONS_PAUSE_SECONDS`).
 
@@ -28,7 +29,8 @@ import statistics
 import sys
 import time
 import uuid
-from contextlib import AsyncExitStack
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -194,10 +196,9 @@ QUICK = Plan(clients=8, total=300, rounds=2, rates=(100.0,), seconds=3.0)
 FULL = Plan(clients=16, total=2000, rounds=3, rates=(100.0, 150.0), seconds=15.0)
 
 
-async def measure(database_url: str, plan: Plan) -> list[Result]:
-    """Both servers up side by side. Saturated: they take turns for `rounds` rounds and each
-    keeps its best (the machine may be shared: a neighbour's burst should not decide the ratio).
-    Then each fixed rate, baseline then intake, once."""
+@asynccontextmanager
+async def servers(database_url: str) -> AsyncIterator[tuple[Server, Server]]:
+    """The baseline and intake, each its own uvicorn process on `database_url`, side by side."""
     env = {"DATABASE_URL": database_url, "LOG_LEVEL": "WARNING", "HELPDESK_JWT_SECRET": SECRET}
     token = issue_token(Settings(helpdesk_jwt_secret=SECRET), "bench.agent", ["agent"])
     headers = {"Authorization": f"Bearer {token}"}
@@ -206,12 +207,20 @@ async def measure(database_url: str, plan: Plan) -> list[Result]:
                  "--port", str(base_port), "--log-level", "warning", "--no-access-log"]  # fmt: skip
     intake_argv = [sys.executable, "-m", "helpdesk_intake"]
     intake_env = env | {"INTAKE_PORT": str(intake_port)}
-    best: dict[str, Result] = {}
-    fixed: list[Result] = []
     async with (
         serving(BASELINE, base_argv, env, base_port, {}, "/docs") as base,
         serving(INTAKE, intake_argv, intake_env, intake_port, headers, "/healthz") as intake,
     ):
+        yield base, intake
+
+
+async def measure(database_url: str, plan: Plan) -> list[Result]:
+    """Both servers up side by side. Saturated: they take turns for `rounds` rounds and each
+    keeps its best (the machine may be shared: a neighbour's burst should not decide the ratio).
+    Then each fixed rate, baseline then intake, once."""
+    best: dict[str, Result] = {}
+    fixed: list[Result] = []
+    async with servers(database_url) as (base, intake):
         for _ in range(plan.rounds):
             for server in (base, intake):
                 result = await saturate(server, plan.clients, plan.total)

@@ -1,5 +1,6 @@
 """`append_with`: a caller's writes in the append's own statement, committed with it or not at all,
-and a value they made merged into the events (a number taken from a counter, gapless)."""
+and a value they made merged into the events (a number taken from a counter, gapless), in the
+caller's transaction or in autocommit."""
 
 import asyncio
 import uuid
@@ -123,14 +124,52 @@ async def test_a_batch_stored_before_raises_rather_than_leave_the_prelude_alone(
     assert await _counter(wide_engine, name) is None
 
 
-async def test_autocommit_and_the_appends_own_parameter_names_are_refused(
+async def test_in_autocommit_the_statement_commits_the_number_with_the_events(
+    wide_engine: AsyncEngine,
+) -> None:
+    store, name = EventStore(wide_engine), f"c-{uuid.uuid4()}"
+
+    async def one() -> tuple[int, str]:
+        stream = f"prelude-{uuid.uuid4()}"
+        async with store.autocommit() as conn:
+            _, merged = await store.append_with(
+                _numbered(name), stream, ExpectedVersion.NO_STREAM, [NewEvent("Opened", {})],
+                conn=conn,
+            )  # fmt: skip
+        return int(merged["number"]), stream
+
+    taken = await asyncio.gather(*(one() for _ in range(WRITERS * 2)))
+    assert sorted(n for n, _ in taken) == list(range(1, WRITERS * 2 + 1))
+    for number, stream in taken:
+        (event,) = await store.read_stream(stream)
+        assert event.data == {"number": number}
+
+
+@pytest.mark.parametrize("expected", [ExpectedVersion.NO_STREAM, 0, 5])
+async def test_in_autocommit_a_statement_that_stores_nothing_leaves_no_number_taken(
+    wide_engine: AsyncEngine, expected: int | ExpectedVersion
+) -> None:
+    """Without the transaction to roll back, the statement itself must fail: a conflict (the
+    stream exists, or is not at the expected version) and a batch stored before alike."""
+    store, name, stream = EventStore(wide_engine), f"c-{uuid.uuid4()}", f"prelude-{uuid.uuid4()}"
+    stored = [NewEvent("Opened", {})]
+    await store.append(stream, ExpectedVersion.NO_STREAM, stored)
+    for events in ([NewEvent("Opened", {})], stored):
+        async with store.autocommit() as conn:
+            with pytest.raises(ConcurrencyConflict):
+                await store.append_with(_numbered(name), stream, expected, events, conn=conn)
+    assert await _counter(wide_engine, name) is None
+    assert len(await store.read_stream(stream)) == 1
+
+
+async def test_any_in_autocommit_and_the_appends_own_parameter_names_are_refused(
     wide_engine: AsyncEngine,
 ) -> None:
     store, stream = EventStore(wide_engine), f"prelude-{uuid.uuid4()}"
     events = [NewEvent("Opened", {})]
     async with store.autocommit() as conn:
         with pytest.raises(ValueError, match="autocommit"):
-            await store.append_with(_numbered("x"), stream, 0, events, conn=conn)
+            await store.append_with(_numbered("x"), stream, ExpectedVersion.ANY, events, conn=conn)
     clashing = Prelude(_COUNTER, {"name": "x", "stream_id": "y"}, _NUMBER)
     async with wide_engine.begin() as conn:
         with pytest.raises(ValueError, match="stream_id"):

@@ -87,6 +87,7 @@ def build_app(settings: Settings | None = None, engine: AsyncEngine | None = Non
             "event_store": store,
             "intake_units": intake_units,
             "intake_unit_within": units.within,
+            "intake_openings": units.openings(),
             "contracts": contract_service(store),
             "knowledge_base": knowledge,
             "opening_slots": asyncio.Semaphore(settings.intake_openings_in_flight),

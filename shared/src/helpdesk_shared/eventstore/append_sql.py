@@ -27,17 +27,33 @@ from helpdesk_shared.eventstore.model import (
     NewEvent,
 )
 
+#: What the all-or-nothing statement fails with when its append stored nothing.
+STORED_NOTHING = "append stored nothing"
+_GUARD = """, guard AS (
+        SELECT CAST(CASE WHEN count(*) = 0 THEN 'append stored nothing' ELSE '1' END AS int) AS ok
+        FROM inserted
+    )"""
 
-def append_sql(prelude: str = "", merge: str | None = None) -> str:
+
+def append_sql(prelude: str = "", merge: str | None = None, all_or_nothing: bool = False) -> str:
     """The append statement. With a caller's `prelude` (common table expressions run in the same
     statement, ahead of the append's own) and `merge` (a jsonb expression over them, merged into
-    every event's data and returned in the head row's `merged` column)."""
+    every event's data and returned in the head row's `merged` column).
+
+    `all_or_nothing`: the statement fails (`STORED_NOTHING`, SQLSTATE 22P02) when its append
+    stored no row, so that run in autocommit its prelude's writes never commit alone. The text is
+    cast from a value computed per row (the count), never folded into a constant at planning."""
     ctes = f"{prelude}," if prelude else ""
     data, sources, first, none, merged = "CAST(n.data AS jsonb)", "head", "", "", ""
     if merge is not None:
         ctes += f" merged AS (SELECT {merge} AS data),"
         data, sources = "CAST(n.data AS jsonb) || merged.data", "head, merged"
         first, none, merged = ", NULL::text AS merged", ", NULL", ", CAST(merged.data AS text)"
+    guard, head_sources = "", sources
+    if all_or_nothing:
+        guard = _GUARD
+        # Used in a condition: an unused output of a subquery is never computed.
+        head_sources = f"{sources}, guard WHERE guard.ok = 1"
     # The caller's SQL is code, as `text()` is: its values come as bound parameters.
     return f"""
     WITH {ctes} existing AS (
@@ -59,11 +75,11 @@ def append_sql(prelude: str = "", merge: str | None = None) -> str:
           AND (CAST(:expected AS bigint) IS NULL OR head.version = CAST(:expected AS bigint))
         ORDER BY n.ord
         RETURNING version, global_position
-    )
+    ){guard}
     SELECT 'inserted' AS source, NULL AS stream_id, version, global_position{first}
     FROM inserted
     UNION ALL SELECT 'existing', stream_id, version, global_position{none} FROM existing
-    UNION ALL SELECT 'head', NULL, version, NULL{merged} FROM {sources}
+    UNION ALL SELECT 'head', NULL, version, NULL{merged} FROM {head_sources}
     """  # noqa: S608
 
 
@@ -71,9 +87,9 @@ APPEND = text(append_sql())
 
 
 @lru_cache(maxsize=32)
-def statement_with(prelude: str, merge: str) -> TextClause:
+def statement_with(prelude: str, merge: str, all_or_nothing: bool = False) -> TextClause:
     """A prelude's statement, built once (a caller has one or a few)."""
-    return text(append_sql(prelude, merge))
+    return text(append_sql(prelude, merge, all_or_nothing))
 
 
 #: The append's own parameter names; a prelude may not reuse them.
@@ -107,13 +123,14 @@ def prelude_statement(
     stream_id: str,
     expected_version: int | ExpectedVersion,
     events: Sequence[NewEvent],
+    all_or_nothing: bool = False,
 ) -> tuple[TextClause, dict[str, Any]]:
     """The statement and parameters of an append with `prelude`. A prelude parameter named as one
     of the append's would silently replace its value, so it is refused."""
     clash = set(prelude.params) & set(APPEND_PARAMS)
     if clash:
         raise ValueError(f"prelude parameters named as the append's: {sorted(clash)}")
-    statement = statement_with(prelude.ctes, prelude.merge)
+    statement = statement_with(prelude.ctes, prelude.merge, all_or_nothing)
     params = append_params(stream_id, expected_version, events)
     params.update(prelude.params)
     return statement, params

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from helpdesk_shared.eventstore.alone import (
@@ -31,6 +31,7 @@ from helpdesk_shared.eventstore.append_sql import (
     APPEND,
     APPEND_NATIVE,
     LOCK_STREAM_END,
+    STORED_NOTHING,
     AppendRow,
     Prelude,
     append_args,
@@ -121,21 +122,25 @@ class EventStore:
         *,
         conn: AsyncConnection,
     ) -> tuple[AppendResult, dict[str, Any]]:
-        """`append` in the caller's transaction, in one statement with `prelude`'s writes; the
+        """`append` in one statement with `prelude`'s writes, on the caller's connection; the
         result and the object merged into the events' data.
 
         The prelude's writes run whatever the append finds, so anything but the events stored
         now raises `ConcurrencyConflict` (also a batch stored before: its prelude would stand
-        alone), and the caller's transaction must not commit. Refused in autocommit, where the
-        statement would commit by itself either way.
+        alone), and the caller's transaction must not commit. On an autocommit connection
+        (`autocommit()`) the statement is its own transaction, and one that stored no event
+        fails as a whole (`append_sql`'s `all_or_nothing`): the prelude commits with the events
+        or not at all, and whatever it locks is held for the statement alone, not for a COMMIT's
+        round trip and the caller's turn of the event loop before it.
         """
         check_batch(stream_id, events)
-        if conn.sync_connection is not None and _autocommit(conn):
-            raise ValueError("append_with needs the caller's transaction, not autocommit")
+        alone = conn.sync_connection is not None and _autocommit(conn)
+        if alone and expected_version is ExpectedVersion.ANY:
+            raise ValueError("append_with in autocommit needs a named expected version")
         with span("eventstore.append", attributes={"eventstore.stream_id": stream_id}):
             # Stamped inside the span: the relay's publish continues the append, not its caller.
             statement, params = prelude_statement(
-                prelude, stream_id, expected_version, in_context(events)
+                prelude, stream_id, expected_version, in_context(events), all_or_nothing=alone
             )
             if expected_version is ExpectedVersion.ANY:  # as `_append_once`: the stream's end
                 await conn.execute(LOCK_STREAM_END, {"stream_id": stream_id})
@@ -143,6 +148,10 @@ class EventStore:
                 rows = (await conn.execute(statement, params)).all()
             except IntegrityError as error:
                 if _constraint_name(error) in (UNIQUE_VERSION, UNIQUE_EVENT_ID):
+                    raise ConcurrencyConflict(stream_id, expected_version, -1) from error
+                raise
+            except DBAPIError as error:
+                if alone and STORED_NOTHING in str(error.orig):
                     raise ConcurrencyConflict(stream_id, expected_version, -1) from error
                 raise
         result = append_result(stream_id, expected_version, events, rows)

@@ -198,3 +198,28 @@ class IntakeUnit(Protocol):
 
 #: Opens a unit of work: its transaction commits when the block ends without error.
 IntakeUnits = Callable[[], AbstractAsyncContextManager[IntakeUnit]]
+
+
+class GaveWay(Exception):
+    """A unit without a transaction (`OpeningUnits.alone`) gave way before it wrote anything:
+    it was asked to write before its last step, or a read found its connection dead (taken
+    without the pool's liveness ping). The caller runs its work again in a transaction."""
+
+
+@dataclass(frozen=True)
+class OpeningUnits:
+    """The units of work a request's opening may run in.
+
+    `alone`: no transaction. Its reads commit nothing and its last step, the numbered append
+    (`TicketIndex.open_numbered`), is one statement that stores the event, the number and the
+    index row or nothing, so it needs no BEGIN and COMMIT round trips, and the counter stays
+    locked for that statement only (not for a COMMIT's round trip and a turn of the event loop).
+    Any earlier write (a requester created or corrected), or a read on a connection found dead,
+    raises `GaveWay` first; the opening is then run again in a `transaction`. `begin` and
+    `within`: a transaction the route opens itself, to claim an `Idempotency-Key` in it, and a
+    unit in it."""
+
+    alone: IntakeUnits
+    transaction: IntakeUnits
+    begin: Callable[[], AbstractAsyncContextManager[Any]]
+    within: Callable[[Any], IntakeUnit]

@@ -14,7 +14,12 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from helpdesk_intake.application.ports import ArticleSuggestions, IntakeUnit, IntakeUnits
+from helpdesk_intake.application.ports import (
+    ArticleSuggestions,
+    IntakeUnit,
+    IntakeUnits,
+    OpeningUnits,
+)
 from helpdesk_intake.settings import Settings
 from helpdesk_shared.auth import Principal, Role, require_roles
 from helpdesk_shared.eventstore.store import EventStore
@@ -35,6 +40,8 @@ Store = Annotated[EventStore, from_state("event_store")]
 Units = Annotated[IntakeUnits, from_state("intake_units")]
 #: A unit of work in a transaction the route opened (with its `Idempotency-Key` claim).
 UnitWithin = Annotated[Callable[[AsyncConnection], IntakeUnit], from_state("intake_unit_within")]
+#: The units a request's opening runs in: without a transaction when it can (`OpeningUnits`).
+Openings = Annotated[OpeningUnits, from_state("intake_openings")]
 IntakeSettings = Annotated[Settings, from_state("settings")]
 #: The knowledge base's suggestions for a new request (the ticket service, over HTTP).
 Knowledge = Annotated[ArticleSuggestions, from_state("knowledge_base")]

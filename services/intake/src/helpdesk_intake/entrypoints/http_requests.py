@@ -18,27 +18,33 @@ from pydantic import (
 )
 
 from helpdesk_intake.application.open_request import (
+    OpenedTicket,
     OpenRequest,
     RequesterDetails,
     RequesterUnidentified,
     open_ticket,
 )
-from helpdesk_intake.application.ports import ArticleSuggestions
+from helpdesk_intake.application.ports import (
+    ArticleSuggestions,
+    GaveWay,
+    IntakeUnit,
+    OpeningUnits,
+)
 from helpdesk_intake.domain.complaints import ticket_type
 from helpdesk_intake.domain.prequalification import AssistanceRequest
 from helpdesk_intake.entrypoints.common import (
     IntakeSettings,
     Knowledge,
+    Openings,
     OpeningSlots,
-    UnitWithin,
     invalid,
 )
 from helpdesk_intake.entrypoints.metrics import Metrics
+from helpdesk_intake.settings import Settings
 from helpdesk_shared import catalogue
 from helpdesk_shared.auth import Principal, Role, require_roles
 from helpdesk_shared.events.admissibility import AdmissibilityEvidence
 from helpdesk_shared.events.ticket import BreakdownCause, Channel, Reason, TicketType
-from helpdesk_shared.http.dependencies import Engine
 from helpdesk_shared.http.idempotency import HEADER, IdempotencyGuard
 from helpdesk_shared.http.problems import Problem
 
@@ -131,8 +137,7 @@ async def submit_request(
     form: AssistanceForm,
     request: Request,
     principal: Opener,
-    engine: Engine,
-    unit_within: UnitWithin,
+    openings: Openings,
     settings: IntakeSettings,
     metrics: Metrics,
     knowledge: Knowledge,
@@ -140,33 +145,54 @@ async def submit_request(
     idempotency_key: Annotated[str | None, Header(alias=HEADER)] = None,
 ) -> JSONResponse:
     command = _command(form, principal, tuple(settings.intake_complaint_keywords))
-    scope = f"POST /v1/requests:{principal.sub}"
-    async with slots, engine.begin() as conn:
-        guard = await IdempotencyGuard.claim(
-            conn, scope, idempotency_key, form.model_dump(mode="json")
-        )
-        replay = guard.replay
-        if replay is None:
-            try:
-                opened = await open_ticket(
-                    unit_within(conn),
-                    command,
-                    settings.intake_timezone,
-                    settings.operating_systems(),
-                )
-            except RequesterUnidentified as error:
-                raise invalid("requester", str(error)) from None
-            body, location = opened.body(), f"/v1/tickets/{opened.ticket_id}"
-            await guard.remember(201, body, location)
-    if replay is not None:
-        body = {
-            **replay.body,
-            "suggested_articles": await _suggest(knowledge, request, form, replay.body),
-        }
-        return _answer(replay.status_code, body, replay.location, True)
+    if idempotency_key is None:
+        async with slots:
+            opened = await _open_alone(openings, command, settings)
+        body, location = opened.body(), f"/v1/tickets/{opened.ticket_id}"
+    else:
+        scope = f"POST /v1/requests:{principal.sub}"
+        async with slots, openings.begin() as conn:
+            guard = await IdempotencyGuard.claim(
+                conn, scope, idempotency_key, form.model_dump(mode="json")
+            )
+            replay = guard.replay
+            if replay is None:
+                opened = await _open(openings.within(conn), command, settings)
+                body, location = opened.body(), f"/v1/tickets/{opened.ticket_id}"
+                await guard.remember(201, body, location)
+        if replay is not None:
+            body = {
+                **replay.body,
+                "suggested_articles": await _suggest(knowledge, request, form, replay.body),
+            }
+            return _answer(replay.status_code, body, replay.location, True)
     metrics.tickets_opened.labels(form.channel.value, body["outcome"]).inc()
     body["suggested_articles"] = await _suggest(knowledge, request, form, body)
     return _answer(201, body, location, False)
+
+
+async def _open_alone(
+    openings: OpeningUnits, command: OpenRequest, settings: Settings
+) -> OpenedTicket:
+    """An opening without an `Idempotency-Key`: without a transaction when it writes nothing
+    before its numbered append (a known requester, nothing to correct), else in one; nothing
+    was written when the first try gave way (`GaveWay`)."""
+    try:
+        async with openings.alone() as unit:
+            return await _open(unit, command, settings)
+    except GaveWay:
+        pass
+    async with openings.transaction() as unit:
+        return await _open(unit, command, settings)
+
+
+async def _open(unit: IntakeUnit, command: OpenRequest, settings: Settings) -> OpenedTicket:
+    try:
+        return await open_ticket(
+            unit, command, settings.intake_timezone, settings.operating_systems()
+        )
+    except RequesterUnidentified as error:
+        raise invalid("requester", str(error)) from None
 
 
 async def _suggest(
