@@ -14,7 +14,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import TextClause, text
+from sqlalchemy import Dialect, Select, TextClause, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from helpdesk_shared.eventstore.alone import native
@@ -29,17 +29,32 @@ def scans_of(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [node for node in nodes if "Scan" in node["Node Type"]]
 
 
+def _as_sent(
+    statement: TextClause | Select[Any], params: Mapping[str, object], dialect: Dialect
+) -> tuple[str, list[object]]:
+    """The SQL and the values in order, as the engine sends them to asyncpg."""
+    if isinstance(statement, TextClause):
+        return native(statement, list(params)), list(params.values())
+    compiled = statement.compile(dialect=dialect)
+    bound = {**compiled.params, **params}
+    return str(compiled), [bound[name] for name in compiled.positiontup or ()]
+
+
 async def generic_plan(
-    engine: AsyncEngine, statement: TextClause, params: Mapping[str, object]
+    engine: AsyncEngine,
+    statement: TextClause | Select[Any],
+    params: Mapping[str, object] | None = None,
 ) -> list[dict[str, Any]]:
     """The nodes of `statement`'s plan, prepared on one of the engine's connections and executed
-    with `params` (each given as its text, PostgreSQL casting it as the statement says)."""
-    values = ", ".join("'" + str(value).replace("'", "''") + "'" for value in params.values())
-    arguments = f"({values})" if params else ""
+    with `params` (a text statement's; a select's own values otherwise), each given as its text,
+    PostgreSQL casting it as the statement says."""
+    sql, values = _as_sent(statement, params or {}, engine.dialect)
+    listed = ", ".join("'" + str(value).replace("'", "''") + "'" for value in values)
+    arguments = f"({listed})" if values else ""
     async with engine.connect() as conn:
         driver = (await conn.get_raw_connection()).driver_connection
         assert driver is not None
-        await driver.execute(f"PREPARE planned AS {native(statement, list(params))}")
+        await driver.execute(f"PREPARE planned AS {sql}")
         try:
             explained = await driver.fetchval(
                 f"EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE planned{arguments}"
