@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, literal, select
+from sqlalchemy import ColumnElement, case, func, literal, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from helpdesk_metrics.adapters.tables import call_facts, ticket_facts
@@ -79,10 +79,21 @@ async def _histograms(
     return {row[0]: _histogram(bounds, row[1:]) for row in (await conn.execute(statement)).all()}
 
 
+_BACKLOG_KEYS = (_t.status, _t.level, _t.group, _PRIORITY)
+#: The open tickets by status, level, group and priority. "closed" is written as a constant, the
+#: predicate of the index holding the open tickets alone (`ticket_facts_open_idx`): bound as a
+#: parameter, the generic plan (`helpdesk_shared.db`) could not know that the index holds every
+#: row wanted, and read every fact ever projected at each refresh (21 ms against 4.4 ms at
+#: 102,000 facts, 3,300 open, growing with the history where the open tickets do not).
+BACKLOG = (
+    select(*_BACKLOG_KEYS, func.count())
+    .where(_t.status != literal_column("'closed'"))
+    .group_by(*_BACKLOG_KEYS)
+)
+
+
 async def _backlog(conn: AsyncConnection) -> dict[BacklogKey, int]:
-    keys = (_t.status, _t.level, _t.group, _PRIORITY)
-    statement = select(*keys, func.count()).where(_t.status != "closed").group_by(*keys)
-    rows = (await conn.execute(statement)).all()
+    rows = (await conn.execute(BACKLOG)).all()
     return {(row[0], int(row[1]), row[2], row[3]): int(row[4]) for row in rows}
 
 

@@ -2,7 +2,9 @@
 of their incidents a caller may read.
 
 Problems are few (tens to hundreds), so they are found in the store's own table rather than in a
-projection of their own; each is then rebuilt from its stream. Their incidents are shown only
+projection of their own, through an index holding only their events (`events_problem_streams`,
+migration `ticket_0004`: without it a page of problems read the whole log); each is then rebuilt
+from its stream. Their incidents are shown only
 as far as the caller reads them, decided by the ticket list's projection (each ticket's current
 group), in one query for a whole page of problems rather than a stream load per incident.
 """

@@ -8,10 +8,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 _CLOSED = ("resolved", "closed")
+#: The open tickets, as a constant condition: the same as the predicate of the index holding
+#: them alone (`tickets_open_activity`). With the statuses bound as a parameter, the generic
+#: plan (`helpdesk_shared.db`) cannot know that the index holds every row wanted, and read the
+#: whole list instead: 12 ms against 2.4 ms at 34,000 tickets, 1,100 of them open, and growing
+#: with the desk's history where the open tickets do not.
+_OPEN = f"status NOT IN ({', '.join(repr(status) for status in _CLOSED)})"
 #: A search is planned for its words. The engine forces generic plans (`helpdesk_shared.db`),
 #: and a generic plan cannot see how common the searched words are: it took the full-text index
 #: and sorted every match (19,000 for a common word over 115,000 tickets, 34 ms, growing with
@@ -148,6 +154,35 @@ async def list_tickets(
     return Page(items, encode_cursor(last["opened_at"], last["id"]) if last else None)
 
 
+def follow_up_query(
+    now: datetime,
+    idle: timedelta,
+    due_within: timedelta,
+    reader: str | None = None,
+    reader_groups: tuple[str, ...] = (),
+    limit: int = 500,
+) -> tuple[TextClause, dict[str, Any]]:
+    """`follow_up`'s statement and its parameters (apart, so that a test can plan it)."""
+    readable = _Where()
+    readable.readable_by(reader, reader_groups)
+    params: dict[str, Any] = {
+        "idle_since": now - idle,
+        "due_by": now + due_within,
+        "limit": limit,
+        **readable.params,
+    }
+    sql = text(
+        f"""SELECT *, least(take_due_at, resolution_due_at) AS next_due_at
+        FROM ticket.tickets
+        WHERE {_OPEN} AND {readable.sql()}
+          AND (last_activity_at < :idle_since
+               OR take_due_at <= :due_by OR resolution_due_at <= :due_by)
+        ORDER BY least(take_due_at, resolution_due_at) ASC NULLS LAST, last_activity_at ASC
+        LIMIT :limit"""  # noqa: S608 - fixed clauses
+    )
+    return sql, params
+
+
 async def follow_up(
     engine: AsyncEngine,
     now: datetime,
@@ -160,25 +195,7 @@ async def follow_up(
     """Open tickets without activity for `idle`, or with a deadline passed or within `due_within`
     (the daily follow-up, docs/desk-rules.md); most urgent first. `reader` and `reader_groups`
     bound it to what the caller may read, as in `TicketFilter`."""
-    readable = _Where()
-    readable.readable_by(reader, reader_groups)
-    params: dict[str, Any] = {
-        "idle_since": now - idle,
-        "due_by": now + due_within,
-        "now": now,
-        "closed": list(_CLOSED),
-        "limit": limit,
-        **readable.params,
-    }
-    sql = text(
-        f"""SELECT *, least(take_due_at, resolution_due_at) AS next_due_at
-        FROM ticket.tickets
-        WHERE status <> ALL(:closed) AND {readable.sql()}
-          AND (last_activity_at < :idle_since
-               OR take_due_at <= :due_by OR resolution_due_at <= :due_by)
-        ORDER BY least(take_due_at, resolution_due_at) ASC NULLS LAST, last_activity_at ASC
-        LIMIT :limit"""  # noqa: S608 - fixed clauses
-    )
+    sql, params = follow_up_query(now, idle, due_within, reader, reader_groups, limit)
     async with engine.connect() as conn:
         rows = (await conn.execute(sql, params)).mappings().all()
     result = []
