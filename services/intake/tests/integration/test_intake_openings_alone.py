@@ -5,6 +5,7 @@ way before anything is written, so the route can open the ticket again in a tran
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -17,7 +18,9 @@ from helpdesk_intake.bootstrap import build_app
 from helpdesk_intake.domain.requesters import Requester
 from helpdesk_intake.settings import Settings
 from helpdesk_shared.db import create_engine
-from helpdesk_shared.eventstore.model import NewEvent
+from helpdesk_shared.events.admissibility import AdmissibilityEvidence, Decision
+from helpdesk_shared.events.ticket import Channel, RequesterSnapshot, TicketOpened, TicketType
+from helpdesk_shared.eventstore.model import EventMetadata, NewEvent
 from helpdesk_shared.eventstore.store import EventStore
 
 from .conftest import TokenFor
@@ -26,9 +29,24 @@ AGENT = ("agent.dupont", "agent")
 
 
 def _opening(prefix: str) -> tuple[Opening, NewEvent]:
-    ticket_id = uuid.uuid4()
+    """A whole `TicketOpened` (the run's other services read every `ticket-` stream of the
+    shared store), its reference left for the numbered append to write."""
+    ticket_id, now = uuid.uuid4(), datetime.now(UTC)
+    opened = TicketOpened(
+        ticket_id=ticket_id,
+        occurred_at=now,
+        reference="",
+        type=TicketType.INCIDENT,
+        channel=Channel.PHONE,
+        requester=RequesterSnapshot(login="demo.alpha", name="Demo Alpha"),
+        subject="Écran noir",
+        description="Plus d'image.",
+        admissibility=AdmissibilityEvidence(decision=Decision.IN_SCOPE),
+        received_at=now,
+    )
     ticket = IndexedTicket(ticket_id, "", "demo.alpha", None)
-    return Opening(prefix, 2031, ticket, "phone"), NewEvent("TicketOpened", {"reference": ""})
+    event = NewEvent.from_domain(opened, EventMetadata(actor="intake"))
+    return Opening(prefix, 2031, ticket, "phone"), event
 
 
 async def _seen_from_elsewhere(engine: AsyncEngine, ticket_id: uuid.UUID) -> tuple[int, int]:
