@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import argparse
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -30,13 +31,13 @@ def rounds(call: Callable[[datetime], object], count: int = 20_000) -> tuple[flo
     return each[0], each[2]
 
 
-def main() -> None:
+def main(count: int) -> None:
     ticket = ticket_decider(DEFAULT_POLICY).evolve(
         None, opened(at=datetime.now(UTC) - timedelta(hours=30))
     )
     assert ticket is not None
-    view = rounds(lambda now: ticket_view(ticket, 1, ["comment"], DEFAULT_POLICY, now))
-    projected = rounds(lambda now: row(ticket, 1, DEFAULT_POLICY, now))
+    view = rounds(lambda now: ticket_view(ticket, 1, ["comment"], DEFAULT_POLICY, now), count)
+    projected = rounds(lambda now: row(ticket, 1, DEFAULT_POLICY, now), count)
     print(
         f"ticket_view: lowest {view[0]:.1f} us, median {view[1]:.1f} us; "
         f"row: lowest {projected[0]:.1f} us, median {projected[1]:.1f} us"
@@ -44,4 +45,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--calls", type=int, default=20_000, help="calls per round")
+    main(parser.parse_args().calls)
