@@ -31,8 +31,11 @@ _MAX_DAYS = 3 * 366
 _DAYS_REMEMBERED = 3660
 #: Additions a calendar keeps (a few per open ticket: its clock's start and its targets).
 _ADDITIONS_REMEMBERED = 65_536
-#: Durations a calendar keeps: those of the answer being computed, asked again within it.
-_DURATIONS_REMEMBERED = 4096
+#: Durations a calendar keeps: those of the answer being computed, asked again within it (an
+#: answer is computed without a pause, so a few suffice). Kept small: a metrics report asks for
+#: one or two spans per ticket of its period, never again, and its peak memory must not grow
+#: with the period's tickets.
+_DURATIONS_REMEMBERED = 64
 
 
 @lru_cache(maxsize=64)
