@@ -15,7 +15,8 @@ import signal
 import sys
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -56,6 +57,23 @@ class FaultRun:
 
     def traffic(self) -> Traffic:
         return Traffic(dict(self.stack.urls), tokens(self.env["HELPDESK_JWT_SECRET"]))
+
+    @asynccontextmanager
+    async def writes_held(self, table: str) -> AsyncIterator[None]:
+        """`table`'s writers wait until the block ends (an EXCLUSIVE lock in an open transaction;
+        reads go on). A consumer that writes there keeps what it was handed, unacknowledged, for
+        as long as the block lasts: a kill inside it lands mid-message whatever the consumer's
+        speed, where catching a fast consumer so by sampling the broker is luck."""
+        engine = create_engine(self.database_url, pool_size=1, application_name="faults-hold")
+        try:
+            async with engine.connect() as conn:
+                await conn.execute(text(f"LOCK TABLE {table} IN EXCLUSIVE MODE"))
+                try:
+                    yield
+                finally:
+                    await conn.rollback()
+        finally:
+            await engine.dispose()
 
     async def kill(self, name: str) -> None:
         """SIGKILL a part (its whole process group): no shutdown code runs."""
