@@ -74,7 +74,7 @@ test: lint typecheck check-servers
 unit: install
 	$(RUN) pytest -m "not slow" -k "unit" $(PYTEST_ARGS)
 
-# Every benchmark in sequence (bench/run.py: about 20 minutes on 2 cores), one summary table into
+# Every benchmark in sequence (bench/run.py: 8-11 minutes on 2 cores, quiet), one summary table into
 # docs/performance.md and the growth plot beside it.
 bench: install-bench migrate
 	$(RUN) python -m bench.run
