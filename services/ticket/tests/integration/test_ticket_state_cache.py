@@ -254,3 +254,28 @@ async def test_the_list_projection_folds_the_event_in_hand_into_the_state_before
     expected = row(full.state, 4, DEFAULT_POLICY, recorded[-1].recorded_at)
     assert tuple(written) == (4, expected["last_activity_at"])
     assert projector.states._items[stream].state == full.state
+
+
+async def test_the_list_projection_keeps_a_tickets_highest_version_when_the_log_puts_it_first(
+    event_store: EventStore,
+) -> None:
+    """A command whose transaction began first (it wrote its idempotency key) and appended last
+    comes before the version it followed in the log's order; in one batch, the row written is
+    still the ticket's highest version, as when each event wrote its own row."""
+    from sqlalchemy import text as sql
+
+    from helpdesk_ticket.adapters.projection import TicketListProjector
+
+    event = opened(at=datetime.now(UTC))
+    stream = ticket_stream(event.ticket_id)
+    await event_store.append(stream, ExpectedVersion.NO_STREAM, [NewEvent.from_domain(event)])
+    await event_store.append(stream, 1, [comment(event.ticket_id, n) for n in range(2)])
+    first, second, third = await event_store.read_stream(stream)
+    projector = TicketListProjector(event_store, DEFAULT_POLICY)
+    async with event_store.engine.begin() as conn:
+        for one in (first, third, second):
+            await projector(one, conn)
+        await projector.flush(conn)
+        listed = "SELECT version FROM ticket.tickets WHERE ticket_id = :id"
+        written = (await conn.execute(sql(listed), {"id": event.ticket_id})).scalar_one()
+    assert written == 3

@@ -135,10 +135,10 @@ class TicketListProjector:
 
     It batches (`Batching`): each event moves its ticket's state in memory and leaves the row of
     that version pending, and the subscription's `flush`, once per batch before the checkpoint,
-    upserts the pending rows in one statement. Only each ticket's last row of the batch is
-    written: the rows of its earlier events would each be overwritten by the next one
-    (the upsert keeps the highest version) within the same transaction, so the table ends the
-    batch as it did when every event wrote its row. Under a flow of commands this took two
+    upserts the pending rows in one statement. Only each ticket's highest version of the batch
+    is written: the rows of its other events would each be overwritten by it (the upsert keeps
+    the highest version) within the same transaction, so the table ends the batch as it did
+    when every event wrote its row. Under a flow of commands this took two
     statements per event (the event read back, the row) to none per event and one per batch."""
 
     def __init__(
@@ -152,6 +152,12 @@ class TicketListProjector:
 
     async def __call__(self, event: RecordedEvent, conn: AsyncConnection) -> None:
         if event.category != "ticket":
+            return
+        pending = self._pending.get(event.stream_id)
+        if pending is not None and pending["version"] > event.version:
+            # The log orders transactions by their id, given at their first write: a command
+            # that wrote first (its idempotency key) and appended last puts its version before
+            # the one it followed. The upsert would refuse this older row; so does the batch.
             return
         _, state = await self.states.after(event, conn=conn)
         if state is None:
