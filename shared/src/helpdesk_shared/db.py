@@ -26,7 +26,9 @@ _unpinged: ContextVar[bool] = ContextVar("helpdesk_db_unpinged", default=False)
 def unpinged() -> Iterator[None]:
     """Checkouts in this block skip the liveness ping (one round trip each). Only for callers
     that replace a dead connection themselves and can safely run their statement again: the
-    event store's own appends, idempotent by event id (`EventStore.append`)."""
+    event store's own appends, idempotent by event id (`EventStore.append`), and intake's
+    openings without a transaction, which give way at a read on a dead connection before
+    anything is written (`PostgresIntakeUnits.alone`)."""
     token = _unpinged.set(True)
     try:
         yield
