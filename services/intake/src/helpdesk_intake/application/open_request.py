@@ -18,9 +18,11 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field
 from helpdesk_intake.application.ports import (
     Directory,
     EntryRead,
+    GaveWay,
     IndexedTicket,
     IntakeUnit,
     Opening,
+    OpeningUnits,
 )
 from helpdesk_intake.domain.admissibility import Judgement, judge
 from helpdesk_intake.domain.complaints import starting_group
@@ -173,6 +175,24 @@ async def open_ticket(
     # Last: the counter stays locked from here to the commit.
     reference = await unit.tickets.open_numbered(opening, NewEvent.from_domain(event, metadata))
     return OpenedTicket(ticket_id, reference, judgement, pq, group, 1, requester, created)
+
+
+async def open_ticket_alone_first(
+    units: OpeningUnits,
+    command: OpenRequest,
+    timezone: str,
+    systems: OperatingSystems = DEFAULT_SYSTEMS,
+) -> OpenedTicket:
+    """`open_ticket` without a transaction when it writes nothing before its numbered append (a
+    known requester, nothing to correct), else in one: nothing was written when the first try
+    gave way (`GaveWay`)."""
+    try:
+        async with units.alone() as unit:
+            return await open_ticket(unit, command, timezone, systems)
+    except GaveWay:
+        pass
+    async with units.transaction() as unit:
+        return await open_ticket(unit, command, timezone, systems)
 
 
 @cache

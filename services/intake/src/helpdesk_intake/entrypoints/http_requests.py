@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -18,18 +20,13 @@ from pydantic import (
 )
 
 from helpdesk_intake.application.open_request import (
-    OpenedTicket,
     OpenRequest,
     RequesterDetails,
     RequesterUnidentified,
     open_ticket,
+    open_ticket_alone_first,
 )
-from helpdesk_intake.application.ports import (
-    ArticleSuggestions,
-    GaveWay,
-    IntakeUnit,
-    OpeningUnits,
-)
+from helpdesk_intake.application.ports import ArticleSuggestions
 from helpdesk_intake.domain.complaints import ticket_type
 from helpdesk_intake.domain.prequalification import AssistanceRequest
 from helpdesk_intake.entrypoints.common import (
@@ -40,7 +37,6 @@ from helpdesk_intake.entrypoints.common import (
     invalid,
 )
 from helpdesk_intake.entrypoints.metrics import Metrics
-from helpdesk_intake.settings import Settings
 from helpdesk_shared import catalogue
 from helpdesk_shared.auth import Principal, Role, require_roles
 from helpdesk_shared.events.admissibility import AdmissibilityEvidence
@@ -145,9 +141,11 @@ async def submit_request(
     idempotency_key: Annotated[str | None, Header(alias=HEADER)] = None,
 ) -> JSONResponse:
     command = _command(form, principal, tuple(settings.intake_complaint_keywords))
+    zone, systems = settings.intake_timezone, settings.operating_systems()
     if idempotency_key is None:
         async with slots:
-            opened = await _open_alone(openings, command, settings)
+            with _requester_identified():
+                opened = await open_ticket_alone_first(openings, command, zone, systems)
         body, location = opened.body(), f"/v1/tickets/{opened.ticket_id}"
     else:
         scope = f"POST /v1/requests:{principal.sub}"
@@ -157,7 +155,8 @@ async def submit_request(
             )
             replay = guard.replay
             if replay is None:
-                opened = await _open(openings.within(conn), command, settings)
+                with _requester_identified():
+                    opened = await open_ticket(openings.within(conn), command, zone, systems)
                 body, location = opened.body(), f"/v1/tickets/{opened.ticket_id}"
                 await guard.remember(201, body, location)
         if replay is not None:
@@ -171,26 +170,11 @@ async def submit_request(
     return _answer(201, body, location, False)
 
 
-async def _open_alone(
-    openings: OpeningUnits, command: OpenRequest, settings: Settings
-) -> OpenedTicket:
-    """An opening without an `Idempotency-Key`: without a transaction when it writes nothing
-    before its numbered append (a known requester, nothing to correct), else in one; nothing
-    was written when the first try gave way (`GaveWay`)."""
+@contextmanager
+def _requester_identified() -> Iterator[None]:
+    """An unidentified requester is the form's fault: 422 naming the field."""
     try:
-        async with openings.alone() as unit:
-            return await _open(unit, command, settings)
-    except GaveWay:
-        pass
-    async with openings.transaction() as unit:
-        return await _open(unit, command, settings)
-
-
-async def _open(unit: IntakeUnit, command: OpenRequest, settings: Settings) -> OpenedTicket:
-    try:
-        return await open_ticket(
-            unit, command, settings.intake_timezone, settings.operating_systems()
-        )
+        yield
     except RequesterUnidentified as error:
         raise invalid("requester", str(error)) from None
 
