@@ -29,10 +29,10 @@ from helpdesk_shared.eventstore.model import (
 
 #: What the all-or-nothing statement fails with when its append stored nothing.
 STORED_NOTHING = "append stored nothing"
-_GUARD = """, guard AS (
-        SELECT CAST(CASE WHEN count(*) = 0 THEN 'append stored nothing' ELSE '1' END AS int) AS ok
+_GUARD = f""", guard AS (
+        SELECT CAST(CASE WHEN count(*) = 0 THEN '{STORED_NOTHING}' ELSE '1' END AS int) AS ok
         FROM inserted
-    )"""
+    )"""  # noqa: S608 - a constant of this module
 
 
 def append_sql(prelude: str = "", merge: str | None = None, all_or_nothing: bool = False) -> str:
