@@ -21,7 +21,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from deploy.local.parts import consumer_queues, free_port  # noqa: E402
+from deploy.local.parts import consumer_queues, free_port, free_ports  # noqa: E402
 from deploy.local.stack import SERVICES, Stack, running_stack, stop_stack  # noqa: E402
 from tests.support.mailbox import Mailbox  # noqa: E402
 
@@ -64,10 +64,13 @@ def runner_env(
     env["HELPDESK_RUN_DIR"] = str(tmp_path / "run")
     env["HELPDESK_DEMO"] = "0"
     env["HELPDESK_READY_TIMEOUT"] = "120"  # a loaded CI machine starts Python slowly
+    # All at once (`free_ports` holds every socket until all are bound): ports asked for one at
+    # a time can come back twice, and a part then fails to bind while another answers for it.
+    ports = free_ports()
     for spec in SERVICES:
-        env[f"{spec.name.upper()}_PORT"] = str(free_port())
-    env["SMTP_CATCHER_PORT"] = str(free_port())
-    env["RELAY_METRICS_PORT"] = str(free_port())
+        env[f"{spec.name.upper()}_PORT"] = str(ports[spec.name])
+    env["SMTP_CATCHER_PORT"] = str(ports["smtp"])
+    env["RELAY_METRICS_PORT"] = str(ports["relay"])
     return env
 
 

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from deploy.local.stack import module_available, parse_ports, resolve_ports
+from deploy.local.stack import (
+    SERVICES,
+    StackError,
+    module_available,
+    parse_ports,
+    require_free_ports,
+    resolve_ports,
+)
 
 
 def test_defaults_are_the_contract_ports() -> None:
@@ -38,3 +45,10 @@ def test_a_package_without_main_is_not_runnable() -> None:
     assert module_available("venv")
     assert not module_available("json")
     assert not module_available("helpdesk_no_such_service")
+
+
+def test_two_parts_given_one_port_are_refused_before_anything_starts() -> None:
+    """Else the second part fails to bind while the first answers its readiness checks."""
+    ports = {**resolve_ports({}), "intake": 47999, "notify": 47999}
+    with pytest.raises(StackError, match="one port for several parts"):
+        require_free_ports("127.0.0.1", ports, {"SMTP_HOST": "127.0.0.1"}, SERVICES)

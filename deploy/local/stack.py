@@ -99,7 +99,7 @@ def start_stack(
         raise AlreadyRunning(f"already running: {', '.join(running)} (make down stops them)")
     base_env = dict(os.environ if env is None else env)
     chosen = resolve_ports(base_env, ports, services)
-    _require_free_ports(host, chosen, base_env, services)
+    require_free_ports(host, chosen, base_env, services)
     stack = Stack(run_dir=run_dir, host=host)
     try:
         start_smtp_catcher(stack, base_env, chosen["smtp"])
@@ -149,7 +149,7 @@ def recorded(run_dir: Path) -> list[tuple[Launched, bool]]:
     return found
 
 
-def _require_free_ports(
+def require_free_ports(
     host: str, ports: Mapping[str, int], env: Mapping[str, str], services: tuple[ServiceSpec, ...]
 ) -> None:
     """Say which port is taken and how to choose another, rather than a bind error in a log."""
@@ -159,6 +159,13 @@ def _require_free_ports(
     if not (env.get("SMTP_HOST") or env.get("SMTP_PORT")):
         wanted["smtp"] = ports["smtp"]
     variables = {"smtp": "SMTP_CATCHER_PORT", "relay": "RELAY_METRICS_PORT"}
+    by_port: dict[int, list[str]] = {}
+    for name, port in wanted.items():
+        by_port.setdefault(port, []).append(name)
+    shared = {port: names for port, names in by_port.items() if len(names) > 1}
+    if shared:
+        # The second part would fail to bind while the first answers its readiness checks.
+        raise StackError(f"one port for several parts: {shared}: give each its own")
     for name, port in wanted.items():
         if port_open(host, port):
             variable = variables.get(name, f"{name.upper()}_PORT")
